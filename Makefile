@@ -1,0 +1,31 @@
+# Thin wrapper over the CMake presets (DESIGN §8). Programs land in build/bin/.
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all test demo install format bench fuzz clean
+
+all:
+	cmake --preset default >/dev/null
+	cmake --build --preset default
+
+test:
+	./scripts/test
+
+demo: all
+	./scripts/demo-run
+
+install: all
+	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+bench: all
+	./bench/run
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+
+clean:
+	rm -rf build build-ci build-fuzz

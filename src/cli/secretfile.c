@@ -1,0 +1,76 @@
+/* Secret file reading with a permission check done on the open descriptor (fstat), so the
+ * file checked is the file read. */
+#include "cli/secretfile.h"
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_FILE_MAX (64 * 1024)
+
+int secretfile_read(const char *path, const char *what, char **out, size_t *len,
+                    struct bk_err *err)
+{
+    *out = NULL;
+    if (len)
+        *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return bk_err_set(err, BK_EIO, "%s: cannot open %s: %s", what, path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    struct bk_buf b;
+    bk_buf_init(&b, SECRET_FILE_MAX);
+    if (fstat(fd, &st) < 0) {
+        rc = bk_err_set(err, BK_EIO, "%s: cannot stat %s: %s", what, path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = bk_err_set(err, BK_ECONFIG, "%s: %s is not a regular file", what, path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "%s: %s is accessible by group or others (mode %04o); run: chmod 600 %s",
+                        what, path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = bk_err_set(err, BK_EIO, "%s: cannot read %s: %s", what, path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (bk_buf_append(&b, chunk, (size_t)n) < 0) {
+            rc = bk_err_set(err, BK_ECONFIG, "%s: %s is larger than %d bytes", what, path,
+                            SECRET_FILE_MAX);
+            goto out;
+        }
+    }
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
+                         b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
+        b.data[--b.len] = '\0';
+    if (b.len == 0) {
+        rc = bk_err_set(err, BK_ECONFIG, "%s: %s is empty", what, path);
+        goto out;
+    }
+    if (len)
+        *len = b.len;
+    *out = bk_buf_steal(&b);
+out:
+    bk_buf_free(&b);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,15 @@
+/* Reading secrets from files: refused when group or others can read the file (a token in a
+ * world-readable file is a leaked token), bounded in size, trailing newline stripped. */
+#ifndef BK_CLI_SECRETFILE_H
+#define BK_CLI_SECRETFILE_H
+
+#include <stddef.h>
+
+struct bk_err;
+
+/* Read the whole file at path into *out (caller frees). what names it in errors
+ * ("--auth-file"). 0, or -BK_EIO (unreadable), -BK_ECONFIG (permissions, empty, too big). */
+int secretfile_read(const char *path, const char *what, char **out, size_t *len,
+                    struct bk_err *err);
+
+#endif

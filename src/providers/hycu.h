@@ -1,0 +1,68 @@
+/* HYCU controller client: inventory lookup, run-now triggers, job polling and cancel over
+ * the real /rest/v1.0 API, plus the v1 dialect of the Absyss vtom-hycu script
+ * (POST /api/v1/backups, GET /api/v1/backups/{id}/status). Never touches a store.
+ * Not thread-safe: one instance per thread. */
+#ifndef BK_PROVIDERS_HYCU_H
+#define BK_PROVIDERS_HYCU_H
+
+#include "http/http.h"
+#include "providers/hycu_parse.h"
+
+#include <jansson.h>
+
+struct bk_err;
+struct hycu;
+
+enum hycu_dialect { HYCU_DIALECT_REST = 0, HYCU_DIALECT_V1 };
+
+struct hycu_cfg {
+    const char *url;        /* controller base, e.g. https://hycu:8443 (borrowed) */
+    enum hycu_dialect dialect;
+    const char *token;      /* API key → Bearer (borrowed; registered as a log secret) */
+    const char *username;   /* Basic auth when token is NULL */
+    const char *password;
+    struct http_opts http;
+    int page_size;          /* default 100 */
+};
+
+/* 0 and *out set, or -BK_EINVAL (bad URL) / -BK_EIO. Caller frees with hycu_close(). */
+int hycu_open(const struct hycu_cfg *cfg, struct hycu **out, struct bk_err *err);
+void hycu_close(struct hycu *h);
+struct http_client *hycu_http(struct hycu *h);
+
+/* Every entity of one kind (all pages). Appends to out. */
+int hycu_list(struct hycu *h, enum hycu_kind kind, struct hycu_entity_list *out,
+              struct bk_err *err);
+/* Entities whose name equals name exactly, among the kinds in kinds (HYCU_KIND_BIT mask). */
+int hycu_lookup(struct hycu *h, const char *name, unsigned kinds, struct hycu_entity_list *out,
+                struct bk_err *err);
+/* Entity by uuid among kinds (first kind that knows it). -BK_ENOTFOUND when none does. */
+int hycu_get_entity(struct hycu *h, const char *uuid, unsigned kinds, struct hycu_entity *out,
+                    struct bk_err *err);
+
+struct hycu_trigger_opts {
+    bool force_full;
+    const char *target_uuid; /* HYCU backup target, may be NULL */
+};
+
+/* Start a backup of e now (a policy = all its VMs). Job uuids are appended to ids. The POST
+ * is retried only when it never reached the server; after a timeout or 5xx the running jobs
+ * of e are looked up first and attached to instead of starting a duplicate. */
+int hycu_trigger(struct hycu *h, const struct hycu_entity *e, const struct hycu_trigger_opts *o,
+                 struct hycu_strlist *ids, struct bk_err *err);
+/* Jobs of e that are QUEUED/EXECUTING/ABORTING, matched by GET /jobs then the entity map of
+ * GET /jobs/{uuid} (see docs/hycu.md). Appends uuids to ids. */
+int hycu_find_running(struct hycu *h, const struct hycu_entity *e, struct hycu_strlist *ids,
+                      struct bk_err *err);
+/* The current state of a job. */
+int hycu_get_job(struct hycu *h, const char *job_id, struct hycu_job *out, struct bk_err *err);
+/* Kill a job (DELETE /jobs/{uuid}, or DELETE /api/v1/backups/{id} in the v1 dialect). */
+int hycu_cancel_job(struct hycu *h, const char *job_id, struct bk_err *err);
+/* v1 dialect trigger: body {"name", "timestamp", …extra} (extra borrowed, may be NULL). */
+int hycu_v1_trigger(struct hycu *h, const char *name, const json_t *extra, char **job_id,
+                    struct bk_err *err);
+/* Resolve a backup target by name or uuid to its uuid (GET /targets). Caller frees *uuid. */
+int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid,
+                        struct bk_err *err);
+
+#endif

@@ -1,0 +1,115 @@
+/* Pure parsing of HYCU controller replies (no I/O; fuzzed): the /rest/v1.0 envelope
+ * {version, entities, metadata, message} — tolerating a bare object and string entities —,
+ * inventory entities, jobs, run-now replies, and the v1 dialect of the Absyss script. */
+#ifndef BK_PROVIDERS_HYCU_PARSE_H
+#define BK_PROVIDERS_HYCU_PARSE_H
+
+#include "core/status.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bk_err;
+
+enum hycu_kind { HYCU_VM = 0, HYCU_APP, HYCU_SHARE, HYCU_VG, HYCU_POLICY, HYCU_KIND_COUNT };
+#define HYCU_KIND_BIT(k) (1u << (k))
+#define HYCU_KIND_ALL ((1u << HYCU_KIND_COUNT) - 1)
+
+/* Job states of HYCU 5.2 (GetJobDTO.status) plus "a word we do not know". */
+enum hycu_state {
+    HYCU_QUEUED = 0,
+    HYCU_EXECUTING,
+    HYCU_ABORTING,
+    HYCU_OK,
+    HYCU_WARNING,
+    HYCU_ERROR,
+    HYCU_FATAL,
+    HYCU_ABORTED,
+    HYCU_UNDEFINED,
+    HYCU_UNMAPPED,
+};
+
+struct hycu_entity {
+    enum hycu_kind kind;
+    char *uuid;
+    char *name;
+    char *policy_uuid; /* protectionGroupUuid, may be NULL */
+};
+
+struct hycu_entity_list {
+    struct hycu_entity *v;
+    size_t n, cap;
+};
+
+struct hycu_job {
+    char *uuid;
+    char *task_name;
+    char *raw_status;   /* vendor word, never NULL after a successful parse */
+    enum hycu_state state;
+    double pct;         /* 0..100, or -1 when the reply had no progress */
+    int64_t start_ms;   /* 0 = unknown */
+    int64_t end_ms;     /* 0 = not finished / unknown */
+    char *message;      /* taskExitMessage title (or v1 error_message), may be NULL */
+    char *details;      /* taskExitMessage details (or v1 details as "k: v" lines), may be NULL */
+    char **entity_ids;  /* uuids found in entityMap (keys and string values), may be empty */
+    size_t n_entity_ids;
+};
+
+struct hycu_page {
+    json_t *root;        /* owned */
+    json_t *entities;    /* owned reference: always an array */
+    int64_t total;       /* metadata.totalEntityCount, -1 when absent */
+    const char *message; /* borrowed from root: message.titleDescriptionEn, may be NULL */
+};
+
+struct hycu_strlist {
+    char **v;
+    size_t n, cap;
+};
+
+/* Parse an envelope. A bare object becomes a one-element entities array; a missing
+ * entities key an empty one. 0 or -BK_EPROTO. Free with hycu_page_free() (NULL-safe). */
+int hycu_parse_page(const char *body, size_t len, struct hycu_page *out, struct bk_err *err);
+void hycu_page_free(struct hycu_page *p);
+/* Human text of an error envelope (message.titleDescriptionEn/detailsDescriptionEn), or NULL.
+ * Caller frees. */
+char *hycu_parse_error_text(const char *body, size_t len);
+
+/* Fill out from one inventory object (vmName for VMs, name otherwise). Strings are copied.
+ * 0, or -BK_EPROTO when uuid or name is missing. */
+int hycu_parse_entity(const json_t *obj, enum hycu_kind kind, struct hycu_entity *out,
+                      struct bk_err *err);
+void hycu_entity_clear(struct hycu_entity *e);
+void hycu_entity_list_push(struct hycu_entity_list *l, struct hycu_entity *e); /* takes e */
+void hycu_entity_list_free(struct hycu_entity_list *l);
+
+/* Parse a job object (GetJobDTO/GetJobExDTO). 0 or -BK_EPROTO (no uuid/status). Strings
+ * copied; release with hycu_job_clear(). */
+int hycu_parse_job(const json_t *obj, struct hycu_job *out, struct bk_err *err);
+void hycu_job_clear(struct hycu_job *j);
+
+/* Job uuids of a run-now reply: entities as strings, or objects with jobUuid/uuid. 0, or
+ * -BK_EPROTO when there is none. */
+int hycu_parse_trigger(const char *body, size_t len, struct hycu_strlist *ids,
+                       struct bk_err *err);
+
+/* v1 dialect: {"job_id", "status"} and {"status", "progress", "start_time", …}. */
+int hycu_v1_parse_trigger(const char *body, size_t len, char **job_id, struct bk_err *err);
+int hycu_v1_parse_status(const char *body, size_t len, const char *job_id, struct hycu_job *out,
+                         struct bk_err *err);
+
+enum hycu_state hycu_state_parse(const char *word);
+/* Final = no more polling: a terminal state, or an unmapped word on a job that finished. */
+bool hycu_job_is_final(const struct hycu_job *j);
+/* DESIGN §4 mapping (ABORTED → failed; the caller keeps the "cancelled" reason). */
+enum bk_run_status hycu_state_status(enum hycu_state s);
+const char *hycu_kind_name(enum hycu_kind k);
+/* "vm", "app", "share", "vg", "policy" → kind. 0 or -BK_EINVAL. */
+int hycu_kind_parse(const char *s, enum hycu_kind *out);
+
+void hycu_strlist_push(struct hycu_strlist *l, const char *s); /* copies s */
+void hycu_strlist_free(struct hycu_strlist *l);
+
+#endif
