@@ -219,8 +219,8 @@ out:
 static const char *const policy_keys[] = {"retention", "compression", "encryption", "schedule",
                                           "priority"};
 
-int backup_config_parse(const char *buf, size_t len, enum hycu_dialect api,
-                        struct backup_opts *o, struct bk_err *err)
+int backup_config_parse(const char *buf, size_t len, enum hycu_dialect api, struct backup_opts *o,
+                        struct bk_err *err)
 {
     json_t *root = jsonu_parse(buf, len, err);
     if (!root)
@@ -298,8 +298,8 @@ out:
     return rc;
 }
 
-static int read_json_file(const char *path, const char *what, bool secret, char **buf,
-                          size_t *len, struct bk_err *err)
+static int read_json_file(const char *path, const char *what, bool secret, char **buf, size_t *len,
+                          struct bk_err *err)
 {
     if (secret)
         return secretfile_read(path, what, buf, len, err);
@@ -488,8 +488,7 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
                 goto out;
             break;
         case OPT_HTTP_TIMEOUT:
-            if ((rc = parse_duration_opt("--http-timeout", optarg, 0.1, &o->http_timeout, err)) <
-                0)
+            if ((rc = parse_duration_opt("--http-timeout", optarg, 0.1, &o->http_timeout, err)) < 0)
                 goto out;
             break;
         case OPT_HELP:
@@ -505,8 +504,9 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
         }
     }
     if (optind < argc) {
-        rc = bk_err_set(err, BK_EINVAL, "unexpected argument \"%s\" (values with spaces need quotes)",
-                        argv[optind]);
+        rc =
+            bk_err_set(err, BK_EINVAL,
+                       "unexpected argument \"%s\" (values with spaces need quotes)", argv[optind]);
         goto out;
     }
 
@@ -540,8 +540,9 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
         goto out;
     }
     if (o->api == HYCU_DIALECT_V1 && o->if_running != IF_RUNNING_START) {
-        rc = bk_err_set(err, BK_ECONFIG, "--if-running attach|fail needs --api rest (the v1 "
-                                         "contract cannot list running backups)");
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "--if-running attach|fail needs --api rest (the v1 "
+                        "contract cannot list running backups)");
         goto out;
     }
 
@@ -554,8 +555,8 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
     } else if (cli_user) {
         o->username = xstrdup(cli_user);
         if (cli_pass_file) {
-            if ((rc = secretfile_read(cli_pass_file, "--password-file", &o->password, NULL,
-                                      err)) < 0)
+            if ((rc = secretfile_read(cli_pass_file, "--password-file", &o->password, NULL, err)) <
+                0)
                 goto out;
         } else if (envs(env, "HYCU_PASSWORD")) {
             o->password = xstrdup(envs(env, "HYCU_PASSWORD"));
@@ -580,8 +581,8 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
     } else if (envs(env, "HYCU_USERNAME")) {
         o->username = xstrdup(envs(env, "HYCU_USERNAME"));
         if (cli_pass_file) {
-            if ((rc = secretfile_read(cli_pass_file, "--password-file", &o->password, NULL,
-                                      err)) < 0)
+            if ((rc = secretfile_read(cli_pass_file, "--password-file", &o->password, NULL, err)) <
+                0)
                 goto out;
         } else if (envs(env, "HYCU_PASSWORD")) {
             o->password = xstrdup(envs(env, "HYCU_PASSWORD"));
@@ -611,8 +612,7 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
     if (o->backup_config) {
         char *buf = NULL;
         size_t len = 0;
-        if ((rc = read_json_file(o->backup_config, "--backup-config", false, &buf, &len, err)) <
-            0)
+        if ((rc = read_json_file(o->backup_config, "--backup-config", false, &buf, &len, err)) < 0)
             goto out;
         rc = backup_config_parse(buf, len, o->api, o, err);
         free(buf);

@@ -20,7 +20,7 @@ struct backup_opts {
     unsigned kinds; /* HYCU_KIND_BIT mask; all for auto */
     char *uuid;
     char *url;
-    char *token;    /* resolved credential (secret) */
+    char *token; /* resolved credential (secret) */
     char *username;
     char *password; /* resolved (secret) */
     double check_interval;
@@ -43,9 +43,9 @@ struct backup_opts {
     double http_timeout;
     /* From --backup-config. */
     bool force_full;
-    char *target;        /* HYCU backup target name or uuid */
+    char *target; /* HYCU backup target name or uuid */
     char *webhook;
-    json_t *v1_extra;    /* keys merged into the v1 trigger body (owned) */
+    json_t *v1_extra; /* keys merged into the v1 trigger body (owned) */
 };
 
 /* Environment lookup seam (getenv in production, a table in tests). */
@@ -59,8 +59,8 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
                       struct bk_err *err);
 void backup_opts_free(struct backup_opts *o);
 /* Parse a --backup-config document into o (exported for the fuzz target). */
-int backup_config_parse(const char *buf, size_t len, enum hycu_dialect api,
-                        struct backup_opts *o, struct bk_err *err);
+int backup_config_parse(const char *buf, size_t len, enum hycu_dialect api, struct backup_opts *o,
+                        struct bk_err *err);
 /* Parse an --auth-file document: sets *token or *username+*password (caller frees). */
 int auth_file_parse(const char *buf, size_t len, char **token, char **username, char **password,
                     struct bk_err *err);

@@ -60,8 +60,7 @@ int backup_setup_exit_code(int rc, long http_status)
         return 7;
     case BK_EHTTP:
         /* A 4xx other than the transient ones means the URL or the request is wrong. */
-        return http_status >= 400 && http_status < 500 && http_status != 408 &&
-                       http_status != 429
+        return http_status >= 400 && http_status < 500 && http_status != 408 && http_status != 429
                    ? 1
                    : 8;
     default:
@@ -121,8 +120,8 @@ static int resolve_entity(struct hycu *h, const struct backup_opts *o, struct hy
         off += (size_t)w;
     }
     rc = bk_err_set(err, BK_EAMBIGUOUS,
-                    "\"%s\" matches %zu entities (%s); use --target-type or --uuid",
-                    o->backup_name, l.n, list);
+                    "\"%s\" matches %zu entities (%s); use --target-type or --uuid", o->backup_name,
+                    l.n, list);
 out:
     hycu_entity_list_free(&l);
     return rc;

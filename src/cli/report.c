@@ -24,7 +24,7 @@ enum label {
     L_ERROR,
     L_DETAILS,
     L_JOBS,
-    L_RESULT,
+    L_MESSAGE,
     L_COUNT,
 };
 
@@ -42,7 +42,7 @@ static const char *const labels[2][L_COUNT] = {
             [L_ERROR] = "Error",
             [L_DETAILS] = "Details",
             [L_JOBS] = "Jobs",
-            [L_RESULT] = "Result",
+            [L_MESSAGE] = "Message",
         },
     [LANG_FR] =
         {
@@ -57,7 +57,7 @@ static const char *const labels[2][L_COUNT] = {
             [L_ERROR] = "Erreur",
             [L_DETAILS] = "Détails",
             [L_JOBS] = "Jobs",
-            [L_RESULT] = "Résultat",
+            [L_MESSAGE] = "Message",
         },
 };
 
@@ -109,9 +109,10 @@ json_t *report_json(const struct backup_result *r)
         json_object_set_new(jo, "raw_status", str_or_null(j->job.raw_status));
         json_object_set_new(jo, "start_time", time_or_null(j->job.start_ms));
         json_object_set_new(jo, "end_time", time_or_null(j->job.end_ms));
-        json_object_set_new(jo, "progress", j->job.raw_status && j->job.pct >= 0
-                                                ? json_integer((json_int_t)(j->job.pct + 0.5))
-                                                : json_null());
+        json_object_set_new(jo, "progress",
+                            j->job.raw_status && j->job.pct >= 0
+                                ? json_integer((json_int_t)(j->job.pct + 0.5))
+                                : json_null());
         json_object_set_new(jo, "error", str_or_null(j->job.message));
         json_array_append_new(jobs, jo);
     }
@@ -136,10 +137,14 @@ static void write_job(FILE *f, const struct backup_job_result *j, const char *co
     line_time(f, L[L_END], j->job.end_ms);
     if (j->job.raw_status && j->job.pct >= 0)
         fprintf(f, "%s: %d%%\n", L[L_PROGRESS], (int)(j->job.pct + 0.5));
-    if (j->job.message)
-        fprintf(f, "%s: %s\n", L[L_ERROR], j->job.message);
-    else if (run_error)
+    /* HYCU's exit message is an error only when the job did not end OK; a run-level error
+     * (timeout, interruption) always is. */
+    bool job_ok =
+        j->job.state == HYCU_OK || j->job.state == HYCU_QUEUED || j->job.state == HYCU_EXECUTING;
+    if (run_error)
         fprintf(f, "%s: %s\n", L[L_ERROR], run_error);
+    if (j->job.message)
+        fprintf(f, "%s: %s\n", run_error || job_ok ? L[L_MESSAGE] : L[L_ERROR], j->job.message);
     if (j->job.details) {
         fprintf(f, "%s:\n", L[L_DETAILS]);
         const char *p = j->job.details;

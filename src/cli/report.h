@@ -13,14 +13,14 @@ struct backup_job_result {
     char *id;
     struct hycu_job job; /* last state seen; job.raw_status NULL if never read */
     bool final;
-    int exit_code;       /* per-job code once final */
-    const char *status;  /* normalised: success, warning, failed, cancelled, unknown, running */
+    int exit_code;      /* per-job code once final */
+    const char *status; /* normalised: success, warning, failed, cancelled, unknown, running */
 };
 
 struct backup_result {
     int64_t timestamp_ms;
     char *backup_name;
-    const char *kind;   /* "vm", "policy", … or NULL */
+    const char *kind; /* "vm", "policy", … or NULL */
     char *entity_uuid;
     struct backup_job_result *jobs;
     size_t njobs;

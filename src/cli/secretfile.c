@@ -15,8 +15,7 @@
 
 #define SECRET_FILE_MAX (64 * 1024)
 
-int secretfile_read(const char *path, const char *what, char **out, size_t *len,
-                    struct bk_err *err)
+int secretfile_read(const char *path, const char *what, char **out, size_t *len, struct bk_err *err)
 {
     *out = NULL;
     if (len)

@@ -16,14 +16,14 @@ struct bk_err;
 struct http_client;
 
 struct http_opts {
-    long connect_timeout_ms; /* default 10000 */
-    long timeout_ms;         /* whole request; default 60000 */
-    size_t max_body;         /* response cap; default 16 MiB */
-    const char *ca_file;     /* borrowed; NULL = system store */
-    bool insecure;           /* skip certificate verification */
-    int retries;             /* extra attempts for retryable failures; default 4 */
-    long backoff_ms;         /* first backoff; doubles per attempt; default 500 */
-    long backoff_max_ms;     /* cap; default 10000 */
+    long connect_timeout_ms;     /* default 10000 */
+    long timeout_ms;             /* whole request; default 60000 */
+    size_t max_body;             /* response cap; default 16 MiB */
+    const char *ca_file;         /* borrowed; NULL = system store */
+    bool insecure;               /* skip certificate verification */
+    int retries;                 /* extra attempts for retryable failures; default 4 */
+    long backoff_ms;             /* first backoff; doubles per attempt; default 500 */
+    long backoff_max_ms;         /* cap; default 10000 */
     volatile sig_atomic_t *stop; /* when non-zero, transfers and backoffs abort (BK_EINTR) */
 };
 
@@ -38,7 +38,7 @@ struct http_req {
     const char *url;
     const char *body; /* NULL for none */
     size_t body_len;
-    const char *content_type; /* default application/json when body is set */
+    const char *content_type;   /* default application/json when body is set */
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
     enum http_retry retry;
 };
@@ -47,7 +47,7 @@ struct http_resp {
     long status;        /* last HTTP status, 0 if none */
     struct bk_buf body; /* NUL-terminated */
     int attempts;
-    int transport;      /* BK_E* of the last transport failure, 0 if a response came */
+    int transport; /* BK_E* of the last transport failure, 0 if a response came */
 };
 
 /* Defaults applied to zero fields. Caller frees with http_client_free(). */

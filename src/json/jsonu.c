@@ -13,8 +13,8 @@ json_t *jsonu_parse(const char *buf, size_t len, struct bk_err *err)
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!root) {
-        bk_err_set(err, BK_EPROTO, "malformed JSON at line %d column %d: %s", je.line,
-                   je.column, je.text);
+        bk_err_set(err, BK_EPROTO, "malformed JSON at line %d column %d: %s", je.line, je.column,
+                   je.text);
         return NULL;
     }
     return root;

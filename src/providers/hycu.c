@@ -25,12 +25,12 @@ struct hycu {
 };
 
 static const char *const list_paths[HYCU_KIND_COUNT] = {
-    [HYCU_VM] = "vms", [HYCU_APP] = "applications", [HYCU_SHARE] = "shares",
+    [HYCU_VM] = "vms",          [HYCU_APP] = "applications", [HYCU_SHARE] = "shares",
     [HYCU_VG] = "volumegroups", [HYCU_POLICY] = "policies",
 };
 
 static const char *const run_now_paths[HYCU_KIND_COUNT] = {
-    [HYCU_VM] = "schedules/backup", [HYCU_APP] = "schedules/backupApp",
+    [HYCU_VM] = "schedules/backup",         [HYCU_APP] = "schedules/backupApp",
     [HYCU_SHARE] = "schedules/backupShare", [HYCU_VG] = "schedules/backupVolumeGroup",
     [HYCU_POLICY] = "schedules/backup",
 };
@@ -205,8 +205,7 @@ static int collect_entity(const json_t *e, void *ud, struct bk_err *err)
     return 0;
 }
 
-int hycu_list(struct hycu *h, enum hycu_kind kind, struct hycu_entity_list *out,
-              struct bk_err *err)
+int hycu_list(struct hycu *h, enum hycu_kind kind, struct hycu_entity_list *out, struct bk_err *err)
 {
     struct collect_ctx c = {.kind = kind, .out = out, .name = NULL};
     return list_all(h, list_paths[kind], collect_entity, &c, err);
@@ -250,8 +249,8 @@ int hycu_get_entity(struct hycu *h, const char *uuid, unsigned kinds, struct hyc
                 rc = json_array_size(pg.entities) == 0
                          ? bk_err_set(err, BK_EPROTO, "empty reply for %s %s",
                                       hycu_kind_name((enum hycu_kind)k), uuid)
-                         : hycu_parse_entity(json_array_get(pg.entities, 0), (enum hycu_kind)k,
-                                             out, err);
+                         : hycu_parse_entity(json_array_get(pg.entities, 0), (enum hycu_kind)k, out,
+                                             err);
                 hycu_page_free(&pg);
             }
         }
@@ -533,8 +532,7 @@ static int match_target(const json_t *e, void *ud, struct bk_err *err)
     return 0;
 }
 
-int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid,
-                        struct bk_err *err)
+int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid, struct bk_err *err)
 {
     struct target_ctx c = {.want = name_or_uuid};
     *uuid = NULL;
@@ -544,12 +542,11 @@ int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid,
         return rc;
     }
     if (c.matches == 0)
-        return bk_err_set(err, BK_ENOTFOUND, "no HYCU backup target named \"%s\"",
-                          name_or_uuid);
+        return bk_err_set(err, BK_ENOTFOUND, "no HYCU backup target named \"%s\"", name_or_uuid);
     if (c.matches > 1) {
         free(c.uuid);
-        return bk_err_set(err, BK_EAMBIGUOUS, "%d HYCU backup targets are named \"%s\"",
-                          c.matches, name_or_uuid);
+        return bk_err_set(err, BK_EAMBIGUOUS, "%d HYCU backup targets are named \"%s\"", c.matches,
+                          name_or_uuid);
     }
     *uuid = c.uuid;
     return 0;

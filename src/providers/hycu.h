@@ -16,13 +16,13 @@ struct hycu;
 enum hycu_dialect { HYCU_DIALECT_REST = 0, HYCU_DIALECT_V1 };
 
 struct hycu_cfg {
-    const char *url;        /* controller base, e.g. https://hycu:8443 (borrowed) */
+    const char *url; /* controller base, e.g. https://hycu:8443 (borrowed) */
     enum hycu_dialect dialect;
-    const char *token;      /* API key → Bearer (borrowed; registered as a log secret) */
-    const char *username;   /* Basic auth when token is NULL */
+    const char *token;    /* API key → Bearer (borrowed; registered as a log secret) */
+    const char *username; /* Basic auth when token is NULL */
     const char *password;
     struct http_opts http;
-    int page_size;          /* default 100 */
+    int page_size; /* default 100 */
 };
 
 /* 0 and *out set, or -BK_EINVAL (bad URL) / -BK_EIO. Caller frees with hycu_close(). */
@@ -62,7 +62,6 @@ int hycu_cancel_job(struct hycu *h, const char *job_id, struct bk_err *err);
 int hycu_v1_trigger(struct hycu *h, const char *name, const json_t *extra, char **job_id,
                     struct bk_err *err);
 /* Resolve a backup target by name or uuid to its uuid (GET /targets). Caller frees *uuid. */
-int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid,
-                        struct bk_err *err);
+int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid, struct bk_err *err);
 
 #endif

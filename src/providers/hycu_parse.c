@@ -16,14 +16,14 @@ static const struct {
     const char *word;
     enum hycu_state state;
 } state_table[] = {
-    {"QUEUED", HYCU_QUEUED},   {"EXECUTING", HYCU_EXECUTING}, {"ABORTING", HYCU_ABORTING},
-    {"OK", HYCU_OK},           {"WARNING", HYCU_WARNING},     {"ERROR", HYCU_ERROR},
-    {"FATAL", HYCU_FATAL},     {"ABORTED", HYCU_ABORTED},     {"UNDEFINED", HYCU_UNDEFINED},
+    {"QUEUED", HYCU_QUEUED}, {"EXECUTING", HYCU_EXECUTING}, {"ABORTING", HYCU_ABORTING},
+    {"OK", HYCU_OK},         {"WARNING", HYCU_WARNING},     {"ERROR", HYCU_ERROR},
+    {"FATAL", HYCU_FATAL},   {"ABORTED", HYCU_ABORTED},     {"UNDEFINED", HYCU_UNDEFINED},
 };
 
 static const char *const kind_names[HYCU_KIND_COUNT] = {
-    [HYCU_VM] = "vm", [HYCU_APP] = "app", [HYCU_SHARE] = "share", [HYCU_VG] = "vg",
-    [HYCU_POLICY] = "policy",
+    [HYCU_VM] = "vm", [HYCU_APP] = "app",       [HYCU_SHARE] = "share",
+    [HYCU_VG] = "vg", [HYCU_POLICY] = "policy",
 };
 
 enum hycu_state hycu_state_parse(const char *word)
@@ -319,8 +319,7 @@ int hycu_parse_job(const json_t *obj, struct hycu_job *out, struct bk_err *err)
     return 0;
 }
 
-int hycu_parse_trigger(const char *body, size_t len, struct hycu_strlist *ids,
-                       struct bk_err *err)
+int hycu_parse_trigger(const char *body, size_t len, struct hycu_strlist *ids, struct bk_err *err)
 {
     struct hycu_page pg;
     int rc = hycu_parse_page(body, len, &pg, err);

@@ -46,14 +46,14 @@ struct hycu_entity_list {
 struct hycu_job {
     char *uuid;
     char *task_name;
-    char *raw_status;   /* vendor word, never NULL after a successful parse */
+    char *raw_status; /* vendor word, never NULL after a successful parse */
     enum hycu_state state;
-    double pct;         /* 0..100, or -1 when the reply had no progress */
-    int64_t start_ms;   /* 0 = unknown */
-    int64_t end_ms;     /* 0 = not finished / unknown */
-    char *message;      /* taskExitMessage title (or v1 error_message), may be NULL */
-    char *details;      /* taskExitMessage details (or v1 details as "k: v" lines), may be NULL */
-    char **entity_ids;  /* uuids found in entityMap (keys and string values), may be empty */
+    double pct;        /* 0..100, or -1 when the reply had no progress */
+    int64_t start_ms;  /* 0 = unknown */
+    int64_t end_ms;    /* 0 = not finished / unknown */
+    char *message;     /* taskExitMessage title (or v1 error_message), may be NULL */
+    char *details;     /* taskExitMessage details (or v1 details as "k: v" lines), may be NULL */
+    char **entity_ids; /* uuids found in entityMap (keys and string values), may be empty */
     size_t n_entity_ids;
 };
 
@@ -92,8 +92,7 @@ void hycu_job_clear(struct hycu_job *j);
 
 /* Job uuids of a run-now reply: entities as strings, or objects with jobUuid/uuid. 0, or
  * -BK_EPROTO when there is none. */
-int hycu_parse_trigger(const char *body, size_t len, struct hycu_strlist *ids,
-                       struct bk_err *err);
+int hycu_parse_trigger(const char *body, size_t len, struct hycu_strlist *ids, struct bk_err *err);
 
 /* v1 dialect: {"job_id", "status"} and {"status", "progress", "start_time", …}. */
 int hycu_v1_parse_trigger(const char *body, size_t len, char **job_id, struct bk_err *err);

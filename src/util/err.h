@@ -5,19 +5,19 @@
 
 enum bk_status {
     BK_OK = 0,
-    BK_EINVAL = 1,    /* bad argument or input */
-    BK_ECONFIG = 2,   /* configuration problem */
-    BK_EIO = 3,       /* file or system I/O */
-    BK_ECONNECT = 4,  /* could not connect (refused, unreachable) */
-    BK_EDNS = 5,      /* host name did not resolve */
-    BK_ETLS = 6,      /* TLS handshake / certificate not trusted */
-    BK_ETIMEOUT = 7,  /* operation timed out */
-    BK_EHTTP = 8,     /* HTTP status that is an error (see http status) */
-    BK_EAUTH = 9,     /* credentials rejected (401/403) */
-    BK_EPROTO = 10,   /* malformed or unexpected reply */
+    BK_EINVAL = 1,   /* bad argument or input */
+    BK_ECONFIG = 2,  /* configuration problem */
+    BK_EIO = 3,      /* file or system I/O */
+    BK_ECONNECT = 4, /* could not connect (refused, unreachable) */
+    BK_EDNS = 5,     /* host name did not resolve */
+    BK_ETLS = 6,     /* TLS handshake / certificate not trusted */
+    BK_ETIMEOUT = 7, /* operation timed out */
+    BK_EHTTP = 8,    /* HTTP status that is an error (see http status) */
+    BK_EAUTH = 9,    /* credentials rejected (401/403) */
+    BK_EPROTO = 10,  /* malformed or unexpected reply */
     BK_ENOTFOUND = 11,
-    BK_ETOOBIG = 12,  /* a bounded buffer would overflow */
-    BK_EINTR = 13,    /* interrupted by a signal */
+    BK_ETOOBIG = 12, /* a bounded buffer would overflow */
+    BK_EINTR = 13,   /* interrupted by a signal */
     BK_EAMBIGUOUS = 14,
 };
 

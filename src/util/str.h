@@ -17,8 +17,6 @@ int str_parse_bool(const char *s, bool *out);
 bool str_eq_ci(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 
-
-
 #include <stddef.h>
 /* Standard base64 (RFC 4648, padded) of n bytes; caller frees. */
 char *str_base64(const void *data, size_t n);

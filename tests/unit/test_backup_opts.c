@@ -169,9 +169,8 @@ static void test_decimal_interval(void **state)
     g_env = env;
     struct backup_opts o;
     struct bk_err e = {0};
-    assert_int_equal(parse(&o, &e, 7, "--backup-name", "x", "--check-interval", "0.05",
-                           "--timeout", "2m"),
-                     0);
+    assert_int_equal(
+        parse(&o, &e, 7, "--backup-name", "x", "--check-interval", "0.05", "--timeout", "2m"), 0);
     assert_true(o.check_interval > 0.049 && o.check_interval < 0.051);
     assert_true(o.timeout == 120);
     backup_opts_free(&o);
@@ -233,10 +232,10 @@ static void test_setup_exit_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_env),  cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_defaults_and_env),   cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_secret_permissions), cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_decimal_interval),  cmocka_unit_test(test_backup_config),
-        cmocka_unit_test(test_auth_file_parse),   cmocka_unit_test(test_setup_exit_codes),
+        cmocka_unit_test(test_decimal_interval),   cmocka_unit_test(test_backup_config),
+        cmocka_unit_test(test_auth_file_parse),    cmocka_unit_test(test_setup_exit_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,7 +49,7 @@ static void test_backoff(void **state)
             assert_true(d >= full / 2 && d <= full);
         }
     }
-    assert_int_equal(http_backoff_ms(&o, 1, 3, &seed), 3000);   /* Retry-After wins */
+    assert_int_equal(http_backoff_ms(&o, 1, 3, &seed), 3000);     /* Retry-After wins */
     assert_int_equal(http_backoff_ms(&o, 1, 999, &seed), 120000); /* … capped */
 }
 

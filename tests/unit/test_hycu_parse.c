@@ -125,10 +125,10 @@ static void test_status_mapping(void **state)
         const char *word;
         enum bk_run_status st;
     } cases[] = {
-        {"OK", BK_RUN_SUCCESS},       {"WARNING", BK_RUN_WARNING}, {"ERROR", BK_RUN_FAILED},
-        {"FATAL", BK_RUN_FAILED},     {"ABORTED", BK_RUN_FAILED},  {"QUEUED", BK_RUN_RUNNING},
-        {"EXECUTING", BK_RUN_RUNNING}, {"ABORTING", BK_RUN_RUNNING},
-        {"UNDEFINED", BK_RUN_UNKNOWN}, {"ok", BK_RUN_UNKNOWN},     {"", BK_RUN_UNKNOWN},
+        {"OK", BK_RUN_SUCCESS},        {"WARNING", BK_RUN_WARNING},  {"ERROR", BK_RUN_FAILED},
+        {"FATAL", BK_RUN_FAILED},      {"ABORTED", BK_RUN_FAILED},   {"QUEUED", BK_RUN_RUNNING},
+        {"EXECUTING", BK_RUN_RUNNING}, {"ABORTING", BK_RUN_RUNNING}, {"UNDEFINED", BK_RUN_UNKNOWN},
+        {"ok", BK_RUN_UNKNOWN},        {"", BK_RUN_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_int_equal(hycu_state_status(hycu_state_parse(cases[i].word)), cases[i].st);
@@ -142,8 +142,7 @@ static void test_trigger(void **state)
     assert_int_equal(ids.n, 2);
     assert_string_equal(ids.v[1], "j2");
     hycu_strlist_free(&ids);
-    assert_int_equal(hycu_parse_trigger(S("{\"entities\":[{\"jobUuid\":\"j9\"}]}"), &ids, &e),
-                     0);
+    assert_int_equal(hycu_parse_trigger(S("{\"entities\":[{\"jobUuid\":\"j9\"}]}"), &ids, &e), 0);
     assert_string_equal(ids.v[0], "j9");
     hycu_strlist_free(&ids);
     assert_int_equal(hycu_parse_trigger(S("{\"entities\":[]}"), &ids, &e), -BK_EPROTO);
@@ -155,9 +154,8 @@ static void test_v1(void **state)
 {
     struct bk_err e = {0};
     char *id = NULL;
-    assert_int_equal(hycu_v1_parse_trigger(S("{\"job_id\":\"abc\",\"status\":\"running\"}"), &id,
-                                           &e),
-                     0);
+    assert_int_equal(
+        hycu_v1_parse_trigger(S("{\"job_id\":\"abc\",\"status\":\"running\"}"), &id, &e), 0);
     assert_string_equal(id, "abc");
     free(id);
     assert_int_equal(hycu_v1_parse_trigger(S("{\"job_id\":12}"), &id, &e), 0);
@@ -197,9 +195,9 @@ static void test_error_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_envelope),       cmocka_unit_test(test_entity),
-        cmocka_unit_test(test_job),            cmocka_unit_test(test_status_mapping),
-        cmocka_unit_test(test_trigger),        cmocka_unit_test(test_v1),
+        cmocka_unit_test(test_envelope),   cmocka_unit_test(test_entity),
+        cmocka_unit_test(test_job),        cmocka_unit_test(test_status_mapping),
+        cmocka_unit_test(test_trigger),    cmocka_unit_test(test_v1),
         cmocka_unit_test(test_error_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

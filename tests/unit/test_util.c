@@ -29,8 +29,8 @@ static void test_durations(void **state)
     assert_true(d == 7200);
     assert_int_equal(str_parse_duration("1d", &d), 0);
     assert_true(d == 86400);
-    const char *bad[] = {"", "abc", "-5", "5x", "1e3", "inf", "nan", "0x10", " 5", "5 ", "m",
-                         "99999999999999999999d"};
+    const char *bad[] = {"",    "abc",  "-5", "5x", "1e3", "inf",
+                         "nan", "0x10", " 5", "5 ", "m",   "99999999999999999999d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(str_parse_duration(bad[i], &d), -BK_EINVAL);
 }
@@ -114,9 +114,9 @@ static void test_err_prefix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations),   cmocka_unit_test(test_numbers_and_bools),
-        cmocka_unit_test(test_iso8601),     cmocka_unit_test(test_buf_bounded),
-        cmocka_unit_test(test_redaction),   cmocka_unit_test(test_err_prefix),
+        cmocka_unit_test(test_durations), cmocka_unit_test(test_numbers_and_bools),
+        cmocka_unit_test(test_iso8601),   cmocka_unit_test(test_buf_bounded),
+        cmocka_unit_test(test_redaction), cmocka_unit_test(test_err_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
