@@ -2,6 +2,7 @@
 /* Runs a command N times and prints the median wall time, CPU time (user+system) and peak
  * RSS of the child processes: the whole-process figures the benchmarks report.
  * Usage: bk-rusage N command [args…]   Output: "wall_ms=… cpu_ms=… maxrss_kb=… rc=…" */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,12 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         pid_t pid = fork();
         if (pid == 0) {
+            /* The child's own output would drown the figures. */
+            int null = open("/dev/null", O_WRONLY);
+            if (null >= 0) {
+                dup2(null, 1);
+                dup2(null, 2);
+            }
             execvp(argv[2], argv + 2);
             _exit(127);
         }
