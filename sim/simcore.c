@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,7 +354,7 @@ static void resp_free(struct sim_response *resp)
 
 static bool name_is_secret(const char *name, size_t len)
 {
-    static const char *const words[] = {"token",  "password", "passwd", "secret",
+    static const char *const words[] = {"token",  "password", "passwd",  "secret",
                                         "cookie", "apikey",   "api-key", "api_key"};
     for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
         size_t wl = strlen(words[w]);
@@ -528,8 +529,8 @@ static void serve_fault_admin(struct sim_server *srv, const struct sim_request *
             b++;
             n--;
         }
-        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r' ||
-                         b[n - 1] == '\t'))
+        while (n > 0 &&
+               (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == '\t'))
             n--;
         char *spec = xstrndup(b, n);
         if (sim_fault_parse(spec, &f, errbuf, sizeof(errbuf)) != 0) {
@@ -552,8 +553,8 @@ static void serve_fault_admin(struct sim_server *srv, const struct sim_request *
         json_t *arr = json_array();
         pthread_mutex_lock(&srv->fault_lock);
         for (size_t i = 0; i < srv->cfg->nfaults; i++)
-            json_array_append_new(arr, json_pack("{sssI}", "spec", srv->cfg->faults[i].spec,
-                                                 "seen", (json_int_t)srv->cfg->faults[i].seen));
+            json_array_append_new(arr, json_pack("{sssI}", "spec", srv->cfg->faults[i].spec, "seen",
+                                                 (json_int_t)srv->cfg->faults[i].seen));
         pthread_mutex_unlock(&srv->fault_lock);
         json_t *o = json_pack("{so}", "faults", arr);
         sim_resp_set(resp, 200, json_dumps(o, JSON_COMPACT));
@@ -611,6 +612,17 @@ static void format_peer(struct MHD_Connection *conn, char *out, size_t outsz)
     }
 }
 
+/* MHD reports a deliberate "drop" fault as an internal error; everything else it says goes to
+ * stderr as usual. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (strncmp(msg, "Application reported internal error", 35) == 0)
+        return;
+    fprintf(stderr, "sim: %s%s", msg, msg[0] != '\0' && msg[strlen(msg) - 1] == '\n' ? "" : "\n");
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct sim_response *resp)
 {
     const char *body = resp->body != NULL ? resp->body : "";
@@ -651,8 +663,7 @@ static bool apply_fault(struct sim_server *srv, const struct sim_fault *f, const
     case SIM_FAULT_MALFORMED:
         /* Looks like the start of a real reply, so a client that sniffs the first byte is
          * still caught out. */
-        sim_resp_set(resp, 200,
-                     xstrdup("{\"entities\": [ {\"uuid\": <<garbage>> \x01 not json ]"));
+        sim_resp_set(resp, 200, xstrdup("{\"entities\": [ {\"uuid\": <<garbage>> \x01 not json ]"));
         return true;
     case SIM_FAULT_TRUNCATED: {
         if (resp->body != NULL)
@@ -672,7 +683,7 @@ static enum MHD_Result serve(struct sim_server *srv, struct MHD_Connection *conn
 {
     struct sim_response resp = {0};
     struct sim_request req;
-    struct sim_fault fault;
+    struct sim_fault fault = {0};
     bool fired = false, keep = true;
     char peer[80], fname[16];
     const char *q = strchr(cr->uri, '?');
@@ -703,8 +714,7 @@ static enum MHD_Result serve(struct sim_server *srv, struct MHD_Connection *conn
     }
 
     fired = fault_pick(srv, method, url, &fault);
-    if (!fired || fault.handled ||
-        (fault.kind != SIM_FAULT_STATUS && fault.kind != SIM_FAULT_DROP))
+    if (!fired || fault.handled || (fault.kind != SIM_FAULT_STATUS && fault.kind != SIM_FAULT_DROP))
         srv->app->handle(srv->app->ctx, &req, &resp);
     if (fired)
         keep = apply_fault(srv, &fault, url, &resp);
@@ -724,9 +734,8 @@ send:
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct sim_server *srv = cls;
     struct sim_conn_req *cr = *con_cls;
@@ -785,12 +794,12 @@ static char *read_pem(const char *path)
 int sim_run(struct sim_config *cfg, const struct sim_app *app)
 {
     struct sim_server srv = {.app = app, .cfg = cfg};
-    struct MHD_OptionItem opts[8];
+    struct MHD_OptionItem opts[10];
     struct sockaddr_in sa;
     struct MHD_Daemon *d = NULL;
     char *cert = NULL, *key = NULL;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     size_t no = 0;
     sigset_t set;
     int sig, rc = -1;
@@ -831,18 +840,19 @@ int sim_run(struct sim_config *cfg, const struct sim_app *app)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)cfg->port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* The logger must come first or MHD uses its default one for earlier options. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, &srv};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, &srv};
-    opts[no++] =
-        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &srv};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &srv};
     if (cert != NULL) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
     }
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, &srv,
-                         MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, &srv, MHD_OPTION_ARRAY,
+                         opts, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "sim: cannot listen on 127.0.0.1:%d\n", cfg->port);
         goto out;

@@ -58,16 +58,16 @@ enum sim_fault_kind {
 
 struct sim_fault {
     enum sim_fault_kind kind;
-    unsigned status;      /* SIM_FAULT_STATUS only */
-    int64_t count;        /* 0 = forever */
-    int64_t after;        /* matching requests to let through first */
-    char *path;           /* prefix; NULL = any */
-    char *method;         /* NULL = any */
-    int64_t retry_after;  /* seconds, 429 only */
-    int64_t ms;           /* slow only */
-    bool handled;         /* run the handler (state changes happen) before faulting */
-    int64_t seen;         /* matching requests so far */
-    char *spec;           /* as given, for GET /__sim/fault */
+    unsigned status;     /* SIM_FAULT_STATUS only */
+    int64_t count;       /* 0 = forever */
+    int64_t after;       /* matching requests to let through first */
+    char *path;          /* prefix; NULL = any */
+    char *method;        /* NULL = any */
+    int64_t retry_after; /* seconds, 429 only */
+    int64_t ms;          /* slow only */
+    bool handled;        /* run the handler (state changes happen) before faulting */
+    int64_t seen;        /* matching requests so far */
+    char *spec;          /* as given, for GET /__sim/fault */
 };
 
 /* Server configuration filled from the shared command-line options. */

@@ -63,6 +63,7 @@ const char *bk_status_name(int code)
         [BK_ETLS] = "tls",        [BK_ETIMEOUT] = "timeout",  [BK_EHTTP] = "http",
         [BK_EAUTH] = "auth",      [BK_EPROTO] = "protocol",   [BK_ENOTFOUND] = "not_found",
         [BK_ETOOBIG] = "too_big", [BK_EINTR] = "interrupted", [BK_EAMBIGUOUS] = "ambiguous",
+        [BK_EPERM] = "permission",   [BK_ESESSION] = "session",   [BK_EPARTIAL] = "partial",
     };
     if (code < 0)
         code = -code;

@@ -19,6 +19,9 @@ enum bk_status {
     BK_ETOOBIG = 12, /* a bounded buffer would overflow */
     BK_EINTR = 13,   /* interrupted by a signal */
     BK_EAMBIGUOUS = 14,
+    BK_EPERM = 15,    /* authenticated but not allowed (Cove 13501) */
+    BK_ESESSION = 16, /* session/visa expired or rejected (Cove 1701): log in again */
+    BK_EPARTIAL = 17, /* a listing ended short of the size the vendor announced */
 };
 
 struct bk_err {

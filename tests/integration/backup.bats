@@ -195,6 +195,16 @@ std_scenario() {
     grep -q '"path":"/rest/v1.0/jobs","query":"orderBy' "$T/hycu.log"
 }
 
+@test "a trigger that got a 503 although HYCU started the job attaches instead of starting twice" {
+    std_scenario
+    hycu_sim --scenario "$T/scenario.json" --fault 503,count=1,handled=1,path=/rest/v1.0/schedules/backup
+    run bk --backup-name "Daily Backup"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"found 1 running job(s)"* ]]
+    [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
+    [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"uuid"' | wc -l)" -eq 1 ]
+}
+
 @test "exit 3: timeout with --cancel-on-timeout sends DELETE" {
     std_scenario
     hycu_sim --scenario "$T/scenario.json"
