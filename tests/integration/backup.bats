@@ -202,7 +202,7 @@ std_scenario() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"found 1 running job(s)"* ]]
     [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
-    [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"uuid"' | wc -l)" -eq 1 ]
+    [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"entityName":"Daily Backup"' | wc -l)" -eq 1 ]
 }
 
 @test "exit 3: timeout with --cancel-on-timeout sends DELETE" {
