@@ -3,7 +3,7 @@
  * unlike the original's argparse. */
 #include "cli/backup_opts.h"
 
-#include "cli/secretfile.h"
+#include "secrets/secretfile.h"
 #include "json/jsonu.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -1,6 +1,7 @@
 /* backupctl entry point: a const table of subcommands (tmux's cmd table). Only main
  * calls exit paths; every command returns its exit code. */
 #include "cli/cmd_backup.h"
+#include "cli/cmd_monitor.h"
 #include "util/log.h"
 
 #include <curl/curl.h>
@@ -18,6 +19,10 @@ static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
     {"backup", cmd_backup, "trigger and monitor one HYCU backup (for job schedulers)"},
+    {"poll", cmd_poll, "poll the configured sources (Cove, HYCU) into the store"},
+    {"status", cmd_status, "latest status of every job in the store"},
+    {"check", cmd_check, "Nagios/Icinga plugin: OK, WARNING, CRITICAL or UNKNOWN"},
+    {"config", cmd_config, "validate the configuration file (config check)"},
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},
 };

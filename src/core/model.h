@@ -18,7 +18,7 @@ struct bk_job_rec {
     char *kind;            /* server, workstation, m365, vm, application, share, volumegroup */
     char *customer_ext_id; /* vendor id of the customer: Cove PartnerId, HYCU customer key */
     char *customer_name;
-    char *colour_bar;      /* Cove D09F08 (digits, last = most recent day) or NULL */
+    char *colour_bar; /* Cove D09F08 (digits, last = most recent day) or NULL */
     int64_t colour_bar_as_of_ms;
 };
 
@@ -33,13 +33,13 @@ struct bk_obj_rec {
 /* One run of a job. (job, vendor_run_id) is unique in the store. */
 struct bk_run_rec {
     char *job_external_id;
-    char *vendor_run_id;   /* Cove: last-session time D09F15; HYCU: job uuid */
-    int64_t start_ms;      /* 0 = unknown */
-    int64_t end_ms;        /* 0 = unknown / still running */
+    char *vendor_run_id; /* Cove: last-session time D09F15; HYCU: job uuid */
+    int64_t start_ms;    /* 0 = unknown */
+    int64_t end_ms;      /* 0 = unknown / still running */
     enum bk_run_status status;
-    char *raw_status;      /* the vendor's word or code, never NULL */
-    int64_t error_count;   /* -1 = unknown */
-    char *message;         /* may be NULL */
+    char *raw_status;    /* the vendor's word or code, never NULL */
+    int64_t error_count; /* -1 = unknown */
+    char *message;       /* may be NULL */
     struct bk_obj_rec *objects;
     size_t nobjects;
 };

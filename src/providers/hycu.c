@@ -2,7 +2,10 @@
  * parsing itself lives in hycu_parse.c. */
 #include "providers/hycu.h"
 
+#include "providers/provider.h"
+
 #include "json/jsonu.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -551,3 +554,254 @@ int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid, s
     *uuid = c.uuid;
     return 0;
 }
+
+/* ---- Monitoring poll ------------------------------------------------------------------ */
+
+static const char *const poll_kind_names[HYCU_KIND_COUNT] = {
+    [HYCU_VM] = "vm",          [HYCU_APP] = "application", [HYCU_SHARE] = "share",
+    [HYCU_VG] = "volumegroup", [HYCU_POLICY] = "policy",
+};
+
+#define POLL_BATCH 500
+#define MAX_TRACKED_RUNNING 1000
+
+struct poll_cursor {
+    int64_t last_created_ms;
+    struct hycu_strlist running;
+};
+
+/* Cursor text: "<last createdTime ms>;<uuid>,<uuid>…" (uuids of jobs still running). */
+static void cursor_parse(const char *s, struct poll_cursor *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!s)
+        return;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || v < 0)
+        return;
+    c->last_created_ms = v;
+    if (*end != ';')
+        return;
+    const char *p = end + 1;
+    while (*p && c->running.n < MAX_TRACKED_RUNNING) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0 && n < 128) {
+            char *id = xstrndup(p, n);
+            hycu_strlist_push(&c->running, id);
+            free(id);
+        }
+        p += n + (comma ? 1 : 0);
+    }
+}
+
+static bool strlist_has(const struct hycu_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static int flush_batch(struct bk_batch *b, bk_batch_fn cb, void *ud, struct bk_err *err)
+{
+    if (b->njobs == 0 && b->nruns == 0)
+        return 0;
+    int rc = cb(b, ud, err);
+    bk_batch_clear(b);
+    return rc;
+}
+
+/* Turn a detailed job into a run of the inventory entity its entity map names. */
+static bool job_to_run(const struct hycu_job *j, const struct hycu_entity_list *inv,
+                       struct bk_run_rec *r)
+{
+    const struct hycu_entity *e = NULL;
+    for (size_t i = 0; i < j->n_entity_ids && !e; i++)
+        for (size_t k = 0; k < inv->n; k++)
+            if (strcmp(inv->v[k].uuid, j->entity_ids[i]) == 0) {
+                e = &inv->v[k];
+                break;
+            }
+    if (!e)
+        return false;
+    memset(r, 0, sizeof *r);
+    r->job_external_id = xstrdup(e->uuid);
+    r->vendor_run_id = xstrdup(j->uuid);
+    r->start_ms = j->start_ms;
+    r->end_ms = hycu_job_is_final(j) ? j->end_ms : 0;
+    r->status = hycu_state_status(j->state);
+    r->raw_status = xstrdup(j->raw_status);
+    r->error_count = -1;
+    if (j->message)
+        r->message = xstrdup(j->message);
+    return true;
+}
+
+int hycu_poll(struct hycu *h, const char *customer, int history_pages, const char *state_in,
+              int64_t now_ms, bk_batch_fn cb, void *ud, struct hycu_poll_stats *stats,
+              char **state_out, struct bk_err *err)
+{
+    memset(stats, 0, sizeof *stats);
+    *state_out = NULL;
+    struct hycu_entity_list inv = {0};
+    struct bk_batch b = {0};
+    struct poll_cursor cur;
+    struct hycu_strlist seen = {0}, still_running = {0};
+    cursor_parse(state_in, &cur);
+    int64_t newest = cur.last_created_ms;
+    int rc = 0;
+
+    for (unsigned k = HYCU_VM; k <= HYCU_VG && rc == 0; k++)
+        rc = hycu_list(h, (enum hycu_kind)k, &inv, err);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < inv.n && rc == 0; i++) {
+        struct bk_job_rec j = {
+            .external_id = xstrdup(inv.v[i].uuid),
+            .name = xstrdup(inv.v[i].name),
+            .kind = xstrdup(poll_kind_names[inv.v[i].kind]),
+            .customer_ext_id = xstrdup(customer),
+            .customer_name = xstrdup(customer),
+        };
+        bk_batch_add_job(&b, &j);
+        if (b.njobs >= POLL_BATCH)
+            rc = flush_batch(&b, cb, ud, err);
+    }
+    stats->devices = (int64_t)inv.n;
+    if (rc == 0)
+        rc = flush_batch(&b, cb, ud, err);
+    if (rc < 0)
+        goto out;
+
+    /* New jobs, newest first, until one older than the previous poll's newest. */
+    bool done = false;
+    for (int page = 1; !done && page <= HYCU_MAX_PAGES; page++) {
+        if (cur.last_created_ms == 0 && page > history_pages)
+            break;
+        char *url = xasprintf("%s/jobs?orderBy=-createdTime&pageSize=%d&pageNumber=%d", h->base,
+                              h->page_size, page);
+        struct http_resp resp;
+        rc = do_req(h, "GET", url, NULL, HTTP_RETRY_READ, &resp, err);
+        free(url);
+        struct hycu_page pg = {0};
+        if (rc == 0)
+            rc = hycu_parse_page(resp.body.data, resp.body.len, &pg, err);
+        http_resp_free(&resp);
+        if (rc < 0)
+            goto out;
+        stats->pages++;
+        size_t n = json_array_size(pg.entities);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            json_t *e = json_array_get(pg.entities, i);
+            const char *uuid = jsonu_str(e, "uuid");
+            const char *type = jsonu_str(e, "type");
+            int64_t created = 0;
+            if (!jsonu_time_ms(e, "createdTime", &created))
+                jsonu_time_ms(e, "startTime", &created);
+            if (!uuid)
+                continue;
+            if (cur.last_created_ms && created && created < cur.last_created_ms) {
+                done = true;
+                break;
+            }
+            if (created > newest)
+                newest = created;
+            if (type && strcmp(type, "BACKUP") != 0)
+                continue;
+            hycu_strlist_push(&seen, uuid);
+        }
+        int64_t total = pg.total;
+        hycu_page_free(&pg);
+        if (n == 0 || (total >= 0 && (int64_t)page * h->page_size >= total))
+            break;
+    }
+    /* Jobs running at the previous poll that did not reappear in the new pages. */
+    for (size_t i = 0; i < cur.running.n; i++)
+        if (!strlist_has(&seen, cur.running.v[i]))
+            hycu_strlist_push(&seen, cur.running.v[i]);
+
+    for (size_t i = 0; i < seen.n && rc == 0; i++) {
+        struct hycu_job j;
+        struct bk_err jerr = {0};
+        int jr = hycu_get_job(h, seen.v[i], &j, &jerr);
+        if (jr == -BK_EHTTP && jerr.http == 404)
+            continue; /* a job HYCU no longer knows */
+        if (jr < 0) {
+            if (err)
+                *err = jerr;
+            rc = jr;
+            break;
+        }
+        struct bk_run_rec r;
+        if (job_to_run(&j, &inv, &r)) {
+            bk_batch_add_run(&b, &r);
+            stats->runs++;
+        }
+        if (!hycu_job_is_final(&j) && still_running.n < MAX_TRACKED_RUNNING)
+            hycu_strlist_push(&still_running, j.uuid);
+        hycu_job_clear(&j);
+        if (b.nruns >= POLL_BATCH)
+            rc = flush_batch(&b, cb, ud, err);
+    }
+    if (rc == 0)
+        rc = flush_batch(&b, cb, ud, err);
+    if (rc == 0) {
+        struct bk_buf s;
+        bk_buf_init(&s, 128 * 1024);
+        bk_buf_printf(&s, "%lld;", (long long)newest);
+        for (size_t i = 0; i < still_running.n; i++)
+            if (bk_buf_printf(&s, "%s%s", i ? "," : "", still_running.v[i]) < 0)
+                break;
+        *state_out = bk_buf_steal(&s);
+    }
+out:
+    (void)now_ms;
+    bk_batch_free(&b);
+    hycu_entity_list_free(&inv);
+    hycu_strlist_free(&cur.running);
+    hycu_strlist_free(&seen);
+    hycu_strlist_free(&still_running);
+    return rc;
+}
+
+/* ---- provider_ops adapter ----------------------------------------------------------- */
+
+static int hycu_provider_poll(const struct provider_poll_args *a, struct provider_poll_result *res,
+                              struct bk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->expected = -1;
+    struct hycu_cfg cfg = {
+        .url = a->src->url,
+        .dialect = HYCU_DIALECT_REST,
+        .token = a->token,
+        .username = a->src->username,
+        .password = a->password,
+        .page_size = a->src->page_size,
+        .http = {.ca_file = a->src->ca_file,
+                 .insecure = a->src->insecure,
+                 .retries = 4,
+                 .backoff_ms = 500,
+                 .stop = a->stop},
+    };
+    struct hycu *h;
+    int rc = hycu_open(&cfg, &h, err);
+    if (rc < 0)
+        return rc;
+    struct hycu_poll_stats st;
+    rc = hycu_poll(h, a->src->customer, a->src->history_pages, a->state_in, a->now_ms, a->cb, a->ud,
+                   &st, &res->state_out, err);
+    res->devices = st.devices;
+    res->runs = st.runs;
+    res->pages = st.pages;
+    hycu_close(h);
+    return rc;
+}
+
+const struct provider_ops hycu_provider_ops = {
+    .name = "hycu",
+    .type = BK_SOURCE_HYCU,
+    .poll = hycu_provider_poll,
+};

@@ -5,6 +5,7 @@
 #ifndef BK_PROVIDERS_HYCU_H
 #define BK_PROVIDERS_HYCU_H
 
+#include "core/model.h"
 #include "http/http.h"
 #include "providers/hycu_parse.h"
 
@@ -63,5 +64,20 @@ int hycu_v1_trigger(struct hycu *h, const char *name, const json_t *extra, char 
                     struct bk_err *err);
 /* Resolve a backup target by name or uuid to its uuid (GET /targets). Caller frees *uuid. */
 int hycu_resolve_target(struct hycu *h, const char *name_or_uuid, char **uuid, struct bk_err *err);
+
+struct hycu_poll_stats {
+    int64_t devices; /* inventory entities */
+    int64_t runs;    /* runs delivered */
+    int64_t pages;   /* listing pages read */
+};
+
+/* Monitoring poll: the inventory (VMs, applications, shares, volume groups) as jobs of
+ * customer, then backup runs from GET /jobs (newest first) back to the newest job seen by the
+ * previous poll, plus a re-read of the jobs that were still running then. state_in is the
+ * cursor saved by the previous poll (NULL on the first poll, which reads history_pages pages);
+ * *state_out receives the new cursor (caller frees). cb gets one batch per page. */
+int hycu_poll(struct hycu *h, const char *customer, int history_pages, const char *state_in,
+              int64_t now_ms, bk_batch_fn cb, void *ud, struct hycu_poll_stats *stats,
+              char **state_out, struct bk_err *err);
 
 #endif

@@ -1,7 +1,8 @@
 /* Secret file reading with a permission check done on the open descriptor (fstat), so the
  * file checked is the file read. */
-#include "cli/secretfile.h"
+#include "secrets/secretfile.h"
 
+#include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -72,4 +73,21 @@ out:
     bk_buf_free(&b);
     close(fd);
     return rc;
+}
+
+int secret_resolve(const struct bk_secret_ref *ref, const char *what, char **out,
+                   struct bk_err *err)
+{
+    *out = NULL;
+    if (ref->file)
+        return secretfile_read(ref->file, what, out, NULL, err);
+    if (ref->env) {
+        const char *v = getenv(ref->env);
+        if (!v || !*v)
+            return bk_err_set(err, BK_ECONFIG, "%s: environment variable %s is not set", what,
+                              ref->env);
+        *out = xstrdup(v);
+        return 0;
+    }
+    return bk_err_set(err, BK_ECONFIG, "%s: no secret configured", what);
 }

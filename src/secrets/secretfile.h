@@ -1,7 +1,7 @@
 /* Reading secrets from files: refused when group or others can read the file (a token in a
  * world-readable file is a leaked token), bounded in size, trailing newline stripped. */
-#ifndef BK_CLI_SECRETFILE_H
-#define BK_CLI_SECRETFILE_H
+#ifndef BK_SECRETS_SECRETFILE_H
+#define BK_SECRETS_SECRETFILE_H
 
 #include <stddef.h>
 
@@ -11,5 +11,11 @@ struct bk_err;
  * ("--auth-file"). 0, or -BK_EIO (unreadable), -BK_ECONFIG (permissions, empty, too big). */
 int secretfile_read(const char *path, const char *what, char **out, size_t *len,
                     struct bk_err *err);
+
+struct bk_secret_ref;
+/* Resolve a config secret reference (a *_file path or a *_env variable name) into *out
+ * (caller frees). what names it in errors ("source \"x\" password"). */
+int secret_resolve(const struct bk_secret_ref *ref, const char *what, char **out,
+                   struct bk_err *err);
 
 #endif

@@ -1,0 +1,524 @@
+/* `poll`, `status`, `check` and `config check`: the command-line face of the monitoring
+ * half. Output formats are contracts (DESIGN §2): the poll summary line, the status JSON keys
+ * and the Nagios plugin line are parsed by other programs. */
+#include "cli/cmd_monitor.h"
+
+#include "config/config.h"
+#include "json/jsonu.h"
+#include "poller/poller.h"
+#include "secrets/secretfile.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+struct common {
+    const char *config;
+    const char *customer;
+    const char *source;
+    const char *format;
+    bool once;
+    bool verbose;
+    double warn_age, crit_age;
+};
+
+enum { O_CONFIG = 300, O_CUSTOMER, O_SOURCE, O_FORMAT, O_ONCE, O_VERBOSE, O_WARN, O_CRIT, O_HELP };
+
+static int parse_common(int argc, char **argv, const char *allowed, const char *usage,
+                        struct common *c)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, O_CONFIG},
+        {"customer", required_argument, NULL, O_CUSTOMER},
+        {"source", required_argument, NULL, O_SOURCE},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"once", no_argument, NULL, O_ONCE},
+        {"verbose", no_argument, NULL, O_VERBOSE},
+        {"warn-age", required_argument, NULL, O_WARN},
+        {"crit-age", required_argument, NULL, O_CRIT},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    memset(c, 0, sizeof *c);
+    c->config = config_default_path();
+    c->format = "table";
+    c->warn_age = 26 * 3600;
+    c->crit_age = 50 * 3600;
+    optind = 0;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        const char *name = NULL;
+        for (const struct option *p = opts; p->name; p++)
+            if (p->val == o)
+                name = p->name;
+        if (name && o != O_HELP && !strstr(allowed, name)) {
+            fprintf(stderr, "backupctl %s: --%s does not apply here (see 'backupctl %s --help')\n",
+                    argv[0], name, argv[0]);
+            return 1;
+        }
+        switch (o) {
+        case O_CONFIG:
+            c->config = optarg;
+            break;
+        case O_CUSTOMER:
+            c->customer = optarg;
+            break;
+        case O_SOURCE:
+            c->source = optarg;
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
+                fprintf(stderr, "backupctl %s: --format must be table or json\n", argv[0]);
+                return 1;
+            }
+            c->format = optarg;
+            break;
+        case O_ONCE:
+            c->once = true;
+            break;
+        case O_VERBOSE:
+            c->verbose = true;
+            break;
+        case O_WARN:
+        case O_CRIT: {
+            double d;
+            if (str_parse_duration(optarg, &d) < 0 || d <= 0) {
+                fprintf(stderr, "backupctl %s: --%s: invalid duration \"%s\" (e.g. 26h, 2d)\n",
+                        argv[0], name, optarg);
+                return 1;
+            }
+            *(o == O_WARN ? &c->warn_age : &c->crit_age) = d;
+            break;
+        }
+        case O_HELP:
+            fputs(usage, stdout);
+            return -1;
+        case ':':
+            fprintf(stderr, "backupctl %s: %s needs a value (see 'backupctl %s --help')\n", argv[0],
+                    argv[optind - 1], argv[0]);
+            return 1;
+        default:
+            fprintf(stderr, "backupctl %s: unknown option \"%s\" (see 'backupctl %s --help')\n",
+                    argv[0], argv[optind - 1], argv[0]);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "backupctl %s: unexpected argument \"%s\"\n", argv[0], argv[optind]);
+        return 1;
+    }
+    if (c->verbose)
+        log_set_level(LOG_DEBUG);
+    return 0;
+}
+
+/* ---- poll ------------------------------------------------------------------------------ */
+
+static const char POLL_USAGE[] =
+    "Usage: backupctl poll [--config F] [--source NAME] [--once] [--verbose]\n"
+    "\n"
+    "Poll the configured sources into the store. --once polls each source once and exits\n"
+    "0 when every source polled, 1 otherwise; without it, polls each source every\n"
+    "`interval` until SIGINT/SIGTERM. One line per source on stdout:\n"
+    "  source NAME: ok|failed devices=N runs_new=N runs_updated=N pages=N seconds=S "
+    "[error=\"…\"]\n";
+
+static void print_summary(const char *name, const struct poller_summary *s)
+{
+    printf("source %s: %s devices=%lld runs_new=%lld runs_updated=%lld pages=%lld seconds=%.2f",
+           name, s->ok ? "ok" : "failed", (long long)s->devices, (long long)s->runs_new,
+           (long long)s->runs_updated, (long long)s->pages, s->seconds);
+    if (!s->ok || s->partial) {
+        char esc[600];
+        size_t o = 0;
+        for (const char *p = s->error; *p && o + 2 < sizeof esc; p++) {
+            if (*p == '"' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        printf(" error=\"%s\"", esc);
+    }
+    putchar('\n');
+    fflush(stdout);
+    log_debug("source %s split: download=%.2fs parse=%.2fs store=%.2fs", name, s->t_download,
+              s->t_parse, s->t_store);
+}
+
+static int load(const struct common *c, struct bk_config **cfg)
+{
+    struct bk_err err = {0};
+    if (config_load(c->config, cfg, &err) < 0) {
+        fprintf(stderr, "backupctl: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_poll(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common(argc, argv, "config source once verbose", POLL_USAGE, &c);
+    if (rc)
+        return rc < 0 ? 0 : 1;
+    struct bk_config *cfg;
+    if (load(&c, &cfg) < 0)
+        return 1;
+    if (c.source && !config_find_source(cfg, c.source)) {
+        fprintf(stderr, "backupctl poll: no source \"%s\" in %s\n", c.source, c.config);
+        config_free(cfg);
+        return 1;
+    }
+    struct bk_store *store = NULL;
+    struct bk_err err = {0};
+    if (store_open(cfg, &store, &err) < 0) {
+        fprintf(stderr, "backupctl poll: %s\n", err.msg);
+        config_free(cfg);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char instance[300];
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(instance, sizeof instance, "%s:%ld", host, (long)getpid());
+
+    int code = 0;
+    int64_t *next = xcalloc(cfg->nsources ? cfg->nsources : 1, sizeof *next);
+    for (;;) {
+        bool any = false;
+        int64_t now = bk_mono_ms(), soonest = INT64_MAX;
+        for (size_t i = 0; i < cfg->nsources && !g_stop; i++) {
+            const struct bk_source_cfg *s = &cfg->sources[i];
+            if ((c.source && strcmp(s->name, c.source) != 0) || (!c.source && !s->enabled))
+                continue;
+            any = true;
+            if (!c.once && next[i] > now) {
+                if (next[i] < soonest)
+                    soonest = next[i];
+                continue;
+            }
+            struct poller_summary sum;
+            poller_run(store, s, instance, &g_stop, &sum);
+            print_summary(s->name, &sum);
+            if (!sum.ok)
+                code = 1;
+            next[i] = bk_mono_ms() + s->interval_ms;
+            if (next[i] < soonest)
+                soonest = next[i];
+        }
+        if (!any) {
+            fprintf(stderr, "backupctl poll: no enabled source in %s\n", c.config);
+            code = 1;
+            break;
+        }
+        if (c.once || g_stop)
+            break;
+        int64_t wait = soonest - bk_mono_ms();
+        if (wait > 0 && bk_sleep_ms(wait, &g_stop) < 0)
+            break;
+    }
+    free(next);
+    store_close(store);
+    config_free(cfg);
+    return g_stop && !c.once ? 0 : code;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static const char STATUS_USAGE[] =
+    "Usage: backupctl status [--config F] [--customer C] [--format table|json]\n"
+    "\n"
+    "Latest status of every job in the store. json: an array of {customer, source, job, kind,\n"
+    "external_id, last_run_at, status, raw_status, reviewed, age_seconds}.\n";
+
+struct status_ctx {
+    bool json;
+    json_t *arr;
+    int64_t now;
+    size_t n;
+};
+
+static int status_row(const struct store_status_row *r, void *ud)
+{
+    struct status_ctx *c = ud;
+    char when[32] = "never";
+    if (r->last_run_at > 0)
+        bk_iso8601(r->last_run_at, when, sizeof when);
+    int64_t age = r->last_run_at > 0 ? (c->now - r->last_run_at) / 1000 : -1;
+    const char *status = r->override ? "success" : r->status;
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "customer", json_string(r->customer));
+        json_object_set_new(o, "source", json_string(r->source));
+        json_object_set_new(o, "job", json_string(r->job));
+        json_object_set_new(o, "kind", json_string(r->kind));
+        json_object_set_new(o, "external_id", json_string(r->external_id));
+        json_object_set_new(o, "last_run_at", r->last_run_at > 0 ? json_string(when) : json_null());
+        json_object_set_new(o, "status", json_string(status));
+        json_object_set_new(o, "raw_status",
+                            r->raw_status ? json_string(r->raw_status) : json_null());
+        json_object_set_new(o, "reviewed", json_boolean(r->reviewed));
+        json_object_set_new(o, "age_seconds", age >= 0 ? json_integer(age) : json_null());
+        json_array_append_new(c->arr, o);
+    } else {
+        char agebuf[32] = "-";
+        if (age >= 0) {
+            if (age < 3600)
+                snprintf(agebuf, sizeof agebuf, "%lldm", (long long)(age / 60));
+            else if (age < 172800)
+                snprintf(agebuf, sizeof agebuf, "%lldh", (long long)(age / 3600));
+            else
+                snprintf(agebuf, sizeof agebuf, "%lldd", (long long)(age / 86400));
+        }
+        printf("%-24.24s %-14.14s %-28.28s %-11.11s %-20s %-9s %5s %s\n", r->customer, r->source,
+               r->job, r->kind, when, status, agebuf, r->reviewed ? "yes" : "no");
+    }
+    c->n++;
+    return 0;
+}
+
+static int open_ro(const struct common *c, struct bk_config **cfg, struct bk_store **store)
+{
+    if (load(c, cfg) < 0)
+        return -1;
+    struct bk_err err = {0};
+    if (access((*cfg)->db_path ? (*cfg)->db_path : "", R_OK) != 0 && (*cfg)->db_path) {
+        fprintf(stderr, "backupctl: database %s does not exist yet (run backupctl poll)\n",
+                (*cfg)->db_path);
+        config_free(*cfg);
+        return -1;
+    }
+    if (store_open_ro(*cfg, store, &err) < 0) {
+        fprintf(stderr, "backupctl: %s\n", err.msg);
+        config_free(*cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common(argc, argv, "config customer format verbose", STATUS_USAGE, &c);
+    if (rc)
+        return rc < 0 ? 0 : 1;
+    struct bk_config *cfg;
+    struct bk_store *store;
+    if (open_ro(&c, &cfg, &store) < 0)
+        return 1;
+    struct status_ctx ctx = {.json = strcmp(c.format, "json") == 0, .now = bk_now_ms()};
+    if (ctx.json)
+        ctx.arr = json_array();
+    else
+        printf("%-24s %-14s %-28s %-11s %-20s %-9s %5s %s\n", "CUSTOMER", "SOURCE", "JOB", "KIND",
+               "LAST RUN", "STATUS", "AGE", "REVIEWED");
+    struct bk_err err = {0};
+    int code = 0;
+    if (store_status_each(store, c.customer, status_row, &ctx, &err) < 0) {
+        fprintf(stderr, "backupctl status: %s\n", err.msg);
+        code = 1;
+    } else if (ctx.json) {
+        json_dumpf(ctx.arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        putchar('\n');
+    }
+    json_decref(ctx.arr);
+    store_close(store);
+    config_free(cfg);
+    return code;
+}
+
+/* ---- check (Nagios / Icinga plugin) ------------------------------------------------------ */
+
+static const char CHECK_USAGE[] =
+    "Usage: backupctl check [--config F] [--customer C] [--warn-age DUR] [--crit-age DUR]\n"
+    "\n"
+    "Nagios/Icinga plugin. CRITICAL for an unreviewed failed or missed last run, a last run\n"
+    "older than --crit-age (50h), or a source whose last successful poll is older than\n"
+    "3 x its interval; WARNING for warnings or runs older than --warn-age (26h); UNKNOWN\n"
+    "when the store cannot be read. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
+
+struct check_ctx {
+    int64_t now;
+    double warn_age, crit_age;
+    int64_t failed, warning, stale, ok, jobs, sources_down;
+    char first_bad[200];
+    const struct bk_config *cfg;
+    bool *seen; /* per configured source: has a row in the store */
+};
+
+static int check_row(const struct store_status_row *r, void *ud)
+{
+    struct check_ctx *c = ud;
+    c->jobs++;
+    double age = r->last_run_at > 0 ? (double)(c->now - r->last_run_at) / 1000.0 : -1;
+    bool bad_status = !r->override && !r->reviewed &&
+                      (strcmp(r->status, "failed") == 0 || strcmp(r->status, "missed") == 0 ||
+                       strcmp(r->status, "unknown") == 0);
+    const char *why = NULL;
+    if (bad_status) {
+        c->failed++;
+        why = r->status;
+    } else if (age < 0 || age > c->crit_age) {
+        /* never ran, or too long ago: a monitor that cannot see must not say green */
+        c->stale++;
+        why = age < 0 ? "never ran" : "stale";
+    } else if ((!r->override && !r->reviewed && strcmp(r->status, "warning") == 0) ||
+               age > c->warn_age) {
+        c->warning++;
+        why = strcmp(r->status, "warning") == 0 ? "warning" : "old";
+    } else {
+        c->ok++;
+    }
+    if (why && !c->first_bad[0])
+        snprintf(c->first_bad, sizeof c->first_bad, "%s/%s: %s", r->customer, r->job, why);
+    return 0;
+}
+
+static int check_source(const struct store_source_row *r, void *ud)
+{
+    struct check_ctx *c = ud;
+    /* Only sources still in the configuration count; a removed source is history. */
+    size_t i;
+    for (i = 0; i < c->cfg->nsources; i++)
+        if (strcmp(c->cfg->sources[i].name, r->name) == 0)
+            break;
+    if (i == c->cfg->nsources || !c->cfg->sources[i].enabled)
+        return 0;
+    c->seen[i] = true;
+    if (r->paused)
+        return 0;
+    if (r->last_success_at <= 0 || c->now - r->last_success_at > 3 * r->interval_ms)
+        c->sources_down++;
+    return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common(argc, argv, "config customer warn-age crit-age verbose", CHECK_USAGE, &c);
+    if (rc)
+        return rc < 0 ? 0 : 3;
+    struct bk_config *cfg = NULL;
+    struct bk_err err = {0};
+    if (config_load(c.config, &cfg, &err) < 0) {
+        printf("BACKUPCTL UNKNOWN - %s\n", err.msg);
+        return 3;
+    }
+    struct bk_store *store = NULL;
+    if (!cfg->db_path || access(cfg->db_path, R_OK) != 0 || store_open_ro(cfg, &store, &err) < 0) {
+        printf("BACKUPCTL UNKNOWN - cannot read the store %s%s%s\n",
+               cfg->db_path ? cfg->db_path : cfg->db_url, err.msg[0] ? ": " : "", err.msg);
+        config_free(cfg);
+        return 3;
+    }
+    struct check_ctx ctx = {.now = bk_now_ms(),
+                            .warn_age = c.warn_age,
+                            .crit_age = c.crit_age,
+                            .cfg = cfg,
+                            .seen = xcalloc(cfg->nsources + 1, sizeof(bool))};
+    int code = 0;
+    if (store_status_each(store, c.customer, check_row, &ctx, &err) < 0 ||
+        store_source_each(store, check_source, &ctx, &err) < 0) {
+        printf("BACKUPCTL UNKNOWN - cannot read the store: %s\n", err.msg);
+        code = 3;
+        goto out;
+    }
+    /* Configured sources never polled have no row yet: they are down too. */
+    for (size_t i = 0; i < cfg->nsources; i++)
+        if (cfg->sources[i].enabled && !ctx.seen[i])
+            ctx.sources_down++;
+    const char *word = "OK";
+    if (ctx.failed || ctx.stale || ctx.sources_down) {
+        word = "CRITICAL";
+        code = 2;
+    } else if (ctx.warning) {
+        word = "WARNING";
+        code = 1;
+    }
+    printf("BACKUPCTL %s - %lld failed, %lld warning, %lld stale, %lld source%s down of %lld jobs",
+           word, (long long)ctx.failed, (long long)ctx.warning, (long long)ctx.stale,
+           (long long)ctx.sources_down, ctx.sources_down == 1 ? "" : "s", (long long)ctx.jobs);
+    if (ctx.first_bad[0])
+        printf(" (%s)", ctx.first_bad);
+    printf(" | failed=%lld warning=%lld stale=%lld sources_down=%lld ok=%lld jobs=%lld\n",
+           (long long)ctx.failed, (long long)ctx.warning, (long long)ctx.stale,
+           (long long)ctx.sources_down, (long long)ctx.ok, (long long)ctx.jobs);
+out:
+    free(ctx.seen);
+    store_close(store);
+    config_free(cfg);
+    return code;
+}
+
+/* ---- config check ------------------------------------------------------------------------ */
+
+static const char CONFIG_USAGE[] =
+    "Usage: backupctl config check [--config F]\n"
+    "\n"
+    "Validate the configuration (syntax, required keys, secret files readable and not\n"
+    "accessible by group/other, environment variables set). Prints \"configuration OK\" and\n"
+    "exits 0, or prints the first error with file:line and exits 1.\n";
+
+int cmd_config(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "--help") != 0)) {
+        fprintf(stderr, "backupctl config: expected \"check\" (see 'backupctl config --help')\n");
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0) {
+        fputs(CONFIG_USAGE, stdout);
+        return 0;
+    }
+    argv[1] = argv[0];
+    struct common c;
+    int rc = parse_common(argc - 1, argv + 1, "config verbose", CONFIG_USAGE, &c);
+    if (rc)
+        return rc < 0 ? 0 : 1;
+    struct bk_config *cfg;
+    if (load(&c, &cfg) < 0)
+        return 1;
+    int code = 0;
+    for (size_t i = 0; i < cfg->nsources && code == 0; i++) {
+        const struct bk_source_cfg *s = &cfg->sources[i];
+        const struct bk_secret_ref *refs[] = {&s->password, &s->token};
+        for (size_t k = 0; k < 2 && code == 0; k++) {
+            if (!refs[k]->file && !refs[k]->env)
+                continue;
+            char what[200], *v = NULL;
+            struct bk_err err = {0};
+            snprintf(what, sizeof what, "%s:%d: source \"%s\" %s", c.config, s->line, s->name,
+                     k == 0 ? "password" : "token");
+            if (secret_resolve(refs[k], what, &v, &err) < 0) {
+                fprintf(stderr, "backupctl: %s\n", err.msg);
+                code = 1;
+            }
+            free(v);
+        }
+    }
+    if (code == 0)
+        printf("configuration OK (%zu source%s)\n", cfg->nsources, cfg->nsources == 1 ? "" : "s");
+    config_free(cfg);
+    return code;
+}

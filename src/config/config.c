@@ -1,0 +1,428 @@
+/* Config parsing. inih calls the handler per key; the handler fills a draft struct and on the
+ * first error records a message and returns 0, which makes ini_parse return that line number
+ * — that is how every error gets its file:line. Validation that needs the whole file (required
+ * keys, duplicate sources) runs afterwards and names the section's line. */
+#include "config/config.h"
+
+#include "util/err.h"
+#include "util/str.h"
+#include "util/xalloc.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct draft {
+    struct bk_config *c;
+    char msg[400];
+    int line; /* line counter maintained by our own reader */
+    enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
+    char *cur_section; /* raw section name of the last section seen */
+    const char *basedir;
+};
+
+static void secret_ref_free(struct bk_secret_ref *r)
+{
+    free(r->file);
+    free(r->env);
+}
+
+void config_free(struct bk_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nsources; i++) {
+        struct bk_source_cfg *s = &c->sources[i];
+        free(s->name);
+        free(s->url);
+        free(s->partner);
+        free(s->username);
+        secret_ref_free(&s->password);
+        secret_ref_free(&s->token);
+        free(s->customer);
+        free(s->ca_file);
+    }
+    free(c->sources);
+    for (size_t i = 0; i < c->nalerts; i++) {
+        free(c->alerts[i].name);
+        free(c->alerts[i].webhook);
+        free(c->alerts[i].email);
+        free(c->alerts[i].format);
+    }
+    free(c->alerts);
+    free(c->path);
+    free(c->db_url);
+    free(c->db_path);
+    free(c->listen);
+    free(c);
+}
+
+const char *bk_source_type_name(enum bk_source_type t)
+{
+    return t == BK_SOURCE_HYCU ? "hycu" : "cove";
+}
+
+const char *config_default_path(void)
+{
+    const char *e = getenv("BACKUPCTL_CONFIG");
+    return e && *e ? e : "/etc/backupctl/backupctl.conf";
+}
+
+const struct bk_source_cfg *config_find_source(const struct bk_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nsources; i++)
+        if (strcmp(c->sources[i].name, name) == 0)
+            return &c->sources[i];
+    return NULL;
+}
+
+static int fail(struct draft *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct draft *d, const char *fmt, ...)
+{
+    if (!d->msg[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+/* `source "name"` → name; NULL if the section is not of that form. */
+static char *quoted_name(const char *section, const char *kind)
+{
+    size_t kl = strlen(kind);
+    if (strncmp(section, kind, kl) != 0 || section[kl] != ' ')
+        return NULL;
+    const char *p = section + kl + 1;
+    while (*p == ' ')
+        p++;
+    size_t n = strlen(p);
+    if (n < 3 || p[0] != '"' || p[n - 1] != '"')
+        return NULL;
+    char *name = xstrndup(p + 1, n - 2);
+    if (!*name || strpbrk(name, "\"\\/\n")) {
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+static bool valid_url(const char *v)
+{
+    return (str_starts_with(v, "https://") || str_starts_with(v, "http://")) && strlen(v) > 8 &&
+           !strpbrk(v, " \t");
+}
+
+static bool valid_env_name(const char *v)
+{
+    if (!*v)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return false;
+    return !(v[0] >= '0' && v[0] <= '9');
+}
+
+static int set_secret(struct draft *d, struct bk_secret_ref *r, const char *base, const char *key,
+                      const char *value)
+{
+    size_t bl = strlen(base);
+    const char *sfx = key + bl;
+    if (strcmp(sfx, "") == 0)
+        return fail(d, "\"%s\" must not hold the secret itself: use %s_file or %s_env", key, base,
+                    base);
+    if (r->file || r->env)
+        return fail(d, "%s given twice (%s_file and %s_env are exclusive)", base, base, base);
+    if (!*value)
+        return fail(d, "%s is empty", key);
+    if (strcmp(sfx, "_file") == 0) {
+        r->file = xstrdup(value);
+    } else {
+        if (!valid_env_name(value))
+            return fail(d, "%s: \"%s\" is not an environment variable name", key, value);
+        r->env = xstrdup(value);
+    }
+    return 1;
+}
+
+static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char *key,
+                            const char *value)
+{
+    if (strcmp(key, "type") == 0) {
+        if (strcmp(value, "cove") == 0)
+            s->type = BK_SOURCE_COVE;
+        else if (strcmp(value, "hycu") == 0)
+            s->type = BK_SOURCE_HYCU;
+        else
+            return fail(d, "type must be cove or hycu, not \"%s\"", value);
+        s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
+    } else if (strcmp(key, "url") == 0) {
+        if (!valid_url(value))
+            return fail(d, "url \"%s\" is not an http(s) URL", value);
+        free(s->url);
+        s->url = xstrdup(value);
+    } else if (strcmp(key, "partner") == 0) {
+        free(s->partner);
+        s->partner = xstrdup(value);
+    } else if (strcmp(key, "username") == 0) {
+        free(s->username);
+        s->username = xstrdup(value);
+    } else if (str_starts_with(key, "password")) {
+        return set_secret(d, &s->password, "password", key, value);
+    } else if (str_starts_with(key, "token")) {
+        return set_secret(d, &s->token, "token", key, value);
+    } else if (strcmp(key, "customer") == 0) {
+        if (!*value)
+            return fail(d, "customer is empty");
+        free(s->customer);
+        s->customer = xstrdup(value);
+    } else if (strcmp(key, "interval") == 0) {
+        double sec;
+        if (str_parse_duration(value, &sec) < 0 || sec < 10)
+            return fail(d, "interval \"%s\" is not a duration of at least 10s (e.g. 15m)", value);
+        s->interval_ms = (int64_t)(sec * 1000);
+    } else if (strcmp(key, "page_size") == 0 || strcmp(key, "history_pages") == 0) {
+        int64_t n;
+        bool ps = strcmp(key, "page_size") == 0;
+        if (str_to_i64(value, &n) < 0 || n < 1 || n > (ps ? 10000 : 1000))
+            return fail(d, "%s \"%s\" must be an integer from 1 to %d", key, value,
+                        ps ? 10000 : 1000);
+        if (ps)
+            s->page_size = (int)n;
+        else
+            s->history_pages = (int)n;
+    } else if (strcmp(key, "enabled") == 0 || strcmp(key, "insecure") == 0) {
+        bool b;
+        if (str_parse_bool(value, &b) < 0 || !*value)
+            return fail(d, "%s must be yes or no, not \"%s\"", key, value);
+        if (strcmp(key, "enabled") == 0)
+            s->enabled = b;
+        else
+            s->insecure = b;
+    } else if (strcmp(key, "ca_file") == 0) {
+        free(s->ca_file);
+        s->ca_file = xstrdup(value);
+    } else {
+        return fail(d, "unknown key \"%s\" in a source section", key);
+    }
+    return 1;
+}
+
+static int handler(void *ud, const char *section, const char *key, const char *value)
+{
+    struct draft *d = ud;
+    struct bk_config *c = d->c;
+    if (!d->cur_section || strcmp(d->cur_section, section) != 0) {
+        /* A new section begins (inih reports keys only, so sections are seen here). */
+        free(d->cur_section);
+        d->cur_section = xstrdup(section);
+        char *name;
+        if (strcmp(section, "database") == 0) {
+            d->sec = SEC_DATABASE;
+        } else if (strcmp(section, "server") == 0) {
+            d->sec = SEC_SERVER;
+        } else if ((name = quoted_name(section, "source")) != NULL) {
+            for (size_t i = 0; i < c->nsources; i++)
+                if (strcmp(c->sources[i].name, name) == 0) {
+                    free(name);
+                    return fail(d, "source \"%s\" is defined twice", c->sources[i].name);
+                }
+            c->sources = xrealloc(c->sources, (c->nsources + 1) * sizeof *c->sources);
+            struct bk_source_cfg *s = &c->sources[c->nsources++];
+            memset(s, 0, sizeof *s);
+            s->name = name;
+            s->type = (enum bk_source_type) - 1;
+            s->interval_ms = 15 * 60 * 1000;
+            s->page_size = 1000;
+            s->history_pages = 5;
+            s->enabled = true;
+            s->line = d->line;
+            d->sec = SEC_SOURCE;
+        } else if ((name = quoted_name(section, "alert")) != NULL) {
+            c->alerts = xrealloc(c->alerts, (c->nalerts + 1) * sizeof *c->alerts);
+            struct bk_alert_cfg *a = &c->alerts[c->nalerts++];
+            memset(a, 0, sizeof *a);
+            a->name = name;
+            d->sec = SEC_ALERT;
+        } else {
+            d->sec = SEC_BAD;
+            return fail(d,
+                        "unknown section [%s] (expected database, server, source \"NAME\" or "
+                        "alert \"NAME\")",
+                        section);
+        }
+    }
+    switch (d->sec) {
+    case SEC_DATABASE:
+        if (strcmp(key, "url") != 0)
+            return fail(d, "unknown key \"%s\" in [database]", key);
+        free(c->db_url);
+        c->db_url = xstrdup(value);
+        if (str_starts_with(value, "sqlite://")) {
+            const char *p = value + strlen("sqlite://");
+            if (!*p)
+                return fail(d, "database url \"%s\" has no path", value);
+            free(c->db_path);
+            c->db_path =
+                p[0] == '/' || !d->basedir ? xstrdup(p) : xasprintf("%s/%s", d->basedir, p);
+        } else if (str_starts_with(value, "postgresql://") ||
+                   str_starts_with(value, "postgres://")) {
+            free(c->db_path);
+            c->db_path = NULL;
+        } else {
+            return fail(d, "database url must start with sqlite:// or postgresql://");
+        }
+        return 1;
+    case SEC_SERVER:
+        if (strcmp(key, "listen") != 0)
+            return fail(d, "unknown key \"%s\" in [server]", key);
+        if (!strchr(value, ':'))
+            return fail(d, "listen \"%s\" must be HOST:PORT", value);
+        free(c->listen);
+        c->listen = xstrdup(value);
+        return 1;
+    case SEC_SOURCE:
+        return parse_source_key(d, &c->sources[c->nsources - 1], key, value);
+    case SEC_ALERT: {
+        struct bk_alert_cfg *a = &c->alerts[c->nalerts - 1];
+        if (strcmp(key, "webhook") == 0) {
+            if (!valid_url(value))
+                return fail(d, "webhook \"%s\" is not an http(s) URL", value);
+            free(a->webhook);
+            a->webhook = xstrdup(value);
+        } else if (strcmp(key, "email") == 0) {
+            free(a->email);
+            a->email = xstrdup(value);
+        } else if (strcmp(key, "format") == 0) {
+            if (strcmp(value, "slack") != 0 && strcmp(value, "json") != 0)
+                return fail(d, "format must be json or slack");
+            free(a->format);
+            a->format = xstrdup(value);
+        } else {
+            return fail(d, "unknown key \"%s\" in an alert section", key);
+        }
+        return 1;
+    }
+    default:
+        return fail(d, "key \"%s\" outside a section", key);
+    }
+}
+
+/* inih's string reader does not tell the handler the line number; we track it by counting
+ * the lines consumed, using ini_parse_stream with a reader that counts. */
+struct reader {
+    const char *p;
+    struct draft *d;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+    struct reader *r = stream;
+    if (!*r->p || num < 2)
+        return NULL;
+    int i = 0;
+    while (i < num - 1 && r->p[i] && r->p[i] != '\n')
+        i++;
+    if (r->p[i] == '\n' && i < num - 1)
+        i++;
+    memcpy(str, r->p, (size_t)i);
+    str[i] = '\0';
+    r->p += i;
+    r->d->line++;
+    return str;
+}
+
+static int validate(struct draft *d, const char *name, struct bk_err *err)
+{
+    struct bk_config *c = d->c;
+    if (!c->db_url) {
+        c->db_url = xstrdup("sqlite://backupctl.db");
+        c->db_path =
+            d->basedir ? xasprintf("%s/backupctl.db", d->basedir) : xstrdup("backupctl.db");
+    }
+    if (!c->listen)
+        c->listen = xstrdup("127.0.0.1:8080");
+    for (size_t i = 0; i < c->nsources; i++) {
+        struct bk_source_cfg *s = &c->sources[i];
+        const char *missing = NULL;
+        if ((int)s->type == -1)
+            missing = "type";
+        else if (!s->url)
+            missing = "url";
+        else if (s->type == BK_SOURCE_COVE && !s->username)
+            missing = "username";
+        else if (s->type == BK_SOURCE_COVE && !s->password.file && !s->password.env)
+            missing = "password_file or password_env";
+        else if (s->type == BK_SOURCE_HYCU && !s->token.file && !s->token.env &&
+                 !(s->username && (s->password.file || s->password.env)))
+            missing = "token_file or token_env (or username with password_file/password_env)";
+        if (missing)
+            return bk_err_set(err, BK_ECONFIG, "%s:%d: source \"%s\": %s is required", name,
+                              s->line, s->name, missing);
+        if (s->type == BK_SOURCE_HYCU && !s->customer)
+            s->customer = xstrdup(s->name);
+    }
+    return 0;
+}
+
+int config_parse_string(const char *text, const char *name, const char *basedir,
+                        struct bk_config **out, struct bk_err *err)
+{
+    *out = NULL;
+    struct draft d = {0};
+    d.c = xcalloc(1, sizeof *d.c);
+    d.basedir = basedir;
+    d.c->path = xstrdup(name);
+    struct reader r = {.p = text, .d = &d};
+    int line = ini_parse_stream(read_line, &r, handler, &d);
+    free(d.cur_section);
+    int rc = 0;
+    if (line != 0) {
+        rc = bk_err_set(err, BK_ECONFIG, "%s:%d: %s", name, line > 0 ? line : 0,
+                        d.msg[0] ? d.msg : "syntax error (expected [section] or key = value)");
+    } else {
+        rc = validate(&d, name, err);
+    }
+    if (rc < 0) {
+        config_free(d.c);
+        return rc;
+    }
+    *out = d.c;
+    return 0;
+}
+
+int config_load(const char *path, struct bk_config **out, struct bk_err *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return bk_err_set(err, BK_ECONFIG, "%s: cannot open the configuration file", path);
+    char *text = xmalloc(1 << 20);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    bool big = !feof(f);
+    fclose(f);
+    text[n] = '\0';
+    if (big) {
+        free(text);
+        return bk_err_set(err, BK_ECONFIG, "%s: larger than 1 MiB", path);
+    }
+    if (memchr(text, '\0', n)) {
+        free(text);
+        return bk_err_set(err, BK_ECONFIG, "%s: contains a NUL byte", path);
+    }
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else {
+        free(dir);
+        dir = xstrdup(".");
+    }
+    int rc = config_parse_string(text, path, dir, out, err);
+    free(dir);
+    free(text);
+    return rc;
+}

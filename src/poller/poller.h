@@ -1,0 +1,26 @@
+/* One poll of one configured source: resolve its secrets, run its provider, stage every page
+ * in the store and apply the finished poll atomically. Shared by `backupctl poll` and the
+ * daemon's scheduler. */
+#ifndef BK_POLLER_POLLER_H
+#define BK_POLLER_POLLER_H
+
+#include "config/config.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdbool.h>
+
+struct poller_summary {
+    bool ok; /* the poll was applied (ok or partial) */
+    bool partial;
+    int64_t devices, runs_new, runs_updated, pages;
+    double seconds;
+    double t_download, t_parse, t_store; /* split, seconds (0 when unknown) */
+    char error[512];                     /* "" when ok */
+};
+
+/* Never fails as a call: the outcome is in *sum (and in the store's poll_run record). */
+void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const char *instance,
+                volatile sig_atomic_t *stop, struct poller_summary *sum);
+
+#endif

@@ -1,0 +1,16 @@
+/* The provider registry: one line per vendor. */
+#include "providers/provider.h"
+
+extern const struct provider_ops hycu_provider_ops;
+
+static const struct provider_ops *const providers[] = {
+    &hycu_provider_ops,
+};
+
+const struct provider_ops *provider_find(enum bk_source_type t)
+{
+    for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
+        if (providers[i]->type == t)
+            return providers[i];
+    return NULL;
+}

@@ -1,0 +1,111 @@
+/* Backend dispatch: the database URL's scheme picks the ops table. */
+#include "store/store_backend.h"
+
+#include "config/config.h"
+#include "util/err.h"
+#include "util/str.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+
+struct bk_store {
+    const struct store_ops *ops;
+    void *impl;
+};
+
+static const struct store_ops *const backends[] = {&store_sqlite_ops};
+
+static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out, struct bk_err *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (!str_starts_with(cfg->db_url, backends[i]->scheme))
+            continue;
+        void *impl = NULL;
+        int rc = backends[i]->open(cfg, ro, &impl, err);
+        if (rc < 0)
+            return rc;
+        struct bk_store *s = xcalloc(1, sizeof *s);
+        s->ops = backends[i];
+        s->impl = impl;
+        *out = s;
+        return 0;
+    }
+    return bk_err_set(err, BK_ECONFIG,
+                      "database url \"%.40s…\": this build stores in SQLite only (sqlite://PATH); "
+                      "the PostgreSQL backend is not built yet",
+                      cfg->db_url);
+}
+
+int store_open(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err)
+{
+    return open_any(cfg, false, out, err);
+}
+
+int store_open_ro(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err)
+{
+    return open_any(cfg, true, out, err);
+}
+
+void store_close(struct bk_store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->impl);
+    free(s);
+}
+
+int store_schema_version(struct bk_store *s, int *version, struct bk_err *err)
+{
+    return s->ops->schema_version(s->impl, version, err);
+}
+
+int store_source_sync(struct bk_store *s, const struct bk_source_cfg *src, int64_t *id,
+                      struct bk_err *err)
+{
+    return s->ops->source_sync(s->impl, src, id, err);
+}
+
+int store_state_get(struct bk_store *s, int64_t source_id, const char *key, char **value,
+                    struct bk_err *err)
+{
+    return s->ops->state_get(s->impl, source_id, key, value, err);
+}
+
+int store_poll_begin(struct bk_store *s, int64_t source_id, const char *instance, int64_t *poll_id,
+                     struct bk_err *err)
+{
+    return s->ops->poll_begin(s->impl, source_id, instance, poll_id, err);
+}
+
+int store_poll_stage(struct bk_store *s, int64_t poll_id, const struct bk_batch *b,
+                     struct bk_err *err)
+{
+    return s->ops->poll_stage(s->impl, poll_id, b, err);
+}
+
+int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,
+                      const struct store_poll_outcome *o, struct store_apply_stats *st,
+                      struct bk_err *err)
+{
+    return s->ops->poll_finish(s->impl, poll_id, source_id, o, st, err);
+}
+
+int store_status_each(struct bk_store *s, const char *customer,
+                      int (*cb)(const struct store_status_row *r, void *ud), void *ud,
+                      struct bk_err *err)
+{
+    return s->ops->status_each(s->impl, customer, cb, ud, err);
+}
+
+int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_row *r, void *ud),
+                      void *ud, struct bk_err *err)
+{
+    return s->ops->source_each(s->impl, cb, ud, err);
+}
+
+int store_review_job(struct bk_store *s, const char *source, const char *external_id,
+                     const char *who, int64_t *n, struct bk_err *err)
+{
+    return s->ops->review_job(s->impl, source, external_id, who, n, err);
+}

@@ -1,0 +1,95 @@
+/* The store: jobs, runs and objects collected from vendors, exactly once (DESIGN §5).
+ * A poll never holds the write lock across network I/O: pages land in staging tables in
+ * short transactions (store_poll_stage), and the finished poll is applied to the live tables
+ * in one short transaction (store_poll_finish) — a crash or kill mid-poll changes nothing
+ * visible. A reviewed run is never modified. The functions dispatch to a backend
+ * (store_sqlite.c today; PostgreSQL implements the same ops with the same SQL where it can).
+ * Not thread-safe: one handle per thread; one writer process per SQLite file. */
+#ifndef BK_STORE_STORE_H
+#define BK_STORE_STORE_H
+
+#include "core/model.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bk_err;
+struct bk_config;
+struct bk_source_cfg;
+struct bk_store;
+
+/* Open (creating the file and running migrations) the database of cfg. Caller closes. */
+int store_open(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err);
+/* Open an existing database for reading only (status, check): never creates or migrates. */
+int store_open_ro(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err);
+void store_close(struct bk_store *s);
+/* Schema version after migrations. */
+int store_schema_version(struct bk_store *s, int *version, struct bk_err *err);
+
+/* Insert or update the source row of a configured source; *id receives its id. */
+int store_source_sync(struct bk_store *s, const struct bk_source_cfg *src, int64_t *id,
+                      struct bk_err *err);
+/* Per-source key/value state (e.g. a HYCU cursor). *value NULL when absent; caller frees. */
+int store_state_get(struct bk_store *s, int64_t source_id, const char *key, char **value,
+                    struct bk_err *err);
+
+/* Start a poll: discards the staging left by an interrupted poll of this source, marks its
+ * poll_run "interrupted", and records a new poll_run "running". */
+int store_poll_begin(struct bk_store *s, int64_t source_id, const char *instance, int64_t *poll_id,
+                     struct bk_err *err);
+/* Stage one page (one short transaction). Records of the same key within a poll replace each
+ * other, so a page read twice (visa expiry, retry) is never counted twice. */
+int store_poll_stage(struct bk_store *s, int64_t poll_id, const struct bk_batch *b,
+                     struct bk_err *err);
+
+enum store_poll_result { STORE_POLL_OK = 0, STORE_POLL_PARTIAL, STORE_POLL_FAILED };
+
+struct store_poll_outcome {
+    enum store_poll_result result; /* OK: applied + disappeared jobs retired; PARTIAL: applied,
+                                      nothing retired; FAILED: staging discarded */
+    const char *error;             /* recorded on the poll_run (no secrets) */
+    int64_t pages, devices;
+    const char *state_key; /* optional state saved atomically with the apply */
+    const char *state_value;
+};
+
+struct store_apply_stats {
+    int64_t customers_changed, jobs_changed, jobs_retired, runs_new, runs_updated, objects_changed;
+};
+
+int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,
+                      const struct store_poll_outcome *o, struct store_apply_stats *st,
+                      struct bk_err *err);
+
+/* Latest state of every job (retired ones excluded), for `status` and `check`. Strings are
+ * borrowed for the duration of the callback. */
+struct store_status_row {
+    const char *customer, *source, *job, *kind, *external_id;
+    const char *status;     /* normalised status of the latest run, "none" if never ran */
+    const char *raw_status; /* may be NULL */
+    int64_t last_run_at;    /* ms, 0 if never ran */
+    bool reviewed;
+    bool override;
+    int64_t last_success_at; /* ms, 0 if never */
+};
+int store_status_each(struct bk_store *s, const char *customer,
+                      int (*cb)(const struct store_status_row *r, void *ud), void *ud,
+                      struct bk_err *err);
+
+struct store_source_row {
+    const char *name, *kind;
+    int64_t interval_ms;
+    bool paused;
+    int64_t last_poll_at;    /* ms, 0 never */
+    const char *last_result; /* NULL never */
+    const char *last_error;
+    int64_t last_success_at; /* ms, 0 never */
+};
+int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_row *r, void *ud),
+                      void *ud, struct bk_err *err);
+
+/* Review every run of a job (external id) that is not reviewed (tests, CLI). */
+int store_review_job(struct bk_store *s, const char *source, const char *external_id,
+                     const char *who, int64_t *n, struct bk_err *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* The backend interface behind store.h: one const ops table per database engine (SQLite
+ * today, PostgreSQL next), chosen from the database URL's scheme in store.c. */
+#ifndef BK_STORE_BACKEND_H
+#define BK_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *scheme;
+    int (*open)(const struct bk_config *cfg, bool readonly, void **impl, struct bk_err *err);
+    void (*close)(void *impl);
+    int (*schema_version)(void *impl, int *version, struct bk_err *err);
+    int (*source_sync)(void *impl, const struct bk_source_cfg *src, int64_t *id,
+                       struct bk_err *err);
+    int (*state_get)(void *impl, int64_t source_id, const char *key, char **value,
+                     struct bk_err *err);
+    int (*poll_begin)(void *impl, int64_t source_id, const char *instance, int64_t *poll_id,
+                      struct bk_err *err);
+    int (*poll_stage)(void *impl, int64_t poll_id, const struct bk_batch *b, struct bk_err *err);
+    int (*poll_finish)(void *impl, int64_t poll_id, int64_t source_id,
+                       const struct store_poll_outcome *o, struct store_apply_stats *st,
+                       struct bk_err *err);
+    int (*status_each)(void *impl, const char *customer,
+                       int (*cb)(const struct store_status_row *r, void *ud), void *ud,
+                       struct bk_err *err);
+    int (*source_each)(void *impl, int (*cb)(const struct store_source_row *r, void *ud), void *ud,
+                       struct bk_err *err);
+    int (*review_job)(void *impl, const char *source, const char *external_id, const char *who,
+                      int64_t *n, struct bk_err *err);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif

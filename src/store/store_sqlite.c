@@ -1,0 +1,658 @@
+/* SQLite backend of the store: WAL, one writer, staging tables for atomic polls, and
+ * set-based UPSERTs that write a row only when something in it changed (so an unchanged poll
+ * writes no job, run or object row) and never touch a reviewed run. */
+#include "store/migrations.h"
+#include "store/store_backend.h"
+
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct sq {
+    sqlite3 *db;
+    bool readonly;
+    sqlite3_stmt *ins_job, *ins_run, *ins_obj;
+};
+
+static int dberr(struct sq *q, struct bk_err *err, const char *what)
+{
+    return bk_err_set(err, BK_EIO, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+}
+
+static int exec(struct sq *q, const char *sql, struct bk_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = bk_err_set(err, BK_EIO, "sqlite: %s", msg ? msg : sqlite3_errmsg(q->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static int prepare(struct sq *q, const char *sql, sqlite3_stmt **st, struct bk_err *err)
+{
+    if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
+        return dberr(q, err, "prepare");
+    return 0;
+}
+
+/* Run a statement that returns no rows; *changes gets sqlite3_changes(). */
+static int step_done(struct sq *q, sqlite3_stmt *st, int64_t *changes, struct bk_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        dberr(q, err, "step");
+        sqlite3_reset(st);
+        return -BK_EIO;
+    }
+    if (changes)
+        *changes = sqlite3_changes(q->db);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int migrate(struct sq *q, struct bk_err *err)
+{
+    int rc = exec(q,
+                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                  err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st;
+    if ((rc = prepare(q, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &st, err)) < 0)
+        return rc;
+    int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (have > STORE_MIGRATION_COUNT)
+        return bk_err_set(err, BK_ECONFIG,
+                          "database schema version %d is newer than this backupctl (%d)", have,
+                          STORE_MIGRATION_COUNT);
+    for (int v = have + 1; v <= STORE_MIGRATION_COUNT; v++) {
+        if ((rc = exec(q, "BEGIN IMMEDIATE", err)) < 0)
+            return rc;
+        if ((rc = exec(q, store_migrations[v - 1], err)) < 0) {
+            exec(q, "ROLLBACK", NULL);
+            bk_err_prefix(err, "migration %d: ", v);
+            return rc;
+        }
+        char ins[160];
+        snprintf(ins, sizeof ins,
+                 "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %lld)", v,
+                 (long long)bk_now_ms());
+        if ((rc = exec(q, ins, err)) < 0 || (rc = exec(q, "COMMIT", err)) < 0) {
+            exec(q, "ROLLBACK", NULL);
+            return rc;
+        }
+        log_debug("store: applied migration %d", v);
+    }
+    return 0;
+}
+
+static void sq_close(void *impl)
+{
+    struct sq *q = impl;
+    if (!q)
+        return;
+    sqlite3_finalize(q->ins_job);
+    sqlite3_finalize(q->ins_run);
+    sqlite3_finalize(q->ins_obj);
+    sqlite3_close(q->db);
+    free(q);
+}
+
+static int sq_open(const struct bk_config *cfg, bool readonly, void **impl, struct bk_err *err)
+{
+    *impl = NULL;
+    if (!cfg->db_path)
+        return bk_err_set(err, BK_ECONFIG, "no SQLite path in database url");
+    struct sq *q = xcalloc(1, sizeof *q);
+    q->readonly = readonly;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = 0;
+    if (sqlite3_open_v2(cfg->db_path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = bk_err_set(err, BK_EIO, "cannot open database %s: %s", cfg->db_path,
+                        q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(q->db, 10000);
+    if (!readonly) {
+        if ((rc = exec(q,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       "PRAGMA foreign_keys=ON;",
+                       err)) < 0)
+            goto out;
+        chmod(cfg->db_path, 0600); /* run messages can name customers' systems */
+        if ((rc = migrate(q, err)) < 0)
+            goto out;
+    } else {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(q->db, "SELECT COUNT(*) FROM schema_migrations", -1, &st, NULL) !=
+            SQLITE_OK) {
+            rc = bk_err_set(err, BK_EIO, "database %s is not a backupctl store (%s)", cfg->db_path,
+                            sqlite3_errmsg(q->db));
+            goto out;
+        }
+        sqlite3_finalize(st);
+    }
+out:
+    if (rc < 0) {
+        sq_close(q);
+        return rc;
+    }
+    *impl = q;
+    return 0;
+}
+
+static int sq_schema_version(void *impl, int *version, struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &st, err);
+    if (rc < 0)
+        return rc;
+    *version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int sq_source_sync(void *impl, const struct bk_source_cfg *src, int64_t *id,
+                          struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q,
+                     "INSERT INTO source (name, kind, url, interval_ms, enabled, created_at,"
+                     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                     " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,"
+                     " interval_ms = excluded.interval_ms, enabled = excluded.enabled,"
+                     " updated_at = excluded.updated_at"
+                     " WHERE source.kind IS NOT excluded.kind OR source.url IS NOT excluded.url"
+                     " OR source.interval_ms IS NOT excluded.interval_ms"
+                     " OR source.enabled IS NOT excluded.enabled",
+                     &st, err);
+    if (rc < 0)
+        return rc;
+    bind_text(st, 1, src->name);
+    bind_text(st, 2, bk_source_type_name(src->type));
+    bind_text(st, 3, src->url);
+    sqlite3_bind_int64(st, 4, src->interval_ms);
+    sqlite3_bind_int(st, 5, src->enabled ? 1 : 0);
+    sqlite3_bind_int64(st, 6, bk_now_ms());
+    rc = step_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return rc;
+    if ((rc = prepare(q, "SELECT id FROM source WHERE name = ?1", &st, err)) < 0)
+        return rc;
+    bind_text(st, 1, src->name);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else
+        rc = dberr(q, err, "source id");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_state_get(void *impl, int64_t source_id, const char *key, char **value,
+                        struct bk_err *err)
+{
+    struct sq *q = impl;
+    *value = NULL;
+    sqlite3_stmt *st;
+    int rc =
+        prepare(q, "SELECT value FROM source_state WHERE source_id = ?1 AND key = ?2", &st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, source_id);
+    bind_text(st, 2, key);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *value = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int delete_stage(struct sq *q, const char *where, int64_t arg, struct bk_err *err)
+{
+    static const char *const tables[] = {"stage_job", "stage_run", "stage_object"};
+    for (size_t i = 0; i < 3; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s", tables[i], where);
+        sqlite3_stmt *st;
+        int rc = prepare(q, sql, &st, err);
+        if (rc < 0)
+            return rc;
+        sqlite3_bind_int64(st, 1, arg);
+        rc = step_done(q, st, NULL, err);
+        sqlite3_finalize(st);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, int64_t *poll_id,
+                         struct bk_err *err)
+{
+    struct sq *q = impl;
+    int rc = exec(q, "BEGIN IMMEDIATE", err);
+    if (rc < 0)
+        return rc;
+    /* Leftovers of a poll of this source that died (kill -9, power loss). */
+    rc = delete_stage(q,
+                      "poll_id IN (SELECT id FROM poll_run WHERE source_id = ?1"
+                      " AND result = 'running')",
+                      source_id, err);
+    sqlite3_stmt *st = NULL;
+    if (rc == 0)
+        rc = prepare(q,
+                     "UPDATE poll_run SET result = 'interrupted', finished_at = NULL,"
+                     " error = 'the poll did not finish (process stopped)'"
+                     " WHERE source_id = ?1 AND result = 'running'",
+                     &st, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, source_id);
+        rc = step_done(q, st, NULL, err);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == 0)
+        rc = prepare(q,
+                     "INSERT INTO poll_run (source_id, started_at, result, instance)"
+                     " VALUES (?1, ?2, 'running', ?3)",
+                     &st, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, source_id);
+        sqlite3_bind_int64(st, 2, bk_now_ms());
+        bind_text(st, 3, instance);
+        rc = step_done(q, st, NULL, err);
+        *poll_id = sqlite3_last_insert_rowid(q->db);
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = exec(q, "COMMIT", err);
+    if (rc < 0)
+        exec(q, "ROLLBACK", NULL);
+    return rc;
+}
+
+static int sq_poll_stage(void *impl, int64_t poll_id, const struct bk_batch *b, struct bk_err *err)
+{
+    struct sq *q = impl;
+    int rc = 0;
+    if (!q->ins_job &&
+        ((rc = prepare(q,
+                       "INSERT OR REPLACE INTO stage_job (poll_id, external_id, name, kind,"
+                       " customer_ext_id, customer_name, colour_bar, colour_bar_as_of)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       &q->ins_job, err)) < 0 ||
+         (rc = prepare(q,
+                       "INSERT OR REPLACE INTO stage_run (poll_id, job_external_id,"
+                       " vendor_run_id, start_at, end_at, status, raw_status, error_count,"
+                       " message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       &q->ins_run, err)) < 0 ||
+         (rc = prepare(q,
+                       "INSERT OR REPLACE INTO stage_object (poll_id, job_external_id,"
+                       " vendor_run_id, name, status, raw_status, message)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       &q->ins_obj, err)) < 0))
+        return rc;
+    if ((rc = exec(q, "BEGIN IMMEDIATE", err)) < 0)
+        return rc;
+    for (size_t i = 0; i < b->njobs && rc == 0; i++) {
+        const struct bk_job_rec *j = &b->jobs[i];
+        sqlite3_stmt *st = q->ins_job;
+        sqlite3_bind_int64(st, 1, poll_id);
+        bind_text(st, 2, j->external_id);
+        bind_text(st, 3, j->name ? j->name : j->external_id);
+        bind_text(st, 4, j->kind ? j->kind : "unknown");
+        bind_text(st, 5, j->customer_ext_id);
+        bind_text(st, 6, j->customer_name);
+        bind_text(st, 7, j->colour_bar);
+        bind_time(st, 8, j->colour_bar_as_of_ms);
+        rc = step_done(q, st, NULL, err);
+    }
+    for (size_t i = 0; i < b->nruns && rc == 0; i++) {
+        const struct bk_run_rec *r = &b->runs[i];
+        sqlite3_stmt *st = q->ins_run;
+        sqlite3_bind_int64(st, 1, poll_id);
+        bind_text(st, 2, r->job_external_id);
+        bind_text(st, 3, r->vendor_run_id);
+        bind_time(st, 4, r->start_ms);
+        bind_time(st, 5, r->end_ms);
+        bind_text(st, 6, bk_run_status_name(r->status));
+        bind_text(st, 7, r->raw_status ? r->raw_status : "");
+        if (r->error_count >= 0)
+            sqlite3_bind_int64(st, 8, r->error_count);
+        else
+            sqlite3_bind_null(st, 8);
+        bind_text(st, 9, r->message);
+        rc = step_done(q, st, NULL, err);
+        for (size_t k = 0; k < r->nobjects && rc == 0; k++) {
+            const struct bk_obj_rec *o = &r->objects[k];
+            sqlite3_stmt *so = q->ins_obj;
+            sqlite3_bind_int64(so, 1, poll_id);
+            bind_text(so, 2, r->job_external_id);
+            bind_text(so, 3, r->vendor_run_id);
+            bind_text(so, 4, o->name);
+            bind_text(so, 5, bk_run_status_name(o->status));
+            bind_text(so, 6, o->raw_status);
+            bind_text(so, 7, o->message);
+            rc = step_done(q, so, NULL, err);
+        }
+    }
+    if (rc == 0)
+        rc = exec(q, "COMMIT", err);
+    if (rc < 0)
+        exec(q, "ROLLBACK", NULL);
+    return rc;
+}
+
+/* The apply statements, parameters: ?1 source id, ?2 now (ms), ?3 poll id. */
+static const char SQL_CUSTOMERS[] =
+    "INSERT INTO customer (source_id, external_id, name, created_at, updated_at)"
+    " SELECT ?1, customer_ext_id, COALESCE(MAX(customer_name), customer_ext_id), ?2, ?2"
+    " FROM stage_job WHERE poll_id = ?3 AND customer_ext_id IS NOT NULL GROUP BY customer_ext_id"
+    " ON CONFLICT (source_id, external_id) DO UPDATE SET name = excluded.name,"
+    " updated_at = excluded.updated_at WHERE customer.name IS NOT excluded.name";
+
+static const char SQL_JOBS[] =
+    "INSERT INTO job (source_id, customer_id, external_id, name, kind, colour_bar,"
+    " colour_bar_as_of, created_at, updated_at)"
+    " SELECT ?1, c.id, s.external_id, s.name, s.kind, s.colour_bar, s.colour_bar_as_of, ?2, ?2"
+    " FROM stage_job s LEFT JOIN customer c ON c.source_id = ?1"
+    " AND c.external_id = s.customer_ext_id WHERE s.poll_id = ?3"
+    " ON CONFLICT (source_id, external_id) DO UPDATE SET customer_id = excluded.customer_id,"
+    " name = excluded.name, kind = excluded.kind, colour_bar = excluded.colour_bar,"
+    " colour_bar_as_of = excluded.colour_bar_as_of, retired_at = NULL,"
+    " updated_at = excluded.updated_at"
+    " WHERE job.customer_id IS NOT excluded.customer_id OR job.name IS NOT excluded.name"
+    " OR job.kind IS NOT excluded.kind OR job.colour_bar IS NOT excluded.colour_bar"
+    " OR job.retired_at IS NOT NULL";
+
+static const char SQL_RETIRE[] =
+    "UPDATE job SET retired_at = ?2, updated_at = ?2 WHERE source_id = ?1"
+    " AND retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_job s WHERE s.poll_id = ?3"
+    " AND s.external_id = job.external_id)";
+
+static const char SQL_RUNS_NEW[] =
+    "SELECT COUNT(*) FROM stage_run s JOIN job j ON j.source_id = ?1"
+    " AND j.external_id = s.job_external_id WHERE s.poll_id = ?3 AND ?2 IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM job_run r WHERE r.job_id = j.id"
+    " AND r.vendor_run_id = s.vendor_run_id)";
+
+static const char SQL_RUNS[] =
+    "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, end_at, status,"
+    " raw_status, error_count, message, created_at, updated_at)"
+    " SELECT j.id, 'api', s.vendor_run_id, s.start_at, s.end_at, s.status, s.raw_status,"
+    " s.error_count, s.message, ?2, ?2 FROM stage_run s JOIN job j ON j.source_id = ?1"
+    " AND j.external_id = s.job_external_id WHERE s.poll_id = ?3"
+    " ON CONFLICT (job_id, vendor_run_id) DO UPDATE SET start_at = excluded.start_at,"
+    " end_at = excluded.end_at, status = excluded.status, raw_status = excluded.raw_status,"
+    " error_count = excluded.error_count, message = excluded.message,"
+    " updated_at = excluded.updated_at"
+    " WHERE job_run.reviewed_at IS NULL AND (job_run.start_at IS NOT excluded.start_at"
+    " OR job_run.end_at IS NOT excluded.end_at OR job_run.status IS NOT excluded.status"
+    " OR job_run.raw_status IS NOT excluded.raw_status"
+    " OR job_run.error_count IS NOT excluded.error_count"
+    " OR job_run.message IS NOT excluded.message)";
+
+static const char SQL_OBJECTS[] =
+    "INSERT INTO job_object (run_id, name, status, raw_status, message)"
+    " SELECT r.id, o.name, o.status, o.raw_status, o.message FROM stage_object o"
+    " JOIN job j ON j.source_id = ?1 AND j.external_id = o.job_external_id"
+    " JOIN job_run r ON r.job_id = j.id AND r.vendor_run_id = o.vendor_run_id"
+    " WHERE o.poll_id = ?3 AND r.reviewed_at IS NULL AND ?2 IS NOT NULL"
+    " ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status,"
+    " raw_status = excluded.raw_status, message = excluded.message"
+    " WHERE job_object.status IS NOT excluded.status"
+    " OR job_object.raw_status IS NOT excluded.raw_status"
+    " OR job_object.message IS NOT excluded.message";
+
+static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t now, int64_t poll_id,
+                     int64_t *changes, bool count_query, struct bk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(q, sql, &st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, poll_id);
+    if (count_query) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *changes = sqlite3_column_int64(st, 0);
+        else
+            rc = dberr(q, err, "count");
+    } else {
+        rc = step_done(q, st, changes, err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
+                          const struct store_poll_outcome *o, struct store_apply_stats *st,
+                          struct bk_err *err)
+{
+    struct sq *q = impl;
+    memset(st, 0, sizeof *st);
+    int64_t now = bk_now_ms();
+    int rc = exec(q, "BEGIN IMMEDIATE", err);
+    if (rc < 0)
+        return rc;
+    if (o->result != STORE_POLL_FAILED) {
+        int64_t total_runs = 0;
+        if ((rc = apply_one(q, SQL_CUSTOMERS, source_id, now, poll_id, &st->customers_changed,
+                            false, err)) < 0 ||
+            (rc = apply_one(q, SQL_JOBS, source_id, now, poll_id, &st->jobs_changed, false, err)) <
+                0)
+            goto out;
+        if (o->result == STORE_POLL_OK && (rc = apply_one(q, SQL_RETIRE, source_id, now, poll_id,
+                                                          &st->jobs_retired, false, err)) < 0)
+            goto out;
+        if ((rc = apply_one(q, SQL_RUNS_NEW, source_id, now, poll_id, &st->runs_new, true, err)) <
+                0 ||
+            (rc = apply_one(q, SQL_RUNS, source_id, now, poll_id, &total_runs, false, err)) < 0 ||
+            (rc = apply_one(q, SQL_OBJECTS, source_id, now, poll_id, &st->objects_changed, false,
+                            err)) < 0)
+            goto out;
+        st->runs_updated = total_runs - st->runs_new;
+        if (o->state_key && o->state_value) {
+            sqlite3_stmt *ss;
+            if ((rc = prepare(q,
+                              "INSERT INTO source_state (source_id, key, value)"
+                              " VALUES (?1, ?2, ?3) ON CONFLICT (source_id, key)"
+                              " DO UPDATE SET value = excluded.value"
+                              " WHERE source_state.value IS NOT excluded.value",
+                              &ss, err)) < 0)
+                goto out;
+            sqlite3_bind_int64(ss, 1, source_id);
+            bind_text(ss, 2, o->state_key);
+            bind_text(ss, 3, o->state_value);
+            rc = step_done(q, ss, NULL, err);
+            sqlite3_finalize(ss);
+            if (rc < 0)
+                goto out;
+        }
+    }
+    sqlite3_stmt *pr;
+    if ((rc = prepare(q,
+                      "UPDATE poll_run SET finished_at = ?2, pages = ?3, devices = ?4,"
+                      " runs_new = ?5, runs_updated = ?6, result = ?7, error = ?8"
+                      " WHERE id = ?1",
+                      &pr, err)) < 0)
+        goto out;
+    static const char *const names[] = {"ok", "partial", "failed"};
+    sqlite3_bind_int64(pr, 1, poll_id);
+    sqlite3_bind_int64(pr, 2, now);
+    sqlite3_bind_int64(pr, 3, o->pages);
+    sqlite3_bind_int64(pr, 4, o->devices);
+    sqlite3_bind_int64(pr, 5, st->runs_new);
+    sqlite3_bind_int64(pr, 6, st->runs_updated);
+    bind_text(pr, 7, names[o->result]);
+    bind_text(pr, 8, o->error);
+    rc = step_done(q, pr, NULL, err);
+    sqlite3_finalize(pr);
+    if (rc < 0)
+        goto out;
+    if ((rc = delete_stage(q, "poll_id = ?1", poll_id, err)) < 0)
+        goto out;
+    rc = exec(q, "COMMIT", err);
+out:
+    if (rc < 0)
+        exec(q, "ROLLBACK", NULL);
+    return rc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static int sq_status_each(void *impl, const char *customer,
+                          int (*cb)(const struct store_status_row *r, void *ud), void *ud,
+                          struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    /* The latest run of a job is the one with the greatest start (then id). */
+    int rc =
+        prepare(q,
+                "SELECT COALESCE(c.name, ''), s.name, j.name, j.kind, j.external_id,"
+                " COALESCE(r.status, 'none'), r.raw_status, COALESCE(r.end_at, r.start_at, 0),"
+                " r.reviewed_at IS NOT NULL, COALESCE(r.override, 0),"
+                " (SELECT MAX(COALESCE(x.end_at, x.start_at)) FROM job_run x WHERE x.job_id = j.id"
+                "  AND (x.status = 'success' OR x.override = 1))"
+                " FROM job j JOIN source s ON s.id = j.source_id"
+                " LEFT JOIN customer c ON c.id = j.customer_id"
+                " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
+                "  ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+                " WHERE j.retired_at IS NULL AND (?1 IS NULL OR c.name = ?1)"
+                " ORDER BY c.name, s.name, j.name, j.id",
+                &st, err);
+    if (rc < 0)
+        return rc;
+    bind_text(st, 1, customer);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_status_row r = {
+            .customer = col_text(st, 0),
+            .source = col_text(st, 1),
+            .job = col_text(st, 2),
+            .kind = col_text(st, 3),
+            .external_id = col_text(st, 4),
+            .status = col_text(st, 5),
+            .raw_status = col_text(st, 6),
+            .last_run_at = sqlite3_column_int64(st, 7),
+            .reviewed = sqlite3_column_int(st, 8) != 0,
+            .override = sqlite3_column_int(st, 9) != 0,
+            .last_success_at = sqlite3_column_int64(st, 10),
+        };
+        if ((rc = cb(&r, ud)) != 0)
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = dberr(q, err, "status");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_source_each(void *impl, int (*cb)(const struct store_source_row *r, void *ud),
+                          void *ud, struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q,
+                     "SELECT s.name, s.kind, s.interval_ms, s.paused,"
+                     " p.started_at, p.result, p.error,"
+                     " (SELECT MAX(finished_at) FROM poll_run x WHERE x.source_id = s.id"
+                     "  AND x.result = 'ok')"
+                     " FROM source s LEFT JOIN poll_run p ON p.id = (SELECT id FROM poll_run y"
+                     "  WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
+                     " ORDER BY s.name",
+                     &st, err);
+    if (rc < 0)
+        return rc;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_source_row r = {
+            .name = col_text(st, 0),
+            .kind = col_text(st, 1),
+            .interval_ms = sqlite3_column_int64(st, 2),
+            .paused = sqlite3_column_int(st, 3) != 0,
+            .last_poll_at = sqlite3_column_int64(st, 4),
+            .last_result = col_text(st, 5),
+            .last_error = col_text(st, 6),
+            .last_success_at = sqlite3_column_int64(st, 7),
+        };
+        if ((rc = cb(&r, ud)) != 0)
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = dberr(q, err, "sources");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_review_job(void *impl, const char *source, const char *external_id, const char *who,
+                         int64_t *n, struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q,
+                     "UPDATE job_run SET reviewed_at = ?3, reviewed_by = ?4, updated_at = ?3"
+                     " WHERE reviewed_at IS NULL AND job_id IN (SELECT j.id FROM job j"
+                     " JOIN source s ON s.id = j.source_id WHERE s.name = ?1"
+                     " AND j.external_id = ?2)",
+                     &st, err);
+    if (rc < 0)
+        return rc;
+    bind_text(st, 1, source);
+    bind_text(st, 2, external_id);
+    sqlite3_bind_int64(st, 3, bk_now_ms());
+    bind_text(st, 4, who);
+    rc = step_done(q, st, n, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .scheme = "sqlite://",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .source_sync = sq_source_sync,
+    .state_get = sq_state_get,
+    .poll_begin = sq_poll_begin,
+    .poll_stage = sq_poll_stage,
+    .poll_finish = sq_poll_finish,
+    .status_each = sq_status_each,
+    .source_each = sq_source_each,
+    .review_job = sq_review_job,
+};
