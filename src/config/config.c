@@ -19,6 +19,7 @@ struct draft {
     int line; /* line counter maintained by our own reader */
     enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
     char *cur_section; /* raw section name of the last section seen */
+    bool new_section;  /* the reader saw a [section] line since the last key */
     const char *basedir;
 };
 
@@ -215,7 +216,8 @@ static int handler(void *ud, const char *section, const char *key, const char *v
 {
     struct draft *d = ud;
     struct bk_config *c = d->c;
-    if (!d->cur_section || strcmp(d->cur_section, section) != 0) {
+    if (!d->cur_section || d->new_section || strcmp(d->cur_section, section) != 0) {
+        d->new_section = false;
         /* A new section begins (inih reports keys only, so sections are seen here). */
         free(d->cur_section);
         d->cur_section = xstrdup(section);
@@ -330,6 +332,13 @@ static char *read_line(char *str, int num, void *stream)
         i++;
     memcpy(str, r->p, (size_t)i);
     str[i] = '\0';
+    /* inih reports keys, not sections: note section lines so that a repeated section name
+     * ("[source "a"]" twice) is seen as a new section. */
+    const char *t = str;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    if (*t == '[')
+        r->d->new_section = true;
     r->p += i;
     r->d->line++;
     return str;

@@ -1,0 +1,40 @@
+/* Fuzz target: every Cove reply parser (envelope, totals, login, row flattening and the row
+ * → job/run/object mapping). */
+#include "core/model.h"
+#include "providers/cove_parse.h"
+#include "util/err.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    struct bk_err err = {0};
+    struct cove_reply r;
+    int rc = cove_parse_reply(s, size, &r, &err);
+    int64_t total;
+    (void)cove_total(&r, "COUNT(1)", &total);
+    if (rc == 0) {
+        struct bk_batch b = {0};
+        size_t rows, skipped;
+        (void)cove_map_page(&r, 1700000000000LL, &b, &rows, &skipped, &err);
+        bk_batch_free(&b);
+        if (json_is_array(r.result) && json_array_size(r.result) > 0) {
+            struct bk_job_rec job;
+            struct bk_run_rec run;
+            bool has_run;
+            if (cove_map_row(json_array_get(r.result, 0), 0, &job, &run, &has_run, &err) == 0) {
+                bk_job_rec_clear(&job);
+                bk_run_rec_clear(&run);
+            }
+        }
+    }
+    cove_reply_free(&r);
+    struct cove_login l;
+    if (cove_parse_login(s, size, &l, &err) == 0)
+        cove_login_clear(&l);
+    return 0;
+}

@@ -1,0 +1,109 @@
+/* Unit tests of the configuration parser: the DESIGN §6 example, defaults, and errors that
+ * name file:line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "util/err.h"
+
+#include <string.h>
+
+static const char EXAMPLE[] =
+    "[database]\n"
+    "url = sqlite://data/backupctl.db\n"
+    "[server]\n"
+    "listen = 127.0.0.1:8080\n"
+    "[source \"cove-msp1\"]\n"
+    "type = cove\n"
+    "url = https://api.backup.management/jsonapi\n"
+    "partner = Acme Corp (admin@acme.example)\n"
+    "username = backupctl-api\n"
+    "password_file = /etc/backupctl/cove-msp1.secret      ; or password_env\n"
+    "interval = 15m\n"
+    "page_size = 1000\n"
+    "[source \"hycu-prod\"]\n"
+    "type = hycu\n"
+    "url = https://hycu.example:8443\n"
+    "token_env = HYCU_TOKEN\n"
+    "interval = 30m\n"
+    "[alert \"ops\"]\n"
+    "webhook = https://hooks.example/backup\n"
+    "email = ops@example.com\n";
+
+static void test_example(void **state)
+{
+    struct bk_config *c;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(EXAMPLE, "x.conf", "/etc/backupctl", &c, &e), 0);
+    assert_string_equal(c->db_path, "/etc/backupctl/data/backupctl.db");
+    assert_int_equal(c->nsources, 2);
+    const struct bk_source_cfg *s = config_find_source(c, "cove-msp1");
+    assert_non_null(s);
+    assert_int_equal(s->type, BK_SOURCE_COVE);
+    assert_string_equal(s->partner, "Acme Corp (admin@acme.example)");
+    assert_string_equal(s->password.file, "/etc/backupctl/cove-msp1.secret");
+    assert_int_equal(s->interval_ms, 15 * 60 * 1000);
+    const struct bk_source_cfg *h = config_find_source(c, "hycu-prod");
+    assert_string_equal(h->token.env, "HYCU_TOKEN");
+    assert_string_equal(h->customer, "hycu-prod"); /* defaults to the source name */
+    assert_int_equal(h->page_size, 100);
+    assert_int_equal(c->nalerts, 1);
+    config_free(c);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    assert_true(config_parse_string(text, "f.conf", ".", &c, &e) < 0);
+    assert_null(c);
+    if (!strstr(e.msg, needle))
+        fail_msg("error \"%s\" lacks \"%s\"", e.msg, needle);
+}
+
+static void test_errors(void **state)
+{
+    expect_error("[source \"a\"]\ntype = cove\nurl = https://x/jsonapi\nusername = u\n"
+                 "password = hunter2\n",
+                 "f.conf:5: \"password\" must not hold the secret itself");
+    expect_error("[database]\nurl = mysql://x\n", "f.conf:2:");
+    expect_error("[source \"a\"]\ntype = veeam\n", "f.conf:2: type must be cove or hycu");
+    expect_error("[source \"a\"]\ntype = cove\nurl = https://x\nusername = u\n",
+                 "password_file or password_env is required");
+    expect_error("[bogus]\nx = 1\n", "f.conf:2: unknown section [bogus]");
+    expect_error("[source \"a\"]\ntype = hycu\nurl = https://x\ntoken_env = T\ninterval = 1s\n",
+                 "f.conf:5: interval");
+    expect_error("[source \"a\"]\ntype = hycu\nurl = https://x\ntoken_env = T\n"
+                 "[source \"a\"]\ntype = hycu\n",
+                 "defined twice");
+    expect_error("[source \"a\"]\ntype = hycu\nurl = https://x\ntoken_env = 1BAD\n",
+                 "not an environment variable name");
+    expect_error("[source \"a\"]\ntype = hycu\nurl = https://x\ntoken_env = T\nwhat = 1\n",
+                 "f.conf:5: unknown key \"what\"");
+    expect_error("this is not ini\n", "f.conf:1:");
+    expect_error("[source \"a\"]\ntype = hycu\nurl = ftp://x\n", "not an http(s) URL");
+}
+
+static void test_defaults(void **state)
+{
+    struct bk_config *c;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string("", "e.conf", "/srv", &c, &e), 0);
+    assert_string_equal(c->db_path, "/srv/backupctl.db");
+    assert_string_equal(c->listen, "127.0.0.1:8080");
+    assert_int_equal(c->nsources, 0);
+    config_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
