@@ -20,6 +20,7 @@ struct draft {
     enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
     char *cur_section; /* raw section name of the last section seen */
     bool new_section;  /* the reader saw a [section] line since the last key */
+    int section_line;  /* line of the last [section] header */
     const char *basedir;
 };
 
@@ -241,7 +242,7 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             s->page_size = 1000;
             s->history_pages = 5;
             s->enabled = true;
-            s->line = d->line;
+            s->line = d->section_line;
             d->sec = SEC_SOURCE;
         } else if ((name = quoted_name(section, "alert")) != NULL) {
             c->alerts = xrealloc(c->alerts, (c->nalerts + 1) * sizeof *c->alerts);
@@ -337,8 +338,10 @@ static char *read_line(char *str, int num, void *stream)
     const char *t = str;
     while (*t == ' ' || *t == '\t')
         t++;
-    if (*t == '[')
+    if (*t == '[') {
         r->d->new_section = true;
+        r->d->section_line = r->d->line;
+    }
     r->p += i;
     r->d->line++;
     return str;

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# `backupctl poll/status/check/config check` against hycu-sim and a real SQLite file.
+
+setup() {
+    load helpers
+    setup_tmp
+}
+
+teardown() {
+    teardown_tmp
+}
+
+api() { # api METHOD PATH [BODY]
+    curl -s -X "$1" -H "Authorization: Bearer $HYCU_TEST_TOKEN" ${3:+-d "$3"} "$HYCU_URL/rest/v1.0$2"
+}
+
+vm_uuid() {
+    api GET "/vms?pageSize=1000" | grep -o "\"uuid\":\"[^\"]*\",\"vmName\":\"$1\"" | cut -d'"' -f4
+}
+
+trigger() {
+    api POST /schedules/backup "{\"uuidList\":[\"$(vm_uuid "$1")\"]}" >/dev/null
+}
+
+write_conf() {
+    printf '%s\n' "$HYCU_TEST_TOKEN" >"$T/hycu.token"
+    chmod 600 "$T/hycu.token"
+    cat >"$T/b.conf" <<CONF
+[database]
+url = sqlite://b.db
+[source "hycu-lab"]
+type = hycu
+url = $HYCU_URL
+token_file = $T/hycu.token
+customer = Lab Corp
+interval = 1m
+CONF
+}
+
+q() { sqlite3 "$T/b.db" "$1"; }
+
+@test "config check: OK, and errors name file:line" {
+    hycu_sim --devices 2
+    write_conf
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "configuration OK (1 source)" ]]
+    chmod 644 "$T/hycu.token"
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"b.conf:3: source \"hycu-lab\" token"*"chmod 600"* ]]
+    printf '[source "x"]\ntype = hycu\nurl = https://h\npassword = hunter2\n' >"$T/bad.conf"
+    run "$BACKUPCTL" config check --config "$T/bad.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bad.conf:4:"* ]]
+    [[ "$output" != *"hunter2"* ]]
+}
+
+@test "poll: runs land once, an unchanged poll writes nothing, completion updates in place" {
+    scenario '{"default": {"outcome": "OK", "polls": 2},
+      "entities": [{"type": "vm", "name": "db01", "outcome": "ERROR", "polls": 1, "message": "disk failed"}]}'
+    hycu_sim --devices 3 --scenario "$T/scenario.json"
+    write_conf
+    trigger vm-0001
+    trigger db01
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^source\ hycu-lab:\ ok\ devices=[0-9]+\ runs_new=2\ runs_updated=0\ pages=[0-9]+\ seconds=[0-9.]+$ ]]
+    # the sim advanced each job by one read: db01 ended ERROR, vm-0001 still running
+    [ "$(q "SELECT status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'db01'")" = failed ]
+    [ "$(q "SELECT status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0001'")" = running ]
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [[ "$output" == *"runs_new=0 runs_updated=1 "* ]]
+    [ "$(q "SELECT status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0001'")" = success ]
+    before=$(q "SELECT MAX(updated_at) FROM job_run")
+    jobs_before=$(q "SELECT MAX(updated_at) FROM job")
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [[ "$output" == *"runs_new=0 runs_updated=0 "* ]]
+    [ "$(q "SELECT MAX(updated_at) FROM job_run")" = "$before" ]
+    [ "$(q "SELECT MAX(updated_at) FROM job")" = "$jobs_before" ]
+    [ "$(q "SELECT COUNT(*) FROM job_run")" -eq 2 ]
+    [ "$(q "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'")" -eq 3 ]
+    # a new backup of the same VM is a new run
+    trigger vm-0001
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [[ "$output" == *"runs_new=1 "* ]]
+}
+
+@test "status: table and the JSON contract" {
+    hycu_sim --devices 2
+    write_conf
+    trigger vm-0001
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    run "$BACKUPCTL" status --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Lab Corp"*"hycu-lab"*"vm-0001"*"success"* ]]
+    run "$BACKUPCTL" status --config "$T/b.conf" --format json
+    [ "$status" -eq 0 ]
+    for k in customer source job kind external_id last_run_at status raw_status reviewed age_seconds; do
+        [[ "$output" == *"\"$k\":"* ]] || { echo "missing $k"; return 1; }
+    done
+    [[ "$output" == *'"raw_status": "OK"'* ]]
+    run "$BACKUPCTL" status --config "$T/b.conf" --customer "Nobody"
+    [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "check: Nagios output and exit codes; a source that cannot poll is not OK" {
+    scenario '{"entities": [{"type": "vm", "name": "db01", "outcome": "ERROR", "polls": 1}]}'
+    hycu_sim --devices 0 --scenario "$T/scenario.json"
+    write_conf
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 3 ] # no store yet: UNKNOWN
+    [[ "$output" == "BACKUPCTL UNKNOWN - "* ]]
+    trigger db01
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 2 ]
+    [[ "$output" =~ ^BACKUPCTL\ CRITICAL\ -\ 1\ failed,\ 0\ warning,\ 0\ stale,\ 0\ sources\ down\ of\ 1\ jobs.*\|\ failed=1\ warning=0\ stale=0\ sources_down=0\ ok=0\ jobs=1$ ]]
+    # reviewing the failure makes it OK
+    id=$(q "SELECT external_id FROM job WHERE name = 'db01'")
+    q "UPDATE job_run SET reviewed_at = 1, reviewed_by = 't'"
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "BACKUPCTL OK - 0 failed"* ]]
+    # the controller rejects the token: the poll fails, and after 3 intervals the source is down
+    printf 'wrong-token\n' >"$T/hycu.token"
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source hycu-lab: failed"*'error="'*"credentials rejected"* ]]
+    [[ "$output" != *"wrong-token"* ]]
+    q "UPDATE poll_run SET finished_at = finished_at - 4 * 60000"
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"1 source down"* ]]
+}
+
+@test "a reviewed run is never changed by polling" {
+    hycu_sim --devices 1
+    write_conf
+    trigger vm-0001
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    q "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'alice'"
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    [ "$(q "SELECT status || '/' || reviewed_by FROM job_run")" = "running/alice" ]
+}
+
+@test "poll: unknown source and bad config are one-line errors, exit 1" {
+    hycu_sim --devices 1
+    write_conf
+    run "$BACKUPCTL" poll --once --config "$T/b.conf" --source nope
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'no source "nope"'* ]]
+    run "$BACKUPCTL" poll --once --config "$T/missing.conf"
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+}
