@@ -58,12 +58,24 @@ void bk_err_clear(struct bk_err *err)
 const char *bk_status_name(int code)
 {
     static const char *const names[] = {
-        [BK_OK] = "ok",           [BK_EINVAL] = "invalid",    [BK_ECONFIG] = "config",
-        [BK_EIO] = "io",          [BK_ECONNECT] = "connect",  [BK_EDNS] = "dns",
-        [BK_ETLS] = "tls",        [BK_ETIMEOUT] = "timeout",  [BK_EHTTP] = "http",
-        [BK_EAUTH] = "auth",      [BK_EPROTO] = "protocol",   [BK_ENOTFOUND] = "not_found",
-        [BK_ETOOBIG] = "too_big", [BK_EINTR] = "interrupted", [BK_EAMBIGUOUS] = "ambiguous",
-        [BK_EPERM] = "permission",   [BK_ESESSION] = "session",   [BK_EPARTIAL] = "partial",
+        [BK_OK] = "ok",
+        [BK_EINVAL] = "invalid",
+        [BK_ECONFIG] = "config",
+        [BK_EIO] = "io",
+        [BK_ECONNECT] = "connect",
+        [BK_EDNS] = "dns",
+        [BK_ETLS] = "tls",
+        [BK_ETIMEOUT] = "timeout",
+        [BK_EHTTP] = "http",
+        [BK_EAUTH] = "auth",
+        [BK_EPROTO] = "protocol",
+        [BK_ENOTFOUND] = "not_found",
+        [BK_ETOOBIG] = "too_big",
+        [BK_EINTR] = "interrupted",
+        [BK_EAMBIGUOUS] = "ambiguous",
+        [BK_EPERM] = "permission",
+        [BK_ESESSION] = "session",
+        [BK_EPARTIAL] = "partial",
     };
     if (code < 0)
         code = -code;
