@@ -78,6 +78,18 @@ static const char *const store_migrations[] = {
     " poll_id INTEGER NOT NULL, job_external_id TEXT NOT NULL, vendor_run_id TEXT NOT NULL,"
     " name TEXT NOT NULL, status TEXT NOT NULL, raw_status TEXT, message TEXT,"
     " PRIMARY KEY (poll_id, job_external_id, vendor_run_id, name));",
+    /* 2: browser sessions (stored so several web instances can share them), "poll now"
+     * requests handed from the web layer to whichever instance polls the source, and the
+     * indexes the API's filters need. */
+    "CREATE TABLE web_session ("
+    " id_sha256 TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES app_user(id),"
+    " csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL);"
+    "CREATE TABLE poll_request ("
+    " id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES source(id),"
+    " requested_at INTEGER NOT NULL, requested_by TEXT, handled_at INTEGER);"
+    "CREATE INDEX audit_at ON audit (at);"
+    "CREATE INDEX job_run_start ON job_run (start_at);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

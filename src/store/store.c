@@ -13,6 +13,10 @@ struct bk_store {
     void *impl;
 };
 
+/* Row accessors dispatch through the backend that produced the row; only one backend is
+ * linked per process today, so a process-wide pointer is enough. */
+static const struct store_ops *g_row_ops;
+
 static const struct store_ops *const backends[] = {&store_sqlite_ops};
 
 static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out, struct bk_err *err)
@@ -28,6 +32,7 @@ static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out,
         struct bk_store *s = xcalloc(1, sizeof *s);
         s->ops = backends[i];
         s->impl = impl;
+        g_row_ops = backends[i];
         *out = s;
         return 0;
     }
@@ -108,4 +113,56 @@ int store_review_job(struct bk_store *s, const char *source, const char *externa
                      const char *who, int64_t *n, struct bk_err *err)
 {
     return s->ops->review_job(s->impl, source, external_id, who, n, err);
+}
+
+int store_row_count(const struct store_row *r)
+{
+    return g_row_ops->row_count(r);
+}
+
+bool store_row_is_null(const struct store_row *r, int col)
+{
+    return g_row_ops->row_is_null(r, col);
+}
+
+const char *store_row_text(const struct store_row *r, int col)
+{
+    return g_row_ops->row_text(r, col);
+}
+
+int64_t store_row_int(const struct store_row *r, int col)
+{
+    return g_row_ops->row_int(r, col);
+}
+
+const char *store_row_name(const struct store_row *r, int col)
+{
+    return g_row_ops->row_name(r, col);
+}
+
+int store_query(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,
+                int (*cb)(const struct store_row *r, void *ud), void *ud, struct bk_err *err)
+{
+    return s->ops->query(s->impl, sql, p, np, cb, ud, err);
+}
+
+int store_exec(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,
+               int64_t *changes, int64_t *last_id, struct bk_err *err)
+{
+    return s->ops->exec(s->impl, sql, p, np, changes, last_id, err);
+}
+
+int store_begin(struct bk_store *s, struct bk_err *err)
+{
+    return s->ops->begin(s->impl, err);
+}
+
+int store_commit(struct bk_store *s, struct bk_err *err)
+{
+    return s->ops->commit(s->impl, err);
+}
+
+void store_rollback(struct bk_store *s)
+{
+    s->ops->rollback(s->impl);
 }

@@ -92,4 +92,39 @@ int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_ro
 int store_review_job(struct bk_store *s, const char *source, const char *external_id,
                      const char *who, int64_t *n, struct bk_err *err);
 
+/* ---- Generic queries ---------------------------------------------------------------------
+ * For modules above the store (auth, web API) that need queries of their own. SQL uses ?N
+ * placeholders and the portable subset of SQL shared by SQLite and PostgreSQL; a PostgreSQL
+ * backend rewrites ?N to $N. */
+
+enum store_param_type { STORE_P_NULL = 0, STORE_P_INT, STORE_P_TEXT };
+struct store_param {
+    enum store_param_type type;
+    int64_t i;
+    const char *s; /* borrowed */
+};
+#define SP_NULL ((struct store_param){.type = STORE_P_NULL})
+#define SP_INT(v) ((struct store_param){.type = STORE_P_INT, .i = (int64_t)(v)})
+#define SP_TEXT(v)                                                                              \
+    ((v) ? (struct store_param){.type = STORE_P_TEXT, .s = (v)}                                 \
+         : (struct store_param){.type = STORE_P_NULL})
+
+struct store_row; /* valid only during the callback */
+int store_row_count(const struct store_row *r);
+bool store_row_is_null(const struct store_row *r, int col);
+const char *store_row_text(const struct store_row *r, int col); /* NULL for NULL */
+int64_t store_row_int(const struct store_row *r, int col);      /* 0 for NULL */
+const char *store_row_name(const struct store_row *r, int col);
+
+/* Run a query; cb gets each row (return non-zero to stop; that value is returned). */
+int store_query(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,
+                int (*cb)(const struct store_row *r, void *ud), void *ud, struct bk_err *err);
+/* Run a statement; *changes (rows changed) and *last_id (inserted row id) may be NULL. */
+int store_exec(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,
+               int64_t *changes, int64_t *last_id, struct bk_err *err);
+/* Explicit write transactions around several store_exec calls. */
+int store_begin(struct bk_store *s, struct bk_err *err);
+int store_commit(struct bk_store *s, struct bk_err *err);
+void store_rollback(struct bk_store *s);
+
 #endif

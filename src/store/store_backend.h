@@ -27,6 +27,19 @@ struct store_ops {
                        struct bk_err *err);
     int (*review_job)(void *impl, const char *source, const char *external_id, const char *who,
                       int64_t *n, struct bk_err *err);
+    int (*query)(void *impl, const char *sql, const struct store_param *p, size_t np,
+                 int (*cb)(const struct store_row *r, void *ud), void *ud, struct bk_err *err);
+    int (*exec)(void *impl, const char *sql, const struct store_param *p, size_t np,
+                int64_t *changes, int64_t *last_id, struct bk_err *err);
+    int (*begin)(void *impl, struct bk_err *err);
+    int (*commit)(void *impl, struct bk_err *err);
+    void (*rollback)(void *impl);
+    /* Row accessors of this backend (the row pointer is backend-specific). */
+    int (*row_count)(const struct store_row *r);
+    bool (*row_is_null)(const struct store_row *r, int col);
+    const char *(*row_text)(const struct store_row *r, int col);
+    int64_t (*row_int)(const struct store_row *r, int col);
+    const char *(*row_name)(const struct store_row *r, int col);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -642,6 +642,118 @@ static int sq_review_job(void *impl, const char *source, const char *external_id
     return rc;
 }
 
+/* ---- generic queries ---- */
+
+static int bind_params(struct sq *q, sqlite3_stmt *st, const struct store_param *p, size_t np,
+                       struct bk_err *err)
+{
+    for (size_t i = 0; i < np; i++) {
+        int rc;
+        switch (p[i].type) {
+        case STORE_P_INT:
+            rc = sqlite3_bind_int64(st, (int)i + 1, p[i].i);
+            break;
+        case STORE_P_TEXT:
+            rc = sqlite3_bind_text(st, (int)i + 1, p[i].s, -1, SQLITE_TRANSIENT);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, (int)i + 1);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return dberr(q, err, "bind");
+    }
+    return 0;
+}
+
+static int sq_query(void *impl, const char *sql, const struct store_param *p, size_t np,
+                    int (*cb)(const struct store_row *r, void *ud), void *ud, struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q, sql, &st, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = bind_params(q, st, p, np, err)) < 0) {
+        sqlite3_finalize(st);
+        return rc;
+    }
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cb && (rc = cb((const struct store_row *)st, ud)) != 0)
+            break;
+    }
+    if (rc == 0 && s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = dberr(q, err, "query");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_exec(void *impl, const char *sql, const struct store_param *p, size_t np,
+                   int64_t *changes, int64_t *last_id, struct bk_err *err)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st;
+    int rc = prepare(q, sql, &st, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = bind_params(q, st, p, np, err)) == 0) {
+        int s = sqlite3_step(st);
+        if (s != SQLITE_DONE && s != SQLITE_ROW) {
+            rc = sqlite3_errcode(q->db) == SQLITE_CONSTRAINT
+                     ? bk_err_set(err, BK_EINVAL, "conflict: %s", sqlite3_errmsg(q->db))
+                     : dberr(q, err, "exec");
+        } else {
+            if (changes)
+                *changes = sqlite3_changes(q->db);
+            if (last_id)
+                *last_id = sqlite3_last_insert_rowid(q->db);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_begin(void *impl, struct bk_err *err)
+{
+    return exec(impl, "BEGIN IMMEDIATE", err);
+}
+
+static int sq_commit(void *impl, struct bk_err *err)
+{
+    return exec(impl, "COMMIT", err);
+}
+
+static void sq_rollback(void *impl)
+{
+    exec(impl, "ROLLBACK", NULL);
+}
+
+static int sq_row_count(const struct store_row *r)
+{
+    return sqlite3_column_count((sqlite3_stmt *)r);
+}
+
+static bool sq_row_is_null(const struct store_row *r, int col)
+{
+    return sqlite3_column_type((sqlite3_stmt *)r, col) == SQLITE_NULL;
+}
+
+static const char *sq_row_text(const struct store_row *r, int col)
+{
+    return (const char *)sqlite3_column_text((sqlite3_stmt *)r, col);
+}
+
+static int64_t sq_row_int(const struct store_row *r, int col)
+{
+    return sqlite3_column_int64((sqlite3_stmt *)r, col);
+}
+
+static const char *sq_row_name(const struct store_row *r, int col)
+{
+    return sqlite3_column_name((sqlite3_stmt *)r, col);
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite://",
     .open = sq_open,
@@ -655,4 +767,14 @@ const struct store_ops store_sqlite_ops = {
     .status_each = sq_status_each,
     .source_each = sq_source_each,
     .review_job = sq_review_job,
+    .query = sq_query,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .row_count = sq_row_count,
+    .row_is_null = sq_row_is_null,
+    .row_text = sq_row_text,
+    .row_int = sq_row_int,
+    .row_name = sq_row_name,
 };

@@ -1,0 +1,47 @@
+/* The HTTP server of `backupctl serve`: JSON API under /api/v1, /metrics, /healthz, /readyz
+ * (and, later, the web UI's static assets). It reads and writes the store and authenticates
+ * through auth/, and never links vendor credentials or providers: what needs the daemon
+ * ("poll this source now", pause/resume, process counters) goes through struct web_hooks. */
+#ifndef BK_WEB_WEB_H
+#define BK_WEB_WEB_H
+
+#include "config/config.h"
+#include "util/buf.h"
+
+#include <stdbool.h>
+
+struct bk_err;
+struct web;
+
+struct web_hooks {
+    void *ud;
+    /* Queue an immediate poll of a configured source. -BK_ENOTFOUND for an unknown source. */
+    int (*poll_now)(void *ud, const char *source, const char *who, struct bk_err *err);
+    /* Pause or resume a source's schedule. */
+    int (*set_paused)(void *ud, const char *source, bool paused, const char *who,
+                      struct bk_err *err);
+    /* Append the daemon's own metrics (process counters) in Prometheus text format. */
+    void (*metrics)(void *ud, struct bk_buf *out);
+    /* /readyz: the daemon has opened the store and started its scheduler. */
+    bool (*ready)(void *ud);
+};
+
+struct web_opts {
+    const char *listen;     /* "127.0.0.1:8080" */
+    const char *tls_cert;   /* PEM files, both or neither */
+    const char *tls_key;
+    unsigned threads;       /* MHD thread pool size, default 4 */
+    unsigned max_conns;     /* default 256 */
+    size_t max_body;        /* default 64 KiB → 413 */
+    unsigned idle_timeout;  /* seconds, default 30 */
+    int64_t session_ttl_ms; /* default 12 h */
+};
+
+/* Start serving (returns once listening). cfg and hooks are borrowed for the server's life.
+ * *port_out gets the bound port (useful with port 0). */
+int web_start(const struct bk_config *cfg, const struct web_opts *o, const struct web_hooks *h,
+              struct web **out, unsigned *port_out, struct bk_err *err);
+/* Stop accepting, finish in-flight requests, free. NULL-safe. */
+void web_stop(struct web *w);
+
+#endif
