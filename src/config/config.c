@@ -17,7 +17,7 @@ struct draft {
     struct bk_config *c;
     char msg[400];
     int line; /* line counter maintained by our own reader */
-    enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
+    enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_RETENTION, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
     char *cur_section; /* raw section name of the last section seen */
     bool new_section;  /* the reader saw a [section] line since the last key */
     int section_line;  /* line of the last [section] header */
@@ -57,6 +57,8 @@ void config_free(struct bk_config *c)
     free(c->db_url);
     free(c->db_path);
     free(c->listen);
+    free(c->tls_cert);
+    free(c->tls_key);
     free(c);
 }
 
@@ -227,6 +229,8 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             d->sec = SEC_DATABASE;
         } else if (strcmp(section, "server") == 0) {
             d->sec = SEC_SERVER;
+        } else if (strcmp(section, "retention") == 0) {
+            d->sec = SEC_RETENTION;
         } else if ((name = quoted_name(section, "source")) != NULL) {
             for (size_t i = 0; i < c->nsources; i++)
                 if (strcmp(c->sources[i].name, name) == 0) {
@@ -280,13 +284,40 @@ static int handler(void *ud, const char *section, const char *key, const char *v
         }
         return 1;
     case SEC_SERVER:
-        if (strcmp(key, "listen") != 0)
+        if (strcmp(key, "listen") == 0) {
+            if (!strchr(value, ':'))
+                return fail(d, "listen \"%s\" must be HOST:PORT", value);
+            free(c->listen);
+            c->listen = xstrdup(value);
+        } else if (strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
+            char **dst = key[4] == 'c' ? &c->tls_cert : &c->tls_key;
+            free(*dst);
+            *dst = xstrdup(value);
+        } else if (strcmp(key, "session_ttl") == 0) {
+            double sec;
+            if (str_parse_duration(value, &sec) < 0 || sec < 60)
+                return fail(d, "session_ttl \"%s\" must be a duration of at least 1m", value);
+            c->session_ttl_ms = (int64_t)(sec * 1000);
+        } else {
             return fail(d, "unknown key \"%s\" in [server]", key);
-        if (!strchr(value, ':'))
-            return fail(d, "listen \"%s\" must be HOST:PORT", value);
-        free(c->listen);
-        c->listen = xstrdup(value);
+        }
         return 1;
+    case SEC_RETENTION: {
+        int64_t *dst = strcmp(key, "poll_runs") == 0 ? &c->retain_poll_runs_ms
+                       : strcmp(key, "audit") == 0   ? &c->retain_audit_ms
+                       : strcmp(key, "runs") == 0    ? &c->retain_runs_ms
+                                                     : NULL;
+        if (!dst)
+            return fail(d, "unknown key \"%s\" in [retention] (poll_runs, audit, runs)", key);
+        double sec;
+        if (strcmp(value, "forever") == 0 || strcmp(value, "0") == 0)
+            sec = 0;
+        else if (str_parse_duration(value, &sec) < 0 || sec < 86400)
+            return fail(d, "%s \"%s\" must be a duration of at least 1d, or forever", key,
+                        value);
+        *dst = (int64_t)(sec * 1000);
+        return 1;
+    }
     case SEC_SOURCE:
         return parse_source_key(d, &c->sources[c->nsources - 1], key, value);
     case SEC_ALERT: {
@@ -357,6 +388,10 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
     }
     if (!c->listen)
         c->listen = xstrdup("127.0.0.1:8080");
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+        return bk_err_set(err, BK_ECONFIG, "%s: [server] tls_cert and tls_key go together", name);
+    if (!c->session_ttl_ms)
+        c->session_ttl_ms = 12 * 3600 * 1000LL;
     for (size_t i = 0; i < c->nsources; i++) {
         struct bk_source_cfg *s = &c->sources[i];
         const char *missing = NULL;
@@ -388,6 +423,8 @@ int config_parse_string(const char *text, const char *name, const char *basedir,
     d.c = xcalloc(1, sizeof *d.c);
     d.basedir = basedir;
     d.c->path = xstrdup(name);
+    d.c->retain_poll_runs_ms = 90 * 86400 * 1000LL;
+    d.c->retain_audit_ms = 730 * 86400 * 1000LL;
     struct reader r = {.p = text, .d = &d};
     int line = ini_parse_stream(read_line, &r, handler, &d);
     free(d.cur_section);

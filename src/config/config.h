@@ -48,6 +48,12 @@ struct bk_config {
     char *db_url;  /* as written */
     char *db_path; /* sqlite: resolved absolute/relative-to-config path; NULL for postgresql */
     char *listen;  /* server.listen, default 127.0.0.1:8080 */
+    char *tls_cert; /* server.tls_cert / tls_key: PEM files, both or neither */
+    char *tls_key;
+    int64_t session_ttl_ms;      /* server.session_ttl, default 12h */
+    int64_t retain_poll_runs_ms; /* retention.poll_runs, default 90d */
+    int64_t retain_audit_ms;     /* retention.audit, default 2y (730d) */
+    int64_t retain_runs_ms;      /* retention.runs, 0 = keep forever (default) */
     struct bk_source_cfg *sources;
     size_t nsources;
     struct bk_alert_cfg *alerts;

@@ -47,6 +47,7 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         (rc = store_state_get(store, source_id, CURSOR_KEY, &state, &err)) < 0 ||
         (rc = store_poll_begin(store, source_id, instance, &poll_id, &err)) < 0) {
         snprintf(sum->error, sizeof sum->error, "%s", err.msg);
+        sum->code = BK_EIO;
         goto out;
     }
     ctx.poll_id = poll_id;
@@ -85,13 +86,16 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         .state_key = res.state_out ? CURSOR_KEY : NULL,
         .state_value = res.state_out,
     };
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(sum->error, sizeof sum->error, "%s", err.msg);
+        sum->code = err.code ? err.code : -rc;
+    }
     struct store_apply_stats st;
     struct bk_err ferr = {0};
     int64_t ta = bk_mono_ms();
     if (store_poll_finish(store, poll_id, source_id, &o, &st, &ferr) < 0) {
         snprintf(sum->error, sizeof sum->error, "store: %.480s", ferr.msg);
+        sum->code = BK_EIO;
         goto out;
     }
     ctx.store_ms += bk_mono_ms() - ta;
