@@ -46,6 +46,11 @@ struct sim_server {
 /* Set once SIGINT/SIGTERM arrives so sleeping handlers give up and the daemon can stop. */
 static volatile sig_atomic_t g_stopping;
 
+/* Fault kinds the simulator added (cove-sim's JSON-RPC errors). Global rather than in the config
+ * because sim_fault_parse() is also reached from /__sim/fault, which has no option context; it is
+ * written once by main before any thread exists. */
+static const char *const *g_app_kinds;
+
 /* ------------------------------------------------------------------------------------------ */
 /* configuration                                                                              */
 
@@ -83,10 +88,11 @@ const char *sim_config_usage(void)
            "  --request-log F      append one JSON line per request to F (secrets masked)\n"
            "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
            "  --latency-ms N       delay every response by N ms\n"
-           "  --fault SPEC         KIND[,count=N][,after=N][,path=PREFIX][,method=M]\n"
+           "  --fault SPEC         KIND[,count=N][,after=N][,path=PREFIX][,method=M][,rpc=M]\n"
            "                       [,retry_after=S][,ms=N][,handled=1]; KIND is one of\n"
            "                       500 502 503 504 408 429 401 403 drop malformed truncated slow\n"
-           "                       (repeatable; also POST/DELETE /__sim/fault at run time)\n";
+           "                       (repeatable; also POST/DELETE /__sim/fault at run time);\n"
+           "                       rpc=M matches a JSON body whose top-level \"method\" is M\n";
 }
 
 static int parse_nonneg(const char *val, int64_t max, int64_t *out)
@@ -147,7 +153,13 @@ void sim_fault_clear(struct sim_fault *f)
     free(f->path);
     free(f->method);
     free(f->spec);
+    free(f->rpc);
     memset(f, 0, sizeof(*f));
+}
+
+void sim_fault_kinds_register(const char *const *kinds)
+{
+    g_app_kinds = kinds;
 }
 
 static int fault_kind(const char *kind, struct sim_fault *f)
@@ -155,6 +167,13 @@ static int fault_kind(const char *kind, struct sim_fault *f)
     static const unsigned codes[] = {500, 502, 503, 504, 408, 429, 401, 403};
     int64_t code;
 
+    for (size_t i = 0; g_app_kinds != NULL && g_app_kinds[i] != NULL; i++) {
+        if (strcmp(kind, g_app_kinds[i]) == 0) {
+            f->kind = SIM_FAULT_APP;
+            f->app_kind = g_app_kinds[i];
+            return 0;
+        }
+    }
     if (strcmp(kind, "drop") == 0)
         f->kind = SIM_FAULT_DROP;
     else if (strcmp(kind, "malformed") == 0)
@@ -225,6 +244,9 @@ int sim_fault_parse(const char *spec, struct sim_fault *f, char *errbuf, size_t 
         } else if (strcmp(key, "method") == 0) {
             free(f->method);
             f->method = xstrdup(val);
+        } else if (strcmp(key, "rpc") == 0) {
+            free(f->rpc);
+            f->rpc = xstrdup(val);
         } else if (strcmp(key, "handled") == 0) {
             bool b;
             if (str_parse_bool(val, &b) != 0) {
@@ -255,28 +277,47 @@ out:
     return rc;
 }
 
+/* The JSON-RPC method a body names ("" when the body is not a JSON object with a string
+ * "method"), so a fault can target one call on a single-URL API. */
+static void body_rpc_method(const struct sim_request *req, char *out, size_t outsz)
+{
+    json_t *doc = json_loadb(req->body, req->body_len, 0, NULL);
+    json_t *m = json_object_get(doc, "method");
+
+    snprintf(out, outsz, "%s", json_is_string(m) ? json_string_value(m) : "");
+    json_decref(doc);
+}
+
 /* Every fault counts the requests it matches independently, so a fault's behaviour depends only
  * on the request sequence ("the 3rd and 4th GET /jobs"), never on the other faults; when several
  * fire on the same request the first listed wins. Returns whether one fired, copied into *out
- * (path/method not copied). */
-static bool fault_pick(struct sim_server *srv, const char *method, const char *path,
-                       struct sim_fault *out)
+ * (path/method/rpc not copied). */
+static bool fault_pick(struct sim_server *srv, const struct sim_request *req, struct sim_fault *out)
 {
-    bool fired = false;
+    bool fired = false, have_rpc = false;
+    char rpc[128];
 
     pthread_mutex_lock(&srv->fault_lock);
     for (size_t i = 0; i < srv->cfg->nfaults; i++) {
         struct sim_fault *f = &srv->cfg->faults[i];
-        if (f->path != NULL && strncmp(path, f->path, strlen(f->path)) != 0)
+        if (f->path != NULL && strncmp(req->path, f->path, strlen(f->path)) != 0)
             continue;
-        if (f->method != NULL && strcasecmp(method, f->method) != 0)
+        if (f->method != NULL && strcasecmp(req->method, f->method) != 0)
             continue;
+        if (f->rpc != NULL) {
+            if (!have_rpc) { /* parsed at most once, and only when some fault asks */
+                body_rpc_method(req, rpc, sizeof(rpc));
+                have_rpc = true;
+            }
+            if (strcmp(rpc, f->rpc) != 0)
+                continue;
+        }
         f->seen++;
         if (f->seen <= f->after || (f->count != 0 && f->seen > f->after + f->count))
             continue;
         if (!fired) {
             *out = *f;
-            out->path = out->method = out->spec = NULL;
+            out->path = out->method = out->spec = out->rpc = NULL;
             fired = true;
         }
     }
@@ -298,6 +339,8 @@ static const char *fault_name(const struct sim_fault *f, char *buf, size_t bufsz
         return "truncated";
     case SIM_FAULT_SLOW:
         return "slow";
+    case SIM_FAULT_APP:
+        return f->app_kind;
     }
     return "?";
 }
@@ -643,9 +686,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct sim_res
 }
 
 /* Applies a fired fault to the response. Returns false when the connection must be dropped. */
-static bool apply_fault(struct sim_server *srv, const struct sim_fault *f, const char *path,
-                        struct sim_response *resp)
+static bool apply_fault(struct sim_server *srv, const struct sim_fault *f,
+                        const struct sim_request *req, struct sim_response *resp)
 {
+    const char *path = req->path;
     char msg[64];
 
     switch (f->kind) {
@@ -663,7 +707,11 @@ static bool apply_fault(struct sim_server *srv, const struct sim_fault *f, const
     case SIM_FAULT_MALFORMED:
         /* Looks like the start of a real reply, so a client that sniffs the first byte is
          * still caught out. */
-        sim_resp_set(resp, 200, xstrdup("{\"entities\": [ {\"uuid\": <<garbage>> \x01 not json ]"));
+        if (srv->app->malformed_body != NULL)
+            sim_resp_set(resp, 200, srv->app->malformed_body(srv->app->ctx, path));
+        else
+            sim_resp_set(resp, 200,
+                         xstrdup("{\"entities\": [ {\"uuid\": <<garbage>> \x01 not json ]"));
         return true;
     case SIM_FAULT_TRUNCATED: {
         if (resp->body != NULL)
@@ -673,6 +721,12 @@ static bool apply_fault(struct sim_server *srv, const struct sim_fault *f, const
     }
     case SIM_FAULT_SLOW:
         sim_sleep_ms(f->ms);
+        return true;
+    case SIM_FAULT_APP:
+        if (srv->app->fault != NULL)
+            srv->app->fault(srv->app->ctx, req, f->app_kind, resp);
+        else
+            sim_resp_set(resp, 500, srv->app->error_body(srv->app->ctx, path, 500, f->app_kind));
         return true;
     }
     return true;
@@ -713,11 +767,15 @@ static enum MHD_Result serve(struct sim_server *srv, struct MHD_Connection *conn
         goto send;
     }
 
-    fired = fault_pick(srv, method, url, &fault);
-    if (!fired || fault.handled || (fault.kind != SIM_FAULT_STATUS && fault.kind != SIM_FAULT_DROP))
+    fired = fault_pick(srv, &req, &fault);
+    /* Faults that replace the answer skip the handler unless handled=1 asks for its state change.
+     */
+    if (!fired || fault.handled ||
+        (fault.kind != SIM_FAULT_STATUS && fault.kind != SIM_FAULT_DROP &&
+         fault.kind != SIM_FAULT_APP))
         srv->app->handle(srv->app->ctx, &req, &resp);
     if (fired)
-        keep = apply_fault(srv, &fault, url, &resp);
+        keep = apply_fault(srv, &fault, &req, &resp);
     log_request(srv, &req, cr->ts, keep ? resp.status : 0,
                 fired ? fault_name(&fault, fname, sizeof(fname)) : NULL);
     sim_sleep_ms(srv->cfg->latency_ms);

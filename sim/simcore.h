@@ -46,6 +46,14 @@ struct sim_app {
     void *ctx;
     void (*handle)(void *ctx, const struct sim_request *req, struct sim_response *resp);
     char *(*error_body)(void *ctx, const char *path, unsigned status, const char *message);
+    /* Optional (NULL in simulators that predate them). fault() answers a fired fault of a kind
+     * the simulator registered with sim_fault_kinds_register(): it fills resp (replacing any
+     * body the handler left with handled=1) and runs under no simcore lock. malformed_body()
+     * returns the xmalloc'ed garbage for a "malformed" fault, so it can look like the start of
+     * that vendor's real reply; NULL keeps the generic one. */
+    void (*fault)(void *ctx, const struct sim_request *req, const char *kind,
+                  struct sim_response *resp);
+    char *(*malformed_body)(void *ctx, const char *path);
 };
 
 enum sim_fault_kind {
@@ -54,6 +62,7 @@ enum sim_fault_kind {
     SIM_FAULT_MALFORMED,
     SIM_FAULT_TRUNCATED,
     SIM_FAULT_SLOW,
+    SIM_FAULT_APP, /* a kind registered by the simulator; sim_app.fault answers it */
 };
 
 struct sim_fault {
@@ -68,6 +77,10 @@ struct sim_fault {
     bool handled;        /* run the handler (state changes happen) before faulting */
     int64_t seen;        /* matching requests so far */
     char *spec;          /* as given, for GET /__sim/fault */
+    /* SIM_FAULT_APP: the registered kind name (static storage). */
+    const char *app_kind;
+    /* Only bodies whose top-level JSON "method" equals this (JSON-RPC); NULL = any. */
+    char *rpc;
 };
 
 /* Server configuration filled from the shared command-line options. */
@@ -95,8 +108,12 @@ bool sim_config_is_option(const char *name);
 /* The usage lines for the shared options. */
 const char *sim_config_usage(void);
 
-/* Parses "KIND[,count=N][,after=N][,path=P][,method=M][,retry_after=S][,ms=N][,handled=1]" into
- * *f (caller frees with sim_fault_clear). 0, or -1 with errbuf set. */
+/* Registers extra fault KIND names (NULL-terminated, static storage) that sim_fault_parse then
+ * accepts as SIM_FAULT_APP. Call once from main before parsing options or starting the server. */
+void sim_fault_kinds_register(const char *const *kinds);
+
+/* Parses "KIND[,count=N][,after=N][,path=P][,method=M][,rpc=M][,retry_after=S][,ms=N]
+ * [,handled=1]" into *f (caller frees with sim_fault_clear). 0, or -1 with errbuf set. */
 int sim_fault_parse(const char *spec, struct sim_fault *f, char *errbuf, size_t errsz);
 void sim_fault_clear(struct sim_fault *f);
 
