@@ -143,12 +143,18 @@ static const char POLL_USAGE[] =
 
 static void print_summary(const char *name, const struct poller_summary *s)
 {
+    /* A partial poll was applied (without retiring anything) but the fleet picture is not
+     * complete: that is a failure for whoever runs `poll --once`. */
     printf("source %s: %s devices=%lld runs_new=%lld runs_updated=%lld pages=%lld seconds=%.2f",
-           name, s->ok ? "ok" : "failed", (long long)s->devices, (long long)s->runs_new,
+           name, s->ok && !s->partial ? "ok" : "failed", (long long)s->devices, (long long)s->runs_new,
            (long long)s->runs_updated, (long long)s->pages, s->seconds);
     if (!s->ok || s->partial) {
         char esc[600];
         size_t o = 0;
+        if (s->partial) {
+            memcpy(esc, "partial poll: ", 14);
+            o = 14;
+        }
         for (const char *p = s->error; *p && o + 2 < sizeof esc; p++) {
             if (*p == '"' || *p == '\\')
                 esc[o++] = '\\';
@@ -222,7 +228,7 @@ int cmd_poll(int argc, char **argv)
             struct poller_summary sum;
             poller_run(store, s, instance, &g_stop, &sum);
             print_summary(s->name, &sum);
-            if (!sum.ok)
+            if (!sum.ok || sum.partial)
                 code = 1;
             next[i] = bk_mono_ms() + s->interval_ms;
             if (next[i] < soonest)

@@ -1,9 +1,11 @@
 /* The provider registry: one line per vendor. */
 #include "providers/provider.h"
 
+extern const struct provider_ops cove_provider_ops;
 extern const struct provider_ops hycu_provider_ops;
 
 static const struct provider_ops *const providers[] = {
+    &cove_provider_ops,
     &hycu_provider_ops,
 };
 

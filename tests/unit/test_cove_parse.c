@@ -18,22 +18,35 @@
 #define S(x) x, strlen(x)
 #define POLL_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 
-static json_t *row_of(const char *json)
+/* A reply holding one row, and that row flattened (the reply must outlive the row). */
+struct one_row {
+    struct cove_reply reply;
+    struct cove_row row;
+};
+
+static int flatten(const char *row_json, struct one_row *o)
 {
-    json_error_t je;
-    json_t *v = json_loads(json, 0, &je);
-    if (!v)
-        fail_msg("bad test JSON: %s: %s", je.text, json);
-    return v;
+    char body[4096];
+    struct bk_err e = {0};
+    snprintf(body, sizeof body, "{\"result\":{\"result\":[%s]}}", row_json);
+    if (cove_parse_reply(body, strlen(body), &o->reply, &e) < 0)
+        fail_msg("bad test JSON: %s: %s", e.msg, body);
+    return cove_reply_row(&o->reply, 0, &o->row, &e);
 }
 
 /* Map a row given as JSON text. */
 static int map(const char *json, struct bk_job_rec *job, struct bk_run_rec *run, bool *has_run)
 {
-    json_t *row = row_of(json);
+    struct one_row *o = malloc(sizeof *o);
     struct bk_err e = {0};
-    int rc = cove_map_row(row, POLL_MS, job, run, has_run, &e);
-    json_decref(row);
+    memset(job, 0, sizeof *job);
+    memset(run, 0, sizeof *run);
+    *has_run = false;
+    int rc = flatten(json, o);
+    if (rc == 0)
+        rc = cove_map_row(&o->row, POLL_MS, job, run, has_run, &e);
+    cove_reply_free(&o->reply);
+    free(o);
     return rc;
 }
 
@@ -41,13 +54,14 @@ static void test_envelope_success(void **state)
 {
     struct cove_reply r;
     struct bk_err e = {0};
-    const char *body = "{\"id\":\"1\",\"jsonrpc\":\"2.0\",\"result\":{\"result\":[{\"AccountId\":1}],"
-                       "\"totalStatistics\":[{\"COUNT(1)\":\"1234\"},{\"SUM(I14)\":5.0}]},"
-                       "\"visa\":\"33491-50121-1-1512736778-A99E\"}";
+    const char *body =
+        "{\"id\":\"1\",\"jsonrpc\":\"2.0\",\"result\":{\"result\":[{\"AccountId\":1}],"
+        "\"totalStatistics\":[{\"COUNT(1)\":\"1234\"},{\"SUM(I14)\":5.0}]},"
+        "\"visa\":\"33491-50121-1-1512736778-A99E\"}";
     assert_int_equal(cove_parse_reply(S(body), &r, &e), 0);
     assert_string_equal(r.visa, "33491-50121-1-1512736778-A99E");
-    assert_true(json_is_array(r.result));
-    assert_int_equal(json_array_size(r.result), 1);
+    assert_int_equal(r.result_kind, COVE_RESULT_ROWS);
+    assert_int_equal(r.nrows, 1);
     int64_t v = 0;
     assert_true(cove_total(&r, "COUNT(1)", &v));
     assert_int_equal(v, 1234);
@@ -57,11 +71,10 @@ static void test_envelope_success(void **state)
     cove_reply_free(&r);
 
     /* No visa, totalStatistics null, numeric totals, object-shaped totals. */
-    assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":[],\"totalStatistics\":null}}"),
-                                      &r, &e),
-                     0);
+    assert_int_equal(
+        cove_parse_reply(S("{\"result\":{\"result\":[],\"totalStatistics\":null}}"), &r, &e), 0);
     assert_null(r.visa);
-    assert_null(r.total_stats);
+    assert_int_equal(r.ntotals, 0);
     assert_false(cove_total(&r, "COUNT(1)", &v));
     cove_reply_free(&r);
     assert_int_equal(
@@ -81,7 +94,18 @@ static void test_envelope_success(void **state)
     cove_reply_free(&r);
     /* result.result null → no rows. */
     assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":null}}"), &r, &e), 0);
-    assert_null(r.result);
+    assert_int_equal(r.result_kind, COVE_RESULT_NONE);
+    assert_int_equal(r.nrows, 0);
+    cove_reply_free(&r);
+    /* A flatter envelope {"result": [rows]} is tolerated; a Login-shaped result is an object. */
+    assert_int_equal(
+        cove_parse_reply(S("{\"result\":[{\"AccountId\":1},{\"AccountId\":2}]}"), &r, &e), 0);
+    assert_int_equal(r.result_kind, COVE_RESULT_ROWS);
+    assert_int_equal(r.nrows, 2);
+    cove_reply_free(&r);
+    assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":{\"PartnerId\":3}}}"), &r, &e), 0);
+    assert_int_equal(r.result_kind, COVE_RESULT_OBJECT);
+    assert_true(r.has_partner_id);
     cove_reply_free(&r);
     cove_reply_free(NULL);
 }
@@ -90,11 +114,12 @@ static void test_envelope_errors(void **state)
 {
     struct cove_reply r;
     struct bk_err e = {0};
-    assert_int_equal(cove_parse_reply(S("{\"id\":\"jsonrpc\",\"jsonrpc\":\"2.0\",\"error\":{\"code\":"
-                                        "-32603,\"data\":2100,\"message\":\"Unknown partner/"
-                                        "username or bad password\"}}"),
-                                      &r, &e),
-                     -BK_EAUTH);
+    assert_int_equal(
+        cove_parse_reply(S("{\"id\":\"jsonrpc\",\"jsonrpc\":\"2.0\",\"error\":{\"code\":"
+                           "-32603,\"data\":2100,\"message\":\"Unknown partner/"
+                           "username or bad password\"}}"),
+                         &r, &e),
+        -BK_EAUTH);
     assert_int_equal(e.code, BK_EAUTH);
     assert_string_equal(e.msg, "Cove rejected partner/username/password (2100)");
     assert_int_equal(r.error_data, 2100);
@@ -109,11 +134,12 @@ static void test_envelope_errors(void **state)
     cove_reply_free(&r);
 
     /* data as a string; an error reply's visa stays readable. */
-    assert_int_equal(cove_parse_reply(S("{\"error\":{\"code\":-32603,\"data\":\"13501\",\"message\":"
-                                        "\"Operation failed because of security reasons\"},"
-                                        "\"visa\":\"v2\"}"),
-                                      &r, &e),
-                     -BK_EPERM);
+    assert_int_equal(
+        cove_parse_reply(S("{\"error\":{\"code\":-32603,\"data\":\"13501\",\"message\":"
+                           "\"Operation failed because of security reasons\"},"
+                           "\"visa\":\"v2\"}"),
+                         &r, &e),
+        -BK_EPERM);
     assert_non_null(strstr(e.msg, "13501"));
     assert_string_equal(r.visa, "v2");
     cove_reply_free(&r);
@@ -188,9 +214,9 @@ static void test_login(void **state)
     assert_int_equal(cove_parse_login(S("{\"result\":{\"result\":{\"PartnerId\":42}}}"), &l, &e),
                      -BK_EPROTO);
     assert_non_null(strstr(e.msg, "visa"));
-    assert_int_equal(cove_parse_login(S("{\"result\":{\"result\":{\"Id\":1}},\"visa\":\"v\"}"), &l,
-                                      &e),
-                     -BK_EPROTO);
+    assert_int_equal(
+        cove_parse_login(S("{\"result\":{\"result\":{\"Id\":1}},\"visa\":\"v\"}"), &l, &e),
+        -BK_EPROTO);
     assert_int_equal(cove_parse_login(S("{\"result\":{\"result\":{\"PartnerId\":\"x\"}},"
                                         "\"visa\":\"v\"}"),
                                       &l, &e),
@@ -208,14 +234,13 @@ static void test_code_canon(void **state)
 {
     char out[16];
     const char *in[] = {"D9F0", "D09F00", "D9F00", "D009F000", "I1", "I01", "D19F0", "D5F20"};
-    const char *want[] = {"D09F00", "D09F00", "D09F00", "D09F00",
-                          "I1",     "I1",     "D19F00", "D05F20"};
+    const char *want[] = {"D09F00", "D09F00", "D09F00", "D09F00", "I1", "I1", "D19F00", "D05F20"};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         assert_true(cove_code_canon(in[i], out, sizeof out));
         assert_string_equal(out, want[i]);
     }
-    const char *bad[] = {"AN", "T0", "AA843", "D", "DF0", "D9", "D9F", "D9F0x", "I", "i1",
-                         "I1 ", "D1234F0", ""};
+    const char *bad[] = {"AN",    "T0", "AA843", "D",   "DF0",     "D9", "D9F",
+                         "D9F0x", "I",  "i1",    "I1 ", "D1234F0", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_false(cove_code_canon(bad[i], out, sizeof out));
     assert_false(cove_code_canon(NULL, out, sizeof out));
@@ -223,16 +248,19 @@ static void test_code_canon(void **state)
 
 static void test_flatten(void **state)
 {
-    struct bk_err e = {0};
-    struct cove_row *r = malloc(sizeof *r);
+    struct one_row *o = malloc(sizeof *o);
+    struct cove_row *r = &o->row;
     /* Unpadded and padded codes, any order, numbers, an unrequested key, a legacy key, a
-     * null and a bool value, Flags null, a multi-key element and a non-object element. */
-    json_t *row = row_of("{\"AccountId\":\"654321\",\"Flags\":null,\"PartnerId\":456789,"
-                         "\"Settings\":[{\"I78\":\"D01D02\"},{\"D9F0\":\"5\"},{\"I1\":\"pc1\"},"
-                         "{\"I14\":586755749630},{\"D9F12\":12.0},{\"D01F07\":1.5},"
-                         "{\"AN\":\"legacy\"},{\"I8\":null},{\"I32\":true},"
-                         "{\"D09F15\":\"1700000000\",\"D9F6\":\"3\"},7]}");
-    assert_int_equal(cove_row_flatten(row, r, &e), 0);
+     * null, a bool and an object value, Flags null, a multi-key element and a non-object
+     * element. */
+    assert_int_equal(
+        flatten("{\"AccountId\":\"654321\",\"Flags\":null,\"PartnerId\":456789,"
+                "\"Settings\":[{\"I78\":\"D01D02\"},{\"D9F0\":\"5\"},{\"I1\":\"pc1\"},"
+                "{\"I14\":586755749630},{\"D9F12\":12.0},{\"D01F07\":1.5},"
+                "{\"AN\":\"legacy\"},{\"I8\":null},{\"I32\":true},{\"I2\":{\"a\":[1]}},"
+                "{\"D09F15\":\"1700000000\",\"D9F6\":\"3\"},7]}",
+                o),
+        0);
     assert_int_equal(r->account_id, 654321);
     assert_true(r->has_partner);
     assert_int_equal(r->partner_id, 456789);
@@ -241,57 +269,144 @@ static void test_flatten(void **state)
     assert_string_equal(cove_row_get(r, "D9F0"), "5");
     assert_string_equal(cove_row_get(r, "I1"), "pc1");
     assert_string_equal(cove_row_get(r, "I14"), "586755749630");
-    assert_string_equal(cove_row_get(r, "D09F12"), "12");
+    assert_string_equal(cove_row_get(r, "D09F12"), "12.0"); /* numbers keep their spelling */
     assert_string_equal(cove_row_get(r, "D1F7"), "1.5");
     assert_string_equal(cove_row_get(r, "D09F15"), "1700000000");
     assert_string_equal(cove_row_get(r, "D09F06"), "3");
     assert_string_equal(cove_row_get(r, "I78"), "D01D02");
     assert_null(cove_row_get(r, "I8"));  /* null = absent */
     assert_null(cove_row_get(r, "I32")); /* bool = absent */
+    assert_null(cove_row_get(r, "I2"));  /* structure = absent */
     assert_null(cove_row_get(r, "I18")); /* missing */
     assert_null(cove_row_get(r, "AN"));  /* legacy codes are not kept */
-    assert_int_equal(r->nsettings, 9);
-    json_decref(row);
+    assert_null(cove_row_get(r, "bogus"));
+    assert_int_equal(r->nsettings, 8);
+    cove_reply_free(&o->reply);
 
-    /* Flags as an array, Settings as one flat object, no PartnerId. */
-    row = row_of("{\"AccountId\":7,\"Flags\":[\"AutoDeployed\"],\"Settings\":{\"I1\":\"a\","
-                 "\"D09F00\":\"8\"}}");
-    assert_int_equal(cove_row_flatten(row, r, &e), 0);
+    /* Flags as an array, Settings as one flat object, no PartnerId, a later duplicate wins. */
+    assert_int_equal(flatten("{\"AccountId\":7,\"Flags\":[\"AutoDeployed\"],\"Settings\":{"
+                             "\"I1\":\"a\",\"D09F00\":\"8\",\"D9F0\":\"2\"}}",
+                             o),
+                     0);
     assert_false(r->has_partner);
-    assert_string_equal(cove_row_get(r, "D9F0"), "8");
-    json_decref(row);
+    assert_string_equal(cove_row_get(r, "D09F00"), "2");
+    assert_int_equal(r->nsettings, 2);
+    cove_reply_free(&o->reply);
 
     /* No Settings at all is a device we know nothing about, not an error. */
-    row = row_of("{\"AccountId\":8}");
-    assert_int_equal(cove_row_flatten(row, r, &e), 0);
+    assert_int_equal(flatten("{\"AccountId\":8}", o), 0);
     assert_int_equal(r->nsettings, 0);
-    json_decref(row);
-
-    /* Many settings: the table stays bounded and lookups still work. */
-    json_t *big = json_pack("{s:i}", "AccountId", 9);
-    json_t *arr = json_array();
-    for (int i = 0; i < 400; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "I%d", i);
-        json_array_append_new(arr, json_pack("{s:s}", k, "v"));
-    }
-    json_object_set_new(big, "Settings", arr);
-    assert_int_equal(cove_row_flatten(big, r, &e), 0);
-    assert_int_equal(r->nsettings, COVE_ROW_MAX);
-    assert_int_equal(r->dropped, 400 - COVE_ROW_MAX);
-    assert_string_equal(cove_row_get(r, "I0"), "v");
-    assert_null(cove_row_get(r, "I399"));
-    json_decref(big);
+    cove_reply_free(&o->reply);
 
     /* Without a usable AccountId the row is refused. */
-    const char *bad[] = {"{\"PartnerId\":1,\"Settings\":[]}", "{\"AccountId\":null}",
-                         "{\"AccountId\":\"abc\"}", "{\"AccountId\":-5}", "[1]", "\"x\""};
+    const char *bad[] = {"{\"PartnerId\":1,\"Settings\":[]}",
+                         "{\"AccountId\":null}",
+                         "{\"AccountId\":\"abc\"}",
+                         "{\"AccountId\":-5}",
+                         "{\"AccountId\":1.5}",
+                         "{\"AccountId\":99999999999999999999}",
+                         "[1]",
+                         "\"x\"",
+                         "null"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        row = row_of(bad[i]);
-        assert_int_equal(cove_row_flatten(row, r, &e), -BK_EPROTO);
-        json_decref(row);
+        assert_int_equal(flatten(bad[i], o), -BK_EPROTO);
+        cove_reply_free(&o->reply);
     }
-    free(r);
+    free(o);
+
+    /* Many settings: the table stays bounded and lookups still work. */
+    struct cove_reply rep;
+    struct bk_err e = {0};
+    char *big = malloc(16384);
+    int n = snprintf(big, 16384, "{\"result\":{\"result\":[{\"AccountId\":9,\"Settings\":[");
+    for (int i = 0; i < 400; i++)
+        n += snprintf(big + n, 16384 - (size_t)n, "%s{\"I%d\":\"v\"}", i ? "," : "", i);
+    snprintf(big + n, 16384 - (size_t)n, "]}]}}");
+    assert_int_equal(cove_parse_reply(big, strlen(big), &rep, &e), 0);
+    struct cove_row *row = malloc(sizeof *row);
+    assert_int_equal(cove_reply_row(&rep, 0, row, &e), 0);
+    assert_int_equal(row->nsettings, COVE_ROW_MAX);
+    assert_int_equal(row->dropped, 400 - COVE_ROW_MAX);
+    assert_string_equal(cove_row_get(row, "I0"), "v");
+    assert_null(cove_row_get(row, "I399"));
+    assert_int_equal(cove_reply_row(&rep, 1, row, &e), -BK_EINVAL);
+    free(row);
+    free(big);
+    cove_reply_free(&rep);
+}
+
+/* The one-pass reader: everything jansson accepts that matters here, and what it refuses. */
+static void test_json_reader(void **state)
+{
+    struct cove_reply r;
+    struct bk_err e = {0};
+    struct cove_row row;
+    /* Escapes, UTF-8, surrogate pairs, whitespace everywhere, unknown nested members. */
+    const char *good = " \r\n{ \"id\" : 1 , \"homeNodeInfo\":{\"a\":[true,false,null,-0.5e+3,"
+                       "{\"b\":[[]]}]},\"result\" : { \"result\" : [ { \"AccountId\" : 1 ,"
+                       " \"Settings\" : [ { \"I1\" : \"caf\\u00e9 \\\"q\\\" \\/\\\\\\n\" } ,"
+                       " {\"I8\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\ud83d\\ude00\"} ,"
+                       " {\"I\\u0031\\u0038\":\"esc key\"} ] } ] ,"
+                       " \"totalStatistics\" : [ ] } , \"visa\" : \"v\" } \t\n";
+    assert_int_equal(cove_parse_reply(S(good), &r, &e), 0);
+    assert_int_equal(r.nrows, 1);
+    assert_int_equal(cove_reply_row(&r, 0, &row, &e), 0);
+    assert_string_equal(cove_row_get(&row, "I1"), "caf\xc3\xa9 \"q\" /\\\n");
+    assert_string_equal(cove_row_get(&row, "I8"),
+                        "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xf0\x9f\x98\x80");
+    assert_string_equal(cove_row_get(&row, "I18"), "esc key");
+    assert_string_equal(r.visa, "v");
+    cove_reply_free(&r);
+
+    const char *bad[] = {
+        "{\"result\":{\"result\":[]},}",                /* trailing comma */
+        "{\"result\":{\"result\":[1,]}}",               /* trailing comma */
+        "{\"result\":{\"result\":[01]}}",               /* leading zero */
+        "{\"result\":{\"result\":[1.]}}",               /* bad fraction */
+        "{\"result\":{\"result\":[1e]}}",               /* bad exponent */
+        "{\"result\":{\"result\":[-]}}",                /* bare minus */
+        "{\"result\":{\"result\":[+1]}}",               /* plus sign */
+        "{\"result\":{\"result\":[tru]}}",              /* bad literal */
+        "{\"result\":{\"result\":[\"\\x\"]}}",          /* bad escape */
+        "{\"result\":{\"result\":[\"\\u12G4\"]}}",      /* bad hex */
+        "{\"result\":{\"result\":[\"\\ud800\"]}}",      /* lone high surrogate */
+        "{\"result\":{\"result\":[\"\\udc00\"]}}",      /* lone low surrogate */
+        "{\"result\":{\"result\":[\"\\u0000\"]}}",      /* NUL */
+        "{\"result\":{\"result\":[\"a\tb\"]}}",         /* raw control character */
+        "{\"result\":{\"result\":[\"\xff\"]}}",         /* invalid UTF-8 */
+        "{\"result\":{\"result\":[\"\xc0\xaf\"]}}",     /* overlong */
+        "{\"result\":{\"result\":[\"\xed\xa0\x80\"]}}", /* encoded surrogate */
+        "{\"result\":{\"result\":[\"\xe2\x82\"]}}",     /* cut sequence */
+        "{\"result\":{\"result\":[\"abc",               /* unterminated */
+        "{\"result\":{\"result\":[{\"a\" 1}]}}",        /* missing colon */
+        "{\"result\":{\"result\":[{1:2}]}}",            /* non-string key */
+        "{\"result\":{\"result\":[]}}}",                /* extra close */
+        "{\"result\":{\"result\":[]}",                  /* missing close */
+        "{\"result\":{\"result\":[]}} {}",              /* two documents */
+        "\xef\xbb\xbf{\"result\":null}",                /* BOM */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bk_err_clear(&e);
+        if (cove_parse_reply(S(bad[i]), &r, &e) != -BK_EPROTO)
+            fail_msg("accepted bad JSON #%zu: %s", i, bad[i]);
+        assert_non_null(strstr(e.msg, "Cove"));
+        cove_reply_free(&r);
+    }
+    /* Nesting is bounded (no stack exhaustion on a hostile reply). */
+    char deep[400];
+    int n = snprintf(deep, sizeof deep, "{\"x\":");
+    for (int i = 0; i < 100; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        deep[n++] = ']';
+    snprintf(deep + n, sizeof deep - (size_t)n, ",\"result\":null}");
+    assert_int_equal(cove_parse_reply(S(deep), &r, &e), -BK_EPROTO);
+    assert_non_null(strstr(e.msg, "nesting"));
+    cove_reply_free(&r);
+    /* An embedded NUL byte is refused, not silently truncated. */
+    const char nul[] = "{\"result\":{\"result\":[]}}\0";
+    assert_int_equal(cove_parse_reply(nul, sizeof nul - 1, &r, &e), -BK_EPROTO);
+    cove_reply_free(&r);
 }
 
 static void test_status_table(void **state)
@@ -301,12 +416,12 @@ static void test_status_table(void **state)
         bool ran;
         enum bk_run_status st;
     } t[] = {
-        {"1", true, BK_RUN_RUNNING},   {"2", true, BK_RUN_FAILED},   {"3", true, BK_RUN_FAILED},
-        {"4", true, BK_RUN_UNKNOWN},   {"5", true, BK_RUN_SUCCESS},  {"6", true, BK_RUN_FAILED},
-        {"7", true, BK_RUN_FAILED},    {"8", true, BK_RUN_WARNING},  {"9", true, BK_RUN_RUNNING},
-        {"10", true, BK_RUN_FAILED},   {"11", true, BK_RUN_FAILED},  {"12", true, BK_RUN_WARNING},
-        {"99", true, BK_RUN_UNKNOWN},  {"-1", true, BK_RUN_UNKNOWN}, {"abc", true, BK_RUN_UNKNOWN},
-        {"13", true, BK_RUN_UNKNOWN},  {"0", false, BK_RUN_UNKNOWN}, {"", false, BK_RUN_UNKNOWN},
+        {"1", true, BK_RUN_RUNNING},   {"2", true, BK_RUN_FAILED},    {"3", true, BK_RUN_FAILED},
+        {"4", true, BK_RUN_UNKNOWN},   {"5", true, BK_RUN_SUCCESS},   {"6", true, BK_RUN_FAILED},
+        {"7", true, BK_RUN_FAILED},    {"8", true, BK_RUN_WARNING},   {"9", true, BK_RUN_RUNNING},
+        {"10", true, BK_RUN_FAILED},   {"11", true, BK_RUN_FAILED},   {"12", true, BK_RUN_WARNING},
+        {"99", true, BK_RUN_UNKNOWN},  {"-1", true, BK_RUN_UNKNOWN},  {"abc", true, BK_RUN_UNKNOWN},
+        {"13", true, BK_RUN_UNKNOWN},  {"0", false, BK_RUN_UNKNOWN},  {"", false, BK_RUN_UNKNOWN},
         {NULL, false, BK_RUN_UNKNOWN}, {"5.0", true, BK_RUN_SUCCESS},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -370,8 +485,7 @@ static void test_run_mapping(void **state)
             assert_int_equal(run.start_ms, 1767225600000LL);
             assert_int_equal(run.error_count, 3);
             /* Running sessions have no end yet; final ones end after D09F12 seconds. */
-            assert_int_equal(run.end_ms,
-                             t[i].st == BK_RUN_RUNNING ? 0 : 1767225600000LL + 600000);
+            assert_int_equal(run.end_ms, t[i].st == BK_RUN_RUNNING ? 0 : 1767225600000LL + 600000);
         } else {
             assert_null(run.raw_status);
             assert_null(run.vendor_run_id);
@@ -461,9 +575,8 @@ static void test_job_mapping(void **state)
     struct bk_job_rec job;
     struct bk_run_rec run;
     bool has_run;
-    assert_int_equal(map("{\"AccountId\":1,\"Settings\":[{\"I8\":\"Acme Corp\"}]}", &job, &run,
-                         &has_run),
-                     0);
+    assert_int_equal(
+        map("{\"AccountId\":1,\"Settings\":[{\"I8\":\"Acme Corp\"}]}", &job, &run, &has_run), 0);
     assert_string_equal(job.customer_name, "Acme Corp");
     assert_null(job.customer_ext_id);
     assert_null(job.colour_bar);
@@ -601,8 +714,7 @@ static void test_map_page(void **state)
     bk_batch_free(&b);
     cove_reply_free(&r);
 
-    assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":{\"AccountId\":1}}}"), &r, &e),
-                     0);
+    assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":{\"AccountId\":1}}}"), &r, &e), 0);
     assert_int_equal(cove_map_page(&r, POLL_MS, &b, &rows, &skipped, &e), -BK_EPROTO);
     cove_reply_free(&r);
     assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":null}}"), &r, &e), 0);
@@ -632,19 +744,13 @@ static void test_columns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_envelope_success),
-        cmocka_unit_test(test_envelope_errors),
-        cmocka_unit_test(test_envelope_malformed),
-        cmocka_unit_test(test_login),
-        cmocka_unit_test(test_code_canon),
-        cmocka_unit_test(test_flatten),
-        cmocka_unit_test(test_status_table),
-        cmocka_unit_test(test_run_mapping),
-        cmocka_unit_test(test_job_mapping),
-        cmocka_unit_test(test_colour_bar),
-        cmocka_unit_test(test_objects),
-        cmocka_unit_test(test_map_page),
-        cmocka_unit_test(test_columns),
+        cmocka_unit_test(test_envelope_success),   cmocka_unit_test(test_envelope_errors),
+        cmocka_unit_test(test_envelope_malformed), cmocka_unit_test(test_login),
+        cmocka_unit_test(test_code_canon),         cmocka_unit_test(test_flatten),
+        cmocka_unit_test(test_json_reader),        cmocka_unit_test(test_status_table),
+        cmocka_unit_test(test_run_mapping),        cmocka_unit_test(test_job_mapping),
+        cmocka_unit_test(test_colour_bar),         cmocka_unit_test(test_objects),
+        cmocka_unit_test(test_map_page),           cmocka_unit_test(test_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

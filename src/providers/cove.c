@@ -1,0 +1,375 @@
+/* Cove client I/O: the Login/visa chain and the paged EnumerateAccountStatistics listing.
+ * Parsing and mapping live in cove_parse.c.
+ *
+ * Visa rules (reference/cove-api.md §2.3, §6): every reply carries a fresh visa, valid for
+ * 15 idle minutes, so we keep the newest one and log in again when ours is older than 10
+ * minutes or the server says 1701 — then resume the page that failed, not the whole poll.
+ * A 2100 is never retried: repeated bad logins can lock the vendor account. */
+#include "providers/cove.h"
+
+#include "json/jsonu.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COVE_VISA_MAX_AGE_MS (10 * 60 * 1000)
+#define COVE_MAX_SESSION_RELOGINS 3 /* re-logins after 1701 per poll */
+#define COVE_PAGE_RETRIES 3         /* extra attempts of a page answered with bad JSON */
+#define COVE_MAX_PAGES 1000000
+#define COVE_DEFAULT_PAGE 1000
+#define COVE_MAX_PAGE 10000
+
+struct cove {
+    char *url;
+    char *partner; /* NULL for legacy users */
+    char *username;
+    char *password;
+    int page_size;
+    struct http_client *http;
+    struct http_opts hopts; /* with the backoff defaults filled in */
+    json_t *columns;        /* the Columns array, built once */
+    char *visa;
+    int64_t visa_mono_ms; /* when the visa was received */
+    int64_t partner_id;
+    unsigned long req_id;
+    unsigned seed;
+};
+
+int cove_open(const struct cove_cfg *cfg, struct cove **out, struct bk_err *err)
+{
+    *out = NULL;
+    const char *u = cfg->url;
+    if (!u || !(str_starts_with(u, "https://") || str_starts_with(u, "http://")) ||
+        strlen(u) < 10 || strlen(u) > 2000 || strpbrk(u, " \t\r\n#"))
+        return bk_err_set(err, BK_EINVAL, "invalid Cove url \"%s\": expected https://host/jsonapi",
+                          u ? u : "");
+    if (!cfg->username || !*cfg->username)
+        return bk_err_set(err, BK_EINVAL, "Cove: username is required");
+    if (!cfg->password || !*cfg->password)
+        return bk_err_set(err, BK_EINVAL, "Cove: password (API token) is required");
+    if (cfg->page_size < 0 || cfg->page_size > COVE_MAX_PAGE)
+        return bk_err_set(err, BK_EINVAL, "Cove: page_size %d out of range 1..%d", cfg->page_size,
+                          COVE_MAX_PAGE);
+    log_add_secret(cfg->password);
+    struct cove *c = xcalloc(1, sizeof *c);
+    c->url = xstrdup(u);
+    c->partner = cfg->partner && *cfg->partner ? xstrdup(cfg->partner) : NULL;
+    c->username = xstrdup(cfg->username);
+    c->password = xstrdup(cfg->password);
+    c->page_size = cfg->page_size ? cfg->page_size : COVE_DEFAULT_PAGE;
+    c->hopts = cfg->http;
+    if (!c->hopts.backoff_ms)
+        c->hopts.backoff_ms = 500;
+    if (!c->hopts.backoff_max_ms)
+        c->hopts.backoff_max_ms = 10000;
+    c->hopts.ca_file = NULL; /* only http_client_new reads it; we must not keep it */
+    c->seed = (unsigned)bk_now_ms();
+    c->http = http_client_new(&cfg->http);
+    if (!c->http) {
+        cove_close(c);
+        return bk_err_set(err, BK_EIO, "cannot initialise libcurl");
+    }
+    c->columns = json_array();
+    size_t n;
+    const char *const *cols = cove_columns(&n);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(c->columns, json_string(cols[i]));
+    *out = c;
+    return 0;
+}
+
+static void drop_visa(struct cove *c)
+{
+    free(c->visa);
+    c->visa = NULL;
+}
+
+void cove_close(struct cove *c)
+{
+    if (!c)
+        return;
+    http_client_free(c->http);
+    json_decref(c->columns);
+    drop_visa(c);
+    if (c->password)
+        memset(c->password, 0, strlen(c->password));
+    free(c->password);
+    free(c->username);
+    free(c->partner);
+    free(c->url);
+    free(c);
+}
+
+struct http_client *cove_http(struct cove *c)
+{
+    return c->http;
+}
+
+static const char *partner_label(const struct cove *c)
+{
+    return c->partner ? c->partner : "(none)";
+}
+
+static void keep_visa(struct cove *c, const char *visa)
+{
+    if (!visa)
+        return;
+    if (!c->visa || strcmp(c->visa, visa) != 0) {
+        free(c->visa);
+        c->visa = xstrdup(visa);
+    }
+    c->visa_mono_ms = bk_mono_ms();
+}
+
+static bool visa_stale(const struct cove *c)
+{
+    return !c->visa || bk_mono_ms() - c->visa_mono_ms > COVE_VISA_MAX_AGE_MS;
+}
+
+/* POST one JSON-RPC body; *t_download accumulates the round-trip time. */
+static int post(struct cove *c, json_t *req, struct http_resp *resp, double *t_download,
+                struct bk_err *err)
+{
+    char *body = jsonu_dump(req);
+    struct http_req hr = {
+        .method = "POST",
+        .url = c->url,
+        .body = body,
+        .body_len = strlen(body),
+        .content_type = "application/json",
+        .retry = HTTP_RETRY_READ,
+    };
+    int64_t t0 = bk_mono_ms();
+    int rc = http_request(c->http, &hr, resp, err);
+    *t_download += (double)(bk_mono_ms() - t0) / 1000.0;
+    /* The Login body holds the password: wipe it before it goes back to the allocator. */
+    memset(body, 0, hr.body_len);
+    free(body);
+    return rc;
+}
+
+static char *next_id(struct cove *c)
+{
+    return xasprintf("%lu", ++c->req_id);
+}
+
+static int login(struct cove *c, double *t_download, struct bk_err *err)
+{
+    drop_visa(c);
+    char *id = next_id(c);
+    json_t *params = json_pack("{s:s, s:s}", "username", c->username, "password", c->password);
+    if (c->partner)
+        json_object_set_new(params, "partner", json_string(c->partner));
+    json_t *req = json_pack("{s:s, s:s, s:s, s:o}", "jsonrpc", "2.0", "id", id, "method", "Login",
+                            "params", params);
+    struct http_resp resp;
+    int rc = post(c, req, &resp, t_download, err);
+    json_decref(req);
+    free(id);
+    if (rc < 0) {
+        bk_err_prefix(err, "Cove Login: ");
+        goto out;
+    }
+    struct cove_login l;
+    rc = cove_parse_login(resp.body.data, resp.body.len, &l, err);
+    if (rc == -BK_EAUTH) {
+        bk_err_set(err, BK_EAUTH,
+                   "Cove rejected partner \"%s\" / username \"%s\" (2100): check the exact "
+                   "partner label (with the e-mail in parentheses), the username and the API "
+                   "token; not retried, repeated bad logins can lock the account",
+                   partner_label(c), c->username);
+        goto out;
+    }
+    if (rc < 0) {
+        bk_err_prefix(err, "Cove Login: ");
+        goto out;
+    }
+    keep_visa(c, l.visa);
+    c->partner_id = l.partner_id;
+    cove_login_clear(&l);
+    log_debug("Cove: logged in as \"%s\" (partner id %" PRId64 ")", c->username, c->partner_id);
+out:
+    http_resp_free(&resp);
+    return rc;
+}
+
+static json_t *page_request(struct cove *c, int64_t start, bool totals)
+{
+    json_t *q = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:O}", "PartnerId",
+                          (json_int_t)c->partner_id, "Filter", "", "SelectionMode", "Merged",
+                          "StartRecordNumber", (json_int_t)start, "RecordsCount",
+                          (json_int_t)c->page_size, "OrderBy", "I0 ASC", "Columns", c->columns);
+    if (totals)
+        json_object_set_new(q, "Totals", json_pack("[s]", "COUNT(1)"));
+    char *id = next_id(c);
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:{s:o}}", "jsonrpc", "2.0", "id", id, "visa",
+                            c->visa, "method", "EnumerateAccountStatistics", "params", "query", q);
+    free(id);
+    return req;
+}
+
+static void perm_message(struct cove *c, struct bk_err *err)
+{
+    char cols[400];
+    size_t n, off = 0;
+    const char *const *v = cove_columns(&n);
+    cols[0] = '\0';
+    for (size_t i = 0; i < n && off < sizeof cols; i++) {
+        int w = snprintf(cols + off, sizeof cols - off, "%s%s", i ? "," : "", v[i]);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    bk_err_set(err, BK_EPERM,
+               "permission denied (13501) for partner \"%s\" (id %" PRId64 ") with columns %s",
+               partner_label(c), c->partner_id, cols);
+}
+
+/* Fetch and parse one page, re-logging in on an old visa or 1701 and retrying bad JSON.
+ * On success *rep holds the page (caller frees). */
+static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_relogins,
+                      struct cove_poll_stats *st, struct cove_reply *rep, struct bk_err *err)
+{
+    int proto_tries = 0;
+    memset(rep, 0, sizeof *rep);
+    for (;;) {
+        if (c->hopts.stop && *c->hopts.stop)
+            return bk_err_set(err, BK_EINTR, "Cove poll interrupted");
+        if (visa_stale(c)) {
+            bool had = c->visa != NULL;
+            int rc = login(c, &st->t_download, err);
+            if (rc < 0)
+                return rc;
+            if (had)
+                st->relogins++;
+        }
+        json_t *req = page_request(c, start, totals);
+        struct http_resp resp;
+        int rc = post(c, req, &resp, &st->t_download, err);
+        json_decref(req);
+        if (rc < 0) {
+            http_resp_free(&resp);
+            bk_err_prefix(err, "Cove EnumerateAccountStatistics at record %" PRId64 ": ", start);
+            return rc;
+        }
+        int64_t t0 = bk_mono_ms();
+        rc = cove_parse_reply(resp.body.data, resp.body.len, rep, err);
+        st->t_parse += (double)(bk_mono_ms() - t0) / 1000.0;
+        http_resp_free(&resp);
+        keep_visa(c, rep->visa);
+        if (rc == 0)
+            return 0;
+        cove_reply_free(rep);
+        if (rc == -BK_ESESSION && *session_relogins < COVE_MAX_SESSION_RELOGINS) {
+            (*session_relogins)++;
+            st->relogins++;
+            log_warn("Cove: visa rejected (1701) at record %" PRId64 "; logging in again", start);
+            rc = login(c, &st->t_download, err);
+            if (rc < 0)
+                return rc;
+            continue; /* ask for the same page again with the new visa */
+        }
+        if (rc == -BK_EPROTO && proto_tries < COVE_PAGE_RETRIES) {
+            proto_tries++;
+            long wait = http_backoff_ms(&c->hopts, proto_tries, 0, &c->seed);
+            log_warn("Cove: %s at record %" PRId64 "; retrying in %.1f s (%d of %d)",
+                     err ? err->msg : "bad reply", start, (double)wait / 1000.0, proto_tries,
+                     COVE_PAGE_RETRIES);
+            if (bk_sleep_ms(wait, c->hopts.stop) < 0)
+                return bk_err_set(err, BK_EINTR, "Cove poll interrupted");
+            continue;
+        }
+        if (rc == -BK_EPERM)
+            perm_message(c, err);
+        else if (rc == -BK_EAUTH)
+            bk_err_set(err, BK_EAUTH,
+                       "Cove rejected partner \"%s\" / username \"%s\" (2100) during the listing",
+                       partner_label(c), c->username);
+        else
+            bk_err_prefix(err, "Cove EnumerateAccountStatistics at record %" PRId64 ": ", start);
+        return rc;
+    }
+}
+
+int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
+              struct cove_poll_stats *stats, struct bk_err *err)
+{
+    struct cove_poll_stats local;
+    struct cove_poll_stats *st = stats ? stats : &local;
+    memset(st, 0, sizeof *st);
+    st->expected = -1;
+    struct bk_batch batch = {0};
+    struct cove_reply rep = {0};
+    int session_relogins = 0;
+    int64_t start = 0, seen = 0;
+    int rc = 0;
+    for (int64_t page = 0; page < COVE_MAX_PAGES; page++) {
+        rc = fetch_page(c, start, page == 0, &session_relogins, st, &rep, err);
+        if (rc < 0)
+            goto out;
+        int64_t t0 = bk_mono_ms();
+        if (page == 0) {
+            int64_t total;
+            if (cove_total(&rep, "COUNT(1)", &total) && total >= 0)
+                st->expected = total;
+        }
+        size_t rows, skipped;
+        rc = cove_map_page(&rep, poll_time_ms, &batch, &rows, &skipped, err);
+        cove_reply_free(&rep);
+        st->t_parse += (double)(bk_mono_ms() - t0) / 1000.0;
+        if (rc < 0) {
+            bk_err_prefix(err, "Cove EnumerateAccountStatistics at record %" PRId64 ": ", start);
+            goto out;
+        }
+        seen += (int64_t)rows;
+        st->skipped += (int64_t)skipped;
+        if (rows > 0) {
+            st->pages++;
+            st->devices += (int64_t)batch.njobs;
+            st->runs += (int64_t)batch.nruns;
+            if (err)
+                bk_err_clear(err);
+            rc = cb(&batch, ud, err);
+            bk_batch_clear(&batch);
+            if (rc < 0) {
+                if (err && !err->code)
+                    bk_err_set(err, -rc, "Cove poll stopped by the page consumer");
+                goto out;
+            }
+        }
+        if (rows < (size_t)c->page_size)
+            break;
+        start += (int64_t)rows;
+        /* A server that ignores StartRecordNumber would send full pages forever. */
+        if (st->expected >= 0 && seen >= st->expected + c->page_size) {
+            log_warn("Cove: still full pages after %" PRId64 " rows (COUNT(1) = %" PRId64
+                     "); stopping",
+                     seen, st->expected);
+            break;
+        }
+    }
+    rc = 0;
+    if (err)
+        bk_err_clear(err); /* a retried page may have left its message behind */
+    if (st->expected >= 0 && seen != st->expected) {
+        st->partial = true;
+        rc = bk_err_set(err, BK_EPARTIAL,
+                        "Cove listed %" PRId64 " devices but COUNT(1) announced %" PRId64
+                        " for partner \"%s\"",
+                        seen, st->expected, partner_label(c));
+    }
+    log_debug("Cove: %" PRId64 " devices, %" PRId64 " runs in %" PRId64
+              " pages (download %.3f s, parse %.3f s, %" PRId64 " re-logins)",
+              st->devices, st->runs, st->pages, st->t_download, st->t_parse, st->relogins);
+out:
+    cove_reply_free(&rep);
+    bk_batch_free(&batch);
+    return rc;
+}

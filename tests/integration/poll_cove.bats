@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# `backupctl poll` of Cove sources against cove-sim into real SQLite files: complete fleets,
+# exactly-once runs, sessions completing, reviewed runs, visa expiry mid-pagination, vendor
+# errors, and crash safety.
+
+PARTNER='Acme MSP (admin@acme.example)'
+
+setup() {
+    load helpers
+    setup_tmp
+    printf 'sim-password\n' >"$T/cove.secret"
+    chmod 600 "$T/cove.secret"
+}
+
+teardown() {
+    teardown_tmp
+}
+
+cove() {
+    start_sim COVE "$COVE_SIM" --request-log "$T/cove.log" "$@"
+}
+
+# conf [PAGE_SIZE] [DB] [SECRET]
+conf() {
+    cat >"$T/b.conf" <<CONF
+[database]
+url = sqlite://${2:-b.db}
+[source "cove-msp"]
+type = cove
+url = $COVE_URL/jsonapi
+partner = $PARTNER
+username = backupctl-api
+password_file = ${3:-$T/cove.secret}
+interval = 15m
+page_size = ${1:-1000}
+CONF
+}
+
+q() { sqlite3 "${DB:-$T/b.db}" "$1"; }
+poll() { "$BACKUPCTL" poll --once --config "$T/b.conf" "$@"; }
+ctl() { curl -s -X POST -d "$2" "$COVE_URL/__sim/$1"; }
+# the content of the live tables, without bookkeeping times
+dump() {
+    sqlite3 "$1" "SELECT c.external_id, c.name, j.external_id, j.name, j.kind, j.colour_bar,
+        j.retired_at IS NULL FROM job j LEFT JOIN customer c ON c.id = j.customer_id ORDER BY 3;
+      SELECT j.external_id, r.vendor_run_id, r.start_at, r.end_at, r.status, r.raw_status,
+        r.error_count, r.message FROM job_run r JOIN job j ON j.id = r.job_id ORDER BY 1, 2;
+      SELECT j.external_id, r.vendor_run_id, o.name, o.status, o.raw_status, o.message
+        FROM job_object o JOIN job_run r ON r.id = o.run_id JOIN job j ON j.id = r.job_id
+        ORDER BY 1, 2, 3;"
+}
+
+@test "a 3-customer fleet lands complete; same-named customers stay apart" {
+    cove --devices 60 --customers 3
+    conf 25
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^source\ cove-msp:\ ok\ devices=60\ runs_new=[0-9]+\ runs_updated=0\ pages=3\ seconds= ]]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 60 ]
+    [ "$(q "SELECT COUNT(*) FROM customer WHERE name = 'Contoso'")" -eq 2 ]
+    [ "$(q 'SELECT COUNT(DISTINCT kind) FROM job')" -ge 3 ] # server, workstation, m365
+    ran=$(curl -s "$COVE_URL/__sim/devices" | grep -o '"D09F15":"[1-9][0-9]*"' | wc -l)
+    [ "$(q 'SELECT COUNT(*) FROM job_run')" -eq "$ran" ]
+    [ "$(q 'SELECT COUNT(*) FROM job_object')" -gt 0 ]
+    # the colour bar is stored with the job
+    [ "$(q "SELECT COUNT(*) FROM job WHERE length(colour_bar) = 28")" -gt 50 ]
+    # the XSS probe name is stored as text, untouched
+    [ "$(q "SELECT COUNT(*) FROM job WHERE name = '<img src=x onerror=alert(1)>'")" -eq 1 ]
+}
+
+@test "a second poll with no change writes no job, run or object row" {
+    cove --devices 40
+    conf 1000
+    poll >/dev/null
+    before=$(dump "$T/b.db")
+    stamps=$(q "SELECT MAX(updated_at) FROM job; SELECT MAX(updated_at) FROM job_run;")
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"runs_new=0 runs_updated=0"* ]]
+    [ "$(dump "$T/b.db")" = "$before" ]
+    [ "$(q "SELECT MAX(updated_at) FROM job; SELECT MAX(updated_at) FROM job_run;")" = "$stamps" ]
+    [ "$(q "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'")" -eq 2 ]
+}
+
+@test "a session that completes updates its run in place; a new session is a new run" {
+    cove --devices 10
+    conf
+    ctl advance '{"account_id": 200001, "status": 1}' >/dev/null
+    poll >/dev/null
+    [ "$(q "SELECT r.status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.external_id = '200001'")" = running ]
+    ctl advance '{"account_id": 200001, "status": 5}' >/dev/null
+    run poll
+    [[ "$output" == *"runs_new=0 runs_updated=1"* ]]
+    [ "$(q "SELECT r.status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.external_id = '200001'")" = success ]
+    ctl advance '{"seconds": 3600}' >/dev/null
+    ctl advance '{"account_id": 200001, "status": 2}' >/dev/null
+    run poll
+    [[ "$output" == *"runs_new=1 "* ]]
+    [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.external_id = '200001'")" -eq 2 ]
+}
+
+@test "a reviewed run survives a changed vendor status" {
+    cove --devices 10
+    conf
+    ctl advance '{"account_id": 200002, "status": 1}' >/dev/null
+    poll >/dev/null
+    q "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op' WHERE job_id = (SELECT id FROM job WHERE external_id = '200002')"
+    ctl advance '{"account_id": 200002, "status": 2}' >/dev/null
+    poll >/dev/null
+    [ "$(q "SELECT r.status || '/' || r.reviewed_by FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.external_id = '200002'")" = "running/op" ]
+}
+
+@test "visa expiry in the middle of pagination recovers without losing or duplicating a page" {
+    cove --devices 100 --fault visa-expire,rpc=EnumerateAccountStatistics,after=2
+    conf 20
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"devices=100 "* ]]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 100 ]
+    [ "$(grep -c 'Login' "$T/cove.log")" -eq 2 ]
+    # the failed page was asked again (resumed), not the whole poll
+    [ "$(grep -c 'StartRecordNumber\\":40' "$T/cove.log")" -eq 2 ]
+    [ "$(grep -c 'StartRecordNumber\\":0' "$T/cove.log")" -eq 1 ]
+}
+
+@test "2100: bad credentials fail the source once, clearly, with no retry loop" {
+    cove --devices 5
+    printf 'wrong-password\n' >"$T/bad.secret"
+    chmod 600 "$T/bad.secret"
+    conf 1000 b.db "$T/bad.secret"
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed"*'error="'*"2100"* ]]
+    [[ "$output" != *"wrong-password"* ]]
+    [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":1' ]
+    [ "$(q "SELECT result FROM poll_run")" = failed ]
+}
+
+@test "13501 is reported as a permissions problem naming the partner and the columns" {
+    cove --devices 5 --forbid-column D10F00
+    conf
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"13501"* ]]
+    [[ "$output" == *"Acme MSP"* ]]
+    [[ "$output" == *"D10F00"* ]]
+}
+
+@test "5xx bursts and truncated JSON are retried; the poll succeeds" {
+    cove --devices 50 --fault 503,count=2,rpc=EnumerateAccountStatistics,after=1 \
+        --fault truncated,count=1,rpc=EnumerateAccountStatistics,after=2
+    conf 10
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"devices=50 "* ]]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 50 ]
+}
+
+@test "a fleet that comes back short is partial: applied, nothing retired" {
+    cove --devices 30
+    conf 10
+    poll >/dev/null
+    stop_sims
+    cove --devices 30 --short-page-at 10
+    conf 10
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed"*'error="partial poll:'*"COUNT(1) announced 30"* ]]
+    [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = partial ]
+    [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+}
+
+@test "a device removed at the vendor is retired, never deleted" {
+    cove --devices 10
+    conf
+    poll >/dev/null
+    ctl devices '{"remove": 200003}' >/dev/null
+    run poll
+    [ "$status" -eq 0 ]
+    [ "$(q "SELECT retired_at IS NOT NULL FROM job WHERE external_id = '200003'")" -eq 1 ]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 10 ]
+}
+
+@test "kill -9 during a poll, then a clean poll, gives the same database as an uninterrupted one" {
+    # one simulator (its times are relative to its start), slowed down
+    cove --devices 200 --seed 7 --latency-ms 40
+    conf 20 ref.db
+    poll >/dev/null
+    ref=$(dump "$T/ref.db")
+    conf 20 crash.db
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null 2>&1 &
+    pid=$!
+    i=0
+    until [ "$(DB=$T/crash.db q 'SELECT COUNT(DISTINCT poll_id) FROM stage_job' 2>/dev/null || echo 0)" -ge 1 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || break
+        sleep 0.02
+    done
+    kill -9 $pid
+    wait $pid || true
+    [ "$(DB=$T/crash.db q 'SELECT COUNT(*) FROM job')" -eq 0 ] # nothing visible
+    run poll
+    [ "$status" -eq 0 ]
+    [ "$(dump "$T/crash.db")" = "$ref" ]
+    [ "$(DB=$T/crash.db q "SELECT COUNT(*) FROM poll_run WHERE result = 'interrupted'")" -eq 1 ]
+    [ "$(DB=$T/crash.db q 'SELECT COUNT(*) FROM stage_job')" -eq 0 ]
+}
