@@ -29,6 +29,9 @@ int auth_init(void);
 const char *bk_role_name(enum bk_role r);
 int bk_role_parse(const char *s, enum bk_role *out);
 
+/* 0 when name is a valid user name (below), else -BK_EINVAL with the reason in err. */
+int auth_check_user_name(const char *name, struct bk_err *err);
+
 /* Users. Names: 1-64 chars of [A-Za-z0-9._@-]; passwords >= 8 chars. Errors: -BK_EINVAL
  * (bad name/password/duplicate), -BK_ENOTFOUND. */
 int auth_user_add(struct bk_store *s, const char *name, enum bk_role role, const char *password,
@@ -60,5 +63,39 @@ int auth_session_delete(struct bk_store *s, const char *cookie, struct bk_err *e
 
 /* Constant-time string comparison for tokens (CSRF). */
 bool auth_equal(const char *a, const char *b);
+
+/* ---- Acting user, audit, listings (web API) --------------------------------------------
+ * The functions above record "cli" as the actor in the audit log; these variants take the
+ * acting user's name (who; NULL = "cli"). Each change and its audit row commit together. */
+int auth_user_add_as(struct bk_store *s, const char *who, const char *name, enum bk_role role,
+                     const char *password, struct bk_err *err);
+/* Changing a password also ends the user's browser sessions (tokens stay valid). */
+int auth_user_passwd_as(struct bk_store *s, const char *who, const char *name, const char *password,
+                        struct bk_err *err);
+int auth_user_del_as(struct bk_store *s, const char *who, const char *name, struct bk_err *err);
+int auth_token_add_as(struct bk_store *s, const char *who, const char *user, const char *label,
+                      char **token, int64_t *token_id, struct bk_err *err);
+/* Revoking an already revoked token succeeds without change; -BK_ENOTFOUND for an unknown id. */
+int auth_token_revoke_as(struct bk_store *s, const char *who, int64_t token_id, struct bk_err *err);
+
+/* Append one audit row (at = now). who NULL = "cli"; target, before_json and after_json may be
+ * NULL; the JSON strings are stored as given (borrowed) and must hold no secrets. Joins the
+ * caller's transaction when one is open. */
+int auth_audit(struct bk_store *s, const char *who, const char *action, const char *target,
+               const char *before_json, const char *after_json, struct bk_err *err);
+
+/* Every user, by name. Strings are borrowed for the duration of the callback; a non-zero
+ * return from cb stops the walk and is returned. */
+int auth_user_each(struct bk_store *s,
+                   int (*cb)(int64_t id, const char *name, enum bk_role role, int64_t created_at,
+                             void *ud),
+                   void *ud, struct bk_err *err);
+/* Every token (user NULL) or the tokens of one user (-BK_ENOTFOUND if no such user), by id;
+ * never the token or its hash. label may be NULL; last_used_at / revoked_at are 0 when never.
+ * Same callback rules as auth_user_each. */
+int auth_token_each(struct bk_store *s, const char *user,
+                    int (*cb)(int64_t id, const char *user, const char *label, int64_t created_at,
+                              int64_t last_used_at, int64_t revoked_at, void *ud),
+                    void *ud, struct bk_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * calls exit paths; every command returns its exit code. */
 #include "cli/cmd_backup.h"
 #include "cli/cmd_monitor.h"
+#include "cli/cmd_users.h"
 #include "util/log.h"
 
 #include <curl/curl.h>
@@ -23,6 +24,8 @@ static const struct command commands[] = {
     {"status", cmd_status, "latest status of every job in the store"},
     {"check", cmd_check, "Nagios/Icinga plugin: OK, WARNING, CRITICAL or UNKNOWN"},
     {"config", cmd_config, "validate the configuration file (config check)"},
+    {"user", cmd_user, "web users: add, passwd, del, list"},
+    {"token", cmd_token, "API tokens: add, list, revoke"},
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},
 };

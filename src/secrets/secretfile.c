@@ -27,6 +27,7 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
     struct stat st;
     int rc = 0;
     struct bk_buf b;
+    char chunk[4096];
     bk_buf_init(&b, SECRET_FILE_MAX);
     if (fstat(fd, &st) < 0) {
         rc = bk_err_set(err, BK_EIO, "%s: cannot stat %s: %s", what, path, strerror(errno));
@@ -42,7 +43,6 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
                         what, path, (unsigned)(st.st_mode & 07777), path);
         goto out;
     }
-    char chunk[4096];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
@@ -59,8 +59,10 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
             goto out;
         }
     }
-    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
-                         b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
+    /* Only the line ending goes: a password may legitimately end with a space. */
+    if (b.len > 0 && b.data[b.len - 1] == '\n')
+        b.data[--b.len] = '\0';
+    if (b.len > 0 && b.data[b.len - 1] == '\r')
         b.data[--b.len] = '\0';
     if (b.len == 0) {
         rc = bk_err_set(err, BK_ECONFIG, "%s: %s is empty", what, path);
@@ -70,7 +72,11 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
         *len = b.len;
     *out = bk_buf_steal(&b);
 out:
+    /* Leave no copy of the secret in freed memory or on the stack. */
+    if (b.data)
+        memset(b.data, 0, b.cap);
     bk_buf_free(&b);
+    memset(chunk, 0, sizeof chunk);
     close(fd);
     return rc;
 }

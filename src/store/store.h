@@ -105,9 +105,13 @@ struct store_param {
 };
 #define SP_NULL ((struct store_param){.type = STORE_P_NULL})
 #define SP_INT(v) ((struct store_param){.type = STORE_P_INT, .i = (int64_t)(v)})
-#define SP_TEXT(v)                                                                              \
-    ((v) ? (struct store_param){.type = STORE_P_TEXT, .s = (v)}                                 \
-         : (struct store_param){.type = STORE_P_NULL})
+/* A function, not a macro: a char array argument would make `(v) ? … : …` warn. */
+static inline struct store_param sp_text(const char *v)
+{
+    struct store_param p = {.type = v ? STORE_P_TEXT : STORE_P_NULL, .s = v};
+    return p;
+}
+#define SP_TEXT(v) sp_text(v)
 
 struct store_row; /* valid only during the callback */
 int store_row_count(const struct store_row *r);
