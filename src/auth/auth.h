@@ -19,7 +19,7 @@ struct auth_identity {
     int64_t user_id;
     char name[128];
     enum bk_role role;
-    char csrf[65];   /* session only: the token state-changing requests must echo */
+    char csrf[65]; /* session only: the token state-changing requests must echo */
     bool via_session;
     int64_t token_id; /* bearer only */
 };
@@ -42,8 +42,8 @@ int auth_user_passwd(struct bk_store *s, const char *name, const char *password,
 int auth_user_del(struct bk_store *s, const char *name, struct bk_err *err);
 /* Check a password; constant-time failure path (a hash is verified even for an unknown user).
  * -BK_EAUTH on mismatch. */
-int auth_login(struct bk_store *s, const char *name, const char *password,
-               struct auth_identity *id, struct bk_err *err);
+int auth_login(struct bk_store *s, const char *name, const char *password, struct auth_identity *id,
+               struct bk_err *err);
 
 /* API tokens: *token (caller frees) is shown once; only its SHA-256 is stored. */
 int auth_token_add(struct bk_store *s, const char *user, const char *label, char **token,

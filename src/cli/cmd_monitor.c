@@ -146,8 +146,8 @@ static void print_summary(const char *name, const struct poller_summary *s)
     /* A partial poll was applied (without retiring anything) but the fleet picture is not
      * complete: that is a failure for whoever runs `poll --once`. */
     printf("source %s: %s devices=%lld runs_new=%lld runs_updated=%lld pages=%lld seconds=%.2f",
-           name, s->ok && !s->partial ? "ok" : "failed", (long long)s->devices, (long long)s->runs_new,
-           (long long)s->runs_updated, (long long)s->pages, s->seconds);
+           name, s->ok && !s->partial ? "ok" : "failed", (long long)s->devices,
+           (long long)s->runs_new, (long long)s->runs_updated, (long long)s->pages, s->seconds);
     if (!s->ok || s->partial) {
         char esc[600];
         size_t o = 0;

@@ -313,8 +313,7 @@ static int handler(void *ud, const char *section, const char *key, const char *v
         if (strcmp(value, "forever") == 0 || strcmp(value, "0") == 0)
             sec = 0;
         else if (str_parse_duration(value, &sec) < 0 || sec < 86400)
-            return fail(d, "%s \"%s\" must be a duration of at least 1d, or forever", key,
-                        value);
+            return fail(d, "%s \"%s\" must be a duration of at least 1d, or forever", key, value);
         *dst = (int64_t)(sec * 1000);
         return 1;
     }

@@ -44,10 +44,10 @@ struct bk_alert_cfg {
 };
 
 struct bk_config {
-    char *path;    /* the file read */
-    char *db_url;  /* as written */
-    char *db_path; /* sqlite: resolved absolute/relative-to-config path; NULL for postgresql */
-    char *listen;  /* server.listen, default 127.0.0.1:8080 */
+    char *path;     /* the file read */
+    char *db_url;   /* as written */
+    char *db_path;  /* sqlite: resolved absolute/relative-to-config path; NULL for postgresql */
+    char *listen;   /* server.listen, default 127.0.0.1:8080 */
     char *tls_cert; /* server.tls_cert / tls_key: PEM files, both or neither */
     char *tls_key;
     int64_t session_ttl_ms;      /* server.session_ttl, default 12h */

@@ -17,7 +17,7 @@ struct poller_summary {
     double seconds;
     double t_download, t_parse, t_store; /* split, seconds (0 when unknown) */
     char error[512];                     /* "" when ok */
-    int code; /* BK_E* of the failure (positive), 0 when ok */
+    int code;                            /* BK_E* of the failure (positive), 0 when ok */
 };
 
 /* Never fails as a call: the outcome is in *sum (and in the store's poll_run record). */

@@ -27,14 +27,17 @@ struct web_hooks {
 };
 
 struct web_opts {
-    const char *listen;     /* "127.0.0.1:8080" */
-    const char *tls_cert;   /* PEM files, both or neither */
+    const char *listen;   /* "127.0.0.1:8080" */
+    const char *tls_cert; /* PEM files, both or neither */
     const char *tls_key;
     unsigned threads;       /* MHD thread pool size, default 4 */
     unsigned max_conns;     /* default 256 */
     size_t max_body;        /* default 64 KiB → 413 */
     unsigned idle_timeout;  /* seconds, default 30 */
     int64_t session_ttl_ms; /* default 12 h */
+    /* /metrics without credentials. Off by default: metrics name customers and systems, so a
+     * scraper sends `Authorization: Bearer TOKEN` (any role). */
+    bool metrics_public;
 };
 
 /* Start serving (returns once listening). cfg and hooks are borrowed for the server's life.

@@ -72,8 +72,8 @@ static void add(struct bk_batch *b, const char *id, const char *cust_id, const c
                            .status = st,
                            .raw_status = xstrdup(raw),
                            .error_count = 0};
-    struct bk_obj_rec o = {.name = xstrdup("Files and Folders"), .status = st,
-                           .raw_status = xstrdup(raw)};
+    struct bk_obj_rec o = {
+        .name = xstrdup("Files and Folders"), .status = st, .raw_status = xstrdup(raw)};
     bk_run_add_object(&r, &o);
     bk_batch_add_run(b, &r);
 }
@@ -129,7 +129,8 @@ static void test_exactly_once(void **state)
     /* The same state again: nothing written but the poll_run record. */
     int64_t before = q1("SELECT total_changes()"); /* per connection: use max(updated_at) */
     (void)before;
-    int64_t ju = q1("SELECT MAX(updated_at) FROM job"), ru = q1("SELECT MAX(updated_at) FROM job_run");
+    int64_t ju = q1("SELECT MAX(updated_at) FROM job"),
+            ru = q1("SELECT MAX(updated_at) FROM job_run");
     poll(s, sid, &b, STORE_POLL_OK, &st);
     assert_int_equal(st.runs_new, 0);
     assert_int_equal(st.runs_updated, 0);
