@@ -363,6 +363,8 @@ static char *read_line(char *str, int num, void *stream)
         i++;
     memcpy(str, r->p, (size_t)i);
     str[i] = '\0';
+    r->p += i;
+    r->d->line++; /* 1-based number of the line just read */
     /* inih reports keys, not sections: note section lines so that a repeated section name
      * ("[source "a"]" twice) is seen as a new section. */
     const char *t = str;
@@ -372,8 +374,6 @@ static char *read_line(char *str, int num, void *stream)
         r->d->new_section = true;
         r->d->section_line = r->d->line;
     }
-    r->p += i;
-    r->d->line++;
     return str;
 }
 
