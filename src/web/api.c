@@ -1,0 +1,1916 @@
+/* The JSON API handlers (DESIGN §2): each reads its query parameters with params_*, runs
+ * portable SQL through the store's generic query API with ?N placeholders (never string
+ * concatenation of client input), and answers with jansson objects. Lists answer
+ * {"items", "total", "limit", "offset"} in a stable order (id as the last tie-breaker); an
+ * overridden run answers status "success" with "override": true and its "original_status".
+ * Every change writes an audit row with the acting user. */
+#include "web/overrides.h"
+#include "web/web_internal.h"
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS (86400LL * 1000)
+#define BAR_DAYS 28
+#define DETAIL_RUNS 50
+
+static const char *const RUN_STATUSES[] = {"success", "warning", "failed", "running",
+                                           "missed",  "unknown", NULL};
+static const char *const JOB_STATUSES[] = {"success", "warning", "failed", "running",
+                                           "missed",  "unknown", "none",   NULL};
+
+/* ---- SQL building -------------------------------------------------------------------------- */
+
+#define QB_MAXP 32
+
+/* A WHERE clause grown one condition at a time; '?' in a fragment becomes the next ?N. */
+struct qb {
+    struct bk_buf where;
+    struct store_param p[QB_MAXP + 2];
+    size_t np;
+    char *owned[8];
+    size_t nowned;
+};
+
+static void qb_init(struct qb *q)
+{
+    memset(q, 0, sizeof *q);
+    bk_buf_init(&q->where, 16384);
+    bk_buf_appends(&q->where, "1 = 1");
+}
+
+static void qb_free(struct qb *q)
+{
+    bk_buf_free(&q->where);
+    for (size_t i = 0; i < q->nowned; i++)
+        free(q->owned[i]);
+}
+
+/* Keep s alive as long as the query (for parameters built here). */
+static const char *qb_own(struct qb *q, char *s)
+{
+    if (q->nowned == sizeof q->owned / sizeof q->owned[0])
+        abort(); /* a programming error: raise the array size */
+    q->owned[q->nowned++] = s;
+    return s;
+}
+
+static void qb_and(struct qb *q, const char *frag, const struct store_param *ps)
+{
+    size_t k = 0;
+    bk_buf_appends(&q->where, " AND (");
+    for (const char *c = frag; *c; c++) {
+        if (*c != '?') {
+            bk_buf_append(&q->where, c, 1);
+            continue;
+        }
+        if (q->np == QB_MAXP)
+            abort();
+        q->p[q->np++] = ps[k++];
+        bk_buf_printf(&q->where, "?%zu", q->np);
+    }
+    bk_buf_appends(&q->where, ")");
+}
+#define QB_AND(q, frag, ...) qb_and((q), (frag), (const struct store_param[]){__VA_ARGS__})
+#define QB_AND0(q, frag) qb_and((q), (frag), NULL)
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* ---- rows → JSON ---------------------------------------------------------------------------- */
+
+enum col_type {
+    C_INT,  /* integer or null */
+    C_TEXT, /* string or null */
+    C_TIME, /* epoch ms → ISO 8601 or null */
+    C_BOOL, /* integer != 0 */
+    C_SET,  /* true when the column is not NULL */
+    C_SECS, /* ms → whole seconds */
+    C_JSON, /* stored JSON text → the value (a string when it does not parse) */
+};
+
+/* name "a.b" nests b in object a; an object whose first column is NULL becomes null. Names
+ * starting with '_' are raw values for the fix-up function and are dropped afterwards. */
+struct col {
+    const char *name;
+    enum col_type type;
+};
+
+static json_t *col_value(const struct store_row *r, int i, enum col_type t)
+{
+    bool null = store_row_is_null(r, i);
+    switch (t) {
+    case C_INT:
+        return null ? json_null() : json_integer(store_row_int(r, i));
+    case C_TEXT:
+        return web_jstr(store_row_text(r, i));
+    case C_TIME:
+        return null ? json_null() : web_jtime(store_row_int(r, i));
+    case C_BOOL:
+        return json_boolean(store_row_int(r, i) != 0);
+    case C_SET:
+        return json_boolean(!null);
+    case C_SECS:
+        return null ? json_null() : json_integer(store_row_int(r, i) / 1000);
+    case C_JSON: {
+        if (null)
+            return json_null();
+        const char *s = store_row_text(r, i);
+        json_t *v = json_loads(s, JSON_DECODE_ANY, NULL);
+        return v ? v : web_jstr(s);
+    }
+    }
+    return json_null();
+}
+
+static json_t *row_json(const struct store_row *r, const struct col *cols, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *name = cols[i].name;
+        const char *dot = strchr(name, '.');
+        json_t *target = o;
+        if (dot) {
+            char parent[32];
+            size_t pl = (size_t)(dot - name);
+            if (pl >= sizeof parent)
+                pl = sizeof parent - 1;
+            memcpy(parent, name, pl);
+            parent[pl] = '\0';
+            json_t *sub = json_object_get(o, parent);
+            if (!sub) {
+                if (store_row_is_null(r, (int)i)) {
+                    json_object_set_new(o, parent, json_null());
+                    continue;
+                }
+                sub = json_object();
+                json_object_set_new(o, parent, sub);
+            } else if (json_is_null(sub)) {
+                continue;
+            }
+            target = sub;
+            name = dot + 1;
+        }
+        json_object_set_new(target, name, col_value(r, (int)i, cols[i].type));
+    }
+    return o;
+}
+
+static void drop_hidden(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o, tmp, k, v)
+    {
+        if (k[0] == '_')
+            json_object_del(o, k);
+    }
+}
+
+struct rows_ctx {
+    const struct col *cols;
+    size_t ncols;
+    json_t *arr;
+    void (*fix)(json_t *item, void *ud);
+    void *fix_ud;
+};
+
+static int rows_cb(const struct store_row *r, void *ud)
+{
+    struct rows_ctx *c = ud;
+    json_t *o = row_json(r, c->cols, c->ncols);
+    if (c->fix)
+        c->fix(o, c->fix_ud);
+    drop_hidden(o);
+    json_array_append_new(c->arr, o);
+    return 0;
+}
+
+static int int_cb(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+/* Run sql and append each row (as cols say) to arr. 0 or a store error (response set). */
+static int query_rows(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
+                      const struct col *cols, size_t ncols, void (*fix)(json_t *, void *),
+                      void *fix_ud, json_t *arr)
+{
+    struct bk_err err = {0};
+    struct rows_ctx c = {cols, ncols, arr, fix, fix_ud};
+    int rc = store_query(rq->st, sql, p, np, rows_cb, &c, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
+    return rc;
+}
+
+static int query_int(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
+                     int64_t *out)
+{
+    struct bk_err err = {0};
+    *out = 0;
+    int rc = store_query(rq->st, sql, p, np, int_cb, out, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
+    return rc;
+}
+
+/* One object (first row) or NULL when there is none; response set on a store error. */
+static json_t *query_one(struct web_req *rq, const char *sql, const struct store_param *p,
+                         size_t np, const struct col *cols, size_t ncols,
+                         void (*fix)(json_t *, void *), void *fix_ud, int *rc)
+{
+    json_t *arr = json_array();
+    *rc = query_rows(rq, sql, p, np, cols, ncols, fix, fix_ud, arr);
+    json_t *o = json_array_size(arr) ? json_incref(json_array_get(arr, 0)) : NULL;
+    json_decref(arr);
+    return o;
+}
+
+/* SELECT cols FROM from WHERE q ORDER BY order LIMIT/OFFSET, plus the COUNT(*) over
+ * count_from: the list answer. */
+static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
+                       const char *from, const char *count_from, struct qb *q, const char *order,
+                       int64_t limit, int64_t offset, void (*fix)(json_t *, void *), void *fix_ud)
+{
+    int64_t total = 0;
+    char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
+                           q->where.data);
+    int rc = query_int(rq, csql, q->p, q->np, &total);
+    free(csql);
+    if (rc < 0)
+        return;
+    q->p[q->np] = SP_INT(limit);
+    q->p[q->np + 1] = SP_INT(offset);
+    char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT ?%zu OFFSET ?%zu", select,
+                          from, q->where.data, order, q->np + 1, q->np + 2);
+    json_t *items = json_array();
+    rc = query_rows(rq, sql, q->p, q->np + 2, cols, ncols, fix, fix_ud, items);
+    free(sql);
+    if (rc < 0) {
+        json_decref(items);
+        return;
+    }
+    web_reply(rq, 200,
+              json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "limit",
+                        (json_int_t)limit, "offset", (json_int_t)offset));
+}
+
+/* Common start of a list handler: allowed parameters and paging. false = response set. */
+static bool list_params(struct web_req *rq, const char *const *allowed, int64_t *limit,
+                        int64_t *offset)
+{
+    if (params_check_allowed(&rq->q, allowed, rq->msg, sizeof rq->msg) < 0 ||
+        params_paging(&rq->q, limit, offset, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return false;
+    }
+    return true;
+}
+
+static bool no_params(struct web_req *rq)
+{
+    static const char *const none[] = {NULL};
+    if (params_check_allowed(&rq->q, none, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return false;
+    }
+    return true;
+}
+
+/* A customer filter: an id (digits) or a name. */
+static void and_customer(struct qb *q, const char *v)
+{
+    int64_t id;
+    if (all_digits(v) && str_to_i64(v, &id) == 0)
+        QB_AND(q, "c.id = ? OR c.name = ?", SP_INT(id), SP_TEXT(v));
+    else
+        QB_AND(q, "c.name = ?", SP_TEXT(v));
+}
+
+/* ---- health, OpenAPI ------------------------------------------------------------------------ */
+
+void api_healthz(struct web_req *rq)
+{
+    web_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_readyz(struct web_req *rq)
+{
+    bool ready = rq->w->hooks.ready ? rq->w->hooks.ready(rq->w->hooks.ud) : true;
+    web_reply(rq, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "starting"));
+}
+
+void api_openapi(struct web_req *rq)
+{
+    web_reply(rq, 200, NULL);
+    rq->text = xstrdup(web_openapi_json());
+    rq->ctype = "application/json; charset=utf-8";
+}
+
+/* ---- session ------------------------------------------------------------------------------- */
+
+static void ident_json(struct web_req *rq, const struct auth_identity *id, int64_t expires)
+{
+    json_t *o = json_pack("{s:o,s:s,s:s}", "user", web_jstr(id->name), "role",
+                          bk_role_name(id->role), "auth", id->via_session ? "session" : "token");
+    if (id->via_session)
+        json_object_set_new(o, "csrf_token", json_string(id->csrf));
+    if (expires)
+        json_object_set_new(o, "expires_at", web_jtime(expires));
+    web_reply(rq, 200, o);
+}
+
+void api_session_create(struct web_req *rq)
+{
+    static const char *const fields[] = {"username", "password", NULL};
+    const char *user = NULL, *pass = NULL;
+    struct bk_err err = {0};
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "username", 64, &user, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "password", 1024, &pass, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!user || !*user || !pass || !*pass) {
+        web_error(rq, 400, "bad_request", "username and password are required");
+        return;
+    }
+
+    char ipkey[96], userkey[96];
+    snprintf(ipkey, sizeof ipkey, "ip:%s", rq->peer);
+    snprintf(userkey, sizeof userkey, "user:%s", user);
+    for (char *c = userkey; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    int64_t now = bk_now_ms(), retry = 0;
+    if (!ratelimit_allowed(rq->w->login_ip_rl, ipkey, now, &retry) ||
+        !ratelimit_allowed(rq->w->login_user_rl, userkey, now, &retry)) {
+        snprintf(rq->retry_after, sizeof rq->retry_after, "%lld", (long long)retry);
+        log_warn("web: login of \"%.64s\" from %s refused: too many failures", user, rq->peer);
+        {
+            web_error(rq, 429, "too_many_requests",
+                      "too many failed logins; try again in %lld seconds", (long long)retry);
+            return;
+        }
+    }
+    struct auth_identity id = {0}, sid = {0};
+    int rc = auth_login(rq->st, user, pass, &id, &err);
+    if (rc == -BK_EAUTH || rc == -BK_ENOTFOUND || rc == -BK_EINVAL) {
+        ratelimit_fail(rq->w->login_ip_rl, ipkey, now);
+        ratelimit_fail(rq->w->login_user_rl, userkey, now);
+        atomic_fetch_add(&rq->w->login_failures, 1);
+        log_warn("web: failed login for \"%.64s\" from %s", user, rq->peer);
+        {
+            web_error(rq, 401, "unauthorized", "invalid username or password");
+            return;
+        }
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    ratelimit_reset(rq->w->login_user_rl, userkey);
+    char *cookie = NULL;
+    if (auth_session_create(rq->st, &id, rq->w->opts.session_ttl_ms, &cookie, &sid, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    rq->set_cookie =
+        xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", WEB_COOKIE, cookie,
+                  (long long)(rq->w->opts.session_ttl_ms / 1000), rq->w->tls ? "; Secure" : "");
+    free(cookie);
+    sid.via_session = true;
+    log_info("web: %s logged in from %s", sid.name, rq->peer);
+    ident_json(rq, &sid, now + rq->w->opts.session_ttl_ms);
+    json_object_set_new(rq->json, "csrf_token", json_string(sid.csrf));
+}
+
+void api_session_get(struct web_req *rq)
+{
+    if (!no_params(rq))
+        return;
+    ident_json(rq, &rq->who, 0);
+}
+
+void api_session_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    if (!rq->who.via_session) {
+        web_error(rq, 400, "bad_request",
+                  "authenticated with an API token, not a session (revoke the token "
+                  "with DELETE /api/v1/tokens/{id})");
+        return;
+    }
+    const char *cookie = web_cookie(rq);
+    if (cookie && auth_session_delete(rq->st, cookie, &err) < 0 && err.code != BK_ENOTFOUND) {
+        web_internal(rq, &err);
+        return;
+    }
+    rq->set_cookie = xasprintf("%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", WEB_COOKIE,
+                               rq->w->tls ? "; Secure" : "");
+    web_reply(rq, 204, NULL);
+}
+
+/* ---- customers, sources --------------------------------------------------------------------- */
+
+void api_customers(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", "source", "q", NULL};
+    static const struct col cols[] = {{"id", C_INT},           {"name", C_TEXT},
+                                      {"external_id", C_TEXT}, {"external_ref", C_TEXT},
+                                      {"source", C_TEXT},      {"jobs", C_INT}};
+    int64_t limit, offset;
+    const char *source, *text;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (source)
+        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+    if (text)
+        QB_AND(&q, "LOWER(c.name) LIKE ? ESCAPE '\\'",
+               SP_TEXT(qb_own(&q, web_like_pattern("contains", text))));
+    reply_list(rq,
+               "c.id, c.name, c.external_id, c.external_ref, s.name,"
+               " (SELECT COUNT(*) FROM job j WHERE j.customer_id = c.id AND j.retired_at IS NULL)",
+               cols, sizeof cols / sizeof cols[0], "customer c JOIN source s ON s.id = c.source_id",
+               NULL, &q, "c.name, c.id", limit, offset, NULL, NULL);
+    qb_free(&q);
+}
+
+static void fix_source(json_t *o, void *ud)
+{
+    struct web_req *rq = ud;
+    const char *name = json_string_value(json_object_get(o, "name"));
+    int64_t interval = json_integer_value(json_object_get(o, "_interval_ms"));
+    int64_t last_ok = json_integer_value(json_object_get(o, "_last_ok_ms"));
+    json_object_set_new(o, "configured",
+                        json_boolean(name && config_find_source(rq->w->cfg, name) != NULL));
+    /* the metrics rule: down when the last good poll is older than 3 intervals, or never */
+    bool up = last_ok > 0 && bk_now_ms() - last_ok <= 3 * interval;
+    json_object_set_new(o, "up", json_boolean(up));
+}
+
+void api_sources(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", NULL};
+    static const struct col cols[] = {
+        {"id", C_INT},
+        {"name", C_TEXT},
+        {"kind", C_TEXT},
+        {"interval_seconds", C_SECS},
+        {"_interval_ms", C_INT},
+        {"enabled", C_BOOL},
+        {"paused", C_BOOL},
+        {"last_success_at", C_TIME},
+        {"_last_ok_ms", C_INT},
+        {"last_poll.started_at", C_TIME},
+        {"last_poll.finished_at", C_TIME},
+        {"last_poll.result", C_TEXT},
+        {"last_poll.pages", C_INT},
+        {"last_poll.devices", C_INT},
+        {"last_poll.runs_new", C_INT},
+        {"last_poll.runs_updated", C_INT},
+        {"last_poll.error", C_TEXT},
+        {"last_poll.instance", C_TEXT},
+    };
+    int64_t limit, offset;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    struct qb q;
+    qb_init(&q);
+    reply_list(rq,
+               "s.id, s.name, s.kind, s.interval_ms, s.interval_ms, s.enabled, s.paused,"
+               " ok.t, ok.t, p.started_at, p.finished_at, p.result, p.pages, p.devices,"
+               " p.runs_new, p.runs_updated, p.error, p.instance",
+               cols, sizeof cols / sizeof cols[0],
+               "source s LEFT JOIN poll_run p ON p.id = (SELECT y.id FROM poll_run y"
+               " WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
+               " LEFT JOIN (SELECT source_id, MAX(finished_at) AS t FROM poll_run"
+               " WHERE result = 'ok' GROUP BY source_id) ok ON ok.source_id = s.id",
+               "source s", &q, "s.name, s.id", limit, offset, fix_source, rq);
+    qb_free(&q);
+}
+
+/* The source named in the path: its id, or 0 with a 404 set. */
+static int64_t path_source(struct web_req *rq)
+{
+    int64_t id = 0;
+    struct store_param p[] = {SP_TEXT(rq->cap[0])};
+    if (query_int(rq, "SELECT id FROM source WHERE name = ?1", p, 1, &id) < 0)
+        return 0;
+    if (id == 0 && !config_find_source(rq->w->cfg, rq->cap[0]))
+        web_error(rq, 404, "not_found", "no source with that name");
+    return id;
+}
+
+void api_source_poll(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    int64_t sid = path_source(rq);
+    if (rq->status)
+        return;
+    int rc;
+    if (rq->w->hooks.poll_now) {
+        rc = rq->w->hooks.poll_now(rq->w->hooks.ud, rq->cap[0], rq->who.name, &err);
+    } else if (sid) {
+        /* no scheduler in this process: leave the request for the instance that polls it */
+        struct store_param p[] = {SP_INT(sid), SP_INT(bk_now_ms()), SP_TEXT(rq->who.name)};
+        rc = store_exec(rq->st,
+                        "INSERT INTO poll_request (source_id, requested_at, requested_by)"
+                        " VALUES (?1, ?2, ?3)",
+                        p, 3, NULL, NULL, &err);
+    } else {
+        rc = bk_err_set(&err, BK_ENOTFOUND, "source not in the store yet");
+    }
+    if (rc == -BK_ENOTFOUND) {
+        web_error(rq, 404, "not_found", "source is not configured");
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    json_t *after = json_pack("{s:o}", "source", web_jstr(rq->cap[0]));
+    web_audit(rq, "source.poll", rq->cap[0], NULL, after);
+    json_decref(after);
+    web_reply(rq, 202, json_pack("{s:o,s:s}", "source", web_jstr(rq->cap[0]), "status", "queued"));
+}
+
+static void set_paused(struct web_req *rq, bool paused)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    int64_t sid = path_source(rq);
+    if (rq->status)
+        return;
+    int rc;
+    if (rq->w->hooks.set_paused) {
+        rc = rq->w->hooks.set_paused(rq->w->hooks.ud, rq->cap[0], paused, rq->who.name, &err);
+    } else {
+        struct store_param p[] = {SP_INT(paused), SP_INT(bk_now_ms()), SP_INT(sid)};
+        rc = store_exec(rq->st, "UPDATE source SET paused = ?1, updated_at = ?2 WHERE id = ?3", p,
+                        3, NULL, NULL, &err);
+    }
+    if (rc == -BK_ENOTFOUND) {
+        web_error(rq, 404, "not_found", "source is not configured");
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    json_t *after = json_pack("{s:b}", "paused", paused);
+    web_audit(rq, paused ? "source.pause" : "source.resume", rq->cap[0], NULL, after);
+    json_decref(after);
+    web_reply(rq, 200, json_pack("{s:o,s:b}", "source", web_jstr(rq->cap[0]), "paused", paused));
+}
+
+void api_source_pause(struct web_req *rq)
+{
+    set_paused(rq, true);
+}
+
+void api_source_resume(struct web_req *rq)
+{
+    set_paused(rq, false);
+}
+
+/* ---- runs ---------------------------------------------------------------------------------- */
+
+#define RUN_SELECT                                                                                 \
+    "r.id, j.id, j.name, j.kind, c.id, c.name, s.name, r.source_type, r.vendor_run_id,"            \
+    " r.start_at, r.end_at, r.status, r.raw_status, r.override, r.error_count, r.message,"         \
+    " r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at"
+#define RUN_FROM                                                                                   \
+    "job_run r JOIN job j ON j.id = r.job_id JOIN source s ON s.id = j.source_id"                  \
+    " LEFT JOIN customer c ON c.id = j.customer_id"
+#define RUN_ORDER "r.start_at DESC, r.id DESC"
+
+static const struct col RUN_COLS[] = {
+    {"id", C_INT},           {"job.id", C_INT},       {"job.name", C_TEXT},
+    {"job.kind", C_TEXT},    {"customer.id", C_INT},  {"customer.name", C_TEXT},
+    {"source", C_TEXT},      {"source_type", C_TEXT}, {"vendor_run_id", C_TEXT},
+    {"start_at", C_TIME},    {"end_at", C_TIME},      {"status", C_TEXT},
+    {"raw_status", C_TEXT},  {"override", C_BOOL},    {"error_count", C_INT},
+    {"message", C_TEXT},     {"reviewed", C_SET},     {"reviewed_at", C_TIME},
+    {"reviewed_by", C_TEXT}, {"created_at", C_TIME},  {"updated_at", C_TIME},
+};
+#define NRUN_COLS (sizeof RUN_COLS / sizeof RUN_COLS[0])
+
+/* An overridden run reads as a success; its stored status stays visible. */
+static void fix_run(json_t *o, void *ud)
+{
+    json_t *st = json_object_get(o, "status");
+    if (json_is_true(json_object_get(o, "override"))) {
+        json_object_set(o, "original_status", st);
+        json_object_set_new(o, "status", json_string("success"));
+    } else {
+        json_object_set_new(o, "original_status", json_null());
+    }
+}
+
+static const struct col OBJ_COLS[] = {
+    {"name", C_TEXT}, {"status", C_TEXT}, {"raw_status", C_TEXT}, {"message", C_TEXT}};
+
+static int add_objects(struct web_req *rq, json_t *into, int64_t run_id)
+{
+    json_t *objs = json_array();
+    struct store_param p[] = {SP_INT(run_id)};
+    int rc = query_rows(rq,
+                        "SELECT name, status, raw_status, message FROM job_object"
+                        " WHERE run_id = ?1 ORDER BY name, id",
+                        p, 1, OBJ_COLS, 4, NULL, NULL, objs);
+    json_object_set_new(into, "objects", objs);
+    return rc;
+}
+
+static int remark_runs(struct web_req *rq, json_t *remarks)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(remarks, i, m)
+    {
+        json_t *ids = json_array();
+        struct store_param p[] = {SP_INT(json_integer_value(json_object_get(m, "id")))};
+        static const struct col c[] = {{"id", C_INT}};
+        json_t *rows = json_array();
+        if (query_rows(rq, "SELECT run_id FROM remark_run WHERE remark_id = ?1 ORDER BY run_id", p,
+                       1, c, 1, NULL, NULL, rows) < 0) {
+            json_decref(rows);
+            json_decref(ids);
+            return -1;
+        }
+        size_t k;
+        json_t *r;
+        json_array_foreach(rows, k, r) json_array_append(ids, json_object_get(r, "id"));
+        json_decref(rows);
+        json_object_set_new(m, "runs", ids);
+    }
+    return 0;
+}
+
+static const struct col REMARK_COLS[] = {
+    {"id", C_INT}, {"body", C_TEXT}, {"created_by", C_TEXT}, {"created_at", C_TIME}};
+
+void api_runs(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit",    "offset", "reviewed", "status", "job",
+                                          "customer", "source", "from",     "to",     NULL};
+    int64_t limit, offset, job = 0, from = 0, to = 0;
+    bool reviewed = false, has_reviewed, has_job, has_from, has_to;
+    const char *status, *customer, *source;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_bool(&rq->q, "reviewed", &reviewed, &has_reviewed, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "status", RUN_STATUSES, &status, rq->msg, sizeof rq->msg) < 0 ||
+        params_int(&rq->q, "job", 1, INT64_MAX, &job, &has_job, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (has_from && has_to && from > to) {
+        web_error(rq, 400, "bad_request", "from: must not be after to");
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (has_reviewed)
+        QB_AND0(&q, reviewed ? "r.reviewed_at IS NOT NULL" : "r.reviewed_at IS NULL");
+    if (status && strcmp(status, "success") == 0)
+        QB_AND0(&q, "r.status = 'success' OR r.override = 1");
+    else if (status)
+        QB_AND(&q, "r.status = ? AND r.override = 0", SP_TEXT(status));
+    if (has_job)
+        QB_AND(&q, "r.job_id = ?", SP_INT(job));
+    if (customer)
+        and_customer(&q, customer);
+    if (source)
+        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+    if (has_from)
+        QB_AND(&q, "r.start_at >= ?", SP_INT(from));
+    if (has_to)
+        QB_AND(&q, "r.start_at <= ?", SP_INT(to));
+    /* the count needs the joins only for the filters that use them */
+    const char *count_from = (customer || source) ? RUN_FROM : "job_run r";
+    reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, RUN_ORDER, limit,
+               offset, fix_run, NULL);
+    qb_free(&q);
+}
+
+static json_t *load_run(struct web_req *rq, int64_t id, int *rc)
+{
+    struct store_param p[] = {SP_INT(id)};
+    return query_one(rq, "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.id = ?1", p, 1, RUN_COLS,
+                     NRUN_COLS, fix_run, NULL, rc);
+}
+
+void api_run_get(struct web_req *rq)
+{
+    int rc;
+    if (!no_params(rq))
+        return;
+    json_t *run = load_run(rq, rq->id, &rc);
+    if (rc < 0)
+        return;
+    if (!run) {
+        web_error(rq, 404, "not_found", "no run %lld", (long long)rq->id);
+        return;
+    }
+    json_t *remarks = json_array();
+    struct store_param p[] = {SP_INT(rq->id)};
+    if (add_objects(rq, run, rq->id) < 0 ||
+        query_rows(rq,
+                   "SELECT m.id, m.body, m.created_by, m.created_at FROM remark m"
+                   " JOIN remark_run rr ON rr.remark_id = m.id WHERE rr.run_id = ?1"
+                   " ORDER BY m.created_at DESC, m.id DESC",
+                   p, 1, REMARK_COLS, 4, NULL, NULL, remarks) < 0 ||
+        remark_runs(rq, remarks) < 0) {
+        json_decref(remarks);
+        json_decref(run);
+        return;
+    }
+    json_object_set_new(run, "remarks", remarks);
+    web_reply(rq, 200, run);
+}
+
+void api_run_review(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    int rc;
+    if (!no_params(rq))
+        return;
+    int64_t n = 0, now = bk_now_ms();
+    struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(rq->id)};
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    if (store_exec(rq->st,
+                   "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
+                   " WHERE id = ?3 AND reviewed_at IS NULL",
+                   p, 3, &n, NULL, &err) < 0)
+        goto dberr;
+    if (n > 0) {
+        char target[32];
+        snprintf(target, sizeof target, "run:%lld", (long long)rq->id);
+        json_t *after = json_pack("{s:I}", "run", (json_int_t)rq->id);
+        rc = web_audit(rq, "run.review", target, NULL, after);
+        json_decref(after);
+        if (rc < 0)
+            goto dberr_logged;
+    }
+    if (store_commit(rq->st, &err) < 0)
+        goto dberr;
+    json_t *run = load_run(rq, rq->id, &rc);
+    if (rc < 0)
+        return;
+    if (!run) {
+        web_error(rq, 404, "not_found", "no run %lld", (long long)rq->id);
+        return;
+    }
+    web_reply(rq, 200, run);
+    return;
+dberr:
+    store_rollback(rq->st);
+    {
+        web_internal(rq, &err);
+        return;
+    }
+dberr_logged:
+    store_rollback(rq->st);
+    web_error(rq, 500, "internal", "internal error (see the server log)");
+}
+
+void api_runs_review(struct web_req *rq)
+{
+    static const char *const fields[] = {"ids", "job", NULL};
+    struct bk_err err = {0};
+    int64_t *ids = NULL, job = 0, total = 0, now = bk_now_ms();
+    size_t nids = 0;
+    bool has_job;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_int(rq->body, "job", 1, INT64_MAX, &job, &has_job, rq->msg, sizeof rq->msg) <
+            0) {
+        web_bad_request(rq);
+        return;
+    }
+    bool has_ids = json_object_get(rq->body, "ids") != NULL;
+    if (has_ids == has_job) {
+        web_error(rq, 400, "bad_request", "body: give exactly one of \"ids\" or \"job\"");
+        return;
+    }
+    if (has_ids && params_json_ids(rq->body, "ids", PARAMS_LIMIT_MAX, &ids, &nids, rq->msg,
+                                   sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (has_job) {
+        int64_t exists = 0;
+        struct store_param p[] = {SP_INT(job)};
+        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &exists) < 0)
+            goto out;
+        if (!exists) {
+            web_error(rq, 404, "not_found", "no job %lld", (long long)job);
+            goto out;
+        }
+    }
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        goto out;
+    }
+    if (has_job) {
+        struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(job)};
+        if (store_exec(rq->st,
+                       "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
+                       " WHERE job_id = ?3 AND reviewed_at IS NULL",
+                       p, 3, &total, NULL, &err) < 0)
+            goto fail;
+    } else {
+        for (size_t i = 0; i < nids; i++) {
+            int64_t n = 0;
+            struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(ids[i])};
+            if (store_exec(rq->st,
+                           "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
+                           " WHERE id = ?3 AND reviewed_at IS NULL",
+                           p, 3, &n, NULL, &err) < 0)
+                goto fail;
+            total += n;
+        }
+    }
+    json_t *after = json_pack("{s:I}", "count", (json_int_t)total);
+    char target[48];
+    if (has_job) {
+        snprintf(target, sizeof target, "job:%lld", (long long)job);
+    } else {
+        json_t *a = json_array();
+        for (size_t i = 0; i < nids; i++)
+            json_array_append_new(a, json_integer(ids[i]));
+        json_object_set_new(after, "ids", a);
+        snprintf(target, sizeof target, "runs");
+    }
+    int arc = total > 0 ? web_audit(rq, "run.review", target, NULL, after) : 0;
+    json_decref(after);
+    if (arc < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        goto out;
+    }
+    if (store_commit(rq->st, &err) < 0)
+        goto fail;
+    web_reply(rq, 200, json_pack("{s:I}", "count", (json_int_t)total));
+    goto out;
+fail:
+    store_rollback(rq->st);
+    web_internal(rq, &err);
+out:
+    free(ids);
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+#define JOB_SELECT                                                                                 \
+    "j.id, j.name, j.kind, j.external_id, s.name, s.kind, c.id, c.name, j.retired_at,"             \
+    " j.retired_at, r.id, r.status, r.override, r.raw_status, r.start_at, r.end_at,"               \
+    " r.reviewed_at, j.created_at, j.updated_at"
+#define JOB_FROM_BASE                                                                              \
+    "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
+#define JOB_FROM                                                                                   \
+    JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"                     \
+                  " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+
+static const struct col JOB_COLS[] = {
+    {"id", C_INT},
+    {"name", C_TEXT},
+    {"kind", C_TEXT},
+    {"external_id", C_TEXT},
+    {"source", C_TEXT},
+    {"source_kind", C_TEXT},
+    {"customer.id", C_INT},
+    {"customer.name", C_TEXT},
+    {"retired", C_SET},
+    {"retired_at", C_TIME},
+    {"last_run.id", C_INT},
+    {"last_run.status", C_TEXT},
+    {"last_run.override", C_BOOL},
+    {"last_run.raw_status", C_TEXT},
+    {"last_run.start_at", C_TIME},
+    {"last_run.end_at", C_TIME},
+    {"last_run.reviewed", C_SET},
+    {"created_at", C_TIME},
+    {"updated_at", C_TIME},
+};
+#define NJOB_COLS (sizeof JOB_COLS / sizeof JOB_COLS[0])
+
+static void fix_job(json_t *o, void *ud)
+{
+    json_t *lr = json_object_get(o, "last_run");
+    if (!json_is_object(lr)) {
+        json_object_set_new(o, "status", json_string("none"));
+        return;
+    }
+    fix_run(lr, NULL);
+    json_object_set(o, "status", json_object_get(lr, "status"));
+}
+
+void api_jobs(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit",  "offset", "customer", "source", "kind",
+                                          "status", "q",      "retired",  "sort",   NULL};
+    static const char *const retired_v[] = {"false", "true", "all", NULL};
+    static const char *const sort_v[] = {"id", "name", NULL};
+    int64_t limit, offset;
+    const char *customer, *source, *kind, *status, *text, *retired, *sort;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "kind", 64, &kind, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "status", JOB_STATUSES, &status, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "retired", retired_v, &retired, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "sort", sort_v, &sort, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (!retired || strcmp(retired, "false") == 0)
+        QB_AND0(&q, "j.retired_at IS NULL");
+    else if (strcmp(retired, "true") == 0)
+        QB_AND0(&q, "j.retired_at IS NOT NULL");
+    if (customer)
+        and_customer(&q, customer);
+    if (source)
+        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+    if (kind)
+        QB_AND(&q, "j.kind = ?", SP_TEXT(kind));
+    if (text) {
+        const char *like = qb_own(&q, web_like_pattern("contains", text));
+        QB_AND(&q,
+               "LOWER(j.name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ? ESCAPE '\\'",
+               SP_TEXT(like), SP_TEXT(like));
+    }
+    if (status)
+        QB_AND(&q,
+               "(CASE WHEN r.id IS NULL THEN 'none' WHEN r.override = 1 THEN 'success'"
+               " ELSE r.status END) = ?",
+               SP_TEXT(status));
+    const char *order =
+        sort && strcmp(sort, "name") == 0 ? "COALESCE(c.name, ''), j.name, j.id" : "j.id";
+    reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, status ? JOB_FROM : JOB_FROM_BASE, &q,
+               order, limit, offset, fix_job, NULL);
+    qb_free(&q);
+}
+
+/* Cove colour-bar digits (session status codes) ↔ normalised statuses. */
+static const char *cove_digit_status(char d)
+{
+    switch (d) {
+    case '5':
+        return "success";
+    case '8':
+        return "warning";
+    case '2':
+    case '3':
+    case '6':
+    case '7':
+        return "failed";
+    case '1':
+    case '9':
+        return "running";
+    case '4':
+        return "unknown";
+    default:
+        return "none";
+    }
+}
+
+static int status_rank(const char *s)
+{
+    static const char *const order[] = {"none",    "success", "running", "unknown",
+                                        "warning", "missed",  "failed"};
+    for (int i = 0; i < 7; i++)
+        if (strcmp(s, order[i]) == 0)
+            return i;
+    return 3; /* unmapped: unknown */
+}
+
+static char status_digit(const char *s)
+{
+    switch (status_rank(s)) {
+    case 1:
+        return '5';
+    case 2:
+        return '1';
+    case 4:
+        return '8';
+    case 5:
+        return '7';
+    case 6:
+        return '2';
+    case 3:
+        return '4';
+    default:
+        return '0';
+    }
+}
+
+struct bar_ctx {
+    int64_t day0; /* first day (epoch days) */
+    const char *day_status[BAR_DAYS];
+};
+
+static int bar_cb(const struct store_row *r, void *ud)
+{
+    struct bar_ctx *b = ud;
+    int64_t t = store_row_int(r, 0);
+    const char *st = store_row_int(r, 2) ? "success" : store_row_text(r, 1);
+    int64_t d = (t >= 0 ? t / DAY_MS : -1) - b->day0;
+    if (!st || d < 0 || d >= BAR_DAYS)
+        return 0;
+    /* the worst run of the day colours it */
+    if (!b->day_status[d] || status_rank(st) > status_rank(b->day_status[d]))
+        b->day_status[d] = strcmp(st, "success") == 0   ? "success"
+                           : strcmp(st, "warning") == 0 ? "warning"
+                           : strcmp(st, "failed") == 0  ? "failed"
+                           : strcmp(st, "running") == 0 ? "running"
+                           : strcmp(st, "missed") == 0  ? "missed"
+                                                        : "unknown";
+    return 0;
+}
+
+static void day_string(int64_t epoch_day, char *out, size_t outsz)
+{
+    char iso[32];
+    bk_iso8601(epoch_day * DAY_MS, iso, sizeof iso);
+    snprintf(out, outsz, "%.10s", iso);
+}
+
+/* {"source": "vendor"|"computed", "digits", "as_of", "days": [{"date", "status"}]} over the
+ * last 28 days, oldest first. A vendor bar (Cove D09F08) is shown as sent; other jobs get
+ * one computed from their stored runs in the same digit code. */
+static int colour_bar(struct web_req *rq, int64_t job_id, const char *digits, int64_t as_of,
+                      json_t **out)
+{
+    json_t *days = json_array();
+    char buf[BAR_DAYS + 1], date[16];
+    if (digits && *digits) {
+        size_t n = strlen(digits);
+        size_t take = n < BAR_DAYS ? n : BAR_DAYS;
+        int64_t last_day = (as_of > 0 ? as_of : bk_now_ms()) / DAY_MS;
+        for (size_t i = 0; i < take; i++) {
+            char d = digits[n - take + i];
+            day_string(last_day - (int64_t)(take - 1 - i), date, sizeof date);
+            json_array_append_new(
+                days, json_pack("{s:s,s:s}", "date", date, "status", cove_digit_status(d)));
+        }
+        *out = json_pack("{s:s,s:o,s:o,s:o}", "source", "vendor", "digits", web_jstr(digits),
+                         "as_of", web_jtime(as_of), "days", days);
+        return 0;
+    }
+    int64_t now = bk_now_ms();
+    struct bar_ctx b = {.day0 = now / DAY_MS - (BAR_DAYS - 1)};
+    struct store_param p[] = {SP_INT(job_id), SP_INT(b.day0 * DAY_MS)};
+    struct bk_err err = {0};
+    if (store_query(rq->st,
+                    "SELECT COALESCE(start_at, created_at), status, override FROM job_run"
+                    " WHERE job_id = ?1 AND COALESCE(start_at, created_at) >= ?2",
+                    p, 2, bar_cb, &b, &err) < 0) {
+        json_decref(days);
+        web_internal(rq, &err);
+        return -1;
+    }
+    for (int i = 0; i < BAR_DAYS; i++) {
+        const char *st = b.day_status[i] ? b.day_status[i] : "none";
+        buf[i] = status_digit(st);
+        day_string(b.day0 + i, date, sizeof date);
+        json_array_append_new(days, json_pack("{s:s,s:s}", "date", date, "status", st));
+    }
+    buf[BAR_DAYS] = '\0';
+    *out = json_pack("{s:s,s:s,s:o,s:o}", "source", "computed", "digits", buf, "as_of",
+                     web_jtime(now), "days", days);
+    return 0;
+}
+
+struct bar_src {
+    char *digits;
+    int64_t as_of;
+};
+
+static int bar_src_cb(const struct store_row *r, void *ud)
+{
+    struct bar_src *b = ud;
+    const char *d = store_row_text(r, 0);
+    b->digits = d ? xstrdup(d) : NULL;
+    b->as_of = store_row_int(r, 1);
+    return 0;
+}
+
+#define OVR_SELECT                                                                                 \
+    "o.id, j.id, j.name, o.object_name, o.match_status, o.match_kind, o.match_text,"               \
+    " o.valid_from, o.valid_from, o.valid_until, o.valid_until, o.created_by, o.created_at"
+#define OVR_FROM "override o LEFT JOIN job j ON j.id = o.job_id"
+
+static const struct col OVR_COLS[] = {
+    {"id", C_INT},           {"job.id", C_INT},        {"job.name", C_TEXT},
+    {"object_name", C_TEXT}, {"match_status", C_TEXT}, {"match_kind", C_TEXT},
+    {"match_text", C_TEXT},  {"valid_from", C_TIME},   {"_from", C_INT},
+    {"valid_until", C_TIME}, {"_until", C_INT},        {"created_by", C_TEXT},
+    {"created_at", C_TIME},
+};
+#define NOVR_COLS (sizeof OVR_COLS / sizeof OVR_COLS[0])
+
+static void fix_override(json_t *o, void *ud)
+{
+    int64_t now = bk_now_ms();
+    int64_t from = json_integer_value(json_object_get(o, "_from"));
+    int64_t until = json_integer_value(json_object_get(o, "_until"));
+    json_object_set_new(o, "active",
+                        json_boolean((from <= 0 || from <= now) && (until <= 0 || now <= until)));
+}
+
+void api_job_get(struct web_req *rq)
+{
+    int rc;
+    if (!no_params(rq))
+        return;
+    struct store_param p[] = {SP_INT(rq->id)};
+    json_t *job = query_one(rq, "SELECT " JOB_SELECT " FROM " JOB_FROM " WHERE j.id = ?1", p, 1,
+                            JOB_COLS, NJOB_COLS, fix_job, NULL, &rc);
+    if (rc < 0)
+        return;
+    if (!job) {
+        web_error(rq, 404, "not_found", "no job %lld", (long long)rq->id);
+        return;
+    }
+    struct bar_src bs = {0};
+    struct bk_err err = {0};
+    json_t *runs = json_array(), *ovr = json_array(), *remarks = json_array(), *bar = NULL;
+    int64_t nruns = 0;
+    struct store_param pl[] = {SP_INT(rq->id), SP_INT(DETAIL_RUNS)};
+    if (store_query(rq->st, "SELECT colour_bar, colour_bar_as_of FROM job WHERE id = ?1", p, 1,
+                    bar_src_cb, &bs, &err) < 0) {
+        web_internal(rq, &err);
+        goto out;
+    }
+    if (query_rows(rq,
+                   "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 ORDER BY " RUN_ORDER
+                   " LIMIT ?2",
+                   pl, 2, RUN_COLS, NRUN_COLS, fix_run, NULL, runs) < 0 ||
+        query_int(rq, "SELECT COUNT(*) FROM job_run WHERE job_id = ?1", p, 1, &nruns) < 0 ||
+        colour_bar(rq, rq->id, bs.digits, bs.as_of, &bar) < 0 ||
+        query_rows(rq,
+                   "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.job_id = ?1 OR o.job_id IS NULL"
+                   " ORDER BY o.id",
+                   p, 1, OVR_COLS, NOVR_COLS, fix_override, NULL, ovr) < 0 ||
+        query_rows(rq,
+                   "SELECT DISTINCT m.id, m.body, m.created_by, m.created_at FROM remark m"
+                   " JOIN remark_run rr ON rr.remark_id = m.id JOIN job_run r ON r.id = rr.run_id"
+                   " WHERE r.job_id = ?1 ORDER BY m.created_at DESC, m.id DESC LIMIT ?2",
+                   pl, 2, REMARK_COLS, 4, NULL, NULL, remarks) < 0 ||
+        remark_runs(rq, remarks) < 0)
+        goto out;
+    json_t *latest = json_array_get(runs, 0);
+    if (latest) {
+        if (add_objects(rq, job, json_integer_value(json_object_get(latest, "id"))) < 0)
+            goto out;
+    } else {
+        json_object_set_new(job, "objects", json_array());
+    }
+    json_object_set_new(job, "colour_bar", bar);
+    bar = NULL;
+    json_object_set(job, "runs", runs);
+    json_object_set_new(job, "runs_total", json_integer(nruns));
+    json_object_set(job, "overrides", ovr);
+    json_object_set(job, "remarks", remarks);
+    web_reply(rq, 200, job);
+    job = NULL;
+out:
+    json_decref(job);
+    json_decref(runs);
+    json_decref(ovr);
+    json_decref(remarks);
+    json_decref(bar);
+    free(bs.digits);
+}
+
+/* ---- remarks ------------------------------------------------------------------------------- */
+
+void api_remarks(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", "run", "job", NULL};
+    int64_t limit, offset, run = 0, job = 0;
+    bool has_run, has_job;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_int(&rq->q, "run", 1, INT64_MAX, &run, &has_run, rq->msg, sizeof rq->msg) < 0 ||
+        params_int(&rq->q, "job", 1, INT64_MAX, &job, &has_job, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (has_run)
+        QB_AND(&q,
+               "EXISTS (SELECT 1 FROM remark_run rr WHERE rr.remark_id = m.id AND rr.run_id = ?)",
+               SP_INT(run));
+    if (has_job)
+        QB_AND(&q,
+               "EXISTS (SELECT 1 FROM remark_run rr JOIN job_run r ON r.id = rr.run_id"
+               " WHERE rr.remark_id = m.id AND r.job_id = ?)",
+               SP_INT(job));
+    reply_list(rq, "m.id, m.body, m.created_by, m.created_at", REMARK_COLS, 4, "remark m", NULL, &q,
+               "m.created_at DESC, m.id DESC", limit, offset, NULL, NULL);
+    qb_free(&q);
+    if (rq->status == 200 && remark_runs(rq, json_object_get(rq->json, "items")) < 0 &&
+        rq->status == 200)
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+}
+
+void api_remark_create(struct web_req *rq)
+{
+    static const char *const fields[] = {"body", "runs", NULL};
+    struct bk_err err = {0};
+    const char *body = NULL;
+    int64_t *ids = NULL, id = 0, now = bk_now_ms();
+    size_t nids = 0;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "body", 10000, &body, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!body || !*body) {
+        web_error(rq, 400, "bad_request", "body: a non-empty text is required");
+        return;
+    }
+    if (json_object_get(rq->body, "runs") &&
+        params_json_ids(rq->body, "runs", PARAMS_LIMIT_MAX, &ids, &nids, rq->msg, sizeof rq->msg) <
+            0) {
+        web_bad_request(rq);
+        return;
+    }
+    for (size_t i = 0; i < nids; i++) {
+        int64_t n = 0;
+        struct store_param p[] = {SP_INT(ids[i])};
+        if (query_int(rq, "SELECT COUNT(*) FROM job_run WHERE id = ?1", p, 1, &n) < 0)
+            goto out;
+        if (!n) {
+            web_error(rq, 404, "not_found", "runs[%zu]: no run %lld", i, (long long)ids[i]);
+            goto out;
+        }
+    }
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        goto out;
+    }
+    struct store_param p[] = {SP_TEXT(body), SP_TEXT(rq->who.name), SP_INT(now)};
+    if (store_exec(rq->st, "INSERT INTO remark (body, created_by, created_at) VALUES (?1, ?2, ?3)",
+                   p, 3, NULL, &id, &err) < 0)
+        goto fail;
+    for (size_t i = 0; i < nids; i++) {
+        int64_t n = 0;
+        struct store_param pr[] = {SP_INT(id), SP_INT(ids[i])};
+        int64_t dup = 0;
+        if (store_query(rq->st,
+                        "SELECT COUNT(*) FROM remark_run WHERE remark_id = ?1 AND run_id = ?2", pr,
+                        2, int_cb, &dup, &err) < 0)
+            goto fail;
+        if (dup)
+            continue; /* the same id twice in the list */
+        if (store_exec(rq->st, "INSERT INTO remark_run (remark_id, run_id) VALUES (?1, ?2)", pr, 2,
+                       &n, NULL, &err) < 0)
+            goto fail;
+    }
+    json_t *runs = json_array();
+    for (size_t i = 0; i < nids; i++)
+        json_array_append_new(runs, json_integer(ids[i]));
+    json_t *out =
+        json_pack("{s:I,s:o,s:o,s:o,s:o}", "id", (json_int_t)id, "body", web_jstr(body),
+                  "created_by", web_jstr(rq->who.name), "created_at", web_jtime(now), "runs", runs);
+    char target[32];
+    snprintf(target, sizeof target, "remark:%lld", (long long)id);
+    if (web_audit(rq, "remark.create", target, NULL, out) < 0) {
+        json_decref(out);
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        goto out;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        json_decref(out);
+        goto fail;
+    }
+    web_reply(rq, 201, out);
+    goto out;
+fail:
+    store_rollback(rq->st);
+    web_internal(rq, &err);
+out:
+    free(ids);
+}
+
+/* ---- overrides ----------------------------------------------------------------------------- */
+
+void api_overrides(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", "job", NULL};
+    int64_t limit, offset, job = 0;
+    bool has_job;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_int(&rq->q, "job", 1, INT64_MAX, &job, &has_job, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (has_job)
+        QB_AND(&q, "o.job_id = ? OR o.job_id IS NULL", SP_INT(job));
+    reply_list(rq, OVR_SELECT, OVR_COLS, NOVR_COLS, OVR_FROM, "override o", &q, "o.id", limit,
+               offset, fix_override, NULL);
+    qb_free(&q);
+}
+
+void api_override_create(struct web_req *rq)
+{
+    static const char *const fields[] = {"job",        "object_name", "match_status", "match_kind",
+                                         "match_text", "valid_from",  "valid_until",  NULL};
+    static const char *const statuses[] = {"failed", "warning", "unknown", "missed", NULL};
+    static const char *const kinds[] = {"contains", "equals", "starts", "ends", NULL};
+    struct bk_err err = {0};
+    struct web_override o = {0};
+    bool has_job, has_from, has_until;
+    int64_t now = bk_now_ms(), id = 0, changed = 0;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_int(rq->body, "job", 1, INT64_MAX, &o.job_id, &has_job, rq->msg,
+                        sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "object_name", 256, &o.object_name, rq->msg, sizeof rq->msg) <
+            0 ||
+        params_json_text(rq->body, "match_status", 16, &o.match_status, rq->msg, sizeof rq->msg) <
+            0 ||
+        params_json_text(rq->body, "match_kind", 16, &o.match_kind, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "match_text", 1000, &o.match_text, rq->msg, sizeof rq->msg) <
+            0 ||
+        params_json_time(rq->body, "valid_from", &o.valid_from, &has_from, rq->msg,
+                         sizeof rq->msg) < 0 ||
+        params_json_time(rq->body, "valid_until", &o.valid_until, &has_until, rq->msg,
+                         sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    bool ok = !o.match_status;
+    for (size_t i = 0; !ok && statuses[i]; i++)
+        ok = strcmp(o.match_status, statuses[i]) == 0;
+    if (!ok) {
+        web_error(rq, 400, "bad_request",
+                  "match_status: must be one of failed, warning, unknown, missed");
+        return;
+    }
+    ok = !o.match_kind;
+    for (size_t i = 0; !ok && kinds[i]; i++)
+        ok = strcmp(o.match_kind, kinds[i]) == 0;
+    if (!ok) {
+        web_error(rq, 400, "bad_request",
+                  "match_kind: must be one of contains, equals, starts, ends");
+        return;
+    }
+    if (o.object_name && !*o.object_name)
+        o.object_name = NULL;
+    if (o.match_text && !*o.match_text)
+        o.match_text = NULL;
+    if (o.match_kind && !o.match_text) {
+        web_error(rq, 400, "bad_request", "match_kind: needs match_text");
+        return;
+    }
+    if (o.match_text && !o.match_kind)
+        o.match_kind = "contains";
+    if (has_from && has_until && o.valid_from > o.valid_until) {
+        web_error(rq, 400, "bad_request", "valid_from: must not be after valid_until");
+        return;
+    }
+    if (has_job) {
+        int64_t n = 0;
+        struct store_param p[] = {SP_INT(o.job_id)};
+        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+            return;
+        if (!n) {
+            web_error(rq, 404, "not_found", "job: no job %lld", (long long)o.job_id);
+            return;
+        }
+    }
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    struct store_param p[] = {has_job ? SP_INT(o.job_id) : SP_NULL,
+                              SP_TEXT(o.object_name),
+                              SP_TEXT(o.match_status),
+                              SP_TEXT(o.match_kind),
+                              SP_TEXT(o.match_text),
+                              has_from ? SP_INT(o.valid_from) : SP_NULL,
+                              has_until ? SP_INT(o.valid_until) : SP_NULL,
+                              SP_TEXT(rq->who.name),
+                              SP_INT(now)};
+    if (store_exec(rq->st,
+                   "INSERT INTO override (job_id, object_name, match_status, match_kind,"
+                   " match_text, valid_from, valid_until, created_by, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   p, 9, NULL, &id, &err) < 0)
+        goto fail;
+    o.id = id;
+    if (web_override_apply(rq->st, &o, &changed, &err) < 0)
+        goto fail;
+    struct store_param pi[] = {SP_INT(id)};
+    int rc;
+    json_t *item = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", pi, 1,
+                             OVR_COLS, NOVR_COLS, fix_override, NULL, &rc);
+    if (rc < 0 || !item) {
+        store_rollback(rq->st);
+        if (!rq->status)
+            web_error(rq, 500, "internal", "internal error (see the server log)");
+        json_decref(item);
+        return;
+    }
+    json_object_set_new(item, "runs_updated", json_integer(changed));
+    char target[32];
+    snprintf(target, sizeof target, "override:%lld", (long long)id);
+    if (web_audit(rq, "override.create", target, NULL, item) < 0) {
+        json_decref(item);
+        store_rollback(rq->st);
+        {
+            web_error(rq, 500, "internal", "internal error (see the server log)");
+            return;
+        }
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        json_decref(item);
+        goto fail;
+    }
+    web_reply(rq, 201, item);
+    return;
+fail:
+    store_rollback(rq->st);
+    web_internal(rq, &err);
+}
+
+/* Delete one override inside the caller's transaction: 1 deleted, 0 none, <0 error (set). */
+static int delete_override(struct web_req *rq, int64_t id, struct bk_err *err)
+{
+    int rc;
+    struct store_param p[] = {SP_INT(id)};
+    json_t *before = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", p, 1,
+                               OVR_COLS, NOVR_COLS, NULL, NULL, &rc);
+    if (rc < 0)
+        return rc;
+    if (!before)
+        return 0;
+    int64_t n = 0;
+    if ((rc = store_exec(rq->st, "DELETE FROM override WHERE id = ?1", p, 1, &n, NULL, err)) < 0) {
+        json_decref(before);
+        web_internal(rq, err);
+        return rc;
+    }
+    char target[32];
+    snprintf(target, sizeof target, "override:%lld", (long long)id);
+    rc = web_audit(rq, "override.delete", target, before, NULL);
+    json_decref(before);
+    if (rc < 0) {
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        return rc;
+    }
+    return n > 0;
+}
+
+void api_override_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    int rc = delete_override(rq, rq->id, &err);
+    if (rc <= 0) {
+        store_rollback(rq->st);
+        if (rc == 0)
+            web_error(rq, 404, "not_found", "no override %lld", (long long)rq->id);
+        return;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    web_reply(rq, 204, NULL);
+}
+
+void api_overrides_delete(struct web_req *rq)
+{
+    static const char *const fields[] = {"ids", NULL};
+    struct bk_err err = {0};
+    int64_t *ids = NULL, count = 0;
+    size_t n = 0;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_ids(rq->body, "ids", PARAMS_LIMIT_MAX, &ids, &n, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (store_begin(rq->st, &err) < 0) {
+        free(ids);
+        {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = delete_override(rq, ids[i], &err);
+        if (rc < 0) {
+            store_rollback(rq->st);
+            free(ids);
+            return;
+        }
+        count += rc;
+    }
+    free(ids);
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    web_reply(rq, 200, json_pack("{s:I}", "count", (json_int_t)count));
+}
+
+/* ---- audit --------------------------------------------------------------------------------- */
+
+void api_audit(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit",  "offset", "who", "action",
+                                          "target", "from",   "to",  NULL};
+    static const struct col cols[] = {{"id", C_INT},      {"at", C_TIME},     {"who", C_TEXT},
+                                      {"action", C_TEXT}, {"target", C_TEXT}, {"before", C_JSON},
+                                      {"after", C_JSON}};
+    int64_t limit, offset, from = 0, to = 0;
+    bool has_from, has_to;
+    const char *who, *action, *target;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_text(&rq->q, "who", 128, &who, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "action", 64, &action, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "target", 256, &target, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (who)
+        QB_AND(&q, "a.who = ?", SP_TEXT(who));
+    if (action)
+        QB_AND(&q, "a.action = ?", SP_TEXT(action));
+    if (target)
+        QB_AND(&q, "a.target = ?", SP_TEXT(target));
+    if (has_from)
+        QB_AND(&q, "a.at >= ?", SP_INT(from));
+    if (has_to)
+        QB_AND(&q, "a.at <= ?", SP_INT(to));
+    reply_list(rq, "a.id, a.at, a.who, a.action, a.target, a.before_json, a.after_json", cols,
+               sizeof cols / sizeof cols[0], "audit a", NULL, &q, "a.at DESC, a.id DESC", limit,
+               offset, NULL, NULL);
+    qb_free(&q);
+}
+
+/* ---- users --------------------------------------------------------------------------------- */
+
+struct page {
+    int64_t limit, offset, total;
+    json_t *items;
+};
+
+static int user_cb(int64_t id, const char *name, enum bk_role role, int64_t created_at, void *ud)
+{
+    struct page *pg = ud;
+    if (pg->total >= pg->offset && pg->total < pg->offset + pg->limit)
+        json_array_append_new(
+            pg->items, json_pack("{s:I,s:o,s:s,s:o}", "id", (json_int_t)id, "name", web_jstr(name),
+                                 "role", bk_role_name(role), "created_at", web_jtime(created_at)));
+    pg->total++;
+    return 0;
+}
+
+static void reply_page(struct web_req *rq, struct page *pg)
+{
+    web_reply(rq, 200,
+              json_pack("{s:o,s:I,s:I,s:I}", "items", pg->items, "total", (json_int_t)pg->total,
+                        "limit", (json_int_t)pg->limit, "offset", (json_int_t)pg->offset));
+}
+
+void api_users(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", NULL};
+    struct page pg = {0};
+    struct bk_err err = {0};
+    if (!list_params(rq, allowed, &pg.limit, &pg.offset))
+        return;
+    pg.items = json_array();
+    if (auth_user_each(rq->st, user_cb, &pg, &err) < 0) {
+        json_decref(pg.items);
+        {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    reply_page(rq, &pg);
+}
+
+struct user_info {
+    bool found;
+    enum bk_role role;
+    int64_t admins;
+};
+
+static int admins_cb(const struct store_row *r, void *ud)
+{
+    struct user_info *u = ud;
+    u->found = true;
+    if (bk_role_parse(store_row_text(r, 0), &u->role) < 0)
+        u->role = BK_ROLE_VIEWER;
+    u->admins = store_row_int(r, 1);
+    return 0;
+}
+
+static int lookup_user(struct web_req *rq, const char *name, struct user_info *u)
+{
+    struct bk_err err = {0};
+    memset(u, 0, sizeof *u);
+    struct store_param p[] = {SP_TEXT(name)};
+    int rc = store_query(rq->st,
+                         "SELECT role, (SELECT COUNT(*) FROM app_user WHERE role = 'admin')"
+                         " FROM app_user WHERE name = ?1",
+                         p, 1, admins_cb, u, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
+    return rc;
+}
+
+void api_user_create(struct web_req *rq)
+{
+    static const char *const fields[] = {"name", "role", "password", NULL};
+    struct bk_err err = {0};
+    const char *name = NULL, *role_s = NULL, *pass = NULL;
+    enum bk_role role;
+    struct user_info u;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "name", 64, &name, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "role", 16, &role_s, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "password", 1024, &pass, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!name || !*name) {
+        web_error(rq, 400, "bad_request", "name: required");
+        return;
+    }
+    if (!role_s || bk_role_parse(role_s, &role) < 0) {
+        web_error(rq, 400, "bad_request", "role: must be admin, operator or viewer");
+        return;
+    }
+    if (!pass) {
+        web_error(rq, 400, "bad_request", "password: required");
+        return;
+    }
+    if (lookup_user(rq, name, &u) < 0)
+        return;
+    if (u.found) {
+        web_error(rq, 409, "conflict", "a user with that name exists");
+        return;
+    }
+    int rc = auth_user_add_as(rq->st, rq->who.name, name, role, pass, &err);
+    if (rc == -BK_EINVAL) {
+        web_error(rq, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    web_reply(rq, 201, json_pack("{s:o,s:s}", "name", web_jstr(name), "role", bk_role_name(role)));
+}
+
+void api_user_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    struct user_info u;
+    if (!no_params(rq))
+        return;
+    if (lookup_user(rq, rq->cap[0], &u) < 0)
+        return;
+    if (!u.found) {
+        web_error(rq, 404, "not_found", "no user with that name");
+        return;
+    }
+    if (strcmp(rq->cap[0], rq->who.name) == 0) {
+        web_error(rq, 409, "conflict", "you cannot delete your own account");
+        return;
+    }
+    if (u.role == BK_ROLE_ADMIN && u.admins <= 1) {
+        web_error(rq, 409, "conflict", "cannot delete the last admin");
+        return;
+    }
+    int rc = auth_user_del_as(rq->st, rq->who.name, rq->cap[0], &err);
+    if (rc == -BK_ENOTFOUND) {
+        web_error(rq, 404, "not_found", "no user with that name");
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    web_reply(rq, 204, NULL);
+}
+
+/* ---- tokens -------------------------------------------------------------------------------- */
+
+static int token_cb(int64_t id, const char *user, const char *label, int64_t created_at,
+                    int64_t last_used_at, int64_t revoked_at, void *ud)
+{
+    struct page *pg = ud;
+    if (pg->total >= pg->offset && pg->total < pg->offset + pg->limit)
+        json_array_append_new(
+            pg->items, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:b}", "id", (json_int_t)id, "user",
+                                 web_jstr(user), "name", web_jstr(label), "created_at",
+                                 web_jtime(created_at), "last_used_at", web_jtime(last_used_at),
+                                 "revoked_at", web_jtime(revoked_at), "revoked", revoked_at > 0));
+    pg->total++;
+    return 0;
+}
+
+void api_tokens(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", "user", NULL};
+    struct page pg = {0};
+    struct bk_err err = {0};
+    const char *user;
+    if (!list_params(rq, allowed, &pg.limit, &pg.offset))
+        return;
+    if (params_text(&rq->q, "user", 64, &user, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    bool admin = rq->who.role == BK_ROLE_ADMIN;
+    if (!admin) {
+        if (user && strcmp(user, rq->who.name) != 0) {
+            web_error(rq, 403, "forbidden", "only admins list other users' tokens");
+            return;
+        }
+        user = rq->who.name;
+    }
+    pg.items = json_array();
+    int rc = auth_token_each(rq->st, user, token_cb, &pg, &err);
+    if (rc == -BK_ENOTFOUND) {
+        json_decref(pg.items);
+        {
+            web_error(rq, 404, "not_found", "no user with that name");
+            return;
+        }
+    }
+    if (rc < 0) {
+        json_decref(pg.items);
+        {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    reply_page(rq, &pg);
+}
+
+void api_token_create(struct web_req *rq)
+{
+    static const char *const fields[] = {"name", "user", NULL};
+    struct bk_err err = {0};
+    const char *label = NULL, *user = NULL;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "name", 64, &label, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "user", 64, &user, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!user || !*user)
+        user = rq->who.name;
+    if (strcmp(user, rq->who.name) != 0 && rq->who.role != BK_ROLE_ADMIN) {
+        web_error(rq, 403, "forbidden", "only admins create tokens for other users");
+        return;
+    }
+    char *token = NULL;
+    int64_t id = 0;
+    int rc = auth_token_add_as(rq->st, rq->who.name, user, label, &token, &id, &err);
+    if (rc == -BK_ENOTFOUND) {
+        web_error(rq, 404, "not_found", "no user with that name");
+        return;
+    }
+    if (rc == -BK_EINVAL) {
+        web_error(rq, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    /* the only time the token is ever shown */
+    web_reply(rq, 201,
+              json_pack("{s:I,s:o,s:o,s:s}", "id", (json_int_t)id, "user", web_jstr(user), "name",
+                        web_jstr(label), "token", token));
+    free(token);
+}
+
+struct owner {
+    char name[128];
+    bool found;
+};
+
+static int owner_cb(const struct store_row *r, void *ud)
+{
+    struct owner *o = ud;
+    o->found = true;
+    snprintf(o->name, sizeof o->name, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
+    return 0;
+}
+
+void api_token_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    struct owner o = {0};
+    if (!no_params(rq))
+        return;
+    struct store_param p[] = {SP_INT(rq->id)};
+    if (store_query(rq->st,
+                    "SELECT u.name FROM api_token t JOIN app_user u ON u.id = t.user_id"
+                    " WHERE t.id = ?1",
+                    p, 1, owner_cb, &o, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    /* someone else's token reads as absent to a non-admin: ids are not a secret, but there is
+     * nothing to gain from confirming them */
+    if (!o.found || (rq->who.role != BK_ROLE_ADMIN && strcmp(o.name, rq->who.name) != 0)) {
+        web_error(rq, 404, "not_found", "no token %lld", (long long)rq->id);
+        return;
+    }
+    int rc = auth_token_revoke_as(rq->st, rq->who.name, rq->id, &err);
+    if (rc == -BK_ENOTFOUND) {
+        web_error(rq, 404, "not_found", "no token %lld", (long long)rq->id);
+        return;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    web_reply(rq, 204, NULL);
+}

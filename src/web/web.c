@@ -1,0 +1,640 @@
+/* The HTTP server: libmicrohttpd with an internal thread pool, request bodies capped at
+ * opts.max_body (413), the route table, authentication (session cookie or bearer token),
+ * roles and CSRF, security headers on every answer, and a small pool of store handles (one
+ * SQLite handle is never used by two threads at once). Handlers live in api.c and metrics.c. */
+#include "web/web_internal.h"
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+/* Login failures allowed per window: 5 per user name (guessing one account's password), 20 per
+ * client address (spraying many accounts; higher because offices share one address). */
+#define LOGIN_USER_FAILURES 5
+#define LOGIN_IP_FAILURES 20
+#define LOGIN_WINDOW_MS (5 * 60 * 1000)
+#define PEM_MAX (1024 * 1024)
+
+/* One request's state across MHD's calls (created by the URI log callback). */
+struct conn_req {
+    char *uri; /* raw request target, query string included */
+    struct bk_buf body;
+    bool started;
+    bool too_big;
+};
+
+/* ---- response helpers ---------------------------------------------------------------- */
+
+static void clear_body(struct web_req *rq)
+{
+    json_decref(rq->json);
+    rq->json = NULL;
+    free(rq->text);
+    rq->text = NULL;
+}
+
+void web_reply(struct web_req *rq, unsigned status, json_t *body)
+{
+    clear_body(rq);
+    rq->status = status;
+    rq->json = body;
+}
+
+void web_error(struct web_req *rq, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    web_reply(rq, status,
+              json_pack("{s:{s:s,s:o}}", "error", "code", code, "message", web_jstr(msg)));
+}
+
+void web_bad_request(struct web_req *rq)
+{
+    web_error(rq, 400, "bad_request", "%s", rq->msg[0] ? rq->msg : "bad request");
+}
+
+void web_internal(struct web_req *rq, const struct bk_err *err)
+{
+    log_err("%s %s: %s", rq->method, rq->path, err && err->msg[0] ? err->msg : "internal error");
+    web_error(rq, 500, "internal", "internal error (see the server log)");
+}
+
+json_t *web_jstr(const char *s)
+{
+    if (!s)
+        return json_null();
+    size_t n = strlen(s);
+    if (params_utf8_valid(s, n))
+        return json_stringn(s, n);
+    /* vendor text in another encoding: keep it readable rather than drop it */
+    char *c = xstrdup(s);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)c[i] >= 0x80)
+            c[i] = '?';
+    json_t *j = json_stringn(c, n);
+    free(c);
+    return j;
+}
+
+json_t *web_jtime(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char buf[32];
+    bk_iso8601(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+int web_audit(struct web_req *rq, const char *action, const char *target, const json_t *before,
+              const json_t *after)
+{
+    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    struct bk_err err = {0};
+    int rc = auth_audit(rq->st, rq->who.name, action, target, b, a, &err);
+    if (rc < 0)
+        log_err("audit %s %s: %s", action, target ? target : "", err.msg);
+    free(b);
+    free(a);
+    return rc;
+}
+
+const char *web_cookie(struct web_req *rq)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, WEB_COOKIE);
+}
+
+/* ---- store handles ---------------------------------------------------------------------- */
+
+static struct bk_store *pool_get(struct web *w, struct bk_err *err)
+{
+    struct bk_store *s = NULL;
+    pthread_mutex_lock(&w->pool_lock);
+    if (w->npool > 0)
+        s = w->pool[--w->npool];
+    pthread_mutex_unlock(&w->pool_lock);
+    if (!s && store_open(w->cfg, &s, err) < 0)
+        return NULL;
+    return s;
+}
+
+static void pool_put(struct web *w, struct bk_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&w->pool_lock);
+    if (w->npool < WEB_POOL_MAX) {
+        w->pool[w->npool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&w->pool_lock);
+    store_close(s);
+}
+
+/* ---- authentication ------------------------------------------------------------------- */
+
+/* 0 authenticated; otherwise the response is set. */
+static int authenticate(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    const char *authz = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Authorization");
+    int rc;
+    if (authz) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0) {
+            web_error(rq, 401, "unauthorized", "Authorization must be \"Bearer TOKEN\"");
+            return -1;
+        }
+        const char *tok = authz + 7;
+        while (*tok == ' ')
+            tok++;
+        rc = auth_token_verify(rq->st, tok, &rq->who, &err);
+    } else {
+        const char *cookie = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, WEB_COOKIE);
+        if (!cookie || !*cookie) {
+            web_error(rq, 401, "unauthorized", "authentication required");
+            return -1;
+        }
+        rc = auth_session_verify(rq->st, cookie, &rq->who, &err);
+    }
+    if (rc == -BK_EAUTH || rc == -BK_ENOTFOUND || rc == -BK_EINVAL) {
+        web_error(rq, 401, "unauthorized", "invalid or expired credentials");
+        return -1;
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+        return -1;
+    }
+    rq->authed = true;
+    return 0;
+}
+
+static bool changes_state(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static void peer_ip(struct MHD_Connection *conn, char *out, size_t outsz)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outsz, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  out, (socklen_t)outsz);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, out,
+                  (socklen_t)outsz);
+}
+
+static bool json_content_type(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, "application/json", 16) != 0)
+        return false;
+    return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
+}
+
+static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
+{
+    const char *cap[WEB_MAX_CAPS];
+    size_t caplen[WEB_MAX_CAPS];
+    bool known = false;
+    struct bk_err err = {0};
+
+    if (cr->too_big) {
+        web_error(rq, 413, "payload_too_large", "request body larger than %zu bytes",
+                  w->opts.max_body);
+        return;
+    }
+    const struct web_route *rt = web_route_find(rq->method, rq->path, cap, caplen, &known);
+    if (!rt) {
+        if (known) {
+            web_route_allow(rq->path, rq->allow, sizeof rq->allow);
+            web_error(rq, 405, "method_not_allowed", "method %s not allowed here (allowed: %s)",
+                      strlen(rq->method) <= 16 ? rq->method : "?", rq->allow);
+        } else {
+            web_error(rq, 404, "not_found", "no such resource");
+        }
+        return;
+    }
+    rq->route = rt;
+    size_t ncap = 0;
+    for (const char *p = rt->pattern; (p = strchr(p, '{')) != NULL; p++) {
+        rq->cap[ncap] = xstrndup(cap[ncap], caplen[ncap]);
+        if (strncmp(p, "{id}", 4) == 0)
+            str_to_i64(rq->cap[ncap], &rq->id);
+        ncap++;
+    }
+
+    const char *qs = strchr(cr->uri, '?');
+    if (params_parse_query(qs ? qs + 1 : NULL, qs ? strlen(qs + 1) : 0, &rq->q, rq->msg,
+                           sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+
+    bool public_route =
+        (rt->flags & WR_PUBLIC) || ((rt->flags & WR_METRICS) && w->opts.metrics_public);
+    if (public_route && rt->fn == api_healthz) {
+        rt->fn(rq); /* no store needed: liveness must not depend on the database */
+        return;
+    }
+    if (!(rq->st = pool_get(w, &err))) {
+        log_err("web: cannot open the store: %s", err.msg);
+        web_error(rq, 503, "unavailable", "database unavailable");
+        return;
+    }
+    if (!public_route) {
+        if (authenticate(rq) < 0)
+            return;
+        if (rq->who.role < rt->min_role) {
+            web_error(rq, 403, "forbidden", "this needs the %s role",
+                      bk_role_name(rt->min_role));
+            return;
+        }
+        if (rq->who.via_session && changes_state(rq->method)) {
+            const char *t = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+            if (!t || !rq->who.csrf[0] || !auth_equal(t, rq->who.csrf)) {
+                web_error(rq, 403, "csrf", "missing or wrong X-CSRF-Token header");
+                return;
+            }
+        }
+    }
+    if (rt->flags & WR_BODY) {
+        if (!json_content_type(rq->conn)) {
+            web_error(rq, 415, "unsupported_media_type",
+                      "the body must be JSON (Content-Type: application/json)");
+            return;
+        }
+        if (params_json_body(cr->body.data, cr->body.len, PARAMS_JSON_DEPTH, &rq->body, rq->msg,
+                             sizeof rq->msg) < 0) {
+            web_bad_request(rq);
+            return;
+        }
+    }
+    rt->fn(rq);
+}
+
+static void add_common_headers(struct web *w, struct MHD_Response *r, bool json)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (json)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
+    if (w->tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
+{
+    char *body;
+    size_t len;
+    bool json = rq->text == NULL;
+    if (rq->status == 0) {
+        web_error(rq, 500, "internal", "no response");
+        json = true;
+    }
+    if (rq->status == 204) {
+        body = NULL;
+        len = 0;
+    } else if (rq->text) {
+        body = rq->text;
+        rq->text = NULL;
+        len = strlen(body);
+    } else {
+        if (!rq->json)
+            rq->json = json_object();
+        body = json_dumps(rq->json, JSON_COMPACT);
+        if (!body) { /* only on a string jansson refused: never send half an answer */
+            web_error(rq, 500, "internal", "cannot encode the response");
+            body = json_dumps(rq->json, JSON_COMPACT);
+        }
+        len = strlen(body);
+    }
+    struct MHD_Response *r =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    if (rq->status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                json ? "application/json; charset=utf-8"
+                                     : (rq->ctype ? rq->ctype : "text/plain; charset=utf-8"));
+    add_common_headers(w, r, json);
+    if (rq->set_cookie)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rq->set_cookie);
+    if (rq->retry_after[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, rq->retry_after);
+    if (rq->allow[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rq->allow);
+    if (rq->status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"backupctl\"");
+    unsigned cls = rq->status / 100;
+    atomic_fetch_add(&w->requests[cls < 6 ? cls : 0], 1);
+    if (rq->status >= 500)
+        log_warn("%s %s -> %u", rq->method, rq->path, rq->status);
+    else
+        log_debug("%s %s -> %u", rq->method, rq->path, rq->status);
+    enum MHD_Result rc = MHD_queue_response(rq->conn, rq->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result handle(struct web *w, struct MHD_Connection *conn, const char *url,
+                              const char *method, struct conn_req *cr)
+{
+    struct web_req rq = {.w = w, .conn = conn, .method = method, .path = url};
+    peer_ip(conn, rq.peer, sizeof rq.peer);
+    dispatch(w, &rq, cr);
+    enum MHD_Result rc = send_reply(w, &rq);
+    pool_put(w, rq.st);
+    for (size_t i = 0; i < WEB_MAX_CAPS; i++)
+        free(rq.cap[i]);
+    params_free(&rq.q);
+    json_decref(rq.body);
+    clear_body(&rq);
+    free(rq.set_cookie);
+    return rc;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct web *w = cls;
+    struct conn_req *cr = xcalloc(1, sizeof *cr);
+    cr->uri = xstrdup(uri ? uri : "");
+    bk_buf_init(&cr->body, w->opts.max_body);
+    return cr;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct conn_req *cr = *con_cls;
+    if (!cr)
+        return;
+    free(cr->uri);
+    bk_buf_free(&cr->body);
+    free(cr);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct web *w = cls;
+    struct conn_req *cr = *con_cls;
+    if (!cr)
+        *con_cls = cr = on_uri(w, url, conn);
+    if (!cr->started) {
+        cr->started = true;
+        /* Refuse an announced oversized body before reading it (a client waiting for
+         * "100 Continue" gets its answer at once). */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        int64_t len;
+        if (cl && str_to_i64(cl, &len) == 0 && len > (int64_t)w->opts.max_body) {
+            cr->too_big = true;
+            return handle(w, conn, url, method, cr);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        if (!cr->too_big && bk_buf_append(&cr->body, upload, *upload_size) != 0) {
+            cr->too_big = true;
+            bk_buf_free(&cr->body);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return handle(w, conn, url, method, cr);
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                               va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("web: %s", msg);
+}
+
+/* ---- start / stop ---------------------------------------------------------------------------- */
+
+static int read_pem(const char *path, char **out, struct bk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return bk_err_set(err, BK_ECONFIG, "cannot read %s: %s", path, strerror(errno));
+    struct bk_buf b;
+    bk_buf_init(&b, PEM_MAX);
+    bk_buf_appends(&b, "");
+    char chunk[4096];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (bk_buf_append(&b, chunk, n) < 0) {
+            rc = bk_err_set(err, BK_ECONFIG, "%s: larger than %d bytes", path, PEM_MAX);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = bk_err_set(err, BK_ECONFIG, "cannot read %s", path);
+    fclose(f);
+    if (rc < 0) {
+        bk_buf_free(&b);
+        return rc;
+    }
+    *out = bk_buf_steal(&b);
+    return 0;
+}
+
+/* "HOST:PORT", "[v6]:PORT" or ":PORT" (all IPv4 interfaces) → a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen,
+                        bool *loopback, struct bk_err *err)
+{
+    char host[256];
+    const char *port;
+    if (!listen || !*listen)
+        return bk_err_set(err, BK_ECONFIG, "server listen address is empty");
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host)
+            return bk_err_set(err, BK_ECONFIG,
+                              "listen \"%s\": expected [IPV6]:PORT", listen);
+        memcpy(host, listen + 1, (size_t)(end - listen - 1));
+        host[end - listen - 1] = '\0';
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof host)
+            return bk_err_set(err, BK_ECONFIG, "listen \"%s\": expected HOST:PORT", listen);
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        port = colon + 1;
+    }
+    int64_t p;
+    if (str_to_i64(port, &p) < 0 || p < 0 || p > 65535)
+        return bk_err_set(err, BK_ECONFIG, "listen \"%s\": bad port", listen);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    hints.ai_family = host[0] ? AF_UNSPEC : AF_INET;
+    struct addrinfo *res = NULL;
+    int g = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (g != 0 || !res)
+        return bk_err_set(err, BK_ECONFIG, "listen \"%s\": %s", listen, gai_strerror(g));
+    memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        *loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return 0;
+}
+
+int web_start(const struct bk_config *cfg, const struct web_opts *o, const struct web_hooks *h,
+              struct web **out, unsigned *port_out, struct bk_err *err)
+{
+    *out = NULL;
+    struct web *w = xcalloc(1, sizeof *w);
+    w->cfg = cfg;
+    w->opts = *o;
+    if (h)
+        w->hooks = *h;
+    if (!w->opts.listen)
+        w->opts.listen = cfg->listen ? cfg->listen : "127.0.0.1:8080";
+    if (!w->opts.threads)
+        w->opts.threads = 4;
+    if (!w->opts.max_conns)
+        w->opts.max_conns = 256;
+    if (!w->opts.max_body)
+        w->opts.max_body = 64 * 1024;
+    if (!w->opts.idle_timeout)
+        w->opts.idle_timeout = 30;
+    if (w->opts.session_ttl_ms <= 0)
+        w->opts.session_ttl_ms = 12LL * 3600 * 1000;
+    pthread_mutex_init(&w->pool_lock, NULL);
+    w->login_user_rl = ratelimit_new(LOGIN_USER_FAILURES, LOGIN_WINDOW_MS, 4096);
+    w->login_ip_rl = ratelimit_new(LOGIN_IP_FAILURES, LOGIN_WINDOW_MS, 4096);
+
+    struct sockaddr_storage sa;
+    socklen_t salen = 0;
+    int rc = parse_listen(w->opts.listen, &sa, &salen, &w->loopback, err);
+    if (rc < 0)
+        goto fail;
+    (void)salen;
+    if ((w->opts.tls_cert == NULL) != (w->opts.tls_key == NULL)) {
+        rc = bk_err_set(err, BK_ECONFIG, "TLS needs both a certificate and a key file");
+        goto fail;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (w->opts.tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            rc = bk_err_set(err, BK_ECONFIG, "this libmicrohttpd has no TLS support");
+            goto fail;
+        }
+        if ((rc = read_pem(w->opts.tls_cert, &w->tls_cert_pem, err)) < 0 ||
+            (rc = read_pem(w->opts.tls_key, &w->tls_key_pem, err)) < 0)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        w->tls = true;
+    }
+    /* Check the database once before listening: a bad path fails the start, not every request. */
+    struct bk_store *first = NULL;
+    if ((rc = store_open(cfg, &first, err)) < 0)
+        goto fail;
+    pool_put(w, first);
+
+    unsigned per_ip = w->opts.max_conns / 2 > 64 ? w->opts.max_conns / 2 : 64;
+    struct MHD_OptionItem opts[16];
+    size_t no = 0;
+    /* the logger first, or MHD uses its default one for the options before it */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, w};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, w->opts.threads, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, w->opts.max_conns, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, w->opts.idle_timeout, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL};
+    /* request line + headers: 32 KiB is plenty for cookies and tokens; MHD answers 431 */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, w};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w};
+    if (w->tls) {
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert_pem};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls_key_pem};
+    }
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!w->mhd) {
+        rc = bk_err_set(err, BK_EIO, "cannot listen on %s (address in use or not local?)",
+                        w->opts.listen);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    if (port_out)
+        *port_out = di ? di->port : 0;
+    *out = w;
+    return 0;
+fail:
+    web_stop(w);
+    return rc;
+}
+
+void web_stop(struct web *w)
+{
+    if (!w)
+        return;
+    if (w->mhd)
+        MHD_stop_daemon(w->mhd);
+    for (size_t i = 0; i < w->npool; i++)
+        store_close(w->pool[i]);
+    pthread_mutex_destroy(&w->pool_lock);
+    ratelimit_free(w->login_user_rl);
+    ratelimit_free(w->login_ip_rl);
+    if (w->tls_key_pem)
+        memset(w->tls_key_pem, 0, strlen(w->tls_key_pem));
+    free(w->tls_cert_pem);
+    free(w->tls_key_pem);
+    free(w);
+}

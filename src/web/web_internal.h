@@ -1,0 +1,157 @@
+/* Internals shared by the files of the web layer: the server object, one request as handlers
+ * see it, the route table and the response helpers. Not for use outside src/web and its
+ * tests. */
+#ifndef BK_WEB_WEB_INTERNAL_H
+#define BK_WEB_WEB_INTERNAL_H
+
+#include "auth/auth.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "web/params.h"
+#include "web/ratelimit.h"
+#include "web/web.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WEB_MAX_CAPS 2
+#define WEB_POOL_MAX 32 /* idle store handles kept */
+#define WEB_COOKIE "bk_session"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+struct web {
+    const struct bk_config *cfg; /* borrowed */
+    struct web_opts opts;        /* copied; strings borrowed */
+    struct web_hooks hooks;      /* copied; NULL members allowed */
+    struct MHD_Daemon *mhd;
+    bool tls;
+    bool loopback; /* listening on a loopback address only */
+    char *tls_cert_pem, *tls_key_pem;
+    pthread_mutex_t pool_lock;
+    struct bk_store *pool[WEB_POOL_MAX];
+    size_t npool;
+    struct web_ratelimit *login_user_rl; /* failures per user name */
+    struct web_ratelimit *login_ip_rl;   /* failures per client address */
+    atomic_uint_fast64_t requests[6]; /* by status class: [1]=1xx … [5]=5xx, [0] other */
+    atomic_uint_fast64_t login_failures;
+};
+
+struct web_req;
+typedef void (*web_handler)(struct web_req *rq);
+
+enum web_route_flag {
+    WR_PUBLIC = 1u << 0,  /* no authentication */
+    WR_BODY = 1u << 1,    /* a JSON object body is required */
+    WR_METRICS = 1u << 2, /* public when opts.metrics_public */
+};
+
+struct web_route {
+    const char *method;  /* GET, POST, DELETE */
+    const char *pattern; /* "/api/v1/jobs/{id}": {id} is a positive integer, {name} a segment */
+    web_handler fn;
+    enum bk_role min_role;
+    unsigned flags;
+};
+
+extern const struct web_route web_routes[];
+extern const size_t web_nroutes;
+
+/* Match path against pattern; captures (borrowed pointers into path + lengths) for each
+ * {…} segment. Pure. */
+bool web_route_match(const char *pattern, const char *path, const char **cap, size_t *caplen,
+                     size_t maxcaps);
+/* The route for method+path, or NULL; *path_known true when another method matches the path
+ * (405). HEAD finds GET routes. */
+const struct web_route *web_route_find(const char *method, const char *path, const char **cap,
+                                       size_t *caplen, bool *path_known);
+/* "GET, POST" for the Allow header of a 405. */
+void web_route_allow(const char *path, char *out, size_t outsz);
+
+/* The OpenAPI 3.0 document served at /api/v1/openapi.json (static string). */
+const char *web_openapi_json(void);
+
+struct web_req {
+    struct web *w;
+    struct MHD_Connection *conn;
+    const struct web_route *route;
+    const char *method; /* as sent (HEAD stays HEAD) */
+    const char *path;
+    char *cap[WEB_MAX_CAPS]; /* owned copies of the {…} segments */
+    int64_t id;              /* the {id} segment, when the pattern has one */
+    struct web_params q;
+    json_t *body; /* WR_BODY routes: the parsed object */
+    struct bk_store *st;
+    struct auth_identity who;
+    bool authed;
+    char peer[64]; /* client IP, for rate limiting */
+    /* response */
+    unsigned status;
+    json_t *json;
+    char *text; /* non-JSON body (metrics, openapi); owned */
+    const char *ctype;
+    char *set_cookie;
+    char retry_after[24];
+    char allow[64];
+    char msg[256]; /* scratch for params_* messages */
+};
+
+/* Responses: each sets rq->status and the body (replacing any earlier one). */
+void web_reply(struct web_req *rq, unsigned status, json_t *body); /* takes ownership */
+__attribute__((format(printf, 4, 5))) void web_error(struct web_req *rq, unsigned status,
+                                                     const char *code, const char *fmt, ...);
+/* 400 with rq->msg (a params_* failure). */
+void web_bad_request(struct web_req *rq);
+/* 500 for a store failure; the detail goes to the log only. */
+void web_internal(struct web_req *rq, const struct bk_err *err);
+
+/* Audit row for a change made through the API (who = the caller). before/after may be NULL;
+ * they are compact JSON of what changed and must hold no secrets. Logs on failure. */
+int web_audit(struct web_req *rq, const char *action, const char *target, const json_t *before,
+              const json_t *after);
+
+/* The session cookie sent with the request, or NULL (borrowed). */
+const char *web_cookie(struct web_req *rq);
+
+/* JSON helpers: NULL → null, invalid UTF-8 repaired; epoch ms → ISO 8601 (0/NULL → null). */
+json_t *web_jstr(const char *s);
+json_t *web_jtime(int64_t ms);
+
+/* Handlers (api.c, metrics.c, web.c). */
+void api_healthz(struct web_req *rq);
+void api_readyz(struct web_req *rq);
+void api_openapi(struct web_req *rq);
+void api_metrics(struct web_req *rq);
+void api_session_create(struct web_req *rq);
+void api_session_get(struct web_req *rq);
+void api_session_delete(struct web_req *rq);
+void api_customers(struct web_req *rq);
+void api_sources(struct web_req *rq);
+void api_source_poll(struct web_req *rq);
+void api_source_pause(struct web_req *rq);
+void api_source_resume(struct web_req *rq);
+void api_jobs(struct web_req *rq);
+void api_job_get(struct web_req *rq);
+void api_runs(struct web_req *rq);
+void api_run_get(struct web_req *rq);
+void api_run_review(struct web_req *rq);
+void api_runs_review(struct web_req *rq);
+void api_remarks(struct web_req *rq);
+void api_remark_create(struct web_req *rq);
+void api_overrides(struct web_req *rq);
+void api_override_create(struct web_req *rq);
+void api_overrides_delete(struct web_req *rq);
+void api_override_delete(struct web_req *rq);
+void api_audit(struct web_req *rq);
+void api_users(struct web_req *rq);
+void api_user_create(struct web_req *rq);
+void api_user_delete(struct web_req *rq);
+void api_tokens(struct web_req *rq);
+void api_token_create(struct web_req *rq);
+void api_token_delete(struct web_req *rq);
+
+#endif
