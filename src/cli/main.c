@@ -3,6 +3,7 @@
 #include "cli/cmd_backup.h"
 #include "cli/cmd_monitor.h"
 #include "cli/cmd_users.h"
+#include "daemon/daemon.h"
 #include "util/log.h"
 
 #include <curl/curl.h>
@@ -21,6 +22,7 @@ static int cmd_version(int argc, char **argv);
 static const struct command commands[] = {
     {"backup", cmd_backup, "trigger and monitor one HYCU backup (for job schedulers)"},
     {"poll", cmd_poll, "poll the configured sources (Cove, HYCU) into the store"},
+    {"serve", daemon_serve, "daemon: scheduled polling, JSON API, /metrics"},
     {"status", cmd_status, "latest status of every job in the store"},
     {"check", cmd_check, "Nagios/Icinga plugin: OK, WARNING, CRITICAL or UNKNOWN"},
     {"config", cmd_config, "validate the configuration file (config check)"},

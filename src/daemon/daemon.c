@@ -1,0 +1,676 @@
+/* The daemon. Threads: the main thread handles signals (sigtimedwait) and runs the scheduler
+ * tick; N worker threads each own a store handle and run one poll at a time; the HTTP server
+ * has its own pool (web/). State shared with workers and the web hooks is under one mutex.
+ * A slow or failing source only ever occupies one worker, so it cannot delay the others
+ * beyond the worker count. */
+#include "daemon/daemon.h"
+
+#include "auth/auth.h"
+#include "config/config.h"
+#include "poller/poller.h"
+#include "secrets/secretfile.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+#include "web/web.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKERS 2
+
+struct src_state {
+    char *name;
+    const struct bk_source_cfg *cfg; /* points into the current config */
+    int64_t next_due;                /* monotonic ms */
+    int failures;
+    bool auth_failed; /* stays failed until the config changes or an admin resumes it */
+    bool paused;
+    bool running;
+    bool queued;
+    bool removed;
+    /* counters for /metrics */
+    int64_t polls_ok, polls_failed, polls_partial;
+    double last_seconds;
+};
+
+struct daemon {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct bk_config *cfg;       /* current */
+    struct bk_config **old_cfgs; /* superseded configs: kept alive for borrowed pointers */
+    size_t nold;
+    struct src_state *src;
+    size_t nsrc;
+    volatile sig_atomic_t stop; /* read by providers through poller_run */
+    bool stopping;
+    bool ready;
+    char instance[300];
+    int64_t started_at;
+    int64_t polls_total;
+    struct bk_store *hook_store; /* used by web hooks, under lock */
+};
+
+static struct daemon g_d;
+
+long long daemon_backoff_ms(int failures)
+{
+    long long d = 30000;
+    for (int i = 1; i < failures && d < 3600000; i++)
+        d *= 2;
+    return d > 3600000 ? 3600000 : d;
+}
+
+static unsigned g_seed;
+
+static int64_t jitter(int64_t interval)
+{
+    /* ±10 %, so many sources with one interval do not poll in lockstep */
+    g_seed = g_seed * 1103515245u + 12345u;
+    int64_t span = interval / 5;
+    return span > 0 ? (int64_t)(g_seed % (unsigned)span) - span / 2 : 0;
+}
+
+static struct src_state *find_src(const char *name)
+{
+    for (size_t i = 0; i < g_d.nsrc; i++)
+        if (!g_d.src[i].removed && strcmp(g_d.src[i].name, name) == 0)
+            return &g_d.src[i];
+    return NULL;
+}
+
+static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_source_cfg *b)
+{
+#define SEQ(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
+    return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
+           SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
+           SEQ(ca_file) && a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
+           a->enabled == b->enabled && a->insecure == b->insecure;
+#undef SEQ
+}
+
+/* Install cfg's sources into the schedule (lock held). Unchanged sources keep their state. */
+static void apply_sources(struct bk_config *cfg)
+{
+    for (size_t i = 0; i < g_d.nsrc; i++) {
+        struct src_state *s = &g_d.src[i];
+        if (s->removed)
+            continue;
+        const struct bk_source_cfg *n = config_find_source(cfg, s->name);
+        if (!n || !n->enabled) {
+            log_info("source %s: removed from the schedule", s->name);
+            s->removed = true;
+            continue;
+        }
+        if (!source_cfg_equal(s->cfg, n)) {
+            log_info("source %s: configuration changed", s->name);
+            s->auth_failed = false;
+            s->failures = 0;
+            s->next_due = bk_mono_ms();
+        }
+        s->cfg = n;
+    }
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const struct bk_source_cfg *n = &cfg->sources[i];
+        if (!n->enabled || find_src(n->name))
+            continue;
+        g_d.src = xrealloc(g_d.src, (g_d.nsrc + 1) * sizeof *g_d.src);
+        struct src_state *s = &g_d.src[g_d.nsrc++];
+        memset(s, 0, sizeof *s);
+        s->name = xstrdup(n->name);
+        s->cfg = n;
+        s->next_due = bk_mono_ms(); /* poll at once on start */
+        log_info("source %s (%s): scheduled every %lld s", n->name, bk_source_type_name(n->type),
+                 (long long)(n->interval_ms / 1000));
+    }
+    g_d.cfg = cfg;
+}
+
+/* ---- workers ------------------------------------------------------------------------- */
+
+struct worker {
+    pthread_t th;
+    struct bk_store *store;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_mutex_lock(&g_d.lock);
+    for (;;) {
+        struct src_state *job = NULL;
+        while (!g_d.stopping) {
+            for (size_t i = 0; i < g_d.nsrc && !job; i++)
+                if (g_d.src[i].queued && !g_d.src[i].running && !g_d.src[i].removed)
+                    job = &g_d.src[i];
+            if (job)
+                break;
+            pthread_cond_wait(&g_d.cond, &g_d.lock);
+        }
+        if (g_d.stopping)
+            break;
+        job->queued = false;
+        job->running = true;
+        const struct bk_source_cfg *cfg = job->cfg;
+        char *name = xstrdup(job->name);
+        pthread_mutex_unlock(&g_d.lock);
+
+        if (!w->store) {
+            struct bk_err err = {0};
+            if (store_open(g_d.cfg, &w->store, &err) < 0)
+                log_err("worker: %s", err.msg);
+        }
+        struct poller_summary sum = {0};
+        if (w->store) {
+            poller_run(w->store, cfg, g_d.instance, &g_d.stop, &sum);
+        } else {
+            snprintf(sum.error, sizeof sum.error, "store unavailable");
+            sum.code = BK_EIO;
+        }
+
+        pthread_mutex_lock(&g_d.lock);
+        job = find_src(name); /* the array may have grown during the poll */
+        if (job) {
+            job->running = false;
+            job->last_seconds = sum.seconds;
+            g_d.polls_total++;
+            int64_t now = bk_mono_ms();
+            if (sum.ok) {
+                job->failures = 0;
+                if (sum.partial)
+                    job->polls_partial++;
+                else
+                    job->polls_ok++;
+                job->next_due = now + job->cfg->interval_ms + jitter(job->cfg->interval_ms);
+                log_info("source %s: %s devices=%lld runs_new=%lld runs_updated=%lld pages=%lld "
+                         "seconds=%.2f",
+                         name, sum.partial ? "partial" : "ok", (long long)sum.devices,
+                         (long long)sum.runs_new, (long long)sum.runs_updated, (long long)sum.pages,
+                         sum.seconds);
+            } else {
+                job->polls_failed++;
+                job->failures++;
+                if (sum.code == BK_EAUTH && !g_d.stop) {
+                    /* Repeated bad logins can lock the vendor account: wait for a fix. */
+                    job->auth_failed = true;
+                    log_err("source %s: credentials rejected; not retrying until the "
+                            "configuration changes or an admin resumes it: %s",
+                            name, sum.error);
+                } else {
+                    long long b = daemon_backoff_ms(job->failures);
+                    if (b > job->cfg->interval_ms && job->cfg->interval_ms > 30000)
+                        b = job->cfg->interval_ms;
+                    job->next_due = now + b;
+                    log_warn("source %s: poll failed (%d in a row), next try in %lld s: %s", name,
+                             job->failures, b / 1000, sum.error);
+                }
+            }
+        }
+        free(name);
+        pthread_cond_broadcast(&g_d.cond);
+    }
+    pthread_mutex_unlock(&g_d.lock);
+    store_close(w->store);
+    w->store = NULL;
+    return NULL;
+}
+
+/* ---- web hooks ------------------------------------------------------------------------ */
+
+static int hook_poll_now(void *ud, const char *source, const char *who, struct bk_err *err)
+{
+    pthread_mutex_lock(&g_d.lock);
+    struct src_state *s = find_src(source);
+    int rc = 0;
+    if (!s) {
+        rc = bk_err_set(err, BK_ENOTFOUND, "no configured source \"%s\"", source);
+    } else {
+        s->next_due = 0;
+        s->auth_failed = false;
+        log_info("source %s: poll requested by %s", source, who ? who : "?");
+        pthread_cond_broadcast(&g_d.cond);
+    }
+    pthread_mutex_unlock(&g_d.lock);
+    return rc;
+}
+
+static int hook_set_paused(void *ud, const char *source, bool paused, const char *who,
+                           struct bk_err *err)
+{
+    pthread_mutex_lock(&g_d.lock);
+    struct src_state *s = find_src(source);
+    int rc = 0;
+    if (!s) {
+        rc = bk_err_set(err, BK_ENOTFOUND, "no configured source \"%s\"", source);
+    } else {
+        s->paused = paused;
+        struct bk_err perr = {0};
+        struct store_param p[] = {SP_INT(paused ? 1 : 0), SP_TEXT(source)};
+        if (!g_d.hook_store && store_open(g_d.cfg, &g_d.hook_store, &perr) < 0)
+            log_warn("cannot persist the pause of %s: %s", source, perr.msg);
+        else if (store_exec(g_d.hook_store, "UPDATE source SET paused = ?1 WHERE name = ?2", p, 2,
+                            NULL, NULL, &perr) < 0)
+            log_warn("cannot persist the pause of %s: %s", source, perr.msg);
+        if (!paused) {
+            s->auth_failed = false; /* an admin's resume is the "I fixed it" signal */
+            s->failures = 0;
+            s->next_due = 0;
+        }
+        log_info("source %s: %s by %s", source, paused ? "paused" : "resumed", who ? who : "?");
+    }
+    pthread_mutex_unlock(&g_d.lock);
+    return rc;
+}
+
+static void hook_metrics(void *ud, struct bk_buf *out)
+{
+    pthread_mutex_lock(&g_d.lock);
+    bk_buf_printf(out, "# HELP backupctl_daemon_polls_total Polls run by this process, by "
+                       "source and result.\n# TYPE backupctl_daemon_polls_total counter\n");
+    for (size_t i = 0; i < g_d.nsrc; i++) {
+        const struct src_state *s = &g_d.src[i];
+        if (s->removed)
+            continue;
+        bk_buf_printf(out,
+                      "backupctl_daemon_polls_total{source=\"%s\",result=\"ok\"} %lld\n"
+                      "backupctl_daemon_polls_total{source=\"%s\",result=\"partial\"} %lld\n"
+                      "backupctl_daemon_polls_total{source=\"%s\",result=\"failed\"} %lld\n",
+                      s->name, (long long)s->polls_ok, s->name, (long long)s->polls_partial,
+                      s->name, (long long)s->polls_failed);
+    }
+    bk_buf_printf(out, "# HELP backupctl_daemon_source_paused 1 when a source is paused or "
+                       "waiting for fixed credentials.\n# TYPE backupctl_daemon_source_paused "
+                       "gauge\n");
+    for (size_t i = 0; i < g_d.nsrc; i++)
+        if (!g_d.src[i].removed)
+            bk_buf_printf(out, "backupctl_daemon_source_paused{source=\"%s\"} %d\n",
+                          g_d.src[i].name, g_d.src[i].paused || g_d.src[i].auth_failed);
+    bk_buf_printf(out,
+                  "# HELP backupctl_process_start_time_seconds Start time of the daemon.\n"
+                  "# TYPE backupctl_process_start_time_seconds gauge\n"
+                  "backupctl_process_start_time_seconds %lld\n"
+                  "# HELP backupctl_build_info Version of the running daemon.\n"
+                  "# TYPE backupctl_build_info gauge\n"
+                  "backupctl_build_info{version=\"%s\"} 1\n",
+                  (long long)(g_d.started_at / 1000), BK_VERSION);
+    pthread_mutex_unlock(&g_d.lock);
+}
+
+static bool hook_ready(void *ud)
+{
+    pthread_mutex_lock(&g_d.lock);
+    bool r = g_d.ready && !g_d.stopping;
+    pthread_mutex_unlock(&g_d.lock);
+    return r;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0'; /* abstract socket */
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, len) < 0)
+        log_debug("sd_notify: %s", strerror(errno));
+    close(fd);
+}
+
+/* Validate everything `config check` validates, secrets included. */
+static int validate_config(const struct bk_config *cfg, struct bk_err *err)
+{
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const struct bk_source_cfg *s = &cfg->sources[i];
+        const struct bk_secret_ref *refs[] = {&s->password, &s->token};
+        for (size_t k = 0; k < 2; k++) {
+            if (!refs[k]->file && !refs[k]->env)
+                continue;
+            char what[200], *v = NULL;
+            snprintf(what, sizeof what, "%s:%d: source \"%s\" %s", cfg->path, s->line, s->name,
+                     k == 0 ? "password" : "token");
+            int rc = secret_resolve(refs[k], what, &v, err);
+            if (v) {
+                memset(v, 0, strlen(v));
+                free(v);
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* One instance per SQLite file: a POSIX record lock on "<db>.lock", held for our lifetime. */
+static int lock_instance(const struct bk_config *cfg, int *fd_out, struct bk_err *err)
+{
+    *fd_out = -1;
+    if (!cfg->db_path)
+        return 0; /* PostgreSQL: instances coordinate through row leases */
+    char *path = xasprintf("%s.lock", cfg->db_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int rc = bk_err_set(err, BK_EIO, "cannot create %s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        fcntl(fd, F_GETLK, &who);
+        int rc = bk_err_set(err, BK_ECONFIG,
+                            "another backupctl serve (pid %ld) already uses %s; one instance per "
+                            "SQLite file (use PostgreSQL to run several)",
+                            (long)who.l_pid, cfg->db_path);
+        close(fd);
+        free(path);
+        return rc;
+    }
+    free(path);
+    *fd_out = fd;
+    return 0;
+}
+
+static void prune(struct bk_store *s, const struct bk_config *cfg)
+{
+    int64_t now = bk_now_ms(), n = 0;
+    struct bk_err err = {0};
+    if (cfg->retain_poll_runs_ms > 0) {
+        struct store_param p[] = {SP_INT(now - cfg->retain_poll_runs_ms)};
+        if (store_exec(s, "DELETE FROM poll_run WHERE started_at < ?1 AND result <> 'running'", p,
+                       1, &n, NULL, &err) < 0)
+            log_warn("retention: %s", err.msg);
+        else if (n)
+            log_info("retention: pruned %lld poll records", (long long)n);
+    }
+    if (cfg->retain_audit_ms > 0) {
+        struct store_param p[] = {SP_INT(now - cfg->retain_audit_ms)};
+        if (store_exec(s, "DELETE FROM audit WHERE at < ?1", p, 1, &n, NULL, &err) < 0)
+            log_warn("retention: %s", err.msg);
+        else if (n)
+            log_info("retention: pruned %lld audit records", (long long)n);
+    }
+    if (cfg->retain_runs_ms > 0) {
+        struct store_param p[] = {SP_INT(now - cfg->retain_runs_ms)};
+        if (store_exec(s,
+                       "DELETE FROM job_object WHERE run_id IN (SELECT id FROM job_run WHERE "
+                       "COALESCE(end_at, start_at, created_at) < ?1 AND reviewed_at IS NOT NULL)",
+                       p, 1, NULL, NULL, &err) < 0 ||
+            store_exec(s,
+                       "DELETE FROM remark_run WHERE run_id IN (SELECT id FROM job_run WHERE "
+                       "COALESCE(end_at, start_at, created_at) < ?1 AND reviewed_at IS NOT NULL)",
+                       p, 1, NULL, NULL, &err) < 0 ||
+            store_exec(s,
+                       "DELETE FROM job_run WHERE COALESCE(end_at, start_at, created_at) < ?1 "
+                       "AND reviewed_at IS NOT NULL",
+                       p, 1, &n, NULL, &err) < 0)
+            log_warn("retention: %s", err.msg);
+        else if (n)
+            log_info("retention: pruned %lld reviewed runs", (long long)n);
+    }
+}
+
+static int paused_row(const struct store_row *r, void *ud)
+{
+    struct src_state *s = find_src(store_row_text(r, 0));
+    if (s)
+        s->paused = store_row_int(r, 1) != 0;
+    return 0;
+}
+
+/* Persisted pause flags survive restarts (lock held by the caller). */
+static void load_paused(struct bk_store *s)
+{
+    struct bk_err err = {0};
+    if (store_query(s, "SELECT name, paused FROM source", NULL, 0, paused_row, NULL, &err) < 0)
+        log_warn("cannot read paused sources: %s", err.msg);
+}
+
+static const char SERVE_USAGE[] =
+    "Usage: backupctl serve [--config F] [--listen HOST:PORT] [--log-format text|json] "
+    "[--verbose]\n"
+    "\n"
+    "Run the daemon: poll every configured source on its schedule (worker threads, jitter,\n"
+    "capped exponential backoff for failing sources; rejected credentials are not retried\n"
+    "until the configuration changes or an admin resumes the source), serve the JSON API,\n"
+    "/metrics, /healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only\n"
+    "if it is valid; SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
+    "Prints \"listening on HOST:PORT\" on stdout once the server is up.\n";
+
+int daemon_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"log-format", required_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = config_default_path(), *listen = NULL;
+    optind = 0;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0)
+                log_set_format(LOG_FORMAT_JSON);
+            else if (strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "backupctl serve: --log-format must be text or json\n");
+                return 1;
+            }
+            break;
+        case 'v':
+            log_set_level(LOG_DEBUG);
+            break;
+        case 'h':
+            fputs(SERVE_USAGE, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "backupctl serve: bad option \"%s\" (see 'backupctl serve --help')\n",
+                    argv[optind - 1]);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "backupctl serve: unexpected argument \"%s\"\n", argv[optind]);
+        return 1;
+    }
+
+    struct bk_err err = {0};
+    struct bk_config *cfg = NULL;
+    if (config_load(config_path, &cfg, &err) < 0 || validate_config(cfg, &err) < 0) {
+        log_err("not starting: %s", err.msg);
+        config_free(cfg);
+        return 1;
+    }
+    if (listen) {
+        free(cfg->listen);
+        cfg->listen = xstrdup(listen);
+    }
+    int lock_fd = -1;
+    if (lock_instance(cfg, &lock_fd, &err) < 0) {
+        log_err("not starting: %s", err.msg);
+        config_free(cfg);
+        return 1;
+    }
+    if (auth_init() < 0) {
+        log_err("not starting: libsodium failed to initialise");
+        config_free(cfg);
+        return 1;
+    }
+    struct bk_store *main_store = NULL;
+    if (store_open(cfg, &main_store, &err) < 0) {
+        log_err("not starting: %s", err.msg);
+        config_free(cfg);
+        close(lock_fd);
+        return 1;
+    }
+
+    /* Signals are handled synchronously by the main thread only. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&g_d, 0, sizeof g_d);
+    pthread_mutex_init(&g_d.lock, NULL);
+    pthread_cond_init(&g_d.cond, NULL);
+    g_d.started_at = bk_now_ms();
+    g_seed = (unsigned)g_d.started_at ^ (unsigned)getpid();
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(g_d.instance, sizeof g_d.instance, "%s:%ld", host, (long)getpid());
+    pthread_mutex_lock(&g_d.lock);
+    apply_sources(cfg);
+    load_paused(main_store);
+    pthread_mutex_unlock(&g_d.lock);
+
+    struct web_hooks hooks = {.poll_now = hook_poll_now,
+                              .set_paused = hook_set_paused,
+                              .metrics = hook_metrics,
+                              .ready = hook_ready};
+    struct web_opts wo = {.listen = cfg->listen,
+                          .tls_cert = cfg->tls_cert,
+                          .tls_key = cfg->tls_key,
+                          .session_ttl_ms = cfg->session_ttl_ms};
+    struct web *web = NULL;
+    unsigned port = 0;
+    if (web_start(cfg, &wo, &hooks, &web, &port, &err) < 0) {
+        log_err("not starting: %s", err.msg);
+        store_close(main_store);
+        config_free(cfg);
+        close(lock_fd);
+        return 1;
+    }
+    char hostpart[256];
+    snprintf(hostpart, sizeof hostpart, "%s", cfg->listen);
+    char *colon = strrchr(hostpart, ':');
+    if (colon)
+        *colon = '\0';
+    printf("listening on %s:%u\n", hostpart, port);
+    fflush(stdout);
+    log_info("backupctl %s serving on %s:%u, %zu source(s), database %s", BK_VERSION, hostpart,
+             port, cfg->nsources, cfg->db_path ? cfg->db_path : "postgresql");
+
+    struct worker workers[WORKERS];
+    memset(workers, 0, sizeof workers);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    pthread_mutex_lock(&g_d.lock);
+    g_d.ready = true;
+    pthread_mutex_unlock(&g_d.lock);
+    notify("READY=1\nSTATUS=polling");
+
+    int64_t next_prune = bk_mono_ms() + 60000;
+    for (;;) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (sig == SIGHUP) {
+            notify("RELOADING=1");
+            struct bk_config *ncfg = NULL;
+            struct bk_err rerr = {0};
+            if (config_load(config_path, &ncfg, &rerr) < 0 || validate_config(ncfg, &rerr) < 0) {
+                log_err("SIGHUP: configuration NOT reloaded (keeping the running one): %s",
+                        rerr.msg);
+                config_free(ncfg);
+            } else {
+                pthread_mutex_lock(&g_d.lock);
+                g_d.old_cfgs = xrealloc(g_d.old_cfgs, (g_d.nold + 1) * sizeof *g_d.old_cfgs);
+                g_d.old_cfgs[g_d.nold++] = g_d.cfg;
+                apply_sources(ncfg);
+                load_paused(main_store);
+                pthread_cond_broadcast(&g_d.cond);
+                pthread_mutex_unlock(&g_d.lock);
+                log_info("SIGHUP: configuration reloaded (%zu source(s))", ncfg->nsources);
+            }
+            notify("READY=1");
+        }
+        /* Scheduler tick: queue every due source that is not busy, paused or auth-failed. */
+        pthread_mutex_lock(&g_d.lock);
+        int64_t now = bk_mono_ms();
+        bool any = false;
+        for (size_t i = 0; i < g_d.nsrc; i++) {
+            struct src_state *s = &g_d.src[i];
+            if (s->removed || s->paused || s->auth_failed || s->running || s->queued)
+                continue;
+            if (s->next_due <= now) {
+                s->queued = true;
+                s->next_due = INT64_MAX; /* set again when the poll ends */
+                any = true;
+            }
+        }
+        if (any)
+            pthread_cond_broadcast(&g_d.cond);
+        pthread_mutex_unlock(&g_d.lock);
+        if (now >= next_prune) {
+            prune(main_store, g_d.cfg);
+            next_prune = now + 3600 * 1000;
+        }
+    }
+
+    /* Stop: no new polls; running ones see g_d.stop, abort their HTTP transfers and are
+     * recorded as failed with their staging discarded (nothing half-applied). */
+    notify("STOPPING=1");
+    pthread_mutex_lock(&g_d.lock);
+    g_d.stopping = true;
+    g_d.stop = 1;
+    pthread_cond_broadcast(&g_d.cond);
+    pthread_mutex_unlock(&g_d.lock);
+    /* Workers return within the grace period: transfers poll the stop flag at least once a
+     * second and store transactions are short. */
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(workers[i].th, NULL);
+    web_stop(web);
+    store_close(g_d.hook_store);
+    store_close(main_store);
+    for (size_t i = 0; i < g_d.nsrc; i++)
+        free(g_d.src[i].name);
+    free(g_d.src);
+    for (size_t i = 0; i < g_d.nold; i++)
+        config_free(g_d.old_cfgs[i]);
+    free(g_d.old_cfgs);
+    config_free(g_d.cfg);
+    close(lock_fd);
+    log_info("stopped");
+    return 0;
+}
