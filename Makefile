@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all test demo install format bench fuzz clean
+.PHONY: all test demo demo-backup install format bench fuzz clean
 
 all:
 	cmake --preset default >/dev/null
@@ -13,6 +13,9 @@ test:
 
 demo: all
 	./scripts/demo-run
+
+demo-backup: all
+	./scripts/demo-backup
 
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
