@@ -15,11 +15,7 @@ static int cove_provider_poll(const struct provider_poll_args *a, struct provide
         .username = a->src->username,
         .password = a->password,
         .page_size = a->src->page_size,
-        .http = {.ca_file = a->src->ca_file,
-                 .insecure = a->src->insecure,
-                 .retries = 4,
-                 .backoff_ms = 500,
-                 .stop = a->stop},
+        .http = provider_http_opts(a),
     };
     struct cove *c;
     int rc = cove_open(&cfg, &c, err);

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "core/model.h"
+#include "http/http.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -40,5 +41,9 @@ struct provider_ops {
 };
 
 const struct provider_ops *provider_find(enum bk_source_type t);
+
+/* The HTTP options every provider polls with: the source's TLS settings, 4 retries of
+ * transient read failures from 500 ms, and the poll's stop flag. */
+struct http_opts provider_http_opts(const struct provider_poll_args *a);
 
 #endif

@@ -16,3 +16,13 @@ const struct provider_ops *provider_find(enum bk_source_type t)
             return providers[i];
     return NULL;
 }
+
+struct http_opts provider_http_opts(const struct provider_poll_args *a)
+{
+    struct http_opts o = {.ca_file = a->src->ca_file,
+                          .insecure = a->src->insecure,
+                          .retries = 4,
+                          .backoff_ms = 500,
+                          .stop = a->stop};
+    return o;
+}
