@@ -95,110 +95,230 @@ static bool all_digits(const char *s)
 /* ---- rows → JSON ---------------------------------------------------------------------------- */
 
 enum col_type {
-    C_INT,  /* integer or null */
-    C_TEXT, /* string or null */
-    C_TIME, /* epoch ms → ISO 8601 or null */
-    C_BOOL, /* integer != 0 */
-    C_SET,  /* true when the column is not NULL */
-    C_SECS, /* ms → whole seconds */
-    C_JSON, /* stored JSON text → the value (a string when it does not parse) */
+    C_INT,         /* integer or null */
+    C_TEXT,        /* string or null */
+    C_TIME,        /* epoch ms → ISO 8601 or null */
+    C_BOOL,        /* integer != 0 */
+    C_SET,         /* true when the column is not NULL */
+    C_SECS,        /* ms → whole seconds */
+    C_JSON,        /* stored JSON text → the value (a string when it does not parse) */
+    C_EFF_STATUS,  /* a run's status: "success" when column aux (override) is 1 */
+    C_ORIG_STATUS, /* the stored status when column aux (override) is 1, else null */
+    C_JOB_STATUS,  /* C_EFF_STATUS of the latest run, "none" when the job never ran */
+    C_CONFIGURED,  /* the column (a source name) is in the configuration */
+    C_UP,          /* column = last good poll (ms), aux = interval (ms): within 3 intervals */
+    C_ACTIVE,      /* column = valid_from, aux = valid_until (ms, NULL = open): now inside */
+    C_HIDDEN,      /* read by another column only */
 };
 
-/* name "a.b" nests b in object a; an object whose first column is NULL becomes null. Names
- * starting with '_' are raw values for the fix-up function and are dropped afterwards. */
+/* One output field per selected column. name "a.b" nests b in object a (consecutive
+ * columns); an object whose first column is NULL is written as null. */
 struct col {
     const char *name;
     enum col_type type;
+    int aux; /* another column some types read */
 };
 
-static json_t *col_value(const struct store_row *r, int i, enum col_type t)
+/* Rows are written straight to JSON text: building jansson objects for every field of every
+ * row was most of the cost of a list request. */
+struct rows_env {
+    const struct bk_config *cfg;
+    int64_t now;
+};
+
+static void jw_string(struct bk_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    bool utf8 = params_utf8_valid(s, n);
+    bk_buf_append(b, "\"", 1);
+    size_t run = 0; /* bytes copied as they are, flushed in one append */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[8];
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c < 0x20) {
+            snprintf(u, sizeof u, "\\u%04x", c);
+            esc = u;
+        } else if (c >= 0x80 && !utf8) {
+            esc = "?"; /* vendor text in another encoding: keep it readable */
+        }
+        if (!esc) {
+            run++;
+            continue;
+        }
+        bk_buf_append(b, s + i - run, run);
+        run = 0;
+        bk_buf_appends(b, esc);
+    }
+    bk_buf_append(b, s + n - run, run);
+    bk_buf_append(b, "\"", 1);
+}
+
+static void jw_time(struct bk_buf *b, int64_t ms)
+{
+    char iso[32];
+    bk_iso8601(ms, iso, sizeof iso);
+    bk_buf_printf(b, "\"%s\"", iso);
+}
+
+static void col_write(struct bk_buf *b, const struct store_row *r, int i, const struct col *c,
+                      const struct rows_env *env)
 {
     bool null = store_row_is_null(r, i);
-    switch (t) {
+    switch (c->type) {
     case C_INT:
-        return null ? json_null() : json_integer(store_row_int(r, i));
-    case C_TEXT:
-        return web_jstr(store_row_text(r, i));
-    case C_TIME:
-        return null ? json_null() : web_jtime(store_row_int(r, i));
-    case C_BOOL:
-        return json_boolean(store_row_int(r, i) != 0);
-    case C_SET:
-        return json_boolean(!null);
-    case C_SECS:
-        return null ? json_null() : json_integer(store_row_int(r, i) / 1000);
-    case C_JSON: {
         if (null)
-            return json_null();
-        const char *s = store_row_text(r, i);
-        json_t *v = json_loads(s, JSON_DECODE_ANY, NULL);
-        return v ? v : web_jstr(s);
+            bk_buf_appends(b, "null");
+        else
+            bk_buf_printf(b, "%lld", (long long)store_row_int(r, i));
+        return;
+    case C_TEXT:
+        if (null)
+            bk_buf_appends(b, "null");
+        else
+            jw_string(b, store_row_text(r, i));
+        return;
+    case C_TIME:
+        if (null || store_row_int(r, i) <= 0)
+            bk_buf_appends(b, "null");
+        else
+            jw_time(b, store_row_int(r, i));
+        return;
+    case C_BOOL:
+        bk_buf_appends(b, store_row_int(r, i) ? "true" : "false");
+        return;
+    case C_SET:
+        bk_buf_appends(b, null ? "false" : "true");
+        return;
+    case C_SECS:
+        if (null)
+            bk_buf_appends(b, "null");
+        else
+            bk_buf_printf(b, "%lld", (long long)(store_row_int(r, i) / 1000));
+        return;
+    case C_JSON: {
+        if (null) {
+            bk_buf_appends(b, "null");
+            return;
+        }
+        json_t *v = json_loads(store_row_text(r, i), JSON_DECODE_ANY, NULL);
+        char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (t)
+            bk_buf_appends(b, t);
+        else
+            jw_string(b, store_row_text(r, i));
+        free(t);
+        json_decref(v);
+        return;
     }
+    case C_EFF_STATUS:
+    case C_JOB_STATUS:
+        if (null)
+            bk_buf_appends(b, c->type == C_JOB_STATUS ? "\"none\"" : "null");
+        else if (store_row_int(r, c->aux))
+            bk_buf_appends(b, "\"success\"");
+        else
+            jw_string(b, store_row_text(r, i));
+        return;
+    case C_ORIG_STATUS:
+        if (null || !store_row_int(r, c->aux))
+            bk_buf_appends(b, "null");
+        else
+            jw_string(b, store_row_text(r, i));
+        return;
+    case C_CONFIGURED:
+        bk_buf_appends(b, !null && env->cfg && config_find_source(env->cfg, store_row_text(r, i))
+                              ? "true"
+                              : "false");
+        return;
+    case C_UP: {
+        /* the metrics rule: down when the last good poll is older than 3 intervals, or never */
+        int64_t last = store_row_int(r, i), interval = store_row_int(r, c->aux);
+        bk_buf_appends(b, last > 0 && env->now - last <= 3 * interval ? "true" : "false");
+        return;
     }
-    return json_null();
+    case C_ACTIVE: {
+        int64_t from = store_row_int(r, i), until = store_row_int(r, c->aux);
+        bool on = (from <= 0 || from <= env->now) && (until <= 0 || env->now <= until);
+        bk_buf_appends(b, on ? "true" : "false");
+        return;
+    }
+    case C_HIDDEN:
+        return;
+    }
 }
 
-static json_t *row_json(const struct store_row *r, const struct col *cols, size_t n)
+static void row_write(struct bk_buf *b, const struct store_row *r, const struct col *cols, size_t n,
+                      const struct rows_env *env)
 {
-    json_t *o = json_object();
+    const char *open = NULL; /* the nested object being written */
+    size_t open_len = 0;
+    bool open_null = false, first = true, sub_first = true;
+    bk_buf_append(b, "{", 1);
     for (size_t i = 0; i < n; i++) {
-        const char *name = cols[i].name;
-        const char *dot = strchr(name, '.');
-        json_t *target = o;
-        if (dot) {
-            char parent[32];
-            size_t pl = (size_t)(dot - name);
-            if (pl >= sizeof parent)
-                pl = sizeof parent - 1;
-            memcpy(parent, name, pl);
-            parent[pl] = '\0';
-            json_t *sub = json_object_get(o, parent);
-            if (!sub) {
-                if (store_row_is_null(r, (int)i)) {
-                    json_object_set_new(o, parent, json_null());
-                    continue;
-                }
-                sub = json_object();
-                json_object_set_new(o, parent, sub);
-            } else if (json_is_null(sub)) {
+        const struct col *c = &cols[i];
+        if (c->type == C_HIDDEN)
+            continue;
+        const char *dot = strchr(c->name, '.');
+        size_t plen = dot ? (size_t)(dot - c->name) : 0;
+        if (open && !(dot && plen == open_len && strncmp(c->name, open, plen) == 0)) {
+            if (!open_null)
+                bk_buf_append(b, "}", 1);
+            open = NULL;
+        }
+        if (dot && !open) {
+            bk_buf_printf(b, "%s\"%.*s\":", first ? "" : ",", (int)plen, c->name);
+            first = false;
+            open = c->name;
+            open_len = plen;
+            open_null = store_row_is_null(r, (int)i);
+            sub_first = true;
+            if (open_null) {
+                bk_buf_appends(b, "null");
                 continue;
             }
-            target = sub;
-            name = dot + 1;
+            bk_buf_append(b, "{", 1);
         }
-        json_object_set_new(target, name, col_value(r, (int)i, cols[i].type));
+        if (open && open_null)
+            continue;
+        if (open) {
+            bk_buf_printf(b, "%s\"%s\":", sub_first ? "" : ",", dot + 1);
+            sub_first = false;
+        } else {
+            bk_buf_printf(b, "%s\"%s\":", first ? "" : ",", c->name);
+            first = false;
+        }
+        col_write(b, r, (int)i, c, env);
     }
-    return o;
-}
-
-static void drop_hidden(json_t *o)
-{
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(o, tmp, k, v)
-    {
-        if (k[0] == '_')
-            json_object_del(o, k);
-    }
+    if (open && !open_null)
+        bk_buf_append(b, "}", 1);
+    bk_buf_append(b, "}", 1);
 }
 
 struct rows_ctx {
     const struct col *cols;
     size_t ncols;
-    json_t *arr;
-    void (*fix)(json_t *item, void *ud);
-    void *fix_ud;
+    struct bk_buf *out;
+    struct rows_env env;
+    size_t n;
 };
 
 static int rows_cb(const struct store_row *r, void *ud)
 {
     struct rows_ctx *c = ud;
-    json_t *o = row_json(r, c->cols, c->ncols);
-    if (c->fix)
-        c->fix(o, c->fix_ud);
-    drop_hidden(o);
-    json_array_append_new(c->arr, o);
+    if (c->n++)
+        bk_buf_append(c->out, ",", 1);
+    row_write(c->out, r, c->cols, c->ncols, &c->env);
     return 0;
 }
 
@@ -208,16 +328,41 @@ static int int_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
-/* Run sql and append each row (as cols say) to arr. 0 or a store error (response set). */
-static int query_rows(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
-                      const struct col *cols, size_t ncols, void (*fix)(json_t *, void *),
-                      void *fix_ud, json_t *arr)
+#define ROWS_MAX (64u * 1024 * 1024)
+
+/* Run sql and append "[row,…]" (as cols say) to out. 0 or a store error (response set). */
+static int query_text(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
+                      const struct col *cols, size_t ncols, struct bk_buf *out)
 {
     struct bk_err err = {0};
-    struct rows_ctx c = {cols, ncols, arr, fix, fix_ud};
+    struct rows_ctx c = {cols, ncols, out, {rq->w->cfg, bk_now_ms()}, 0};
+    bk_buf_append(out, "[", 1);
     int rc = store_query(rq->st, sql, p, np, rows_cb, &c, &err);
+    bk_buf_append(out, "]", 1);
     if (rc < 0)
         web_internal(rq, &err);
+    return rc;
+}
+
+/* Run sql and append each row (as cols say) to the jansson array arr (for answers that are
+ * assembled from several queries). */
+static int query_rows(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
+                      const struct col *cols, size_t ncols, json_t *arr)
+{
+    struct bk_buf b;
+    bk_buf_init(&b, ROWS_MAX);
+    int rc = query_text(rq, sql, p, np, cols, ncols, &b);
+    if (rc == 0) {
+        json_t *rows = json_loadb(b.data, b.len, 0, NULL);
+        if (!json_is_array(rows)) {
+            web_error(rq, 500, "internal", "cannot encode the response");
+            rc = -BK_EPROTO;
+        } else {
+            json_array_extend(arr, rows);
+        }
+        json_decref(rows);
+    }
+    bk_buf_free(&b);
     return rc;
 }
 
@@ -234,26 +379,44 @@ static int query_int(struct web_req *rq, const char *sql, const struct store_par
 
 /* One object (first row) or NULL when there is none; response set on a store error. */
 static json_t *query_one(struct web_req *rq, const char *sql, const struct store_param *p,
-                         size_t np, const struct col *cols, size_t ncols,
-                         void (*fix)(json_t *, void *), void *fix_ud, int *rc)
+                         size_t np, const struct col *cols, size_t ncols, int *rc)
 {
     json_t *arr = json_array();
-    *rc = query_rows(rq, sql, p, np, cols, ncols, fix, fix_ud, arr);
+    *rc = query_rows(rq, sql, p, np, cols, ncols, arr);
     json_t *o = json_array_size(arr) ? json_incref(json_array_get(arr, 0)) : NULL;
     json_decref(arr);
     return o;
 }
 
 /* SELECT cols FROM from WHERE q ORDER BY order LIMIT/OFFSET, plus the COUNT(*) over
- * count_from: the list answer. */
+ * count_from: the list answer, as JSON text. */
 static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
                        const char *from, const char *count_from, struct qb *q, const char *order,
-                       int64_t limit, int64_t offset, void (*fix)(json_t *, void *), void *fix_ud)
+                       int64_t limit, int64_t offset)
 {
     int64_t total = 0;
     char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
                            q->where.data);
-    int rc = query_int(rq, csql, q->p, q->np, &total);
+    /* cache key: the SQL and every parameter, typed */
+    struct bk_buf key;
+    bk_buf_init(&key, 1u << 20);
+    bk_buf_appends(&key, csql);
+    for (size_t i = 0; i < q->np; i++) {
+        if (q->p[i].type == STORE_P_INT)
+            bk_buf_printf(&key, "\x1fi%lld", (long long)q->p[i].i);
+        else if (q->p[i].type == STORE_P_TEXT)
+            bk_buf_printf(&key, "\x1ft%s", q->p[i].s);
+        else
+            bk_buf_appends(&key, "\x1fn");
+    }
+    int rc = 0;
+    if (!web_count_get(rq->w, key.data, &total)) {
+        uint_fast64_t gen = atomic_load(&rq->w->data_gen);
+        rc = query_int(rq, csql, q->p, q->np, &total);
+        if (rc == 0)
+            web_count_put(rq->w, key.data, total, gen);
+    }
+    bk_buf_free(&key);
     free(csql);
     if (rc < 0)
         return;
@@ -261,16 +424,24 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
     q->p[q->np + 1] = SP_INT(offset);
     char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT ?%zu OFFSET ?%zu", select,
                           from, q->where.data, order, q->np + 1, q->np + 2);
-    json_t *items = json_array();
-    rc = query_rows(rq, sql, q->p, q->np + 2, cols, ncols, fix, fix_ud, items);
+    struct bk_buf b;
+    bk_buf_init(&b, ROWS_MAX);
+    bk_buf_appends(&b, "{\"items\":");
+    rc = query_text(rq, sql, q->p, q->np + 2, cols, ncols, &b);
     free(sql);
     if (rc < 0) {
-        json_decref(items);
+        bk_buf_free(&b);
         return;
     }
-    web_reply(rq, 200,
-              json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "limit",
-                        (json_int_t)limit, "offset", (json_int_t)offset));
+    if (bk_buf_printf(&b, ",\"total\":%lld,\"limit\":%lld,\"offset\":%lld}", (long long)total,
+                      (long long)limit, (long long)offset) < 0) {
+        bk_buf_free(&b);
+        web_error(rq, 500, "internal", "response too large");
+        return;
+    }
+    web_reply(rq, 200, NULL);
+    rq->text = bk_buf_steal(&b);
+    rq->text_is_json = true;
 }
 
 /* Common start of a list handler: allowed parameters and paging. false = response set. */
@@ -322,7 +493,7 @@ void api_openapi(struct web_req *rq)
 {
     web_reply(rq, 200, NULL);
     rq->text = xstrdup(web_openapi_json());
-    rq->ctype = "application/json; charset=utf-8";
+    rq->text_is_json = true;
 }
 
 /* ---- session ------------------------------------------------------------------------------- */
@@ -399,7 +570,6 @@ void api_session_create(struct web_req *rq)
     sid.via_session = true;
     log_info("web: %s logged in from %s", sid.name, rq->peer);
     ident_json(rq, &sid, now + rq->w->opts.session_ttl_ms);
-    json_object_set_new(rq->json, "csrf_token", json_string(sid.csrf));
 }
 
 void api_session_get(struct web_req *rq)
@@ -435,9 +605,9 @@ void api_session_delete(struct web_req *rq)
 void api_customers(struct web_req *rq)
 {
     static const char *const allowed[] = {"limit", "offset", "source", "q", NULL};
-    static const struct col cols[] = {{"id", C_INT},           {"name", C_TEXT},
-                                      {"external_id", C_TEXT}, {"external_ref", C_TEXT},
-                                      {"source", C_TEXT},      {"jobs", C_INT}};
+    static const struct col cols[] = {{"id", C_INT, 0},           {"name", C_TEXT, 0},
+                                      {"external_id", C_TEXT, 0}, {"external_ref", C_TEXT, 0},
+                                      {"source", C_TEXT, 0},      {"jobs", C_INT, 0}};
     int64_t limit, offset;
     const char *source, *text;
     if (!list_params(rq, allowed, &limit, &offset))
@@ -458,45 +628,32 @@ void api_customers(struct web_req *rq)
                "c.id, c.name, c.external_id, c.external_ref, s.name,"
                " (SELECT COUNT(*) FROM job j WHERE j.customer_id = c.id AND j.retired_at IS NULL)",
                cols, sizeof cols / sizeof cols[0], "customer c JOIN source s ON s.id = c.source_id",
-               NULL, &q, "c.name, c.id", limit, offset, NULL, NULL);
+               NULL, &q, "c.name, c.id", limit, offset);
     qb_free(&q);
-}
-
-static void fix_source(json_t *o, void *ud)
-{
-    struct web_req *rq = ud;
-    const char *name = json_string_value(json_object_get(o, "name"));
-    int64_t interval = json_integer_value(json_object_get(o, "_interval_ms"));
-    int64_t last_ok = json_integer_value(json_object_get(o, "_last_ok_ms"));
-    json_object_set_new(o, "configured",
-                        json_boolean(name && config_find_source(rq->w->cfg, name) != NULL));
-    /* the metrics rule: down when the last good poll is older than 3 intervals, or never */
-    bool up = last_ok > 0 && bk_now_ms() - last_ok <= 3 * interval;
-    json_object_set_new(o, "up", json_boolean(up));
 }
 
 void api_sources(struct web_req *rq)
 {
     static const char *const allowed[] = {"limit", "offset", NULL};
     static const struct col cols[] = {
-        {"id", C_INT},
-        {"name", C_TEXT},
-        {"kind", C_TEXT},
-        {"interval_seconds", C_SECS},
-        {"_interval_ms", C_INT},
-        {"enabled", C_BOOL},
-        {"paused", C_BOOL},
-        {"last_success_at", C_TIME},
-        {"_last_ok_ms", C_INT},
-        {"last_poll.started_at", C_TIME},
-        {"last_poll.finished_at", C_TIME},
-        {"last_poll.result", C_TEXT},
-        {"last_poll.pages", C_INT},
-        {"last_poll.devices", C_INT},
-        {"last_poll.runs_new", C_INT},
-        {"last_poll.runs_updated", C_INT},
-        {"last_poll.error", C_TEXT},
-        {"last_poll.instance", C_TEXT},
+        {"id", C_INT, 0},
+        {"name", C_TEXT, 0},
+        {"configured", C_CONFIGURED, 0},
+        {"kind", C_TEXT, 0},
+        {"interval_seconds", C_SECS, 0},
+        {"enabled", C_BOOL, 0},
+        {"paused", C_BOOL, 0},
+        {"last_success_at", C_TIME, 0},
+        {"up", C_UP, 4},
+        {"last_poll.started_at", C_TIME, 0},
+        {"last_poll.finished_at", C_TIME, 0},
+        {"last_poll.result", C_TEXT, 0},
+        {"last_poll.pages", C_INT, 0},
+        {"last_poll.devices", C_INT, 0},
+        {"last_poll.runs_new", C_INT, 0},
+        {"last_poll.runs_updated", C_INT, 0},
+        {"last_poll.error", C_TEXT, 0},
+        {"last_poll.instance", C_TEXT, 0},
     };
     int64_t limit, offset;
     if (!list_params(rq, allowed, &limit, &offset))
@@ -504,7 +661,7 @@ void api_sources(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     reply_list(rq,
-               "s.id, s.name, s.kind, s.interval_ms, s.interval_ms, s.enabled, s.paused,"
+               "s.id, s.name, s.name, s.kind, s.interval_ms, s.enabled, s.paused,"
                " ok.t, ok.t, p.started_at, p.finished_at, p.result, p.pages, p.devices,"
                " p.runs_new, p.runs_updated, p.error, p.instance",
                cols, sizeof cols / sizeof cols[0],
@@ -512,7 +669,7 @@ void api_sources(struct web_req *rq)
                " WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
                " LEFT JOIN (SELECT source_id, MAX(finished_at) AS t FROM poll_run"
                " WHERE result = 'ok' GROUP BY source_id) ok ON ok.source_id = s.id",
-               "source s", &q, "s.name, s.id", limit, offset, fix_source, rq);
+               "source s", &q, "s.name, s.id", limit, offset);
     qb_free(&q);
 }
 
@@ -607,38 +764,42 @@ void api_source_resume(struct web_req *rq)
 
 #define RUN_SELECT                                                                                 \
     "r.id, j.id, j.name, j.kind, c.id, c.name, s.name, r.source_type, r.vendor_run_id,"            \
-    " r.start_at, r.end_at, r.status, r.raw_status, r.override, r.error_count, r.message,"         \
-    " r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at"
+    " r.start_at, r.end_at, r.status, r.status, r.override, r.raw_status, r.error_count,"          \
+    " r.message, r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at"
 #define RUN_FROM                                                                                   \
     "job_run r JOIN job j ON j.id = r.job_id JOIN source s ON s.id = j.source_id"                  \
     " LEFT JOIN customer c ON c.id = j.customer_id"
 #define RUN_ORDER "r.start_at DESC, r.id DESC"
 
+/* An overridden run reads as a success; its stored status stays visible. */
 static const struct col RUN_COLS[] = {
-    {"id", C_INT},           {"job.id", C_INT},       {"job.name", C_TEXT},
-    {"job.kind", C_TEXT},    {"customer.id", C_INT},  {"customer.name", C_TEXT},
-    {"source", C_TEXT},      {"source_type", C_TEXT}, {"vendor_run_id", C_TEXT},
-    {"start_at", C_TIME},    {"end_at", C_TIME},      {"status", C_TEXT},
-    {"raw_status", C_TEXT},  {"override", C_BOOL},    {"error_count", C_INT},
-    {"message", C_TEXT},     {"reviewed", C_SET},     {"reviewed_at", C_TIME},
-    {"reviewed_by", C_TEXT}, {"created_at", C_TIME},  {"updated_at", C_TIME},
+    {"id", C_INT, 0},
+    {"job.id", C_INT, 0},
+    {"job.name", C_TEXT, 0},
+    {"job.kind", C_TEXT, 0},
+    {"customer.id", C_INT, 0},
+    {"customer.name", C_TEXT, 0},
+    {"source", C_TEXT, 0},
+    {"source_type", C_TEXT, 0},
+    {"vendor_run_id", C_TEXT, 0},
+    {"start_at", C_TIME, 0},
+    {"end_at", C_TIME, 0},
+    {"status", C_EFF_STATUS, 13},
+    {"original_status", C_ORIG_STATUS, 13},
+    {"override", C_BOOL, 0},
+    {"raw_status", C_TEXT, 0},
+    {"error_count", C_INT, 0},
+    {"message", C_TEXT, 0},
+    {"reviewed", C_SET, 0},
+    {"reviewed_at", C_TIME, 0},
+    {"reviewed_by", C_TEXT, 0},
+    {"created_at", C_TIME, 0},
+    {"updated_at", C_TIME, 0},
 };
 #define NRUN_COLS (sizeof RUN_COLS / sizeof RUN_COLS[0])
 
-/* An overridden run reads as a success; its stored status stays visible. */
-static void fix_run(json_t *o, void *ud)
-{
-    json_t *st = json_object_get(o, "status");
-    if (json_is_true(json_object_get(o, "override"))) {
-        json_object_set(o, "original_status", st);
-        json_object_set_new(o, "status", json_string("success"));
-    } else {
-        json_object_set_new(o, "original_status", json_null());
-    }
-}
-
 static const struct col OBJ_COLS[] = {
-    {"name", C_TEXT}, {"status", C_TEXT}, {"raw_status", C_TEXT}, {"message", C_TEXT}};
+    {"name", C_TEXT, 0}, {"status", C_TEXT, 0}, {"raw_status", C_TEXT, 0}, {"message", C_TEXT, 0}};
 
 static int add_objects(struct web_req *rq, json_t *into, int64_t run_id)
 {
@@ -647,7 +808,7 @@ static int add_objects(struct web_req *rq, json_t *into, int64_t run_id)
     int rc = query_rows(rq,
                         "SELECT name, status, raw_status, message FROM job_object"
                         " WHERE run_id = ?1 ORDER BY name, id",
-                        p, 1, OBJ_COLS, 4, NULL, NULL, objs);
+                        p, 1, OBJ_COLS, 4, objs);
     json_object_set_new(into, "objects", objs);
     return rc;
 }
@@ -660,10 +821,10 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
     {
         json_t *ids = json_array();
         struct store_param p[] = {SP_INT(json_integer_value(json_object_get(m, "id")))};
-        static const struct col c[] = {{"id", C_INT}};
+        static const struct col c[] = {{"id", C_INT, 0}};
         json_t *rows = json_array();
         if (query_rows(rq, "SELECT run_id FROM remark_run WHERE remark_id = ?1 ORDER BY run_id", p,
-                       1, c, 1, NULL, NULL, rows) < 0) {
+                       1, c, 1, rows) < 0) {
             json_decref(rows);
             json_decref(ids);
             return -1;
@@ -678,7 +839,7 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
 }
 
 static const struct col REMARK_COLS[] = {
-    {"id", C_INT}, {"body", C_TEXT}, {"created_by", C_TEXT}, {"created_at", C_TIME}};
+    {"id", C_INT, 0}, {"body", C_TEXT, 0}, {"created_by", C_TEXT, 0}, {"created_at", C_TIME, 0}};
 
 void api_runs(struct web_req *rq)
 {
@@ -724,7 +885,7 @@ void api_runs(struct web_req *rq)
     /* the count needs the joins only for the filters that use them */
     const char *count_from = (customer || source) ? RUN_FROM : "job_run r";
     reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, RUN_ORDER, limit,
-               offset, fix_run, NULL);
+               offset);
     qb_free(&q);
 }
 
@@ -732,7 +893,7 @@ static json_t *load_run(struct web_req *rq, int64_t id, int *rc)
 {
     struct store_param p[] = {SP_INT(id)};
     return query_one(rq, "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.id = ?1", p, 1, RUN_COLS,
-                     NRUN_COLS, fix_run, NULL, rc);
+                     NRUN_COLS, rc);
 }
 
 void api_run_get(struct web_req *rq)
@@ -754,7 +915,7 @@ void api_run_get(struct web_req *rq)
                    "SELECT m.id, m.body, m.created_by, m.created_at FROM remark m"
                    " JOIN remark_run rr ON rr.remark_id = m.id WHERE rr.run_id = ?1"
                    " ORDER BY m.created_at DESC, m.id DESC",
-                   p, 1, REMARK_COLS, 4, NULL, NULL, remarks) < 0 ||
+                   p, 1, REMARK_COLS, 4, remarks) < 0 ||
         remark_runs(rq, remarks) < 0) {
         json_decref(remarks);
         json_decref(run);
@@ -903,8 +1064,8 @@ out:
 
 #define JOB_SELECT                                                                                 \
     "j.id, j.name, j.kind, j.external_id, s.name, s.kind, c.id, c.name, j.retired_at,"             \
-    " j.retired_at, r.id, r.status, r.override, r.raw_status, r.start_at, r.end_at,"               \
-    " r.reviewed_at, j.created_at, j.updated_at"
+    " j.retired_at, r.status, r.id, r.status, r.override, r.status, r.raw_status, r.start_at,"     \
+    " r.end_at, r.reviewed_at, j.created_at, j.updated_at"
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
@@ -912,38 +1073,29 @@ out:
                   " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
 
 static const struct col JOB_COLS[] = {
-    {"id", C_INT},
-    {"name", C_TEXT},
-    {"kind", C_TEXT},
-    {"external_id", C_TEXT},
-    {"source", C_TEXT},
-    {"source_kind", C_TEXT},
-    {"customer.id", C_INT},
-    {"customer.name", C_TEXT},
-    {"retired", C_SET},
-    {"retired_at", C_TIME},
-    {"last_run.id", C_INT},
-    {"last_run.status", C_TEXT},
-    {"last_run.override", C_BOOL},
-    {"last_run.raw_status", C_TEXT},
-    {"last_run.start_at", C_TIME},
-    {"last_run.end_at", C_TIME},
-    {"last_run.reviewed", C_SET},
-    {"created_at", C_TIME},
-    {"updated_at", C_TIME},
+    {"id", C_INT, 0},
+    {"name", C_TEXT, 0},
+    {"kind", C_TEXT, 0},
+    {"external_id", C_TEXT, 0},
+    {"source", C_TEXT, 0},
+    {"source_kind", C_TEXT, 0},
+    {"customer.id", C_INT, 0},
+    {"customer.name", C_TEXT, 0},
+    {"retired", C_SET, 0},
+    {"retired_at", C_TIME, 0},
+    {"status", C_JOB_STATUS, 13},
+    {"last_run.id", C_INT, 0},
+    {"last_run.status", C_EFF_STATUS, 13},
+    {"last_run.override", C_BOOL, 0},
+    {"last_run.original_status", C_ORIG_STATUS, 13},
+    {"last_run.raw_status", C_TEXT, 0},
+    {"last_run.start_at", C_TIME, 0},
+    {"last_run.end_at", C_TIME, 0},
+    {"last_run.reviewed", C_SET, 0},
+    {"created_at", C_TIME, 0},
+    {"updated_at", C_TIME, 0},
 };
 #define NJOB_COLS (sizeof JOB_COLS / sizeof JOB_COLS[0])
-
-static void fix_job(json_t *o, void *ud)
-{
-    json_t *lr = json_object_get(o, "last_run");
-    if (!json_is_object(lr)) {
-        json_object_set_new(o, "status", json_string("none"));
-        return;
-    }
-    fix_run(lr, NULL);
-    json_object_set(o, "status", json_object_get(lr, "status"));
-}
 
 void api_jobs(struct web_req *rq)
 {
@@ -990,8 +1142,15 @@ void api_jobs(struct web_req *rq)
                SP_TEXT(status));
     const char *order =
         sort && strcmp(sort, "name") == 0 ? "COALESCE(c.name, ''), j.name, j.id" : "j.id";
-    reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, status ? JOB_FROM : JOB_FROM_BASE, &q,
-               order, limit, offset, fix_job, NULL);
+    /* the count joins only what its filters use: it visits every matching job */
+    char *count_from =
+        xasprintf("job j%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
+                  customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
+                  status ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
+                           " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+                         : "");
+    reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, count_from, &q, order, limit, offset);
+    free(count_from);
     qb_free(&q);
 }
 
@@ -1141,26 +1300,16 @@ static int bar_src_cb(const struct store_row *r, void *ud)
 
 #define OVR_SELECT                                                                                 \
     "o.id, j.id, j.name, o.object_name, o.match_status, o.match_kind, o.match_text,"               \
-    " o.valid_from, o.valid_from, o.valid_until, o.valid_until, o.created_by, o.created_at"
+    " o.valid_from, o.valid_until, o.valid_from, o.created_by, o.created_at"
 #define OVR_FROM "override o LEFT JOIN job j ON j.id = o.job_id"
 
 static const struct col OVR_COLS[] = {
-    {"id", C_INT},           {"job.id", C_INT},        {"job.name", C_TEXT},
-    {"object_name", C_TEXT}, {"match_status", C_TEXT}, {"match_kind", C_TEXT},
-    {"match_text", C_TEXT},  {"valid_from", C_TIME},   {"_from", C_INT},
-    {"valid_until", C_TIME}, {"_until", C_INT},        {"created_by", C_TEXT},
-    {"created_at", C_TIME},
+    {"id", C_INT, 0},           {"job.id", C_INT, 0},        {"job.name", C_TEXT, 0},
+    {"object_name", C_TEXT, 0}, {"match_status", C_TEXT, 0}, {"match_kind", C_TEXT, 0},
+    {"match_text", C_TEXT, 0},  {"valid_from", C_TIME, 0},   {"valid_until", C_TIME, 0},
+    {"active", C_ACTIVE, 8},    {"created_by", C_TEXT, 0},   {"created_at", C_TIME, 0},
 };
 #define NOVR_COLS (sizeof OVR_COLS / sizeof OVR_COLS[0])
-
-static void fix_override(json_t *o, void *ud)
-{
-    int64_t now = bk_now_ms();
-    int64_t from = json_integer_value(json_object_get(o, "_from"));
-    int64_t until = json_integer_value(json_object_get(o, "_until"));
-    json_object_set_new(o, "active",
-                        json_boolean((from <= 0 || from <= now) && (until <= 0 || now <= until)));
-}
 
 void api_job_get(struct web_req *rq)
 {
@@ -1169,7 +1318,7 @@ void api_job_get(struct web_req *rq)
         return;
     struct store_param p[] = {SP_INT(rq->id)};
     json_t *job = query_one(rq, "SELECT " JOB_SELECT " FROM " JOB_FROM " WHERE j.id = ?1", p, 1,
-                            JOB_COLS, NJOB_COLS, fix_job, NULL, &rc);
+                            JOB_COLS, NJOB_COLS, &rc);
     if (rc < 0)
         return;
     if (!job) {
@@ -1189,18 +1338,18 @@ void api_job_get(struct web_req *rq)
     if (query_rows(rq,
                    "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 ORDER BY " RUN_ORDER
                    " LIMIT ?2",
-                   pl, 2, RUN_COLS, NRUN_COLS, fix_run, NULL, runs) < 0 ||
+                   pl, 2, RUN_COLS, NRUN_COLS, runs) < 0 ||
         query_int(rq, "SELECT COUNT(*) FROM job_run WHERE job_id = ?1", p, 1, &nruns) < 0 ||
         colour_bar(rq, rq->id, bs.digits, bs.as_of, &bar) < 0 ||
         query_rows(rq,
                    "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.job_id = ?1 OR o.job_id IS NULL"
                    " ORDER BY o.id",
-                   p, 1, OVR_COLS, NOVR_COLS, fix_override, NULL, ovr) < 0 ||
+                   p, 1, OVR_COLS, NOVR_COLS, ovr) < 0 ||
         query_rows(rq,
                    "SELECT DISTINCT m.id, m.body, m.created_by, m.created_at FROM remark m"
                    " JOIN remark_run rr ON rr.remark_id = m.id JOIN job_run r ON r.id = rr.run_id"
                    " WHERE r.job_id = ?1 ORDER BY m.created_at DESC, m.id DESC LIMIT ?2",
-                   pl, 2, REMARK_COLS, 4, NULL, NULL, remarks) < 0 ||
+                   pl, 2, REMARK_COLS, 4, remarks) < 0 ||
         remark_runs(rq, remarks) < 0)
         goto out;
     json_t *latest = json_array_get(runs, 0);
@@ -1253,11 +1402,19 @@ void api_remarks(struct web_req *rq)
                " WHERE rr.remark_id = m.id AND r.job_id = ?)",
                SP_INT(job));
     reply_list(rq, "m.id, m.body, m.created_by, m.created_at", REMARK_COLS, 4, "remark m", NULL, &q,
-               "m.created_at DESC, m.id DESC", limit, offset, NULL, NULL);
+               "m.created_at DESC, m.id DESC", limit, offset);
     qb_free(&q);
-    if (rq->status == 200 && remark_runs(rq, json_object_get(rq->json, "items")) < 0 &&
-        rq->status == 200)
-        web_error(rq, 500, "internal", "internal error (see the server log)");
+    if (rq->status != 200)
+        return;
+    /* each remark's runs: a second query per remark of the page (remarks are few) */
+    json_t *page = json_loads(rq->text, 0, NULL);
+    if (!page || remark_runs(rq, json_object_get(page, "items")) < 0) {
+        json_decref(page);
+        if (rq->status == 200)
+            web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    web_reply(rq, 200, page);
 }
 
 void api_remark_create(struct web_req *rq)
@@ -1361,7 +1518,7 @@ void api_overrides(struct web_req *rq)
     if (has_job)
         QB_AND(&q, "o.job_id = ? OR o.job_id IS NULL", SP_INT(job));
     reply_list(rq, OVR_SELECT, OVR_COLS, NOVR_COLS, OVR_FROM, "override o", &q, "o.id", limit,
-               offset, fix_override, NULL);
+               offset);
     qb_free(&q);
 }
 
@@ -1459,7 +1616,7 @@ void api_override_create(struct web_req *rq)
     struct store_param pi[] = {SP_INT(id)};
     int rc;
     json_t *item = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", pi, 1,
-                             OVR_COLS, NOVR_COLS, fix_override, NULL, &rc);
+                             OVR_COLS, NOVR_COLS, &rc);
     if (rc < 0 || !item) {
         store_rollback(rq->st);
         if (!rq->status)
@@ -1495,7 +1652,7 @@ static int delete_override(struct web_req *rq, int64_t id, struct bk_err *err)
     int rc;
     struct store_param p[] = {SP_INT(id)};
     json_t *before = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", p, 1,
-                               OVR_COLS, NOVR_COLS, NULL, NULL, &rc);
+                               OVR_COLS, NOVR_COLS, &rc);
     if (rc < 0)
         return rc;
     if (!before)
@@ -1589,9 +1746,9 @@ void api_audit(struct web_req *rq)
 {
     static const char *const allowed[] = {"limit",  "offset", "who", "action",
                                           "target", "from",   "to",  NULL};
-    static const struct col cols[] = {{"id", C_INT},      {"at", C_TIME},     {"who", C_TEXT},
-                                      {"action", C_TEXT}, {"target", C_TEXT}, {"before", C_JSON},
-                                      {"after", C_JSON}};
+    static const struct col cols[] = {
+        {"id", C_INT, 0},      {"at", C_TIME, 0},     {"who", C_TEXT, 0},  {"action", C_TEXT, 0},
+        {"target", C_TEXT, 0}, {"before", C_JSON, 0}, {"after", C_JSON, 0}};
     int64_t limit, offset, from = 0, to = 0;
     bool has_from, has_to;
     const char *who, *action, *target;
@@ -1619,7 +1776,7 @@ void api_audit(struct web_req *rq)
         QB_AND(&q, "a.at <= ?", SP_INT(to));
     reply_list(rq, "a.id, a.at, a.who, a.action, a.target, a.before_json, a.after_json", cols,
                sizeof cols / sizeof cols[0], "audit a", NULL, &q, "a.at DESC, a.id DESC", limit,
-               offset, NULL, NULL);
+               offset);
     qb_free(&q);
 }
 

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t msgsz, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t msgsz, const char *fmt, ...)
 {
     if (msg && msgsz) {
         va_list ap;
@@ -119,8 +118,7 @@ static char *decode(const char *s, size_t n, const char **why)
     return out;
 }
 
-int params_parse_query(const char *qs, size_t len, struct web_params *p, char *msg,
-                       size_t msgsz)
+int params_parse_query(const char *qs, size_t len, struct web_params *p, char *msg, size_t msgsz)
 {
     memset(p, 0, sizeof *p);
     if (!qs || len == 0)
@@ -215,8 +213,8 @@ static bool strict_i64(const char *s, int64_t *out)
     return str_to_i64(s, out) == 0;
 }
 
-int params_int(const struct web_params *p, const char *key, int64_t min, int64_t max,
-               int64_t *out, bool *present, char *msg, size_t msgsz)
+int params_int(const struct web_params *p, const char *key, int64_t min, int64_t max, int64_t *out,
+               bool *present, char *msg, size_t msgsz)
 {
     *present = false;
     const char *v = params_get(p, key);
@@ -287,8 +285,8 @@ static int parse_time(const char *v, int64_t *ms)
     return 0;
 }
 
-int params_time(const struct web_params *p, const char *key, int64_t *ms, bool *present,
-                char *msg, size_t msgsz)
+int params_time(const struct web_params *p, const char *key, int64_t *ms, bool *present, char *msg,
+                size_t msgsz)
 {
     *present = false;
     const char *v = params_get(p, key);
@@ -384,8 +382,8 @@ int params_json_body(const char *body, size_t len, size_t max_depth, json_t **ou
         for (char *c = text; *c; c++)
             if ((unsigned char)*c < 0x20)
                 *c = ' ';
-        return fail(msg, msgsz, "body: invalid JSON at line %d, column %d: %s", je.line,
-                    je.column, text);
+        return fail(msg, msgsz, "body: invalid JSON at line %d, column %d: %s", je.line, je.column,
+                    text);
     }
     if (!json_is_object(v)) {
         json_decref(v);
@@ -413,8 +411,8 @@ int params_json_int(const json_t *o, const char *key, int64_t min, int64_t max, 
     return 0;
 }
 
-int params_json_text(const json_t *o, const char *key, size_t maxlen, const char **out,
-                     char *msg, size_t msgsz)
+int params_json_text(const json_t *o, const char *key, size_t maxlen, const char **out, char *msg,
+                     size_t msgsz)
 {
     *out = NULL;
     const json_t *v = json_object_get(o, key);
@@ -473,8 +471,7 @@ int params_json_ids(const json_t *o, const char *key, size_t max, int64_t **ids,
     return 0;
 }
 
-int params_json_check_allowed(const json_t *o, const char *const *allowed, char *msg,
-                              size_t msgsz)
+int params_json_check_allowed(const json_t *o, const char *const *allowed, char *msg, size_t msgsz)
 {
     const char *k;
     const json_t *v;

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PARAMS_MAX 32          /* distinct query parameters per request */
-#define PARAMS_MAX_QUERY 8192  /* bytes of raw query string */
-#define PARAMS_MAX_VALUE 1024  /* bytes of one decoded value */
+#define PARAMS_MAX 32         /* distinct query parameters per request */
+#define PARAMS_MAX_QUERY 8192 /* bytes of raw query string */
+#define PARAMS_MAX_VALUE 1024 /* bytes of one decoded value */
 #define PARAMS_LIMIT_DEFAULT 50
 #define PARAMS_LIMIT_MAX 1000
-#define PARAMS_JSON_DEPTH 16   /* nesting of a request body */
+#define PARAMS_JSON_DEPTH 16 /* nesting of a request body */
 
 struct web_params {
     size_t n;
@@ -25,8 +25,7 @@ struct web_params {
 /* Parse the raw query string qs (without '?', len bytes, may be NULL/empty): percent- and
  * '+'-decoding, UTF-8 check, a repeated key is an error. p is filled (free with
  * params_free, also on error). 0, or -BK_EINVAL with msg filled. */
-int params_parse_query(const char *qs, size_t len, struct web_params *p, char *msg,
-                       size_t msgsz);
+int params_parse_query(const char *qs, size_t len, struct web_params *p, char *msg, size_t msgsz);
 /* Frees the keys and values; p can be reused. NULL-safe. */
 void params_free(struct web_params *p);
 /* Borrowed value of key, or NULL when absent. */
@@ -39,15 +38,15 @@ int params_check_allowed(const struct web_params *p, const char *const *allowed,
 int params_paging(const struct web_params *p, int64_t *limit, int64_t *offset, char *msg,
                   size_t msgsz);
 /* Integer in [min, max]; *present false (and *out untouched) when absent. */
-int params_int(const struct web_params *p, const char *key, int64_t min, int64_t max,
-               int64_t *out, bool *present, char *msg, size_t msgsz);
+int params_int(const struct web_params *p, const char *key, int64_t min, int64_t max, int64_t *out,
+               bool *present, char *msg, size_t msgsz);
 /* true/false/1/0/yes/no (any case). */
 int params_bool(const struct web_params *p, const char *key, bool *out, bool *present, char *msg,
                 size_t msgsz);
 /* A time: epoch milliseconds (digits) or ISO 8601 ("2026-01-15", "2026-01-15T10:30:45Z",
  * offsets allowed). */
-int params_time(const struct web_params *p, const char *key, int64_t *ms, bool *present,
-                char *msg, size_t msgsz);
+int params_time(const struct web_params *p, const char *key, int64_t *ms, bool *present, char *msg,
+                size_t msgsz);
 /* One of the NULL-terminated values (exact match); *out borrowed from values. */
 int params_enum(const struct web_params *p, const char *key, const char *const *values,
                 const char **out, char *msg, size_t msgsz);
@@ -69,15 +68,14 @@ bool params_utf8_valid(const char *s, size_t len);
  * naming the field. */
 int params_json_int(const json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
                     bool *present, char *msg, size_t msgsz);
-int params_json_text(const json_t *o, const char *key, size_t maxlen, const char **out,
-                     char *msg, size_t msgsz);
+int params_json_text(const json_t *o, const char *key, size_t maxlen, const char **out, char *msg,
+                     size_t msgsz);
 int params_json_time(const json_t *o, const char *key, int64_t *ms, bool *present, char *msg,
                      size_t msgsz);
 /* An array of 1..max positive integer ids; *ids caller frees. */
 int params_json_ids(const json_t *o, const char *key, size_t max, int64_t **ids, size_t *n,
                     char *msg, size_t msgsz);
 /* -BK_EINVAL when the object has a key not in the NULL-terminated list. */
-int params_json_check_allowed(const json_t *o, const char *const *allowed, char *msg,
-                              size_t msgsz);
+int params_json_check_allowed(const json_t *o, const char *const *allowed, char *msg, size_t msgsz);
 
 #endif

@@ -45,6 +45,7 @@ static void clear_body(struct web_req *rq)
     rq->json = NULL;
     free(rq->text);
     rq->text = NULL;
+    rq->text_is_json = false;
 }
 
 void web_reply(struct web_req *rq, unsigned status, json_t *body)
@@ -119,6 +120,48 @@ int web_audit(struct web_req *rq, const char *action, const char *target, const 
 const char *web_cookie(struct web_req *rq)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, WEB_COOKIE);
+}
+
+/* ---- list totals --------------------------------------------------------------------------- */
+
+static size_t count_slot(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h % WEB_COUNT_SLOTS);
+}
+
+bool web_count_get(struct web *w, const char *key, int64_t *total)
+{
+    struct web_count_slot *s = &w->counts[count_slot(key)];
+    bool hit = false;
+    pthread_mutex_lock(&w->count_lock);
+    if (s->key && strcmp(s->key, key) == 0 && s->gen == atomic_load(&w->data_gen) &&
+        bk_mono_ms() - s->at_mono_ms < WEB_COUNT_TTL_MS) {
+        *total = s->total;
+        hit = true;
+    }
+    pthread_mutex_unlock(&w->count_lock);
+    return hit;
+}
+
+void web_count_put(struct web *w, const char *key, int64_t total, uint_fast64_t gen)
+{
+    struct web_count_slot *s = &w->counts[count_slot(key)];
+    pthread_mutex_lock(&w->count_lock);
+    free(s->key);
+    s->key = xstrdup(key);
+    s->total = total;
+    s->at_mono_ms = bk_mono_ms();
+    s->gen = gen;
+    pthread_mutex_unlock(&w->count_lock);
+}
+
+void web_data_changed(struct web *w)
+{
+    if (w)
+        atomic_fetch_add(&w->data_gen, 1);
 }
 
 /* ---- store handles ---------------------------------------------------------------------- */
@@ -233,6 +276,15 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
                   w->opts.max_body);
         return;
     }
+    /* MHD decodes the path, and a %00 would cut it short where we cannot see it */
+    const char *qmark = strchr(cr->uri, '?');
+    size_t plen = qmark ? (size_t)(qmark - cr->uri) : strlen(cr->uri);
+    for (size_t i = 0; i + 2 < plen; i++) {
+        if (cr->uri[i] == '%' && cr->uri[i + 1] == '0' && cr->uri[i + 2] == '0') {
+            web_error(rq, 400, "bad_request", "the path contains a NUL byte");
+            return;
+        }
+    }
     const struct web_route *rt = web_route_find(rq->method, rq->path, cap, caplen, &known);
     if (!rt) {
         if (known) {
@@ -275,8 +327,7 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
         if (authenticate(rq) < 0)
             return;
         if (rq->who.role < rt->min_role) {
-            web_error(rq, 403, "forbidden", "this needs the %s role",
-                      bk_role_name(rt->min_role));
+            web_error(rq, 403, "forbidden", "this needs the %s role", bk_role_name(rt->min_role));
             return;
         }
         if (rq->who.via_session && changes_state(rq->method)) {
@@ -288,7 +339,7 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
         }
     }
     if (rt->flags & WR_BODY) {
-        if (!json_content_type(rq->conn)) {
+        if (cr->body.len > 0 && !json_content_type(rq->conn)) {
             web_error(rq, 415, "unsupported_media_type",
                       "the body must be JSON (Content-Type: application/json)");
             return;
@@ -319,7 +370,7 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
 {
     char *body;
     size_t len;
-    bool json = rq->text == NULL;
+    bool json = rq->text == NULL || rq->text_is_json;
     if (rq->status == 0) {
         web_error(rq, 500, "internal", "no response");
         json = true;
@@ -350,8 +401,9 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
     }
     if (rq->status != 204)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                json ? "application/json; charset=utf-8"
-                                     : (rq->ctype ? rq->ctype : "text/plain; charset=utf-8"));
+                                rq->ctype ? rq->ctype
+                                : json    ? "application/json; charset=utf-8"
+                                          : "text/plain; charset=utf-8");
     add_common_headers(w, r, json);
     if (rq->set_cookie)
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rq->set_cookie);
@@ -361,6 +413,9 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rq->allow);
     if (rq->status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"backupctl\"");
+    /* any successful change may alter list totals */
+    if (changes_state(rq->method) && rq->status < 300)
+        web_data_changed(w);
     unsigned cls = rq->status / 100;
     atomic_fetch_add(&w->requests[cls < 6 ? cls : 0], 1);
     if (rq->status >= 500)
@@ -441,8 +496,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return handle(w, conn, url, method, cr);
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                               va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -493,8 +547,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen
     if (listen[0] == '[') {
         const char *end = strchr(listen, ']');
         if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host)
-            return bk_err_set(err, BK_ECONFIG,
-                              "listen \"%s\": expected [IPV6]:PORT", listen);
+            return bk_err_set(err, BK_ECONFIG, "listen \"%s\": expected [IPV6]:PORT", listen);
         memcpy(host, listen + 1, (size_t)(end - listen - 1));
         host[end - listen - 1] = '\0';
         port = end + 2;
@@ -550,6 +603,7 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     if (w->opts.session_ttl_ms <= 0)
         w->opts.session_ttl_ms = 12LL * 3600 * 1000;
     pthread_mutex_init(&w->pool_lock, NULL);
+    pthread_mutex_init(&w->count_lock, NULL);
     w->login_user_rl = ratelimit_new(LOGIN_USER_FAILURES, LOGIN_WINDOW_MS, 4096);
     w->login_ip_rl = ratelimit_new(LOGIN_IP_FAILURES, LOGIN_WINDOW_MS, 4096);
 
@@ -630,6 +684,9 @@ void web_stop(struct web *w)
     for (size_t i = 0; i < w->npool; i++)
         store_close(w->pool[i]);
     pthread_mutex_destroy(&w->pool_lock);
+    for (size_t i = 0; i < WEB_COUNT_SLOTS; i++)
+        free(w->counts[i].key);
+    pthread_mutex_destroy(&w->count_lock);
     ratelimit_free(w->login_user_rl);
     ratelimit_free(w->login_ip_rl);
     if (w->tls_key_pem)

@@ -44,6 +44,9 @@ struct web_opts {
  * *port_out gets the bound port (useful with port 0). */
 int web_start(const struct bk_config *cfg, const struct web_opts *o, const struct web_hooks *h,
               struct web **out, unsigned *port_out, struct bk_err *err);
+/* Tell the server that the store changed behind its back (a poll was applied), so list
+ * totals it keeps for up to a second are recounted. Thread-safe; NULL-safe. */
+void web_data_changed(struct web *w);
 /* Stop accepting, finish in-flight requests, free. NULL-safe. */
 void web_stop(struct web *w);
 

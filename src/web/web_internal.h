@@ -20,6 +20,19 @@
 #define WEB_MAX_CAPS 2
 #define WEB_POOL_MAX 32 /* idle store handles kept */
 #define WEB_COOKIE "bk_session"
+#define WEB_COUNT_SLOTS 64
+#define WEB_COUNT_TTL_MS 1000
+
+/* A list's total (COUNT(*) visits every matching row) kept for a moment: a repeated page
+ * request costs one short query instead of two. Entries die after WEB_COUNT_TTL_MS, and at
+ * once when this process changes data (generation bump on every successful change, or
+ * web_data_changed() after a poll). */
+struct web_count_slot {
+    char *key; /* SQL + parameters */
+    int64_t total;
+    int64_t at_mono_ms;
+    uint_fast64_t gen;
+};
 
 struct MHD_Daemon;
 struct MHD_Connection;
@@ -37,8 +50,11 @@ struct web {
     size_t npool;
     struct web_ratelimit *login_user_rl; /* failures per user name */
     struct web_ratelimit *login_ip_rl;   /* failures per client address */
-    atomic_uint_fast64_t requests[6]; /* by status class: [1]=1xx … [5]=5xx, [0] other */
+    atomic_uint_fast64_t requests[6];    /* by status class: [1]=1xx … [5]=5xx, [0] other */
     atomic_uint_fast64_t login_failures;
+    atomic_uint_fast64_t data_gen; /* bumped whenever data may have changed */
+    pthread_mutex_t count_lock;
+    struct web_count_slot counts[WEB_COUNT_SLOTS];
 };
 
 struct web_req;
@@ -92,7 +108,8 @@ struct web_req {
     /* response */
     unsigned status;
     json_t *json;
-    char *text; /* non-JSON body (metrics, openapi); owned */
+    char *text; /* a body written as text (lists, metrics, openapi); owned */
+    bool text_is_json;
     const char *ctype;
     char *set_cookie;
     char retry_after[24];
@@ -116,6 +133,11 @@ int web_audit(struct web_req *rq, const char *action, const char *target, const 
 
 /* The session cookie sent with the request, or NULL (borrowed). */
 const char *web_cookie(struct web_req *rq);
+
+/* The cached total for key, if fresh (true + *total). */
+bool web_count_get(struct web *w, const char *key, int64_t *total);
+/* Remember total for key as of generation gen (read before the query ran). */
+void web_count_put(struct web *w, const char *key, int64_t total, uint_fast64_t gen);
 
 /* JSON helpers: NULL → null, invalid UTF-8 repaired; epoch ms → ISO 8601 (0/NULL → null). */
 json_t *web_jstr(const char *s);

@@ -1,5 +1,6 @@
 /* Fuzz target: the HTTP API's query-string and JSON-body parsers (web/params.c). A first byte
- * 'B' selects the JSON body parser, anything else the query parser; the rest is the input. Every getter runs on whatever parsed. */
+ * 'B' selects the JSON body parser, anything else the query parser; the rest is the input. Every
+ * getter runs on whatever parsed. */
 #include "web/params.h"
 
 #include <stdint.h>

@@ -45,8 +45,8 @@ static void test_query_decoding(void **state)
     assert_int_equal(parse("customer=Soci%C3%A9t%C3%A9", &p), 0);
     assert_string_equal(params_get(&p, "customer"), "Soci\xc3\xa9t\xc3\xa9");
     params_free(&p);
-    const char *bad[] = {"q=%",      "q=%4",     "q=%zz",   "q=%00x", "q=%C3",
-                         "q=%ED%A0%80", "q=%C0%AF", "=v",       "%=1",    "q=%FF"};
+    const char *bad[] = {"q=%",         "q=%4",     "q=%zz", "q=%00x", "q=%C3",
+                         "q=%ED%A0%80", "q=%C0%AF", "=v",    "%=1",    "q=%FF"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(bad[i], &p), -BK_EINVAL);
         assert_true(strlen(msg) > 0);
@@ -105,10 +105,10 @@ static void test_paging(void **state)
     assert_int_equal(limit, 1000);
     assert_int_equal(offset, 7);
     params_free(&p);
-    const char *bad[] = {"limit=0",        "limit=1001",    "limit=-1",
-                         "limit=",         "limit=abc",     "limit=1.5",
-                         "limit=+5",       "limit=%205",    "limit=99999999999999999999999",
-                         "offset=-1",      "offset=1e3",    "offset=9223372036854775808",
+    const char *bad[] = {"limit=0",          "limit=1001", "limit=-1",
+                         "limit=",           "limit=abc",  "limit=1.5",
+                         "limit=+5",         "limit=%205", "limit=99999999999999999999999",
+                         "offset=-1",        "offset=1e3", "offset=9223372036854775808",
                          "offset=2000000000"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(bad[i], &p), 0);
@@ -161,9 +161,16 @@ static void test_typed(void **state)
     assert_int_equal(params_time(&p, "d", &t, &present, msg, sizeof msg), 0);
     assert_true(t == 1768473045000LL);
     params_free(&p);
-    const char *bad[] = {"t=",           "t=2026-13-01", "t=2026-01-32",         "t=yesterday",
-                         "t=2026-1-5",   "t=-5",         "t=99999999999999999999", "t=1e12",
-                         "t=2026-01-15T25:00:00Z", "t=1969-12-31T23:59:59Z",
+    const char *bad[] = {"t=",
+                         "t=2026-13-01",
+                         "t=2026-01-32",
+                         "t=yesterday",
+                         "t=2026-1-5",
+                         "t=-5",
+                         "t=99999999999999999999",
+                         "t=1e12",
+                         "t=2026-01-15T25:00:00Z",
+                         "t=1969-12-31T23:59:59Z",
                          "t=2026-01-15T10:30:45Zjunk"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(bad[i], &p), 0);
@@ -192,8 +199,7 @@ static void test_json_body(void **state)
     assert_true(present && v == 7);
     assert_int_equal(params_json_int(o, "n", 1, 5, &v, &present, msg, sizeof msg), 0);
     assert_false(present);
-    assert_int_equal(params_json_int(o, "body", 1, 5, &v, &present, msg, sizeof msg),
-                     -BK_EINVAL);
+    assert_int_equal(params_json_int(o, "body", 1, 5, &v, &present, msg, sizeof msg), -BK_EINVAL);
     assert_string_equal(msg, "body: must be an integer from 1 to 5");
     assert_int_equal(params_json_text(o, "body", 10, &s, msg, sizeof msg), 0);
     assert_string_equal(s, "hi");
@@ -232,7 +238,7 @@ static void test_json_body(void **state)
         assert_true(strncmp(msg, "body: ", 6) == 0);
     }
     /* ids: wrong element types */
-    const char *badids[] = {"{\"ids\":[]}", "{\"ids\":[0]}", "{\"ids\":[-1]}",
+    const char *badids[] = {"{\"ids\":[]}",    "{\"ids\":[0]}",     "{\"ids\":[-1]}",
                             "{\"ids\":[1.5]}", "{\"ids\":[\"1\"]}", "{\"ids\":7}"};
     for (size_t i = 0; i < sizeof badids / sizeof badids[0]; i++) {
         assert_int_equal(params_json_body(badids[i], strlen(badids[i]), 16, &o, msg, sizeof msg),

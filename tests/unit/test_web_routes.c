@@ -35,14 +35,15 @@ static void test_match(void **state)
     assert_false(match("/healthz", "", NULL, NULL));
     assert_true(match("/api/v1/jobs/{id}", "/api/v1/jobs/42", "42", NULL));
     assert_true(match("/api/v1/jobs/{id}", "/api/v1/jobs/999999999999999999", NULL, NULL));
-    const char *bad_ids[] = {"/api/v1/jobs/",    "/api/v1/jobs/0",   "/api/v1/jobs/012",
-                             "/api/v1/jobs/-1",  "/api/v1/jobs/1a",  "/api/v1/jobs/4 2",
-                             "/api/v1/jobs/1/",  "/api/v1/jobs/1/x", "/api/v1/jobs/9999999999999999999",
-                             "/api/v1/jobs/%31", "/api/v1/jobs/1e3"};
+    const char *bad_ids[] = {
+        "/api/v1/jobs/",    "/api/v1/jobs/0",   "/api/v1/jobs/012",
+        "/api/v1/jobs/-1",  "/api/v1/jobs/1a",  "/api/v1/jobs/4 2",
+        "/api/v1/jobs/1/",  "/api/v1/jobs/1/x", "/api/v1/jobs/9999999999999999999",
+        "/api/v1/jobs/%31", "/api/v1/jobs/1e3"};
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
         assert_false(match("/api/v1/jobs/{id}", bad_ids[i], NULL, NULL));
-    assert_true(match("/api/v1/sources/{name}/poll", "/api/v1/sources/hycu lab/poll", "hycu lab",
-                      NULL));
+    assert_true(
+        match("/api/v1/sources/{name}/poll", "/api/v1/sources/hycu lab/poll", "hycu lab", NULL));
     assert_false(match("/api/v1/sources/{name}/poll", "/api/v1/sources//poll", NULL, NULL));
     assert_false(match("/api/v1/sources/{name}/poll", "/api/v1/sources/a/b/poll", NULL, NULL));
     assert_false(match("/api/v1/sources/{name}/poll", "/api/v1/sources/../poll", NULL, NULL));
@@ -77,8 +78,9 @@ static void test_find(void **state)
     web_route_allow("/api/v1/overrides", allow, sizeof allow);
     assert_string_equal(allow, "GET, POST, DELETE");
     /* unknown paths: 404 */
-    const char *unknown[] = {"/",       "/api/v1",          "/api/v1/",   "/api/v1/jobs/../users",
-                             "/etc/passwd", "/api/v1/jobs;drop", "/API/V1/JOBS", "/metrics/"};
+    const char *unknown[] = {
+        "/",           "/api/v1",           "/api/v1/",     "/api/v1/jobs/../users",
+        "/etc/passwd", "/api/v1/jobs;drop", "/API/V1/JOBS", "/metrics/"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_null(web_route_find("GET", unknown[i], cap, len, &known));
         assert_false(known);
@@ -96,10 +98,9 @@ static void test_table_sane(void **state)
         if (strcmp(r->method, "GET") == 0)
             assert_false(r->flags & WR_BODY);
         if (r->flags & WR_PUBLIC)
-            assert_true(strcmp(r->pattern, "/healthz") == 0 ||
-                        strcmp(r->pattern, "/readyz") == 0 ||
-                        (strcmp(r->pattern, "/api/v1/session") == 0 &&
-                         strcmp(r->method, "POST") == 0));
+            assert_true(
+                strcmp(r->pattern, "/healthz") == 0 || strcmp(r->pattern, "/readyz") == 0 ||
+                (strcmp(r->pattern, "/api/v1/session") == 0 && strcmp(r->method, "POST") == 0));
         /* admin-only areas */
         if (strncmp(r->pattern, "/api/v1/users", 13) == 0 ||
             strncmp(r->pattern, "/api/v1/audit", 13) == 0 ||
@@ -160,8 +161,7 @@ static void test_openapi_matches_routes(void **state)
                     found = true;
             }
             if (!found) {
-                fprintf(stderr, "openapi.json documents %s %s, which has no route\n", method,
-                        path);
+                fprintf(stderr, "openapi.json documents %s %s, which has no route\n", method, path);
                 problems++;
             }
             /* path parameters are declared */

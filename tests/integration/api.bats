@@ -1,0 +1,663 @@
+#!/usr/bin/env bats
+# The JSON API, /metrics, /healthz and /readyz over real HTTP (curl) against `backupctl serve`
+# polling hycu-sim and cove-sim into SQLite: every route, paging and filters, 401/403/CSRF,
+# 405/413/415/400 with messages, SQL-injection and path-traversal attempts, overrides turning a
+# failed run into a success, reviews by ids and by job, users and tokens, the audit log, the
+# OpenAPI document against the live routes, and metrics checked by promcheck.sh and against
+# the database. Needs curl, jq, sqlite3.
+#
+# One daemon serves the whole file (setup_file): the tests run in order and later ones see
+# what earlier ones changed (a review, an override), as an operator's session would.
+
+PARTNER='Acme MSP (admin@acme.example)'
+
+setup_file() {
+    load helpers
+    command -v jq >/dev/null || {
+        echo "api.bats needs jq (apt-get install jq)" >&2
+        return 1
+    }
+    setup_tmp
+    export FT=$T
+    # HYCU: db01 fails with a message, app01 warns, the rest succeed in one poll
+    scenario '{"default": {"outcome": "OK", "polls": 1},
+      "entities": [{"type": "vm", "name": "db01", "outcome": "ERROR", "polls": 1, "message": "Disk full on datastore ds-7"},
+                   {"type": "vm", "name": "web01", "outcome": "WARNING", "polls": 1, "message": "snapshot slow"}]}'
+    hycu_sim --devices 4 --scenario "$T/scenario.json"
+    start_sim COVE "$COVE_SIM" --devices 12 --customers 3
+    printf '%s\n' "$HYCU_TEST_TOKEN" >"$T/hycu.token"
+    printf 'sim-password\n' >"$T/cove.secret"
+    printf 'correct-horse-1\n' >"$T/pw"
+    chmod 600 "$T/hycu.token" "$T/cove.secret" "$T/pw"
+    cat >"$T/b.conf" <<CONF
+[database]
+url = sqlite://b.db
+[server]
+listen = 127.0.0.1:0
+[source "hycu-lab"]
+type = hycu
+url = $HYCU_URL
+token_file = $T/hycu.token
+customer = Lab Corp
+interval = 1h
+[source "cove-msp"]
+type = cove
+url = $COVE_URL/jsonapi
+partner = $PARTNER
+username = backupctl-api
+password_file = $T/cove.secret
+interval = 1h
+CONF
+    local hapi="$HYCU_URL/rest/v1.0" uuid vm
+    for vm in db01 web01 vm-0001 vm-0002; do
+        uuid=$(curl -s -H "Authorization: Bearer $HYCU_TEST_TOKEN" "$hapi/vms?pageSize=1000" |
+            jq -r --arg n "$vm" '.entities[] | select(.vmName == $n) | .uuid')
+        curl -s -X POST -H "Authorization: Bearer $HYCU_TEST_TOKEN" \
+            -d "{\"uuidList\":[\"$uuid\"]}" "$hapi/schedules/backup" >/dev/null
+    done
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    for u in admin:admin oper:operator view:viewer victim:viewer; do
+        "$BACKUPCTL" user add "${u%%:*}" --role "${u##*:}" --password-file "$T/pw" \
+            --config "$T/b.conf" >/dev/null
+    done
+    export ADMIN=$("$BACKUPCTL" token add --user admin --config "$T/b.conf" 2>/dev/null)
+    export OPER=$("$BACKUPCTL" token add --user oper --config "$T/b.conf" 2>/dev/null)
+    export VIEW=$("$BACKUPCTL" token add --user view --config "$T/b.conf" 2>/dev/null)
+    serve
+}
+
+teardown_file() {
+    load helpers
+    T=$FT
+    [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null
+    [ -n "${SERVE_PID:-}" ] && wait "$SERVE_PID" 2>/dev/null
+    SIM_PIDS="$HYCU_PID $COVE_PID"
+    teardown_tmp
+}
+
+setup() {
+    load helpers
+    T=$FT
+}
+
+# serve: start the daemon on a free port; sets URL and SERVE_PID (exported).
+serve() {
+    "$BACKUPCTL" serve --config "$T/b.conf" >"$T/serve.out" 2>"$T/serve.err" &
+    export SERVE_PID=$!
+    local i=0
+    until grep -q '^listening on ' "$T/serve.out" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 400 ] || ! kill -0 "$SERVE_PID" 2>/dev/null; then
+            cat "$T/serve.err" >&2
+            return 1
+        fi
+        sleep 0.025
+    done
+    export URL="http://$(sed -n 's/^listening on //p' "$T/serve.out")"
+}
+
+q() { sqlite3 "$T/b.db" "$1"; }
+
+# api TOKEN METHOD PATH [JSON] : the body on stdout
+api() {
+    curl -s -X "$2" -H "Authorization: Bearer $1" \
+        ${4:+-H 'Content-Type: application/json' --data-binary "$4"} "$URL$3"
+}
+
+# code TOKEN METHOD PATH [JSON] : the HTTP status only
+code() {
+    curl -s -o /dev/null -w '%{http_code}' -X "$2" ${1:+-H "Authorization: Bearer $1"} \
+        ${4:+-H 'Content-Type: application/json' --data-binary "$4"} "$URL$3"
+}
+
+# errcheck STATUS CODE TOKEN METHOD PATH [JSON]: the status, the error code, a message
+errcheck() {
+    local want=$1 ecode=$2
+    shift 2
+    local out
+    out=$(curl -s -w '\n%{http_code}' -X "$2" ${1:+-H "Authorization: Bearer $1"} \
+        ${4:+-H 'Content-Type: application/json' --data-binary "$4"} "$URL$3")
+    local got=${out##*$'\n'} body=${out%$'\n'*}
+    [ "$got" = "$want" ] || {
+        echo "$2 $3: HTTP $got, expected $want: $body"
+        return 1
+    }
+    [ "$(jq -r .error.code <<<"$body")" = "$ecode" ] || {
+        echo "$2 $3: $body"
+        return 1
+    }
+    [ -n "$(jq -r '.error.message // empty' <<<"$body")" ]
+}
+
+job_id() { q "SELECT id FROM job WHERE name = '$1'"; }
+run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = '$1' ORDER BY r.id DESC LIMIT 1"; }
+
+@test "healthz and readyz need no credentials; everything else answers 401 without them" {
+    run curl -s "$URL/healthz"
+    [ "$output" = '{"status":"ok"}' ]
+    run curl -s "$URL/readyz"
+    [ "$output" = '{"status":"ready"}' ]
+    for r in "GET /metrics" "GET /api/v1/openapi.json" "GET /api/v1/session" "DELETE /api/v1/session" \
+        "GET /api/v1/customers" "GET /api/v1/sources" "POST /api/v1/sources/hycu-lab/poll" \
+        "POST /api/v1/sources/hycu-lab/pause" "POST /api/v1/sources/hycu-lab/resume" \
+        "GET /api/v1/jobs" "GET /api/v1/jobs/1" "GET /api/v1/runs" "GET /api/v1/runs/1" \
+        "POST /api/v1/runs/1/review" "POST /api/v1/runs/review" "GET /api/v1/remarks" \
+        "POST /api/v1/remarks" "GET /api/v1/overrides" "POST /api/v1/overrides" \
+        "DELETE /api/v1/overrides" "DELETE /api/v1/overrides/1" "GET /api/v1/audit" \
+        "GET /api/v1/users" "POST /api/v1/users" "DELETE /api/v1/users/admin" \
+        "GET /api/v1/tokens" "POST /api/v1/tokens" "DELETE /api/v1/tokens/1"; do
+        errcheck 401 unauthorized "" $r
+        errcheck 401 unauthorized "bk_not-a-real-token" $r
+    done
+    run curl -s -i -H 'Authorization: Basic YWRtaW46eA==' "$URL/api/v1/jobs"
+    [[ "$output" == *"401 Unauthorized"* ]]
+    [[ "$output" == *"WWW-Authenticate: Bearer"* ]]
+    # a forged cookie is no better
+    run curl -s -o /dev/null -w '%{http_code}' -b 'bk_session=forged' "$URL/api/v1/jobs"
+    [ "$output" = 401 ]
+}
+
+@test "every answer carries the security headers; errors are JSON" {
+    for p in /healthz /api/v1/jobs /nope; do
+        run curl -s -D - -o /dev/null -H "Authorization: Bearer $VIEW" "$URL$p"
+        [[ "$output" == *"X-Content-Type-Options: nosniff"* ]]
+        [[ "$output" == *"X-Frame-Options: DENY"* ]]
+        [[ "$output" == *"Referrer-Policy: no-referrer"* ]]
+        [[ "$output" == *"Cache-Control: no-store"* ]]
+        [[ "$output" == *"Content-Security-Policy: default-src 'none'"* ]]
+        [[ "$output" == *"Content-Type: application/json"* ]]
+    done
+    errcheck 404 not_found "$VIEW" GET /api/v1/nope
+    errcheck 405 method_not_allowed "$VIEW" PUT /api/v1/jobs
+    run curl -s -D - -o /dev/null -X PATCH -H "Authorization: Bearer $VIEW" "$URL/api/v1/overrides"
+    [[ "$output" == *"Allow: GET, POST, DELETE"* ]]
+}
+
+@test "customers, sources and jobs: list shape, totals agree with the database" {
+    run api "$VIEW" GET /api/v1/customers
+    [ "$(jq .total <<<"$output")" -eq "$(q 'SELECT COUNT(*) FROM customer')" ]
+    [ "$(jq '.limit, .offset' <<<"$output" | tr '\n' ' ')" = "50 0 " ]
+    [ "$(jq '[.items[] | select(.name == "Lab Corp")] | length' <<<"$output")" -eq 1 ]
+    run api "$VIEW" GET /api/v1/sources
+    [ "$(jq .total <<<"$output")" -eq 2 ]
+    [ "$(jq -r '.items[0].name' <<<"$output")" = cove-msp ]
+    jq -e '.items[1] | .kind == "hycu" and .interval_seconds == 3600 and .paused == false
+        and .configured and .up and (.last_poll | has("started_at") and has("finished_at")
+        and .result == "ok" and .devices >= 4 and has("runs_new") and has("runs_updated")
+        and has("error") and has("instance"))' <<<"$output"
+    run api "$VIEW" GET /api/v1/jobs
+    [ "$(jq .total <<<"$output")" -eq "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NULL')" ]
+    jq -e '.items[0] | has("id") and has("name") and has("kind") and has("source")
+        and has("customer") and has("status") and has("last_run")' <<<"$output"
+    # times are ISO 8601 UTC
+    run api "$VIEW" GET "/api/v1/jobs?source=hycu-lab&status=success&limit=1"
+    [[ "$(jq -r '.items[0].last_run.start_at' <<<"$output")" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]]
+}
+
+@test "paging: stable order, pages partition the list, bounds are 400 with the parameter named" {
+    total=$(api "$VIEW" GET /api/v1/jobs | jq .total)
+    all=$(api "$VIEW" GET "/api/v1/jobs?limit=1000" | jq -c '[.items[].id]')
+    paged=$(for o in $(seq 0 3 $((total - 1))); do
+        api "$VIEW" GET "/api/v1/jobs?limit=3&offset=$o" | jq -c '.items[].id'
+    done | jq -sc .)
+    [ "$all" = "$paged" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?offset=$total" | jq '.items | length')" -eq 0 ]
+    run api "$VIEW" GET "/api/v1/jobs?limit=2&offset=1"
+    [ "$(jq '.limit, .offset, (.items | length)' <<<"$output" | tr '\n' ' ')" = "2 1 2 " ]
+    for bad in "limit=0" "limit=1001" "limit=-5" "limit=abc" "limit=" "offset=-1" \
+        "limit=99999999999999999999999" "offset=1.5" "limit=1&limit=2"; do
+        run api "$VIEW" GET "/api/v1/jobs?$bad"
+        [ "$(jq -r .error.code <<<"$output")" = bad_request ]
+        [[ "$(jq -r .error.message <<<"$output")" == ${bad%%=*}:* ]] || {
+            echo "$bad: $output"
+            return 1
+        }
+    done
+    run api "$VIEW" GET "/api/v1/jobs?colour=red"
+    [ "$(jq -r .error.message <<<"$output")" = "colour: unknown query parameter" ]
+}
+
+@test "job filters: customer by name and id, source, kind, status, text, retired, sort" {
+    lab=$(q "SELECT id FROM customer WHERE name = 'Lab Corp'")
+    n=$(q "SELECT COUNT(*) FROM job WHERE customer_id = $lab AND retired_at IS NULL")
+    [ "$(api "$VIEW" GET "/api/v1/jobs?customer=Lab%20Corp" | jq .total)" -eq "$n" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?customer=$lab" | jq .total)" -eq "$n" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?source=cove-msp" | jq .total)" -eq 12 ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?kind=vm&source=hycu-lab" | jq .total)" -eq \
+        "$(q "SELECT COUNT(*) FROM job j JOIN source s ON s.id = j.source_id WHERE s.name = 'hycu-lab' AND j.kind = 'vm'")" ]
+    run api "$VIEW" GET "/api/v1/jobs?status=failed&source=hycu-lab"
+    [ "$(jq -r '[.items[].name] | join(",")' <<<"$output")" = db01 ]
+    run api "$VIEW" GET "/api/v1/jobs?status=warning&source=hycu-lab"
+    [ "$(jq -r '.items[0].name' <<<"$output")" = web01 ]
+    run api "$VIEW" GET "/api/v1/jobs?q=DB0"
+    [ "$(jq -r '[.items[].name] | join(",")' <<<"$output")" = db01 ]
+    run api "$VIEW" GET "/api/v1/jobs?q=lab%20co&source=hycu-lab"
+    [ "$(jq .total <<<"$output")" -eq "$n" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?retired=true" | jq .total)" -eq 0 ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?retired=all" | jq .total)" -eq "$(q 'SELECT COUNT(*) FROM job')" ]
+    run api "$VIEW" GET "/api/v1/jobs?sort=name&limit=1000"
+    [ "$(jq -c '[.items[] | [(.customer.name // ""), .name]] | . == sort' <<<"$output")" = true ]
+    run api "$VIEW" GET "/api/v1/jobs?status=bogus"
+    [[ "$(jq -r .error.message <<<"$output")" == "status: must be one of"* ]]
+}
+
+@test "a job: runs, objects, colour bar (vendor for Cove, computed otherwise), 404s" {
+    id=$(job_id db01)
+    run api "$VIEW" GET "/api/v1/jobs/$id"
+    jq -e '.name == "db01" and .status == "failed" and (.runs | length) == 1
+        and .runs[0].message == "Disk full on datastore ds-7" and (.objects | type) == "array"
+        and .colour_bar.source == "computed" and (.colour_bar.digits | length) == 28
+        and (.colour_bar.days | length) == 28 and .colour_bar.days[27].status == "failed"
+        and .customer.name == "Lab Corp" and .source == "hycu-lab"
+        and (.overrides | type) == "array" and (.remarks | type) == "array"' <<<"$output"
+    cid=$(q "SELECT id FROM job WHERE colour_bar IS NOT NULL LIMIT 1")
+    [ -n "$cid" ]
+    run api "$VIEW" GET "/api/v1/jobs/$cid"
+    [ "$(jq -r .colour_bar.source <<<"$output")" = vendor ]
+    [ "$(jq -r .colour_bar.digits <<<"$output")" = "$(q "SELECT colour_bar FROM job WHERE id = $cid")" ]
+    # Cove datasources are the objects of the latest run
+    oid=$(q "SELECT j.id FROM job j JOIN job_run r ON r.job_id = j.id JOIN job_object o ON o.run_id = r.id LIMIT 1")
+    run api "$VIEW" GET "/api/v1/jobs/$oid"
+    [ "$(jq '.objects | length' <<<"$output")" -ge 1 ]
+    jq -e '.objects[0] | has("name") and has("status") and has("raw_status") and has("message")' <<<"$output"
+    errcheck 404 not_found "$VIEW" GET /api/v1/jobs/999999
+    errcheck 404 not_found "$VIEW" GET /api/v1/jobs/abc
+    errcheck 404 not_found "$VIEW" GET /api/v1/jobs/0
+    errcheck 404 not_found "$VIEW" GET /api/v1/jobs/1/extra
+}
+
+@test "runs: filters, newest first, a run with its objects, bad dates are 400" {
+    run api "$VIEW" GET "/api/v1/runs?limit=1000"
+    [ "$(jq .total <<<"$output")" -eq "$(q 'SELECT COUNT(*) FROM job_run')" ]
+    # newest first, id breaking ties
+    [ "$(jq -r '.items[].id' <<<"$output" | tr '\n' ' ')" = \
+        "$(q 'SELECT id FROM job_run ORDER BY start_at DESC, id DESC' | tr '\n' ' ')" ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?reviewed=false" | jq .total)" -eq \
+        "$(q 'SELECT COUNT(*) FROM job_run WHERE reviewed_at IS NULL')" ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?status=failed" | jq .total)" -eq \
+        "$(q "SELECT COUNT(*) FROM job_run WHERE status = 'failed' AND override = 0")" ]
+    id=$(job_id db01)
+    run api "$VIEW" GET "/api/v1/runs?job=$id"
+    [ "$(jq -r '.items[0].job.name' <<<"$output")" = db01 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?customer=Lab%20Corp" | jq .total)" -eq 4 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?source=hycu-lab" | jq .total)" -eq 4 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?from=2000-01-01&to=2999-01-01T00:00:00Z&source=hycu-lab" | jq .total)" -eq 4 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?from=2999-01-01" | jq .total)" -eq 0 ]
+    now=$(($(date +%s) * 1000 + 60000))
+    [ "$(api "$VIEW" GET "/api/v1/runs?to=$now&source=hycu-lab" | jq .total)" -eq 4 ]
+    for bad in "from=yesterday" "to=2026-13-45" "from=-1" "reviewed=maybe" "job=x" "status=ok" \
+        "from=2026-02-01&to=2026-01-01"; do
+        run api "$VIEW" GET "/api/v1/runs?$bad"
+        [ "$(jq -r .error.code <<<"$output")" = bad_request ] || {
+            echo "$bad: $output"
+            return 1
+        }
+        [[ "$(jq -r .error.message <<<"$output")" == ${bad%%=*}:* ]]
+    done
+    rid=$(q "SELECT run_id FROM job_object LIMIT 1")
+    run api "$VIEW" GET "/api/v1/runs/$rid"
+    jq -e '(.objects | length) >= 1 and has("remarks") and has("raw_status")' <<<"$output"
+    errcheck 404 not_found "$VIEW" GET /api/v1/runs/999999
+}
+
+@test "review: a viewer gets 403; by id, by ids and by job in one transaction, audited" {
+    rid=$(run_id vm-0001)
+    errcheck 403 forbidden "$VIEW" POST "/api/v1/runs/$rid/review"
+    [ "$(q "SELECT reviewed_at IS NULL FROM job_run WHERE id = $rid")" -eq 1 ]
+    run api "$OPER" POST "/api/v1/runs/$rid/review"
+    jq -e '.reviewed == true and .reviewed_by == "oper"' <<<"$output"
+    [ "$(q "SELECT reviewed_by FROM job_run WHERE id = $rid")" = oper ]
+    # reviewing again changes nothing
+    at=$(q "SELECT reviewed_at FROM job_run WHERE id = $rid")
+    api "$OPER" POST "/api/v1/runs/$rid/review" >/dev/null
+    [ "$(q "SELECT reviewed_at FROM job_run WHERE id = $rid")" = "$at" ]
+    errcheck 404 not_found "$OPER" POST /api/v1/runs/999999/review
+    # by ids (unknown ids are not counted)
+    a=$(run_id vm-0002)
+    run api "$OPER" POST /api/v1/runs/review "{\"ids\": [$a, 999999]}"
+    [ "$(jq .count <<<"$output")" -eq 1 ]
+    # by job: every unreviewed run of one Cove job
+    cj=$(q "SELECT job_id FROM job_run WHERE reviewed_at IS NULL AND job_id IN (SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHERE s.name = 'cove-msp') LIMIT 1")
+    n=$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $cj AND reviewed_at IS NULL")
+    run api "$OPER" POST /api/v1/runs/review "{\"job\": $cj}"
+    [ "$(jq .count <<<"$output")" -eq "$n" ]
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $cj AND reviewed_at IS NULL")" -eq 0 ]
+    errcheck 400 bad_request "$OPER" POST /api/v1/runs/review '{}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/runs/review "{\"ids\": [1], \"job\": $cj}"
+    errcheck 400 bad_request "$OPER" POST /api/v1/runs/review '{"ids": []}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/runs/review '{"ids": ["1"]}'
+    errcheck 404 not_found "$OPER" POST /api/v1/runs/review '{"job": 999999}'
+    [ "$(api "$VIEW" GET "/api/v1/runs?reviewed=true" | jq .total)" -eq \
+        "$(q 'SELECT COUNT(*) FROM job_run WHERE reviewed_at IS NOT NULL')" ]
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE action = 'run.review' AND who = 'oper'")" -eq 3 ]
+}
+
+@test "overrides: a failed run becomes success (override), original status kept; delete" {
+    id=$(job_id db01)
+    rid=$(run_id db01)
+    errcheck 403 forbidden "$VIEW" POST /api/v1/overrides "{\"job\": $id}"
+    errcheck 400 bad_request "$OPER" POST /api/v1/overrides '{"match_kind": "regex", "match_text": "x"}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/overrides '{"match_status": "success"}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/overrides '{"valid_from": "soon"}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/overrides '{"jobb": 1}'
+    errcheck 404 not_found "$OPER" POST /api/v1/overrides '{"job": 999999}'
+    # a text that does not match changes nothing
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $id, \"match_kind\": \"starts\", \"match_text\": \"full\"}"
+    [ "$(jq .runs_updated <<<"$output")" -eq 0 ]
+    no_match=$(jq .id <<<"$output")
+    # "contains", case-insensitive
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $id, \"match_status\": \"failed\", \"match_kind\": \"contains\", \"match_text\": \"DISK FULL\", \"valid_from\": \"2000-01-01T00:00:00Z\"}"
+    jq -e '.runs_updated == 1 and .job.id == '"$id"' and .active and .created_by == "oper"' <<<"$output"
+    oid=$(jq .id <<<"$output")
+    run api "$VIEW" GET "/api/v1/runs/$rid"
+    jq -e '.status == "success" and .override == true and .original_status == "failed"' <<<"$output"
+    [ "$(q "SELECT status || '/' || override FROM job_run WHERE id = $rid")" = failed/1 ]
+    run api "$VIEW" GET "/api/v1/jobs/$id"
+    jq -e '.status == "success" and .last_run.override and (.overrides | length) >= 2' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/runs?status=failed&job=$id" | jq .total)" -eq 0 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?status=success&job=$id" | jq .total)" -eq 1 ]
+    [ "$(api "$VIEW" GET "/api/v1/overrides?job=$id" | jq .total)" -ge 2 ]
+    # a global override by object on Cove: only runs whose other objects are fine
+    run api "$OPER" POST /api/v1/overrides '{"object_name": "no-such-datasource"}'
+    [ "$(jq .runs_updated <<<"$output")" -eq 0 ]
+    global=$(jq .id <<<"$output")
+    # delete one, then several
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$no_match")" = 204 ]
+    errcheck 404 not_found "$OPER" DELETE "/api/v1/overrides/$no_match"
+    run api "$OPER" DELETE /api/v1/overrides "{\"ids\": [$global, 999999]}"
+    [ "$(jq .count <<<"$output")" -eq 1 ]
+    [ "$(q "SELECT COUNT(*) FROM override WHERE id = $oid")" -eq 1 ]
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE action LIKE 'override.%' AND who = 'oper'")" -eq 5 ]
+}
+
+@test "remarks: linked to runs, listed by run and job, shown on the run" {
+    rid=$(run_id db01)
+    errcheck 403 forbidden "$VIEW" POST /api/v1/remarks "{\"body\": \"x\", \"runs\": [$rid]}"
+    errcheck 400 bad_request "$OPER" POST /api/v1/remarks '{"body": ""}'
+    errcheck 400 bad_request "$OPER" POST /api/v1/remarks '{"body": 5}'
+    errcheck 404 not_found "$OPER" POST /api/v1/remarks '{"body": "x", "runs": [999999]}'
+    run api "$OPER" POST /api/v1/remarks "{\"body\": \"datastore cleaned, ticket #42\", \"runs\": [$rid, $rid]}"
+    jq -e '.body == "datastore cleaned, ticket #42" and .runs == ['"$rid, $rid"'] and .created_by == "oper"' <<<"$output"
+    [ "$(q "SELECT COUNT(*) FROM remark_run WHERE run_id = $rid")" -eq 1 ]
+    run api "$VIEW" GET "/api/v1/remarks?run=$rid"
+    jq -e '.total == 1 and .items[0].runs == ['"$rid"']' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/remarks?job=$(job_id db01)" | jq .total)" -eq 1 ]
+    [ "$(api "$VIEW" GET "/api/v1/remarks" | jq .total)" -eq 1 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs/$rid" | jq -r '.remarks[0].body')" = "datastore cleaned, ticket #42" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs/$(job_id db01)" | jq '.remarks | length')" -eq 1 ]
+}
+
+@test "session: login cookie, CSRF on changes, logout; wrong passwords are 401 then 429" {
+    run curl -s -D "$T/h" -c "$T/jar" -H 'Content-Type: application/json' \
+        -d '{"username": "oper", "password": "correct-horse-1"}' "$URL/api/v1/session"
+    jq -e '.user == "oper" and .role == "operator" and (.csrf_token | length) >= 32' <<<"$output"
+    csrf=$(jq -r .csrf_token <<<"$output")
+    grep -qi '^Set-Cookie: bk_session=[^;]*; Path=/; HttpOnly; SameSite=Strict; Max-Age=[0-9]*' "$T/h"
+    ! grep -qi 'Secure' "$T/h"
+    run curl -s -b "$T/jar" "$URL/api/v1/session"
+    [ "$(jq -r .csrf_token <<<"$output")" = "$csrf" ]
+    rid=$(run_id web01)
+    # a cookie without the CSRF header (or with a wrong one) cannot change anything
+    run curl -s -w ' %{http_code}' -b "$T/jar" -X POST "$URL/api/v1/runs/$rid/review"
+    [[ "$output" == *'"code":"csrf"'*' 403' ]]
+    run curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H 'X-CSRF-Token: 0000' -X POST "$URL/api/v1/runs/$rid/review"
+    [ "$output" = 403 ]
+    [ "$(q "SELECT reviewed_at IS NULL FROM job_run WHERE id = $rid")" -eq 1 ]
+    run curl -s -b "$T/jar" -H "X-CSRF-Token: $csrf" -X POST "$URL/api/v1/runs/$rid/review"
+    [ "$(jq -r .reviewed_by <<<"$output")" = oper ]
+    # the session id is stored hashed, never in clear
+    sid=$(awk '$6 == "bk_session" {print $7}' "$T/jar")
+    [ -n "$sid" ]
+    [ "$(sqlite3 "$T/b.db" .dump | grep -c -- "$sid")" -eq 0 ]
+    # logout ends the session
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -X DELETE "$URL/api/v1/session")" = 403 ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $csrf" -X DELETE "$URL/api/v1/session")" = 204 ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" "$URL/api/v1/session")" = 401 ]
+    errcheck 400 bad_request "$OPER" DELETE /api/v1/session
+    # wrong password: one generic message, whether the user exists or not
+    run curl -s -H 'Content-Type: application/json' -d '{"username": "victim", "password": "nope-nope"}' "$URL/api/v1/session"
+    a=$output
+    run curl -s -H 'Content-Type: application/json' -d '{"username": "ghost", "password": "nope-nope"}' "$URL/api/v1/session"
+    [ "$output" = "$a" ]
+    [ "$(jq -r .error.code <<<"$a")" = unauthorized ]
+    for i in 2 3 4 5; do
+        curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"username": "victim", "password": "nope"}' "$URL/api/v1/session"
+    done
+    run curl -s -D "$T/h" -H 'Content-Type: application/json' -d '{"username": "victim", "password": "correct-horse-1"}' "$URL/api/v1/session"
+    [ "$(jq -r .error.code <<<"$output")" = too_many_requests ]
+    grep -qi '^Retry-After: [0-9]' "$T/h"
+    # other users are not locked out
+    run curl -s -H 'Content-Type: application/json' -d '{"username": "view", "password": "correct-horse-1"}' "$URL/api/v1/session"
+    [ "$(jq -r .role <<<"$output")" = viewer ]
+}
+
+@test "bodies: 413 when too large, 400 for malformed JSON with a message, 415 without JSON type" {
+    big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+    run curl -s -w ' %{http_code}' -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        --data-binary "{\"body\": \"$big\"}" "$URL/api/v1/remarks"
+    [[ "$output" == *'"code":"payload_too_large"'*' 413' ]]
+    # chunked, no Content-Length
+    run bash -c "printf '{\"body\": \"%s\"}' '$big' | curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $OPER' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- '$URL/api/v1/remarks'"
+    [ "$output" = 413 ]
+    for body in '{"body": "x"' '{"body": }' 'not json' '[1, 2]' '{"a": 1, "a": 2}' "{\"ids\": $(printf '[%.0s' $(seq 40))1$(printf ']%.0s' $(seq 40))}"; do
+        run api "$OPER" POST /api/v1/runs/review "$body"
+        [ "$(jq -r .error.code <<<"$output")" = bad_request ] || {
+            echo "$body: $output"
+            return 1
+        }
+        [[ "$(jq -r .error.message <<<"$output")" == body:* ]]
+    done
+    run api "$OPER" POST /api/v1/runs/review '{"body": "x"'
+    [[ "$(jq -r .error.message <<<"$output")" == "body: invalid JSON at line 1, column"* ]]
+    run curl -s -w ' %{http_code}' -H "Authorization: Bearer $OPER" -d '{"ids": [1]}' "$URL/api/v1/runs/review"
+    [[ "$output" == *'"code":"unsupported_media_type"'*' 415' ]]
+    # an empty body is a missing object, with or without a type
+    run curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $OPER" "$URL/api/v1/runs/review"
+    [[ "$output" == *'"message":"body: a JSON object is required"'*' 400' ]]
+}
+
+@test "SQL injection and path traversal are inert; the database is intact" {
+    before=$(sqlite3 "$T/b.db" "SELECT (SELECT COUNT(*) FROM job) || '/' || (SELECT COUNT(*) FROM job_run) || '/' || (SELECT COUNT(*) FROM app_user)")
+    for v in "x'%20OR%201=1--" "1%20OR%201=1" "'%3B%20DROP%20TABLE%20job%3B--" "%25" "_" "%5C" \
+        "Lab%20Corp'%20UNION%20SELECT%20password_hash%20FROM%20app_user--"; do
+        for p in "jobs?customer=$v" "jobs?q=$v" "jobs?source=$v" "jobs?kind=$v" "runs?customer=$v" \
+            "customers?q=$v" "audit?who=$v"; do
+            run curl -s -w ' %{http_code}' -H "Authorization: Bearer $ADMIN" "$URL/api/v1/$p"
+            [[ "$output" == *' 200' || "$output" == *' 400' ]] || {
+                echo "$p: $output"
+                return 1
+            }
+            [[ "$output" != *argon2* ]]
+            if [[ "$output" == *' 200' ]]; then
+                [ "$(jq '.items | length' <<<"${output% *}")" -eq 0 ] || {
+                    echo "$p matched: $output"
+                    return 1
+                }
+            fi
+        done
+    done
+    for p in "/api/v1/../../etc/passwd" "/api/v1/jobs/..%2F..%2Fetc%2Fpasswd" "/api/v1/users/..%2Fadmin" \
+        "/%2e%2e/%2e%2e/etc/passwd" "/api/v1/sources/..%2F..%2Fetc%2Fpasswd/poll" "/api/v1/jobs/1%00"; do
+        run curl -s --path-as-is -o /dev/null -w '%{http_code}' -X GET -H "Authorization: Bearer $ADMIN" "$URL$p"
+        [[ "$output" == 404 || "$output" == 405 || "$output" == 400 ]] || {
+            echo "$p: $output"
+            return 1
+        }
+    done
+    errcheck 404 not_found "$ADMIN" POST "/api/v1/sources/..%2F..%2Fetc/poll"
+    errcheck 404 not_found "$ADMIN" DELETE "/api/v1/users/x'%20OR%20'1'='1"
+    [ "$(sqlite3 "$T/b.db" "SELECT (SELECT COUNT(*) FROM job) || '/' || (SELECT COUNT(*) FROM job_run) || '/' || (SELECT COUNT(*) FROM app_user)")" = "$before" ]
+}
+
+@test "sources: poll now, pause and resume are admin-only and audited" {
+    errcheck 403 forbidden "$OPER" POST /api/v1/sources/hycu-lab/poll
+    run curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $ADMIN" "$URL/api/v1/sources/hycu-lab/poll"
+    [[ "$output" == '{"source":"hycu-lab","status":"queued"} 202' ]]
+    errcheck 404 not_found "$ADMIN" POST /api/v1/sources/nope/poll
+    run api "$ADMIN" POST /api/v1/sources/cove-msp/pause
+    [ "$(jq .paused <<<"$output")" = true ]
+    [ "$(api "$VIEW" GET /api/v1/sources | jq '.items[] | select(.name == "cove-msp") | .paused')" = true ]
+    run api "$ADMIN" POST /api/v1/sources/cove-msp/resume
+    [ "$(jq .paused <<<"$output")" = false ]
+    errcheck 404 not_found "$ADMIN" POST /api/v1/sources/nope/pause
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE who = 'admin' AND action IN ('source.poll', 'source.pause', 'source.resume')")" -eq 3 ]
+}
+
+@test "users: admin-only, no secrets, duplicates 409, not yourself, audited" {
+    errcheck 403 forbidden "$OPER" GET /api/v1/users
+    run api "$ADMIN" GET /api/v1/users
+    [ "$(jq .total <<<"$output")" -eq 4 ]
+    [ "$(jq -c '[.items[] | keys] | add | unique' <<<"$output")" = '["created_at","id","name","role"]' ]
+    run curl -s -w ' %{http_code}' -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+        -d '{"name": "carol", "role": "operator", "password": "carol-pass-1"}' "$URL/api/v1/users"
+    [[ "$output" == '{"name":"carol","role":"operator"} 201' ]]
+    errcheck 409 conflict "$ADMIN" POST /api/v1/users '{"name": "carol", "role": "viewer", "password": "carol-pass-1"}'
+    errcheck 400 bad_request "$ADMIN" POST /api/v1/users '{"name": "dave", "role": "root", "password": "dave-pass-1"}'
+    errcheck 400 bad_request "$ADMIN" POST /api/v1/users '{"name": "dave", "role": "viewer", "password": "short"}'
+    errcheck 400 bad_request "$ADMIN" POST /api/v1/users '{"name": "bad name!", "role": "viewer", "password": "dave-pass-1"}'
+    run curl -s -H 'Content-Type: application/json' -d '{"username": "carol", "password": "carol-pass-1"}' "$URL/api/v1/session"
+    [ "$(jq -r .role <<<"$output")" = operator ]
+    [ "$(code "$ADMIN" DELETE /api/v1/users/carol)" = 204 ]
+    errcheck 404 not_found "$ADMIN" DELETE /api/v1/users/carol
+    errcheck 409 conflict "$ADMIN" DELETE /api/v1/users/admin
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE who = 'admin' AND target = 'carol'")" -ge 2 ]
+}
+
+@test "tokens: own for everyone, all for admins, shown once, revocable" {
+    run curl -s -w ' %{http_code}' -H "Authorization: Bearer $VIEW" -H 'Content-Type: application/json' \
+        -d '{"name": "grafana"}' "$URL/api/v1/tokens"
+    [[ "$output" == *' 201' ]]
+    tok=$(jq -r .token <<<"${output% *}")
+    tid=$(jq -r .id <<<"${output% *}")
+    [ "$(jq -r .user <<<"${output% *}")" = view ]
+    [ "$(code "$tok" GET /api/v1/jobs)" = 200 ]
+    # never listed, never stored in clear
+    run api "$VIEW" GET /api/v1/tokens
+    [ "$(jq -r '[.items[].user] | unique | join(",")' <<<"$output")" = view ]
+    [[ "$output" != *"$tok"* ]]
+    [ "$(jq -c '[.items[] | keys] | add | unique' <<<"$output")" = '["created_at","id","last_used_at","name","revoked","revoked_at","user"]' ]
+    [ "$(sqlite3 "$T/b.db" .dump | grep -c -- "$tok")" -eq 0 ]
+    errcheck 403 forbidden "$VIEW" GET "/api/v1/tokens?user=admin"
+    errcheck 403 forbidden "$VIEW" POST /api/v1/tokens '{"user": "admin"}'
+    [ "$(api "$ADMIN" GET /api/v1/tokens | jq .total)" -eq "$(q 'SELECT COUNT(*) FROM api_token')" ]
+    # someone else's token reads as absent; an admin revokes any
+    admin_tid=$(q "SELECT t.id FROM api_token t JOIN app_user u ON u.id = t.user_id WHERE u.name = 'admin' LIMIT 1")
+    errcheck 404 not_found "$VIEW" DELETE "/api/v1/tokens/$admin_tid"
+    [ "$(code "$ADMIN" DELETE "/api/v1/tokens/$tid")" = 204 ]
+    [ "$(code "$tok" GET /api/v1/jobs)" = 401 ]
+    [ "$(api "$VIEW" GET /api/v1/tokens | jq "[.items[] | select(.id == $tid) | .revoked][0]")" = true ]
+    errcheck 404 not_found "$ADMIN" DELETE /api/v1/tokens/999999
+}
+
+@test "audit: admins only, newest first, filters" {
+    errcheck 403 forbidden "$OPER" GET /api/v1/audit
+    errcheck 403 forbidden "$VIEW" GET /api/v1/audit
+    run api "$ADMIN" GET "/api/v1/audit?limit=1000"
+    [ "$(jq .total <<<"$output")" -eq "$(q 'SELECT COUNT(*) FROM audit')" ]
+    [ "$(jq -r '.items[].id' <<<"$output" | tr '\n' ' ')" = \
+        "$(q 'SELECT id FROM audit ORDER BY at DESC, id DESC' | tr '\n' ' ')" ]
+    jq -e '.items[0] | has("who") and has("action") and has("target") and has("before") and has("after")' <<<"$output"
+    run api "$ADMIN" GET "/api/v1/audit?who=oper&action=override.create"
+    [ "$(jq .total <<<"$output")" -eq 3 ]
+    [ "$(jq -r '.items[0].after.created_by' <<<"$output")" = oper ]
+    errcheck 400 bad_request "$ADMIN" GET "/api/v1/audit?from=never"
+}
+
+@test "openapi.json lists exactly the routes the server answers" {
+    run api "$VIEW" GET /api/v1/openapi.json
+    [ "$(jq -r .openapi <<<"$output")" = 3.0.3 ]
+    # every documented operation exists (no 404; 405 would mean a wrong method)
+    jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\(ascii_upcase) \($p)"' <<<"$output" >"$T/ops"
+    [ "$(wc -l <"$T/ops")" -ge 30 ]
+    while read -r m p; do
+        p=${p//\{id\}/999999}
+        p=${p//\{name\}/no-such-name}
+        c=$(curl -s -o /dev/null -w '%{http_code}' -X "$m" -H "Authorization: Bearer $VIEW" "$URL$p")
+        [[ "$c" != 404 || "$p" == *999999* || "$p" == *no-such-name* ]] || {
+            echo "$m $p: $c"
+            return 1
+        }
+        [ "$c" != 405 ] || {
+            echo "$m $p: 405"
+            return 1
+        }
+    done <"$T/ops"
+}
+
+@test "metrics: auth required, the text format checks, and it agrees with the database" {
+    [ "$(code "" GET /metrics)" = 401 ]
+    run curl -s -D "$T/h" -H "Authorization: Bearer $VIEW" "$URL/metrics"
+    printf '%s\n' "$output" >"$T/metrics"
+    grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/h"
+    run "$BATS_TEST_DIRNAME/promcheck.sh" "$T/metrics"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "promcheck: OK: "* ]]
+    jobs=$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NULL')
+    [ "$(grep -c '^backupctl_job_status{' "$T/metrics")" -eq "$jobs" ]
+    ran=$(q 'SELECT COUNT(DISTINCT job_id) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.retired_at IS NULL')
+    [ "$(grep -c '^backupctl_job_last_run_timestamp_seconds{' "$T/metrics")" -eq "$ran" ]
+    # the override of db01 reads as success; web01 still warns
+    grep -q '^backupctl_job_status{customer="Lab Corp",source="hycu-lab",job="db01",kind="vm",status="success"} 1$' "$T/metrics"
+    grep -q '^backupctl_job_status{customer="Lab Corp",source="hycu-lab",job="web01",kind="vm",status="warning"} 1$' "$T/metrics"
+    grep -q '^backupctl_source_up{source="hycu-lab"} 1$' "$T/metrics"
+    grep -q '^backupctl_source_up{source="cove-msp"} 1$' "$T/metrics"
+    grep -q '^backupctl_source_poll_duration_seconds{source="hycu-lab"} [0-9.]*$' "$T/metrics"
+    grep -q '^backupctl_source_last_success_timestamp_seconds{source="cove-msp"} [0-9.]*$' "$T/metrics"
+    ok=$(q "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'hycu-lab' AND result = 'ok'")
+    grep -q "^backupctl_poll_runs_total{source=\"hycu-lab\",result=\"ok\"} $ok\$" "$T/metrics"
+    for s in success warning failed none; do
+        n=$(grep -c "^backupctl_job_status{.*status=\"$s\"} 1$" "$T/metrics" || true)
+        [ "$n" -eq "$(q "SELECT COUNT(*) FROM job j LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1) WHERE j.retired_at IS NULL AND (CASE WHEN r.id IS NULL THEN 'none' WHEN r.override = 1 THEN 'success' ELSE r.status END) = '$s'")" ] || {
+            echo "status $s: $n series"
+            return 1
+        }
+    done
+    # a source that has not polled successfully for 3 intervals reads as down
+    q "UPDATE poll_run SET finished_at = finished_at - 4 * 3600000, started_at = started_at - 4 * 3600000 WHERE source_id = (SELECT id FROM source WHERE name = 'cove-msp')"
+    curl -s -H "Authorization: Bearer $VIEW" "$URL/metrics" | grep -q '^backupctl_source_up{source="cove-msp"} 0$'
+    [ "$(api "$VIEW" GET /api/v1/sources | jq '.items[] | select(.name == "cove-msp") | .up')" = false ]
+}
+
+@test "no secret ever leaves: hashes, tokens, session ids, vendor credentials" {
+    : >"$T/all"
+    for p in /api/v1/users /api/v1/tokens "/api/v1/audit?limit=1000" /api/v1/sources \
+        "/api/v1/jobs?limit=1000" "/api/v1/runs?limit=1000" /api/v1/customers /metrics \
+        /api/v1/openapi.json /api/v1/session; do
+        api "$ADMIN" GET "$p" >>"$T/all"
+    done
+    ! grep -q 'argon2' "$T/all"
+    ! grep -q "$HYCU_TEST_TOKEN" "$T/all"
+    ! grep -q 'sim-password' "$T/all"
+    ! grep -q "$ADMIN" "$T/all"
+    for h in $(q 'SELECT sha256 FROM api_token') $(q 'SELECT id_sha256 FROM web_session'); do
+        ! grep -q "$h" "$T/all"
+    done
+    ! grep -q "$ADMIN" "$T/serve.err"
+    ! grep -q "$HYCU_TEST_TOKEN" "$T/serve.err"
+}
+
+@test "TLS: Secure session cookie and HSTS" {
+    command -v openssl >/dev/null || skip "no openssl"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+        -subj /CN=localhost 2>/dev/null
+    chmod 600 "$T/key.pem"
+    printf '[database]\nurl = sqlite://tls.db\n[server]\nlisten = 127.0.0.1:0\ntls_cert = %s\ntls_key = %s\n' \
+        "$T/cert.pem" "$T/key.pem" >"$T/tls.conf"
+    "$BACKUPCTL" user add tina --role viewer --password-file "$T/pw" --config "$T/tls.conf" >/dev/null
+    "$BACKUPCTL" serve --config "$T/tls.conf" >"$T/tls.out" 2>"$T/tls.err" &
+    pid=$!
+    i=0
+    until grep -q '^listening on ' "$T/tls.out"; do
+        i=$((i + 1))
+        [ $i -lt 400 ] && kill -0 $pid || { cat "$T/tls.err"; return 1; }
+        sleep 0.025
+    done
+    addr=$(sed -n 's/^listening on //p' "$T/tls.out")
+    run curl -sk -D "$T/h" -H 'Content-Type: application/json' \
+        -d '{"username": "tina", "password": "correct-horse-1"}' "https://$addr/api/v1/session"
+    kill $pid
+    wait $pid || true
+    [ "$(jq -r .user <<<"$output")" = tina ]
+    grep -qi '^Set-Cookie: bk_session=.*HttpOnly; SameSite=Strict; Max-Age=[0-9]*; Secure' "$T/h"
+    grep -qi '^Strict-Transport-Security: max-age=' "$T/h"
+}
