@@ -293,6 +293,11 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             char **dst = key[4] == 'c' ? &c->tls_cert : &c->tls_key;
             free(*dst);
             *dst = xstrdup(value);
+        } else if (strcmp(key, "metrics_public") == 0) {
+            bool b;
+            if (str_parse_bool(value, &b) < 0 || !*value)
+                return fail(d, "metrics_public must be yes or no, not \"%s\"", value);
+            c->metrics_public = b;
         } else if (strcmp(key, "session_ttl") == 0) {
             double sec;
             if (str_parse_duration(value, &sec) < 0 || sec < 60)

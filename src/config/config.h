@@ -50,6 +50,7 @@ struct bk_config {
     char *listen;   /* server.listen, default 127.0.0.1:8080 */
     char *tls_cert; /* server.tls_cert / tls_key: PEM files, both or neither */
     char *tls_key;
+    bool metrics_public;         /* server.metrics_public: /metrics without credentials */
     int64_t session_ttl_ms;      /* server.session_ttl, default 12h */
     int64_t retain_poll_runs_ms; /* retention.poll_runs, default 90d */
     int64_t retain_audit_ms;     /* retention.audit, default 2y (730d) */

@@ -16,6 +16,7 @@
 #include "util/str.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
+#include "web/metrics.h"
 #include "web/web.h"
 
 #include <errno.h>
@@ -64,6 +65,7 @@ struct daemon {
     int64_t started_at;
     int64_t polls_total;
     struct bk_store *hook_store; /* used by web hooks, under lock */
+    struct web *web;
 };
 
 static struct daemon g_d;
@@ -183,6 +185,8 @@ static void *worker_main(void *arg)
             sum.code = BK_EIO;
         }
 
+        if (sum.ok)
+            web_data_changed(g_d.web);
         pthread_mutex_lock(&g_d.lock);
         job = find_src(name); /* the array may have grown during the poll */
         if (job) {
@@ -286,20 +290,30 @@ static void hook_metrics(void *ud, struct bk_buf *out)
         const struct src_state *s = &g_d.src[i];
         if (s->removed)
             continue;
+        struct bk_buf name;
+        bk_buf_init(&name, 4096);
+        metrics_escape_label(&name, s->name);
         bk_buf_printf(out,
                       "backupctl_daemon_polls_total{source=\"%s\",result=\"ok\"} %lld\n"
                       "backupctl_daemon_polls_total{source=\"%s\",result=\"partial\"} %lld\n"
                       "backupctl_daemon_polls_total{source=\"%s\",result=\"failed\"} %lld\n",
-                      s->name, (long long)s->polls_ok, s->name, (long long)s->polls_partial,
-                      s->name, (long long)s->polls_failed);
+                      name.data, (long long)s->polls_ok, name.data, (long long)s->polls_partial,
+                      name.data, (long long)s->polls_failed);
+        bk_buf_free(&name);
     }
     bk_buf_printf(out, "# HELP backupctl_daemon_source_paused 1 when a source is paused or "
                        "waiting for fixed credentials.\n# TYPE backupctl_daemon_source_paused "
                        "gauge\n");
-    for (size_t i = 0; i < g_d.nsrc; i++)
-        if (!g_d.src[i].removed)
-            bk_buf_printf(out, "backupctl_daemon_source_paused{source=\"%s\"} %d\n",
-                          g_d.src[i].name, g_d.src[i].paused || g_d.src[i].auth_failed);
+    for (size_t i = 0; i < g_d.nsrc; i++) {
+        if (g_d.src[i].removed)
+            continue;
+        struct bk_buf name;
+        bk_buf_init(&name, 4096);
+        metrics_escape_label(&name, g_d.src[i].name);
+        bk_buf_printf(out, "backupctl_daemon_source_paused{source=\"%s\"} %d\n", name.data,
+                      g_d.src[i].paused || g_d.src[i].auth_failed);
+        bk_buf_free(&name);
+    }
     bk_buf_printf(out,
                   "# HELP backupctl_process_start_time_seconds Start time of the daemon.\n"
                   "# TYPE backupctl_process_start_time_seconds gauge\n"
@@ -568,7 +582,8 @@ int daemon_serve(int argc, char **argv)
     struct web_opts wo = {.listen = cfg->listen,
                           .tls_cert = cfg->tls_cert,
                           .tls_key = cfg->tls_key,
-                          .session_ttl_ms = cfg->session_ttl_ms};
+                          .session_ttl_ms = cfg->session_ttl_ms,
+                          .metrics_public = cfg->metrics_public};
     struct web *web = NULL;
     unsigned port = 0;
     if (web_start(cfg, &wo, &hooks, &web, &port, &err) < 0) {
@@ -578,6 +593,7 @@ int daemon_serve(int argc, char **argv)
         close(lock_fd);
         return 1;
     }
+    g_d.web = web;
     char hostpart[256];
     snprintf(hostpart, sizeof hostpart, "%s", cfg->listen);
     char *colon = strrchr(hostpart, ':');

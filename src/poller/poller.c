@@ -3,6 +3,7 @@
 
 #include "providers/provider.h"
 #include "secrets/secretfile.h"
+#include "store/overrides.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -97,6 +98,14 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         snprintf(sum->error, sizeof sum->error, "store: %.480s", ferr.msg);
         sum->code = BK_EIO;
         goto out;
+    }
+    /* Runs that arrived with this poll are covered by the overrides already defined. */
+    if (o.result != STORE_POLL_FAILED && (st.runs_new || st.runs_updated)) {
+        int64_t n = 0;
+        if (store_overrides_apply_all(store, &n, &ferr) < 0)
+            log_warn("source %s: overrides not applied: %s", src->name, ferr.msg);
+        else if (n)
+            log_info("source %s: %lld run(s) marked success by override", src->name, (long long)n);
     }
     ctx.store_ms += bk_mono_ms() - ta;
     sum->ok = o.result != STORE_POLL_FAILED;

@@ -4,7 +4,7 @@
  * {"items", "total", "limit", "offset"} in a stable order (id as the last tie-breaker); an
  * overridden run answers status "success" with "override": true and its "original_status".
  * Every change writes an audit row with the acting user. */
-#include "web/overrides.h"
+#include "store/overrides.h"
 #include "web/web_internal.h"
 
 #include "util/buf.h"
@@ -623,7 +623,7 @@ void api_customers(struct web_req *rq)
         QB_AND(&q, "s.name = ?", SP_TEXT(source));
     if (text)
         QB_AND(&q, "LOWER(c.name) LIKE ? ESCAPE '\\'",
-               SP_TEXT(qb_own(&q, web_like_pattern("contains", text))));
+               SP_TEXT(qb_own(&q, store_like_pattern("contains", text))));
     reply_list(rq,
                "c.id, c.name, c.external_id, c.external_ref, s.name,"
                " (SELECT COUNT(*) FROM job j WHERE j.customer_id = c.id AND j.retired_at IS NULL)",
@@ -1130,7 +1130,7 @@ void api_jobs(struct web_req *rq)
     if (kind)
         QB_AND(&q, "j.kind = ?", SP_TEXT(kind));
     if (text) {
-        const char *like = qb_own(&q, web_like_pattern("contains", text));
+        const char *like = qb_own(&q, store_like_pattern("contains", text));
         QB_AND(&q,
                "LOWER(j.name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ? ESCAPE '\\'",
                SP_TEXT(like), SP_TEXT(like));
@@ -1529,7 +1529,7 @@ void api_override_create(struct web_req *rq)
     static const char *const statuses[] = {"failed", "warning", "unknown", "missed", NULL};
     static const char *const kinds[] = {"contains", "equals", "starts", "ends", NULL};
     struct bk_err err = {0};
-    struct web_override o = {0};
+    struct store_override o = {0};
     bool has_job, has_from, has_until;
     int64_t now = bk_now_ms(), id = 0, changed = 0;
     if (!no_params(rq))
@@ -1611,7 +1611,7 @@ void api_override_create(struct web_req *rq)
                    p, 9, NULL, &id, &err) < 0)
         goto fail;
     o.id = id;
-    if (web_override_apply(rq->st, &o, &changed, &err) < 0)
+    if (store_override_apply(rq->st, &o, &changed, &err) < 0)
         goto fail;
     struct store_param pi[] = {SP_INT(id)};
     int rc;

@@ -10,7 +10,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "web/metrics.h"
-#include "web/overrides.h"
+#include "store/overrides.h"
 #include "web/params.h"
 #include "web/ratelimit.h"
 
@@ -326,16 +326,16 @@ static void test_metric_labels(void **state)
 
 static void test_like_pattern(void **state)
 {
-    char *p = web_like_pattern("contains", "50%_Off\\X");
+    char *p = store_like_pattern("contains", "50%_Off\\X");
     assert_string_equal(p, "%50\\%\\_off\\\\x%");
     free(p);
-    p = web_like_pattern("equals", "Abc");
+    p = store_like_pattern("equals", "Abc");
     assert_string_equal(p, "abc");
     free(p);
-    p = web_like_pattern("starts", "Abc");
+    p = store_like_pattern("starts", "Abc");
     assert_string_equal(p, "abc%");
     free(p);
-    p = web_like_pattern("ends", "Abc");
+    p = store_like_pattern("ends", "Abc");
     assert_string_equal(p, "%abc");
     free(p);
 }

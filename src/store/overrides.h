@@ -1,8 +1,8 @@
 /* Overrides: rules that turn matching failed/warning/unknown runs into "success (override)".
- * The API applies a new override at once; the daemon calls web_overrides_apply_all after a
+ * The API applies a new override at once; the daemon calls store_overrides_apply_all after a
  * poll so runs that arrive later are covered too. Only unreviewed runs are ever touched. */
-#ifndef BK_WEB_OVERRIDES_H
-#define BK_WEB_OVERRIDES_H
+#ifndef BK_STORE_OVERRIDES_H
+#define BK_STORE_OVERRIDES_H
 
 #include "store/store.h"
 
@@ -11,7 +11,7 @@
 struct bk_err;
 
 /* What an override matches (strings borrowed; NULL = any). */
-struct web_override {
+struct store_override {
     int64_t id;
     int64_t job_id; /* 0 = every job */
     const char *object_name;
@@ -25,13 +25,13 @@ struct web_override {
 /* Mark every unreviewed run o matches as override = 1; *changed gets the count. With
  * object_name set, a run matches when that object matches and no other object of the run
  * is failed/warning/unknown/missed. Runs inside the caller's transaction if one is open. */
-int web_override_apply(struct bk_store *s, const struct web_override *o, int64_t *changed,
-                       struct bk_err *err);
+int store_override_apply(struct bk_store *s, const struct store_override *o, int64_t *changed,
+                         struct bk_err *err);
 /* Apply every stored override (one transaction). */
-int web_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err *err);
+int store_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err *err);
 
 /* LIKE pattern for kind/text: lower-cased, '%', '_' and '\' escaped (ESCAPE '\'), wrapped in
  * '%' as kind says. Caller frees. */
-char *web_like_pattern(const char *kind, const char *text);
+char *store_like_pattern(const char *kind, const char *text);
 
 #endif

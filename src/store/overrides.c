@@ -2,7 +2,7 @@
  * override sets, so no parameter is ever compared with "IS NULL" (PostgreSQL cannot type an
  * untyped NULL parameter), and text is matched with LOWER(…) LIKE … ESCAPE so SQLite and
  * PostgreSQL agree. */
-#include "web/overrides.h"
+#include "store/overrides.h"
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -16,7 +16,7 @@
 #define OVR_BAD_SET "('failed', 'warning', 'unknown', 'missed')"
 #define OVR_DEFAULT_SET "('failed', 'warning', 'unknown')"
 
-char *web_like_pattern(const char *kind, const char *text)
+char *store_like_pattern(const char *kind, const char *text)
 {
     size_t n = strlen(text);
     char *p = xmalloc(2 * n + 3);
@@ -37,8 +37,8 @@ char *web_like_pattern(const char *kind, const char *text)
     return p;
 }
 
-int web_override_apply(struct bk_store *s, const struct web_override *o, int64_t *changed,
-                       struct bk_err *err)
+int store_override_apply(struct bk_store *s, const struct store_override *o, int64_t *changed,
+                         struct bk_err *err)
 {
     struct bk_buf sql;
     struct store_param p[8];
@@ -70,7 +70,7 @@ int web_override_apply(struct bk_store *s, const struct web_override *o, int64_t
     }
     size_t like_no = 0;
     if (o->match_text && *o->match_text) {
-        like = web_like_pattern(o->match_kind, o->match_text);
+        like = store_like_pattern(o->match_kind, o->match_text);
         p[np++] = SP_TEXT(like);
         like_no = np;
     }
@@ -105,7 +105,7 @@ int web_override_apply(struct bk_store *s, const struct web_override *o, int64_t
 }
 
 struct ovr_row {
-    struct web_override o;
+    struct store_override o;
     char *object_name, *match_status, *match_kind, *match_text;
 };
 
@@ -139,7 +139,7 @@ static int collect(const struct store_row *r, void *ud)
     return 0;
 }
 
-int web_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err *err)
+int store_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err *err)
 {
     struct ovr_list l = {0};
     int64_t total = 0;
@@ -150,7 +150,7 @@ int web_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err 
     if (rc == 0 && l.n > 0 && (rc = store_begin(s, err)) == 0) {
         for (size_t i = 0; i < l.n && rc == 0; i++) {
             int64_t n = 0;
-            rc = web_override_apply(s, &l.v[i].o, &n, err);
+            rc = store_override_apply(s, &l.v[i].o, &n, err);
             total += n;
         }
         if (rc == 0)
