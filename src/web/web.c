@@ -4,6 +4,8 @@
  * SQLite handle is never used by two threads at once). Handlers live in api.c and metrics.c. */
 #include "web/web_internal.h"
 
+#include "web/assets.h"
+
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -427,9 +429,62 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
     return rc;
 }
 
+/* The web UI: GET of a path outside /api/ and the operational endpoints is a static asset
+ * compiled into the binary; an unknown path without an extension is the single-page app
+ * (deep links such as /jobs/12). Returns false when the request is not for an asset. */
+static bool is_asset_request(const char *url, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return false;
+    return strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0 &&
+           strcmp(url, "/metrics") != 0 && strcmp(url, "/healthz") != 0 &&
+           strcmp(url, "/readyz") != 0;
+}
+
+static enum MHD_Result serve_asset(struct web *w, struct MHD_Connection *conn, const char *url,
+                                   bool *handled)
+{
+    const struct web_asset *a = web_asset_find(url);
+    const char *slash = strrchr(url, '/');
+    if (!a && slash && !strchr(slash, '.') && !strstr(url, ".."))
+        a = web_asset_index();
+    *handled = a != NULL;
+    if (!a)
+        return MHD_NO;
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    bool fresh = inm && strcmp(inm, a->etag) == 0;
+    struct MHD_Response *r =
+        fresh ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+              : MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->mime);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, a->etag);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* revalidate every time: the ETag makes that a 304 without a body */
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                            "base-uri 'none'; form-action 'self'");
+    if (w->tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+    enum MHD_Result rc = MHD_queue_response(conn, fresh ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
 static enum MHD_Result handle(struct web *w, struct MHD_Connection *conn, const char *url,
                               const char *method, struct conn_req *cr)
 {
+    if (is_asset_request(url, method)) {
+        bool handled;
+        enum MHD_Result arc = serve_asset(w, conn, url, &handled);
+        if (handled)
+            return arc;
+    }
     struct web_req rq = {.w = w, .conn = conn, .method = method, .path = url};
     peer_ip(conn, rq.peer, sizeof rq.peer);
     dispatch(w, &rq, cr);

@@ -1,0 +1,1602 @@
+// backupctl web UI: a single-page app on the JSON API (/api/v1), plain JavaScript, no build step.
+//
+// Rules this file keeps:
+// - Vendor text (device, job, customer names, messages) only ever enters the page as text nodes or
+//   attribute values (h() below); nothing here assigns innerHTML, so a device named
+//   `<img src=x onerror=alert(1)>` shows as those characters.
+// - No inline scripts or style attributes: the page runs under a strict Content-Security-Policy.
+// - Every change goes through the API and then updates the page in place (no full reload).
+// - <html data-state="loading|ready"> tells tests (and the performance measurement) when a page has
+//   its data: no request in flight and the page rendered.
+
+'use strict';
+
+/* ---------------------------------------------------------------------------------------------- */
+/* small DOM helpers                                                                              */
+
+const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'indeterminate', 'open']);
+
+// h('a', {href: '#/x', class: 'c', onclick: fn}, 'text', node, [more]) — children that are not
+// nodes become text nodes.
+function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  if (props) {
+    for (const [k, v] of Object.entries(props)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (PROPS.has(k)) el[k] = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  add(el, kids);
+  return el;
+}
+
+function add(el, ...kids) {
+  for (const k of kids.flat(Infinity)) {
+    if (k === undefined || k === null || k === false) continue;
+    el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return el;
+}
+
+function clear(el, ...kids) {
+  el.replaceChildren();
+  return add(el, kids);
+}
+
+function frag(...kids) {
+  return add(document.createDocumentFragment(), kids);
+}
+
+let uid = 0;
+const nextId = (p) => `${p}-${++uid}`;
+
+/* ---------------------------------------------------------------------------------------------- */
+/* state, roles, API                                                                              */
+
+const state = { user: null, role: null, csrf: null };
+const RANK = { viewer: 0, operator: 1, admin: 2 };
+const can = (role) => state.user !== null && (RANK[state.role] ?? -1) >= RANK[role];
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let inflight = 0;
+let rendering = 0;
+
+function setBusy() {
+  document.documentElement.dataset.state = 'loading';
+}
+
+function maybeReady() {
+  if (inflight === 0 && rendering === 0) {
+    document.documentElement.dataset.state = 'ready';
+    window.__bkReadyAt = performance.now();
+  }
+}
+
+function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {}))
+    if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const opts = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && state.csrf) headers['X-CSRF-Token'] = state.csrf;
+  inflight++;
+  setBusy();
+  try {
+    let res;
+    try {
+      res = await fetch(`/api/v1${path}`, opts);
+    } catch (e) {
+      throw new ApiError(0, 'network',
+        'Cannot reach the backupctl server. Check that `backupctl serve` is running, then retry.');
+    }
+    if (res.status === 204) return null;
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      if (res.status === 401 && path !== '/session') sessionLost();
+      throw new ApiError(res.status, err.code || `http_${res.status}`,
+        err.message || `The server answered ${res.status} ${res.statusText}.`);
+    }
+    return data;
+  } finally {
+    inflight--;
+    queueMicrotask(maybeReady);
+  }
+}
+
+const get = (path, params) => api('GET', path + qs(params));
+const post = (path, body) => api('POST', path, body === undefined ? {} : body);
+const del = (path, body) => api('DELETE', path, body);
+
+function sessionLost() {
+  if (!state.user) return;
+  state.user = state.role = state.csrf = null;
+  const here = location.hash.slice(1) || '/';
+  if (!here.startsWith('/login')) location.hash = `#/login${qs({ next: here })}`;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* formatting                                                                                     */
+
+const fmtDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const fmtDate = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+const fmtNum = new Intl.NumberFormat();
+const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+
+function utcText(iso) {
+  return `${iso.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')} UTC`;
+}
+
+// A time in the viewer's zone; the UTC time on hover.
+function timeEl(iso, opts = {}) {
+  if (!iso) return h('span', { class: 'muted' }, opts.none || '—');
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return h('span', null, iso);
+  return h('time', { datetime: iso, title: utcText(iso) }, opts.relative ? relTime(d) : fmtDateTime.format(d));
+}
+
+function relTime(d) {
+  const s = Math.round((Date.now() - d.getTime()) / 1000);
+  const a = Math.abs(s);
+  const unit = a < 90 ? [s, 'second'] : a < 5400 ? [Math.round(s / 60), 'minute'] :
+    a < 129600 ? [Math.round(s / 3600), 'hour'] : [Math.round(s / 86400), 'day'];
+  return new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }).format(-unit[0], unit[1]);
+}
+
+function duration(fromIso, toIso) {
+  if (!fromIso || !toIso) return '—';
+  let s = Math.max(0, Math.round((new Date(toIso) - new Date(fromIso)) / 1000));
+  if (s < 60) return `${s} s`;
+  const hh = Math.floor(s / 3600);
+  s -= hh * 3600;
+  const mm = Math.floor(s / 60);
+  return hh ? `${hh} h ${mm} min` : `${mm} min ${s - mm * 60} s`;
+}
+
+function interval(sec) {
+  if (sec % 86400 === 0) return plural(sec / 86400, 'day');
+  if (sec % 3600 === 0) return `${sec / 3600} h`;
+  if (sec % 60 === 0) return `${sec / 60} min`;
+  return `${sec} s`;
+}
+
+function plural(n, one, many) {
+  return `${fmtNum.format(n)} ${n === 1 ? one : (many || `${one}s`)}`;
+}
+
+// Local calendar day [start, end] as epoch ms, for "YYYY-MM-DD" in the viewer's zone.
+function dayRange(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  const start = new Date(y, m - 1, d, 0, 0, 0, 0);
+  const end = new Date(y, m - 1, d + 1, 0, 0, 0, 0);
+  return [start.getTime(), end.getTime() - 1];
+}
+
+function todayYmd() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* statuses: always a text label and an icon, never colour alone                                 */
+
+const STATUS = {
+  failed: { label: 'Failed', icon: '✕', rank: 6 },
+  missed: { label: 'Missed', icon: '⊘', rank: 5 },
+  warning: { label: 'Warning', icon: '!', rank: 4 },
+  unknown: { label: 'Unknown', icon: '?', rank: 3 },
+  running: { label: 'Running', icon: '↻', rank: 2 },
+  success: { label: 'Success', icon: '✓', rank: 1 },
+  override: { label: 'Success (override)', icon: '✓', rank: 1 },
+  none: { label: 'No runs', icon: '–', rank: 0 },
+};
+const WORST_FIRST = ['failed', 'missed', 'warning', 'unknown', 'running', 'success'];
+const rankOf = (s) => (STATUS[s] || STATUS.unknown).rank;
+
+function chip(status, override, original) {
+  const key = override ? 'override' : (STATUS[status] ? status : 'unknown');
+  const s = STATUS[key];
+  const title = override && original ? `Stored status: ${original}; an override treats it as success` : null;
+  return h('span', { class: `chip chip-${key}`, title, dataset: { status: key } },
+    h('span', { class: 'chip-icon', 'aria-hidden': 'true' }, s.icon), s.label);
+}
+
+function runChip(run) {
+  return chip(run.status, run.override, run.original_status);
+}
+
+const SOURCE_TYPE = {
+  api: { label: 'API', title: 'Polled from the vendor API' },
+  trigger: { label: 'Scheduler trigger', title: 'Started by a scheduler through backupctl backup' },
+  email: { label: 'E-mail', title: 'Imported from a report e-mail' },
+};
+
+function sourceBadge(type) {
+  const t = SOURCE_TYPE[type] || { label: type || 'unknown', title: 'Source type' };
+  return h('span', { class: `badge badge-src badge-src-${SOURCE_TYPE[type] ? type : 'other'}`, title: t.title }, t.label);
+}
+
+function kindBadge(kind) {
+  return kind ? h('span', { class: 'badge badge-kind' }, kind) : null;
+}
+
+function reviewedCell(run) {
+  if (!run.reviewed) return h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), 'Not reviewed');
+  const who = run.reviewed_by ? ` by ${run.reviewed_by}` : '';
+  return h('span', { class: 'rev rev-yes', title: run.reviewed_at ? `Reviewed${who} at ${utcText(run.reviewed_at)}` : null },
+    h('span', { 'aria-hidden': 'true' }, '● '), 'Reviewed');
+}
+
+function jobLabel(job, customer) {
+  const cust = customer && customer.name;
+  return h('span', { class: 'joblabel' },
+    cust ? h('span', { class: 'cust' }, cust) : null,
+    cust ? h('span', { class: 'sep', 'aria-hidden': 'true' }, ' › ') : null,
+    h('span', { class: 'jobname' }, job && job.name ? job.name : `job ${job ? job.id : '?'}`));
+}
+
+function jobLink(job, customer) {
+  return h('a', { href: `#/jobs/${Number(job.id)}`, class: 'joblink' }, jobLabel(job, customer));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* shared widgets                                                                                 */
+
+const toastBox = () => document.getElementById('toasts');
+
+function toast(text, kind = 'ok') {
+  const t = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', { 'aria-hidden': 'true', class: 'toast-icon' }, kind === 'error' ? '✕ ' : '✓ '), text);
+  toastBox().append(t);
+  setTimeout(() => t.remove(), kind === 'error' ? 9000 : 5000);
+}
+
+function emptyState(title, hint, ...extra) {
+  return h('div', { class: 'empty', role: 'status' },
+    h('p', { class: 'empty-title' }, title), hint ? h('p', { class: 'empty-hint' }, hint) : null, extra);
+}
+
+function errorHint(err) {
+  if (err.status === 0) return err.message;
+  if (err.status === 403) return 'Your role does not allow this. Ask an admin if you need it.';
+  if (err.status === 404) return 'It may have been deleted, or the link is wrong.';
+  if (err.status === 429) return 'Too many attempts: wait a moment, then retry.';
+  if (err.status >= 500) return 'The server failed; its log says why. Retry in a moment.';
+  return null;
+}
+
+function errorState(err, retry) {
+  return h('div', { class: 'error-state', role: 'alert' },
+    h('p', { class: 'empty-title' }, h('span', { 'aria-hidden': 'true' }, '✕ '), `Could not load this: ${err.message}`),
+    errorHint(err) && err.status !== 0 ? h('p', { class: 'empty-hint' }, errorHint(err)) : null,
+    retry ? h('button', { type: 'button', class: 'btn', onclick: retry }, 'Retry') : null);
+}
+
+function actionError(err) {
+  const hint = errorHint(err);
+  toast(hint && err.status !== 0 ? `${err.message} — ${hint}` : err.message, 'error');
+}
+
+// Run fn with btn disabled and a busy label; errors become a toast.
+async function withBusy(btn, fn) {
+  const label = btn ? btn.textContent : '';
+  if (btn) {
+    btn.disabled = true;
+    btn.setAttribute('aria-busy', 'true');
+  }
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ApiError) actionError(e);
+    else throw e;
+    return undefined;
+  } finally {
+    if (btn && btn.isConnected) {
+      btn.disabled = false;
+      btn.removeAttribute('aria-busy');
+      btn.textContent = label;
+    }
+  }
+}
+
+// "1–50 of 1,234" with previous/next and a page size.
+function pager({ total, limit, offset, onPage, sizes = [50, 100, 250, 1000] }) {
+  if (!total) return null;
+  const from = Math.min(total, offset + 1);
+  const to = Math.min(total, offset + limit);
+  const sel = h('select', { 'aria-label': 'Rows per page', onchange: () => onPage(0, Number(sel.value)) },
+    sizes.map((s) => h('option', { value: String(s), selected: s === limit }, `${s} per page`)));
+  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    h('button', { type: 'button', class: 'btn btn-small', disabled: offset <= 0, onclick: () => onPage(Math.max(0, offset - limit), limit) }, '‹ Previous'),
+    h('span', { class: 'pager-pos' }, `${fmtNum.format(from)}–${fmtNum.format(to)} of ${fmtNum.format(total)}`),
+    h('button', { type: 'button', class: 'btn btn-small', disabled: offset + limit >= total, onclick: () => onPage(offset + limit, limit) }, 'Next ›'),
+    sel);
+}
+
+// A table: cols = [{label, cls, sort}], rows = array of <tr>.
+function table(cols, rows, opts = {}) {
+  const ths = cols.map((c) => {
+    if (!c.sortKey || !opts.onSort) return h('th', { scope: 'col', class: c.cls }, c.label);
+    const active = opts.sort && opts.sort.key === c.sortKey;
+    const dir = active ? opts.sort.dir : null;
+    return h('th', { scope: 'col', class: c.cls, 'aria-sort': active ? (dir === 'asc' ? 'ascending' : 'descending') : 'none' },
+      h('button', { type: 'button', class: 'th-sort', onclick: () => opts.onSort(c.sortKey) },
+        c.label, h('span', { class: 'sort-ind', 'aria-hidden': 'true' }, active ? (dir === 'asc' ? ' ▲' : ' ▼') : ' ↕')));
+  });
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: ['grid', opts.cls] },
+      opts.caption ? h('caption', { class: 'sr-only' }, opts.caption) : null,
+      h('thead', null, h('tr', null, ths)), h('tbody', null, rows)));
+}
+
+function pageHead(title, ...right) {
+  return h('div', { class: 'page-head' },
+    h('h1', { tabindex: '-1', id: 'page-title' }, title), h('div', { class: 'page-actions' }, right));
+}
+
+function section(title, ...kids) {
+  const id = nextId('sec');
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), kids);
+}
+
+function field(label, control, hint) {
+  const id = control.id || nextId('f');
+  control.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint ? h('small', { class: 'muted' }, hint) : null);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* layout, navigation, routing                                                                    */
+
+const NAV = [
+  { href: '#/', label: 'Dashboard', match: /^\/$/ },
+  { href: '#/daily', label: 'Daily Jobs', match: /^\/daily/ },
+  { href: '#/runs', label: 'Run Checks', match: /^\/runs/, badge: true },
+  { href: '#/jobs', label: 'Jobs', match: /^\/jobs/ },
+  { href: '#/customers', label: 'Customers', match: /^\/customers/ },
+  { href: '#/sources', label: 'Sources', match: /^\/sources/ },
+  { href: '#/audit', label: 'Audit log', match: /^\/audit/, role: 'admin' },
+  { href: '#/users', label: 'Users', match: /^\/users/, role: 'admin' },
+];
+
+let mainEl;
+let navEl;
+let badgeEl;
+
+function shell() {
+  const app = document.getElementById('app');
+  badgeEl = h('span', { class: 'nav-badge', hidden: true });
+  navEl = h('nav', { class: 'topnav', 'aria-label': 'Main' });
+  mainEl = h('main', { id: 'main', tabindex: '-1' });
+  clear(app,
+    h('a', { href: '#main', class: 'skip', onclick: (e) => { e.preventDefault(); mainEl.focus(); } }, 'Skip to content'),
+    h('header', { class: 'topbar' },
+      h('a', { href: '#/', class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '◆'), 'backupctl'),
+      navEl, h('div', { class: 'userbox', id: 'userbox' })),
+    mainEl,
+    h('div', { id: 'toasts', class: 'toasts', 'aria-live': 'polite' }));
+}
+
+function renderNav(path) {
+  const items = state.user ? NAV.filter((n) => !n.role || can(n.role)) : [];
+  clear(navEl, h('ul', null, items.map((n) => h('li', null,
+    h('a', { href: n.href, class: n.match.test(path) ? 'active' : null, 'aria-current': n.match.test(path) ? 'page' : null },
+      n.label, n.badge ? badgeEl : null)))));
+  const ub = document.getElementById('userbox');
+  if (!state.user) return clear(ub);
+  clear(ub,
+    h('span', { class: 'who', title: `Times are shown in ${TZ}` }, h('span', { class: 'who-name' }, state.user), ' ',
+      h('span', { class: `badge badge-role role-${state.role}` }, state.role)),
+    h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: logout }, 'Log out'));
+  return null;
+}
+
+async function refreshBadge(known) {
+  try {
+    const n = known !== undefined ? known : (await get('/runs', { reviewed: 'false', limit: 1 })).total;
+    badgeEl.hidden = !n;
+    badgeEl.textContent = n > 9999 ? '9999+' : String(n);
+    badgeEl.title = `${plural(n, 'unreviewed run')}`;
+  } catch (e) {
+    badgeEl.hidden = true;
+  }
+}
+
+const ROUTES = [
+  [/^\/login$/, pageLogin, { public: true }],
+  [/^\/$/, pageDashboard],
+  [/^\/daily$/, pageDaily],
+  [/^\/runs$/, pageRunChecks],
+  [/^\/jobs$/, pageJobs],
+  [/^\/jobs\/(\d{1,18})$/, pageJob],
+  [/^\/customers$/, pageCustomers],
+  [/^\/sources$/, pageSources],
+  [/^\/audit$/, pageAudit, { role: 'admin' }],
+  [/^\/users$/, pageUsers, { role: 'admin' }],
+];
+
+let navSeq = 0;
+
+function parseHash() {
+  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  const q = raw.indexOf('?');
+  const path = (q < 0 ? raw : raw.slice(0, q)) || '/';
+  return { path, params: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), raw };
+}
+
+// Change the query of the current route (filters, paging) and re-render.
+function setParams(changes, replace = false) {
+  const { path, params } = parseHash();
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined || v === null || v === '' || v === false) params.delete(k);
+    else params.set(k, String(v));
+  }
+  const s = params.toString();
+  const url = `#${path}${s ? `?${s}` : ''}`;
+  if (replace) {
+    history.replaceState(null, '', url);
+    route();
+  } else {
+    location.hash = url;
+  }
+}
+
+async function route() {
+  const seq = ++navSeq;
+  const { path, params, raw } = parseHash();
+  let found = ROUTES.find(([re]) => re.test(path));
+  if (!state.user && !(found && found[2] && found[2].public)) {
+    location.replace(`#/login${qs({ next: raw })}`);
+    return;
+  }
+  if (!found) found = [null, pageNotFound, {}];
+  const [re, page, opts = {}] = found;
+  renderNav(path);
+  closeDialog();
+  const root = h('div', { class: 'page' });
+  clear(mainEl, root);
+  const ctx = {
+    params,
+    path,
+    match: re ? path.match(re) : null,
+    alive: () => seq === navSeq,
+    root,
+  };
+  rendering++;
+  setBusy();
+  try {
+    if (opts.role && !can(opts.role)) {
+      add(root, pageHead('Not allowed'), emptyState(`This page needs the ${opts.role} role.`, 'Ask an admin if you need it.'));
+    } else {
+      await page(ctx);
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError)) console.error(e);
+    if (ctx.alive()) clear(root, pageHead('Something went wrong'), errorState(e, () => route()));
+  } finally {
+    rendering--;
+    queueMicrotask(maybeReady);
+  }
+  if (ctx.alive() && !document.activeElement.closest('input, select, textarea')) {
+    const t = document.getElementById('page-title');
+    if (t && window.__bkNavigated) t.focus({ preventScroll: true });
+  }
+  window.__bkNavigated = true;
+}
+
+function pageNotFound(ctx) {
+  add(ctx.root, pageHead('Page not found'), emptyState('There is no page at this address.', null,
+    h('a', { href: '#/', class: 'btn' }, 'Go to the dashboard')));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* login / logout                                                                                 */
+
+async function pageLogin(ctx) {
+  document.title = 'Log in — backupctl';
+  const next = ctx.params.get('next') || '/';
+  const user = h('input', { name: 'username', autocomplete: 'username', required: true });
+  const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const msg = h('div', { class: 'form-error', role: 'alert' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Log in');
+  const form = h('form', {
+    class: 'login card', onsubmit: async (e) => {
+      e.preventDefault();
+      msg.textContent = '';
+      btn.disabled = true;
+      try {
+        const s = await post('/session', { username: user.value, password: pass.value });
+        state.user = s.user;
+        state.role = s.role;
+        state.csrf = s.csrf_token || null;
+        refreshBadge();
+        location.hash = `#${next.startsWith('/') && !next.startsWith('/login') ? next : '/'}`;
+      } catch (err) {
+        msg.textContent = err.status === 401 ? 'Wrong username or password. Check both and try again.' :
+          err.status === 429 ? `${err.message}` : `Could not log in: ${err.message}`;
+        pass.select();
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  },
+  h('h1', { id: 'page-title', tabindex: '-1' }, 'Log in to backupctl'),
+  field('User name', user), field('Password', pass), msg, btn,
+  h('p', { class: 'muted small' }, 'Accounts are created with ', h('code', null, 'backupctl user add'), '.'));
+  if (state.user) {
+    add(ctx.root, h('div', { class: 'login card' }, h('p', null, `You are logged in as ${state.user}.`),
+      h('a', { class: 'btn', href: '#/' }, 'Go to the dashboard')));
+    return;
+  }
+  add(ctx.root, form);
+  queueMicrotask(() => user.focus());
+}
+
+async function logout() {
+  try {
+    await del('/session');
+  } catch (e) {
+    /* the session may be gone already */
+  }
+  state.user = state.role = state.csrf = null;
+  location.hash = '#/login';
+  toast('Logged out.');
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Dashboard                                                                                      */
+
+async function pageDashboard(ctx) {
+  document.title = 'Dashboard — backupctl';
+  const today = todayYmd();
+  const [from] = dayRange(today);
+  const body = h('div', { class: 'dash' });
+  add(ctx.root, pageHead('Dashboard', h('span', { class: 'muted' }, `Today, ${fmtDate.format(new Date())} (${TZ})`)), body);
+
+  const counts = WORST_FIRST.map((s) => get('/runs', { from, status: s, limit: 1 }));
+  const [unrev, jobsAll, failing, missed, sources, ...byStatus] = await Promise.allSettled([
+    get('/runs', { reviewed: 'false', limit: 1 }),
+    get('/jobs', { limit: 1 }),
+    get('/jobs', { status: 'failed', limit: 25, sort: 'name' }),
+    get('/jobs', { status: 'missed', limit: 25, sort: 'name' }),
+    get('/sources', { limit: 1000 }),
+    ...counts,
+  ]);
+  if (!ctx.alive()) return;
+  const firstErr = [unrev, jobsAll, failing, missed, sources, ...byStatus].find((r) => r.status === 'rejected');
+  if (firstErr && firstErr.reason.status === 0) {
+    clear(body, errorState(firstErr.reason, () => route()));
+    return;
+  }
+
+  // Today's runs by status.
+  const tiles = h('div', { class: 'tiles' });
+  WORST_FIRST.forEach((s, i) => {
+    const r = byStatus[i];
+    const n = r.status === 'fulfilled' ? r.value.total : null;
+    add(tiles, h('a', {
+      class: ['tile', `tile-${s}`, n ? null : 'tile-zero'],
+      href: `#/daily${qs({ date: today, status: s })}`,
+      dataset: { status: s },
+    }, h('span', { class: 'tile-n' }, n === null ? '?' : fmtNum.format(n)),
+    h('span', { class: 'tile-label' }, h('span', { 'aria-hidden': 'true', class: 'tile-icon' }, STATUS[s].icon), ` ${STATUS[s].label}`)));
+  });
+  const nUnrev = unrev.status === 'fulfilled' ? unrev.value.total : null;
+  if (nUnrev !== null) refreshBadge(nUnrev);
+  const nJobs = jobsAll.status === 'fulfilled' ? jobsAll.value.total : null;
+
+  add(body,
+    h('div', { class: 'dash-top' },
+      section("Today's runs by status", tiles,
+        h('p', { class: 'muted small' }, 'Runs that started today in your time zone. Select a count to see those runs in Daily Jobs.')),
+      h('a', { class: ['card', 'unrev', nUnrev ? 'unrev-some' : 'unrev-none'], href: '#/runs', id: 'unreviewed-card' },
+        h('span', { class: 'unrev-n' }, nUnrev === null ? '?' : fmtNum.format(nUnrev)),
+        h('span', { class: 'unrev-label' }, nUnrev === 1 ? 'unreviewed run' : 'unreviewed runs'),
+        h('span', { class: 'unrev-go' }, nUnrev ? 'Open Run Checks →' : 'Nothing to review ✓'),
+        nJobs !== null ? h('span', { class: 'muted small' }, `${plural(nJobs, 'job')} monitored`) : null)));
+
+  // Jobs that need attention: failed, then missed.
+  const attention = [];
+  for (const r of [failing, missed]) if (r.status === 'fulfilled') attention.push(...r.value.items);
+  const more = [failing, missed].reduce((a, r) => a + (r.status === 'fulfilled' ? Math.max(0, r.value.total - r.value.items.length) : 0), 0);
+  const attnBody = failing.status === 'rejected' ? errorState(failing.reason, () => route()) :
+    attention.length === 0 ? emptyState('No job is failing or missed right now.', 'Jobs whose latest run failed or was missed are listed here.') :
+      frag(jobsTable(attention, { compact: true }),
+        more ? h('p', null, h('a', { href: `#/jobs${qs({ status: 'failed' })}` }, `${plural(more, 'more job')} need attention — see all failing jobs`)) : null);
+  add(body, section('Failing and missed jobs', attnBody));
+
+  // Sources health.
+  add(body, section('Sources', sources.status === 'fulfilled'
+    ? sourcesTable(sources.value.items, { compact: true, onChange: () => route() })
+    : errorState(sources.reason, () => route())));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Jobs list (also the customer drill-down)                                                       */
+
+function jobsTable(items, opts = {}) {
+  const cols = [{ label: 'Status' }, { label: 'Customer › Job' }, { label: 'Kind' }, { label: 'Source' },
+    { label: 'Last run' }, { label: 'Reviewed' }];
+  return table(cols, items.map((j) => h('tr', { dataset: { job: j.id } },
+    h('td', null, j.last_run ? runChip(j.last_run) : chip(j.status)),
+    h('td', null, jobLink(j, j.customer), j.retired ? h('span', { class: 'badge' }, 'retired') : null),
+    h('td', null, kindBadge(j.kind)),
+    h('td', null, j.source),
+    h('td', null, timeEl(j.last_run && j.last_run.start_at, { none: 'never ran' })),
+    h('td', null, j.last_run ? reviewedCell(j.last_run) : h('span', { class: 'muted' }, '—')))), { caption: 'Jobs' });
+}
+
+async function pageJobs(ctx) {
+  document.title = 'Jobs — backupctl';
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 50);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '', sort: p.get('sort') || 'name' };
+  const list = h('div', { 'aria-live': 'polite' });
+  const customers = await customerOptions();
+  if (!ctx.alive()) return;
+  add(ctx.root, pageHead('Jobs'), filterBar(filters, customers, { statuses: [...WORST_FIRST, 'none'], text: 'Job or customer name', sort: true }), list);
+  try {
+    const res = await get('/jobs', { ...filters, limit, offset });
+    if (!ctx.alive()) return;
+    if (!res.items.length) {
+      add(list, emptyState('No job matches these filters.', res.total === 0 && !filters.q && !filters.status && !filters.customer
+        ? 'Jobs appear after the first poll of a source: check Sources.' : 'Clear a filter to see more.'));
+    } else {
+      add(list, jobsTable(res.items), pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+    }
+  } catch (e) {
+    if (e instanceof ApiError) add(list, errorState(e, () => route()));
+    else throw e;
+  }
+}
+
+function clampLimit(v, dflt) {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : dflt;
+}
+
+let customerCache = null;
+
+async function customerOptions() {
+  if (customerCache && Date.now() - customerCache.at < 60000) return customerCache.items;
+  try {
+    const res = await get('/customers', { limit: 1000 });
+    const names = new Map();
+    for (const c of res.items) names.set(c.name, (names.get(c.name) || 0) + 1);
+    const items = res.items.map((c) => ({
+      id: c.id,
+      label: names.get(c.name) > 1 ? `${c.name} (${c.source} ${c.external_id || c.id})` : c.name,
+    }));
+    customerCache = { at: Date.now(), items };
+    return items;
+  } catch (e) {
+    return [];
+  }
+}
+
+// Customer / status / text filters that live in the URL (so a filtered view is a link).
+function filterBar(filters, customers, opts) {
+  const cust = h('select', { name: 'customer' }, h('option', { value: '' }, 'All customers'),
+    customers.map((c) => h('option', { value: String(c.id), selected: String(c.id) === filters.customer }, c.label)));
+  const st = h('select', { name: 'status' }, h('option', { value: '' }, 'All statuses'),
+    opts.statuses.map((s) => h('option', { value: s, selected: s === filters.status }, STATUS[s].label)));
+  const text = h('input', { type: 'search', name: 'q', value: filters.q || '', placeholder: opts.text });
+  const extra = opts.extra || [];
+  const sort = opts.sort ? h('select', { name: 'sort' },
+    h('option', { value: 'name', selected: filters.sort === 'name' }, 'Customer, job name'),
+    h('option', { value: 'id', selected: filters.sort === 'id' }, 'First seen')) : null;
+  const form = h('form', {
+    class: 'filters', role: 'search', onsubmit: (e) => {
+      e.preventDefault();
+      const ch = { customer: cust.value, status: st.value, q: text.value.trim(), offset: 0 };
+      if (sort) ch.sort = sort.value;
+      for (const x of extra) ch[x.name] = x.value;
+      setParams(ch);
+    },
+  },
+  extra.map((x) => field(x.dataset.label, x)),
+  field('Customer', cust), field('Status', st), field(opts.textLabel || 'Search', text),
+  sort ? field('Sort by', sort) : null,
+  h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Apply')));
+  for (const el of [cust, st, sort, ...extra]) if (el) el.addEventListener('change', () => form.requestSubmit());
+  return form;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Daily Jobs                                                                                     */
+
+async function pageDaily(ctx) {
+  document.title = 'Daily Jobs — backupctl';
+  const p = ctx.params;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(p.get('date') || '') ? p.get('date') : todayYmd();
+  const limit = clampLimit(p.get('limit'), 250);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '' };
+  const sortKey = p.get('sort') || 'status';
+  const sortDir = p.get('dir') === 'asc' ? 'asc' : (p.get('dir') === 'desc' ? 'desc' : (sortKey === 'status' ? 'desc' : 'asc'));
+  const [from, to] = dayRange(date);
+  const dateIn = h('input', { type: 'date', name: 'date', value: date, max: todayYmd(), dataset: { label: 'Date' } });
+  const customers = await customerOptions();
+  if (!ctx.alive()) return;
+  const shift = (days) => {
+    const d = new Date(from);
+    d.setDate(d.getDate() + days);
+    setParams({ date: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`, offset: 0 });
+  };
+  const list = h('div');
+  add(ctx.root,
+    pageHead('Daily Jobs',
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => shift(-1) }, '‹ Previous day'),
+      h('button', { type: 'button', class: 'btn btn-small', disabled: date >= todayYmd(), onclick: () => shift(1) }, 'Next day ›')),
+    filterBar(filters, customers, { statuses: WORST_FIRST, text: 'Job, customer or message', textLabel: 'Filter', extra: [dateIn] }),
+    list);
+  let res;
+  try {
+    res = await get('/runs', { from, to, customer: filters.customer, status: filters.status, limit, offset });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(list, errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  // One row per job: its latest run of the day (runs arrive newest first).
+  const byJob = new Map();
+  for (const r of res.items) {
+    const g = byJob.get(r.job.id);
+    if (!g) byJob.set(r.job.id, { run: r, n: 1, unreviewed: r.reviewed ? 0 : 1, worst: r.override ? 'success' : r.status });
+    else {
+      g.n++;
+      if (!r.reviewed) g.unreviewed++;
+      const st = r.override ? 'success' : r.status;
+      if (rankOf(st) > rankOf(g.worst)) g.worst = st;
+    }
+  }
+  let rows = [...byJob.values()];
+  const needle = filters.q.toLowerCase();
+  if (needle) {
+    rows = rows.filter(({ run }) => [run.job.name, run.customer && run.customer.name, run.message, run.source]
+      .some((s) => s && s.toLowerCase().includes(needle)));
+  }
+  const keyFn = {
+    customer: (g) => `${(g.run.customer && g.run.customer.name) || ''}\u0000${g.run.job.name || ''}`.toLowerCase(),
+    job: (g) => (g.run.job.name || '').toLowerCase(),
+    source: (g) => g.run.source || '',
+    kind: (g) => g.run.job.kind || '',
+    last: (g) => g.run.start_at || '',
+    status: (g) => rankOf(g.run.override ? 'success' : g.run.status) * 10 + (g.run.override ? 0 : 1),
+    reviewed: (g) => g.unreviewed,
+  }[sortKey] || ((g) => 0);
+  rows.sort((a, b) => {
+    const x = keyFn(a);
+    const y = keyFn(b);
+    const c = x < y ? -1 : x > y ? 1 : 0;
+    return (sortDir === 'asc' ? c : -c) || (a.run.job.id - b.run.job.id);
+  });
+  const onSort = (k) => setParams({ sort: k, dir: k === sortKey ? (sortDir === 'asc' ? 'desc' : 'asc') : (k === 'status' || k === 'last' ? 'desc' : 'asc') }, true);
+  const summary = h('p', { class: 'summary' },
+    `${fmtDate.format(new Date(from))}: ${plural(res.total, 'run')}`,
+    res.total > res.items.length ? ` (this page: ${plural(res.items.length, 'run')}, ${plural(byJob.size, 'job')})` : ` of ${plural(byJob.size, 'job')}`,
+    needle ? `; ${plural(rows.length, 'job')} match “${filters.q}” on this page` : '');
+  if (!res.total) {
+    add(list, emptyState(`No run started on ${fmtDate.format(new Date(from))}${filters.status || filters.customer ? ' with these filters' : ''}.`,
+      date === todayYmd() ? 'Runs appear after the next poll of each source (see Sources), or pick an earlier day.' : 'Pick another day or clear the filters.'));
+    return;
+  }
+  const cols = [
+    { label: 'Customer', sortKey: 'customer' }, { label: 'Source', sortKey: 'source' }, { label: 'Kind', sortKey: 'kind' },
+    { label: 'Job', sortKey: 'job' }, { label: 'Last run', sortKey: 'last' }, { label: 'Status', sortKey: 'status' },
+    { label: 'Reviewed', sortKey: 'reviewed' }, { label: '', cls: 'col-act' },
+  ];
+  add(list, summary,
+    rows.length ? table(cols, rows.map((g) => h('tr', { dataset: { job: g.run.job.id, run: g.run.id } },
+      h('td', null, g.run.customer ? g.run.customer.name : h('span', { class: 'muted' }, '—')),
+      h('td', null, g.run.source),
+      h('td', null, kindBadge(g.run.job.kind)),
+      h('td', null, h('a', { href: `#/jobs/${Number(g.run.job.id)}` }, g.run.job.name)),
+      h('td', null, timeEl(g.run.start_at), g.n > 1 ? h('span', { class: 'muted small' }, ` (+${g.n - 1} earlier)`) : null),
+      h('td', null, runChip(g.run), g.n > 1 && g.worst !== (g.run.override ? 'success' : g.run.status)
+        ? h('span', { class: 'muted small' }, ` worst today: ${STATUS[g.worst].label}`) : null),
+      h('td', null, g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.n > 1 ? `${g.unreviewed} of ${g.n} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
+      h('td', { class: 'col-act' }, h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(g.run.id, { onChange: () => route() }) }, 'Details')))),
+    { onSort, sort: { key: sortKey, dir: sortDir }, caption: 'Jobs of the day' })
+      : emptyState(`No job on this page matches “${filters.q}”.`, 'The text filter looks at the runs of this page; raise the page size or clear it.'),
+    pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Run Checks                                                                                     */
+
+const RC_PAGE = 100;
+
+async function pageRunChecks(ctx) {
+  document.title = 'Run Checks — backupctl';
+  const all = can('admin') && ctx.params.get('all') === '1';
+  const model = { runs: new Map(), totals: {}, loaded: {}, selected: new Set(), all };
+  const status = h('p', { class: 'summary', role: 'status' });
+  const listEl = h('div', { class: 'rc-list' });
+  const selAll = h('input', { type: 'checkbox', id: 'rc-select-all', onchange: () => {
+    for (const r of visibleRuns()) if (!r.reviewed) (selAll.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+    renderList();
+  } });
+  const reviewSelBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'rc-review-selected', onclick: () => reviewSelected(reviewSelBtn) }, 'Mark selected reviewed');
+  const toolbar = h('div', { class: 'rc-toolbar' },
+    can('operator') ? h('label', { class: 'check' }, selAll, ' Select all shown') : null,
+    can('operator') ? reviewSelBtn : null,
+    can('admin') ? h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'rc-include-reviewed', checked: all, onchange: (e) => setParams({ all: e.target.checked ? '1' : '' }) }), ' Include reviewed runs') : null,
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => route() }, 'Refresh'));
+  add(ctx.root,
+    pageHead('Run Checks'),
+    h('p', { class: 'lead' }, 'Review every run, successes included, until this page is empty. Worst first; runs are grouped by job.'),
+    toolbar, status, listEl);
+
+  function visibleRuns() {
+    return [...model.runs.values()];
+  }
+
+  async function loadStatus(s, offset) {
+    const res = await get('/runs', { status: s, reviewed: all ? undefined : 'false', limit: RC_PAGE, offset });
+    model.totals[s] = res.total;
+    model.loaded[s] = offset + res.items.length;
+    for (const r of res.items) model.runs.set(r.id, r);
+  }
+
+  async function load() {
+    model.runs.clear();
+    model.selected.clear();
+    const results = await Promise.allSettled(WORST_FIRST.map((s) => loadStatus(s, 0)));
+    const bad = results.find((r) => r.status === 'rejected');
+    if (bad) throw bad.reason;
+  }
+
+  function groups() {
+    const byJob = new Map();
+    for (const r of model.runs.values()) {
+      let g = byJob.get(r.job.id);
+      if (!g) byJob.set(r.job.id, g = { job: r.job, customer: r.customer, source: r.source, runs: [], worst: 0, latest: '' });
+      g.runs.push(r);
+      const rk = r.override ? 0.5 : rankOf(r.status); // an override sorts just below real successes' peers
+      g.worst = Math.max(g.worst, rk);
+      if ((r.start_at || '') > g.latest) g.latest = r.start_at || '';
+    }
+    const gs = [...byJob.values()];
+    for (const g of gs) g.runs.sort((a, b) => (b.start_at || '').localeCompare(a.start_at || '') || b.id - a.id);
+    gs.sort((a, b) => b.worst - a.worst || b.latest.localeCompare(a.latest) || a.job.id - b.job.id);
+    return gs;
+  }
+
+  function statusLine() {
+    const total = WORST_FIRST.reduce((a, s) => a + (model.totals[s] || 0), 0);
+    const parts = WORST_FIRST.filter((s) => model.totals[s]).map((s) => `${fmtNum.format(model.totals[s])} ${STATUS[s].label.toLowerCase()}`);
+    clear(status, total
+      ? `${plural(total, all ? 'run' : 'unreviewed run')}${parts.length ? `: ${parts.join(', ')}` : ''}.`
+      : '');
+    if (!all) refreshBadge(total);
+    return total;
+  }
+
+  function renderList() {
+    const total = statusLine();
+    const gs = groups();
+    if (!total || !gs.length) {
+      selAll.checked = false;
+      reviewSelBtn.disabled = true;
+      clear(listEl, emptyState(all ? 'There are no runs at all yet.' : 'All runs are reviewed. Nothing left to check.',
+        all ? 'Runs appear after the first poll of a source: check Sources.' : 'New runs show up here after the next poll of each source.',
+        h('span', { class: 'empty-icon', 'aria-hidden': 'true' }, '✓')));
+      listEl.firstChild.id = 'rc-empty';
+      return;
+    }
+    const unrevShown = visibleRuns().filter((r) => !r.reviewed);
+    selAll.checked = unrevShown.length > 0 && unrevShown.every((r) => model.selected.has(r.id));
+    selAll.indeterminate = !selAll.checked && unrevShown.some((r) => model.selected.has(r.id));
+    reviewSelBtn.disabled = model.selected.size === 0;
+    reviewSelBtn.textContent = model.selected.size ? `Mark ${plural(model.selected.size, 'selected run')} reviewed` : 'Mark selected reviewed';
+    const nodes = gs.map(groupNode);
+    const moreBtns = WORST_FIRST.filter((s) => (model.totals[s] || 0) > (model.loaded[s] || 0)).map((s) => {
+      const left = model.totals[s] - model.loaded[s];
+      const b = h('button', { type: 'button', class: 'btn', onclick: () => withBusy(b, async () => {
+        await loadStatus(s, model.loaded[s]);
+        renderList();
+      }) }, `Show ${fmtNum.format(Math.min(RC_PAGE, left))} more ${STATUS[s].label.toLowerCase()} (${fmtNum.format(left)} not shown)`);
+      return b;
+    });
+    clear(listEl, nodes, moreBtns.length ? h('div', { class: 'rc-more' }, moreBtns) : null);
+  }
+
+  function groupNode(g) {
+    const unrev = g.runs.filter((r) => !r.reviewed);
+    const gsel = h('input', {
+      type: 'checkbox', 'aria-label': `Select the runs of ${g.job.name}`,
+      checked: unrev.length > 0 && unrev.every((r) => model.selected.has(r.id)),
+      onchange: (e) => {
+        for (const r of unrev) (e.target.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+        renderList();
+      },
+    });
+    const jobBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-job' }, onclick: () => withBusy(jobBtn, async () => {
+      const res = await post('/runs/review', { job: g.job.id });
+      toast(`${g.job.name}: ${plural(res.count, 'run')} marked reviewed.`);
+      markReviewed(g.runs.map((r) => r.id), true);
+    }) }, 'Mark job reviewed');
+    const worstKey = g.runs.find((r) => !r.override && rankOf(r.status) === g.worst) || g.runs[0];
+    return h('section', { class: ['rc-group', `rc-worst-${worstKey.override ? 'override' : worstKey.status}`], dataset: { job: g.job.id }, 'aria-label': `${g.customer ? `${g.customer.name} › ` : ''}${g.job.name}` },
+      h('div', { class: 'rc-ghead' },
+        can('operator') && unrev.length ? gsel : null,
+        runChip(worstKey),
+        h('h2', { class: 'rc-gtitle' }, jobLink(g.job, g.customer)),
+        kindBadge(g.job.kind), h('span', { class: 'badge badge-source' }, g.source),
+        h('span', { class: 'muted small' }, plural(g.runs.length, 'run')),
+        h('span', { class: 'grow' }),
+        can('operator') && unrev.length ? jobBtn : null),
+      h('table', { class: 'grid rc-runs' },
+        h('caption', { class: 'sr-only' }, `Runs of ${g.job.name}`),
+        h('colgroup', null, ['sel', 'time', 'status', 'raw', 'msg', 'srctype', 'act'].map((c) => h('col', { class: `c-${c}` }))),
+        h('thead', { class: 'sr-only' }, h('tr', null, ['Select', 'Started', 'Status', 'Vendor status', 'Message', 'Source type', 'Actions'].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', null, g.runs.map(runRow))));
+  }
+
+  function runRow(r) {
+    const sel = h('input', {
+      type: 'checkbox', 'aria-label': `Select run ${r.id}`, checked: model.selected.has(r.id),
+      onchange: (e) => {
+        (e.target.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+        renderList();
+      },
+    });
+    const revBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-run' }, onclick: () => withBusy(revBtn, async () => {
+      await post(`/runs/${r.id}/review`);
+      toast(`Run of ${r.job.name} marked reviewed.`);
+      markReviewed([r.id], false);
+    }) }, 'Mark reviewed');
+    return h('tr', { dataset: { run: r.id }, class: r.reviewed ? 'is-reviewed' : null },
+      h('td', { class: 'col-sel' }, can('operator') && !r.reviewed ? sel : null),
+      h('td', { class: 'col-time' }, timeEl(r.start_at)),
+      h('td', { class: 'col-status' }, runChip(r)),
+      h('td', { class: 'col-raw' }, r.raw_status ? h('code', { title: 'Status as the vendor reported it' }, r.raw_status) : null),
+      h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, 'no message'),
+        r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null),
+      h('td', null, sourceBadge(r.source_type)),
+      h('td', { class: 'col-act' },
+        r.reviewed ? reviewedCell(r) : null,
+        h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'details' }, onclick: () => openRun(r.id, { onChange: onRunChange }) }, 'Details'),
+        can('operator') && !r.reviewed ? revBtn : null));
+  }
+
+  // Reviewed runs leave the page (or are marked, with "include reviewed"); the counts follow.
+  function markReviewed(ids, wholeJob) {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const id of ids) {
+      const r = model.runs.get(id);
+      model.selected.delete(id);
+      if (!r || r.reviewed) continue;
+      const st = r.status;
+      if (all) Object.assign(r, { reviewed: true, reviewed_at: now, reviewed_by: state.user });
+      else {
+        model.runs.delete(id);
+        model.totals[st] = Math.max(0, (model.totals[st] || 0) - 1);
+        model.loaded[st] = Math.max(0, (model.loaded[st] || 0) - 1);
+      }
+    }
+    const needMore = !all && (model.runs.size === 0 || wholeJob) && WORST_FIRST.some((s) => model.totals[s] > model.loaded[s]);
+    if (needMore || wholeJob) {
+      // A whole-job review may cover runs not loaded here: read the counts again.
+      reload(false);
+      return;
+    }
+    renderList();
+    focusAfterChange();
+  }
+
+  function focusAfterChange() {
+    const next = listEl.querySelector('button[data-action="review-run"], button[data-action="review-job"]') || document.getElementById('page-title');
+    if (next && !document.activeElement.closest('dialog')) next.focus({ preventScroll: true });
+  }
+
+  async function reviewSelected(btn) {
+    const ids = [...model.selected];
+    if (!ids.length) return;
+    await withBusy(btn, async () => {
+      let count = 0;
+      for (let i = 0; i < ids.length; i += 1000) count += (await post('/runs/review', { ids: ids.slice(i, i + 1000) })).count;
+      toast(`${plural(count, 'run')} marked reviewed.`);
+      markReviewed(ids, false);
+    });
+  }
+
+  function onRunChange(kind, run) {
+    if (kind === 'reviewed') markReviewed([run.id], false);
+    else reload(false);
+  }
+
+  async function reload(showLoading) {
+    if (showLoading) clear(listEl, h('p', { class: 'loading' }, 'Loading runs…'));
+    rendering++;
+    try {
+      await load();
+      if (ctx.alive()) renderList();
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (ctx.alive()) clear(listEl, errorState(e, () => reload(true)));
+    } finally {
+      rendering--;
+      queueMicrotask(maybeReady);
+    }
+  }
+
+  await reload(true);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* run details dialog (Run Checks, Daily Jobs, Job details)                                       */
+
+let dialogEl = null;
+
+function closeDialog() {
+  if (dialogEl && dialogEl.open) dialogEl.close();
+}
+
+function dialog(title, body) {
+  if (!dialogEl) {
+    dialogEl = h('dialog', { class: 'dlg', 'aria-labelledby': 'dlg-title' });
+    dialogEl.addEventListener('close', () => {
+      const back = dialogEl.returnFocus;
+      dialogEl.replaceChildren();
+      if (back && back.isConnected) back.focus();
+    });
+    dialogEl.addEventListener('click', (e) => { if (e.target === dialogEl) dialogEl.close(); });
+    document.body.append(dialogEl);
+  }
+  dialogEl.returnFocus = dialogEl.open ? dialogEl.returnFocus : document.activeElement;
+  clear(dialogEl,
+    h('div', { class: 'dlg-head' }, h('h2', { id: 'dlg-title' }, title),
+      h('button', { type: 'button', class: 'btn btn-ghost btn-small dlg-close', 'aria-label': 'Close', onclick: () => dialogEl.close() }, '✕ Close')),
+    h('div', { class: 'dlg-body' }, body));
+  if (!dialogEl.open) dialogEl.showModal();
+  return dialogEl;
+}
+
+async function openRun(id, opts = {}) {
+  const onChange = opts.onChange || (() => {});
+  const body = h('div', null, h('p', { class: 'loading' }, 'Loading the run…'));
+  const dlg = dialog('Run details', body);
+  let run;
+  try {
+    run = await get(`/runs/${Number(id)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    clear(body, errorState(e, () => openRun(id, opts)));
+    return;
+  }
+  if (!dlg.open) return;
+  const title = dlg.querySelector('#dlg-title');
+  clear(title, jobLabel(run.job, run.customer));
+
+  const facts = h('dl', { class: 'facts' },
+    fact('Status', frag(runChip(run), run.override && run.original_status ? h('span', { class: 'muted small' }, ` (stored status: ${run.original_status})`) : null)),
+    fact('Vendor status', run.raw_status ? h('code', null, run.raw_status) : '—'),
+    fact('Message', run.message || h('span', { class: 'muted' }, 'no message')),
+    fact('Started', timeEl(run.start_at)),
+    fact('Ended', timeEl(run.end_at, { none: run.status === 'running' ? 'still running' : '—' })),
+    fact('Duration', duration(run.start_at, run.end_at)),
+    fact('Errors', run.error_count === null || run.error_count === undefined ? '—' : fmtNum.format(run.error_count)),
+    fact('Source', frag(h('span', null, `${run.source} `), sourceBadge(run.source_type))),
+    fact('Job kind', run.job.kind || '—'),
+    fact('Vendor run id', run.vendor_run_id ? h('code', null, run.vendor_run_id) : '—'),
+    fact('Reviewed', run.reviewed ? frag(`by ${run.reviewed_by || '?'} `, timeEl(run.reviewed_at)) : 'not yet'));
+
+  const objs = run.objects || [];
+  const objTable = objs.length ? table([{ label: 'Data source / object' }, { label: 'Status' }, { label: 'Vendor status' }, { label: 'Message' }],
+    objs.map((o) => h('tr', null, h('td', null, o.name), h('td', null, chip(o.status)), h('td', null, o.raw_status ? h('code', null, o.raw_status) : '—'),
+      h('td', null, o.message || h('span', { class: 'muted' }, '—')))), { caption: 'Objects of the run' })
+    : h('p', { class: 'muted' }, 'The vendor reported no per-object detail for this run.');
+
+  const remarks = h('div', { class: 'remarks' }, remarkList(run.remarks || []));
+  const actions = h('div', { class: 'dlg-actions' });
+  const panel = h('div', { class: 'dlg-panel' });
+
+  if (can('operator')) {
+    if (!run.reviewed) {
+      const b = h('button', { type: 'button', class: 'btn btn-primary', dataset: { action: 'review-run' }, onclick: () => withBusy(b, async () => {
+        const r = await post(`/runs/${run.id}/review`);
+        toast(`Run of ${run.job.name} marked reviewed.`);
+        onChange('reviewed', r);
+        openRun(run.id, opts);
+      }) }, 'Mark reviewed');
+      add(actions, b);
+    }
+    add(actions,
+      h('button', { type: 'button', class: 'btn', dataset: { action: 'remark' }, onclick: () => clear(panel, remarkForm(run, () => { onChange('remark', run); openRun(run.id, opts); })) }, 'Add remark'),
+      run.override || run.status === 'success' || run.status === 'running' ? null
+        : h('button', { type: 'button', class: 'btn', dataset: { action: 'override' }, onclick: () => clear(panel, overrideForm(run, () => { onChange('override', run); openRun(run.id, opts); })) }, 'Treat as success…'));
+  }
+  clear(body,
+    facts,
+    h('h3', null, 'Data sources and objects'), objTable,
+    h('h3', null, 'Remarks'), remarks,
+    actions, panel,
+    h('p', { class: 'small' }, h('a', { href: `#/jobs/${Number(run.job.id)}`, onclick: () => closeDialog() }, 'Open the job: history, colour bar, overrides →')));
+}
+
+function fact(label, value) {
+  return frag(h('dt', null, label), h('dd', null, value));
+}
+
+function remarkList(list) {
+  if (!list.length) return h('p', { class: 'muted' }, 'No remark yet.');
+  return h('ul', { class: 'remark-list' }, list.map((m) => h('li', null,
+    h('span', { class: 'remark-icon', 'aria-hidden': 'true' }, '💬 '),
+    h('span', { class: 'remark-body' }, m.body),
+    h('span', { class: 'muted small' }, ` — ${m.created_by || '?'}, `, timeEl(m.created_at)))));
+}
+
+function remarkForm(run, done) {
+  const ta = h('textarea', { rows: '3', maxlength: '10000', required: true, placeholder: 'What happened, what was done, ticket number…' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save remark');
+  const f = h('form', {
+    class: 'panel-form', onsubmit: (e) => {
+      e.preventDefault();
+      if (!ta.value.trim()) return;
+      withBusy(btn, async () => {
+        await post('/remarks', { body: ta.value.trim(), runs: [run.id] });
+        toast('Remark saved.');
+        done();
+      });
+    },
+  }, h('h3', null, 'Add a remark to this run'), field('Remark', ta), h('div', { class: 'row' }, btn,
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => f.remove() }, 'Cancel')));
+  queueMicrotask(() => ta.focus());
+  return f;
+}
+
+// "Treat as success": scope (this job, one data source of it, every job), match (status, message),
+// optional validity window. The API applies it at once to every unreviewed run it matches.
+function overrideForm(run, done) {
+  const objs = (run.objects || []).filter((o) => o.status !== 'success');
+  const scopeName = nextId('scope');
+  const scopeJob = h('input', { type: 'radio', name: scopeName, value: 'job', checked: true });
+  const scopeObj = h('input', { type: 'radio', name: scopeName, value: 'object', disabled: !run.objects || !run.objects.length });
+  const scopeAll = h('input', { type: 'radio', name: scopeName, value: 'all' });
+  const objSel = h('select', { 'aria-label': 'Data source' },
+    (run.objects || []).map((o) => h('option', { value: o.name, selected: objs.length > 0 && o.name === objs[0].name }, `${o.name} (${(STATUS[o.status] || STATUS.unknown).label})`)));
+  const matchable = ['failed', 'warning', 'unknown', 'missed'];
+  const stSel = h('select', null,
+    h('option', { value: '' }, 'Failed, warning or unknown'),
+    matchable.map((s) => h('option', { value: s, selected: s === run.status }, STATUS[s].label)));
+  const kindSel = h('select', null,
+    h('option', { value: '' }, 'Any message'),
+    [['contains', 'contains'], ['equals', 'equals'], ['starts', 'starts with'], ['ends', 'ends with']]
+      .map(([v, l]) => h('option', { value: v, selected: v === 'contains' && !!run.message }, `Message ${l}`)));
+  const text = h('input', { type: 'text', value: run.message || '', maxlength: '1000' });
+  const syncText = () => { text.disabled = !kindSel.value; };
+  kindSel.addEventListener('change', syncText);
+  const fromIn = h('input', { type: 'datetime-local' });
+  const untilIn = h('input', { type: 'datetime-local' });
+  const err = h('div', { class: 'form-error', role: 'alert' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'create-override' } }, 'Create override and apply');
+  const pickObj = () => {
+    const o = (run.objects || []).find((x) => x.name === objSel.value);
+    if (o && scopeObj.checked && o.message) text.value = o.message;
+  };
+  objSel.addEventListener('change', () => { scopeObj.checked = true; pickObj(); });
+  scopeObj.addEventListener('change', pickObj);
+  syncText();
+  const f = h('form', {
+    class: 'panel-form', onsubmit: (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      const body = {};
+      if (!scopeAll.checked) body.job = run.job.id;
+      if (scopeObj.checked) body.object_name = objSel.value;
+      if (stSel.value) body.match_status = stSel.value;
+      if (kindSel.value) {
+        if (!text.value.trim()) {
+          err.textContent = 'Type the message text to match, or choose "Any message".';
+          text.focus();
+          return;
+        }
+        body.match_kind = kindSel.value;
+        body.match_text = text.value.trim();
+      }
+      if (fromIn.value) body.valid_from = new Date(fromIn.value).toISOString();
+      if (untilIn.value) body.valid_until = new Date(untilIn.value).toISOString();
+      if (body.valid_from && body.valid_until && body.valid_from > body.valid_until) {
+        err.textContent = '"Valid from" must be before "valid until".';
+        return;
+      }
+      withBusy(btn, async () => {
+        const o = await post('/overrides', body);
+        toast(`Override #${o.id} created: ${plural(o.runs_updated || 0, 'run')} now ${STATUS.override.label}.`);
+        done(o);
+      });
+    },
+  },
+  h('h3', null, 'Treat as success (override)'),
+  h('p', { class: 'muted small' }, 'Matching unreviewed runs — this one and future ones — show as “Success (override)”. The vendor status stays visible.'),
+  h('fieldset', null, h('legend', null, 'Applies to'),
+    h('label', { class: 'check' }, scopeJob, ` This job (${run.job.name})`),
+    h('label', { class: 'check' }, scopeObj, ' One data source of this job: '), objSel,
+    h('label', { class: 'check' }, scopeAll, ' Every job (global)')),
+  h('fieldset', null, h('legend', null, 'When'),
+    field('Status is', stSel), field('Message', kindSel), field('Text (case-insensitive)', text)),
+  h('fieldset', null, h('legend', null, 'Valid (optional, your time zone)'),
+    field('From', fromIn), field('Until', untilIn)),
+  err, h('div', { class: 'row' }, btn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => f.remove() }, 'Cancel')));
+  queueMicrotask(() => scopeJob.focus());
+  return f;
+}
+
+function overrideSummary(o) {
+  const parts = [];
+  parts.push(o.match_status ? `status ${STATUS[o.match_status] ? STATUS[o.match_status].label.toLowerCase() : o.match_status}` : 'status failed, warning or unknown');
+  if (o.match_kind && o.match_text) parts.push(`message ${o.match_kind === 'starts' ? 'starts with' : o.match_kind === 'ends' ? 'ends with' : o.match_kind} “${o.match_text}”`);
+  return parts.join(' and ');
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Job details                                                                                    */
+
+const BAR_DIGIT = {
+  0: 'none', 1: 'running', 2: 'failed', 3: 'failed', 4: 'unknown', 5: 'success', 6: 'failed', 7: 'failed', 8: 'warning', 9: 'running',
+};
+const DIGIT_NAME = {
+  0: 'no backup', 1: 'in process', 2: 'failed', 3: 'aborted', 4: 'unknown (4)', 5: 'completed', 6: 'interrupted',
+  7: 'not started', 8: 'completed with errors', 9: 'in progress with faults',
+};
+const BAR_LABEL = { none: 'No backup', success: 'Completed', warning: 'Warning', failed: 'Failed', running: 'Running', unknown: 'Unknown', missed: 'Missed' };
+const BAR_ICON = { none: '', success: '✓', warning: '!', failed: '✕', running: '↻', unknown: '?', missed: '⊘' };
+
+// 28 cells, oldest left, newest right. A vendor bar (Cove D09F08) is drawn from its digits — one
+// per day, the last is the newest — a computed one from the days the API derived from stored runs.
+function colourBar(bar) {
+  const days = (bar && bar.days) || [];
+  const vendor = bar && bar.source === 'vendor' && typeof bar.digits === 'string';
+  const cells = [];
+  let dates = days.map((d) => d.date);
+  if (vendor) {
+    const digits = bar.digits.slice(-28).split('');
+    // Dates: the API's, aligned on the right; else counted back from as_of.
+    const asOf = bar.as_of ? new Date(bar.as_of) : new Date();
+    dates = digits.map((_, i) => {
+      const fromApi = days.length === digits.length ? days[i].date : null;
+      if (fromApi) return fromApi;
+      const d = new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), asOf.getUTCDate() - (digits.length - 1 - i)));
+      return d.toISOString().slice(0, 10);
+    });
+    for (let i = 0; i < 28 - digits.length; i++) cells.push({ status: 'nodata', date: null, digit: null });
+    digits.forEach((dg, i) => cells.push({ status: BAR_DIGIT[dg] || 'unknown', date: dates[i], digit: dg }));
+  } else {
+    for (let i = 0; i < 28 - days.length; i++) cells.push({ status: 'nodata', date: null, digit: null });
+    for (const d of days) cells.push({ status: d.status, date: d.date, digit: null });
+  }
+  const fmtDay = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
+  const row = h('ol', { class: 'cbar', 'aria-label': '28-day history, oldest first' },
+    cells.map((c) => {
+      const label = c.status === 'nodata' ? 'no data'
+        : `${c.date ? fmtDay.format(new Date(`${c.date}T00:00:00Z`)) : ''}: ${BAR_LABEL[c.status] || c.status}${c.digit !== null ? ` (Cove ${c.digit}, ${DIGIT_NAME[c.digit] || 'unmapped'})` : ''}`;
+      return h('li', {
+        class: `cbar-cell cb-${c.status}`, title: label, tabindex: c.status === 'nodata' ? null : '0', 'aria-label': label,
+        dataset: { status: c.status, date: c.date || '', digit: c.digit === null ? '' : c.digit },
+      }, h('span', { 'aria-hidden': 'true' }, BAR_ICON[c.status] || ''));
+    }));
+  const legend = h('ul', { class: 'cbar-legend', 'aria-label': 'Legend' },
+    ['success', 'warning', 'failed', 'running', 'unknown', 'none'].map((s) => h('li', null,
+      h('span', { class: `cbar-cell cb-${s}`, 'aria-hidden': 'true' }, h('span', null, BAR_ICON[s])), ` ${BAR_LABEL[s]}`)));
+  const first = cells.find((c) => c.date);
+  const last = cells[cells.length - 1];
+  return h('div', { class: 'cbar-wrap' },
+    h('div', { class: 'cbar-box' }, row,
+      h('div', { class: 'cbar-axis muted small', 'aria-hidden': 'true' },
+        h('span', null, first ? first.date : '28 days ago'), h('span', null, last && last.date ? `${last.date} (newest)` : 'newest'))),
+    legend,
+    h('p', { class: 'muted small' }, vendor
+      ? frag('From Cove’s colour bar (D09F08) as of ', timeEl(bar.as_of), '; days are UTC.')
+      : 'Computed from the stored runs: the worst run of each UTC day.'));
+}
+
+async function pageJob(ctx) {
+  const id = Number(ctx.match[1]);
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 50);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  let job;
+  try {
+    job = await get(`/jobs/${id}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(ctx.root, pageHead('Job'), e.status === 404 ? emptyState(`There is no job ${id}.`, 'It may have been retired and purged; find it in Jobs.', h('a', { class: 'btn', href: '#/jobs' }, 'Jobs')) : errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  document.title = `${job.name} — backupctl`;
+  let runsPage = { items: job.runs || [], total: job.runs_total || 0 };
+  if (offset > 0 || limit !== 50) {
+    runsPage = await get('/runs', { job: id, limit, offset });
+    if (!ctx.alive()) return;
+  }
+  const unrevN = (job.runs || []).filter((r) => !r.reviewed).length;
+  const reviewAll = can('operator') && unrevN ? h('button', { type: 'button', class: 'btn', dataset: { action: 'review-job' }, onclick: () => withBusy(reviewAll, async () => {
+    const r = await post('/runs/review', { job: id });
+    toast(`${plural(r.count, 'run')} marked reviewed.`);
+    refreshBadge();
+    route();
+  }) }, 'Mark all runs reviewed') : null;
+
+  const head = h('div', { class: 'job-head card' },
+    h('div', { class: 'job-title' },
+      h('p', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ' › ',
+        job.customer ? h('a', { href: `#/jobs${qs({ customer: job.customer.id })}` }, job.customer.name) : 'no customer'),
+      h('h1', { id: 'page-title', tabindex: '-1' }, job.name),
+      h('div', { class: 'job-meta' },
+        job.last_run ? runChip(job.last_run) : chip(job.status), kindBadge(job.kind),
+        h('span', { class: 'badge badge-source', title: `Source ${job.source} (${job.source_kind})` }, `${job.source} · ${job.source_kind}`),
+        job.last_run && job.runs && job.runs[0] ? sourceBadge(job.runs[0].source_type) : null,
+        job.external_id ? h('span', { class: 'muted small' }, `vendor id ${job.external_id}`) : null,
+        job.retired ? h('span', { class: 'badge' }, 'retired ', timeEl(job.retired_at)) : null)),
+    h('div', { class: 'page-actions' }, reviewAll));
+
+  const objs = job.objects || [];
+  const dsTable = objs.length ? table([{ label: 'Data source' }, { label: 'Status' }, { label: 'Vendor status' }, { label: 'Message' }],
+    objs.map((o) => h('tr', null, h('td', null, o.name), h('td', null, chip(o.status)), h('td', null, o.raw_status ? h('code', null, o.raw_status) : '—'), h('td', null, o.message || '—'))), { caption: 'Per data source status' })
+    : emptyState('No per-data-source detail for the latest run.', job.source_kind === 'cove' ? null : 'This vendor reports one status per job.');
+
+  const runRows = runsPage.items.map((r) => h('tr', { dataset: { run: r.id } },
+    h('td', null, timeEl(r.start_at)), h('td', null, timeEl(r.end_at, { none: r.status === 'running' ? 'running' : '—' })),
+    h('td', null, runChip(r)), h('td', null, r.raw_status ? h('code', null, r.raw_status) : '—'),
+    h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, '—')),
+    h('td', null, sourceBadge(r.source_type)), h('td', null, reviewedCell(r)),
+    h('td', { class: 'col-act' }, h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(r.id, { onChange: () => route() }) }, 'Details'))));
+  const history = runsPage.total ? frag(
+    table([{ label: 'Started' }, { label: 'Ended' }, { label: 'Status' }, { label: 'Vendor status' }, { label: 'Message' }, { label: 'Source type' }, { label: 'Reviewed' }, { label: '', cls: 'col-act' }], runRows, { caption: 'Runs' }),
+    pager({ total: runsPage.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }))
+    : emptyState('This job has no run yet.', 'Runs appear after the vendor reports one and the next poll stores it.');
+
+  const ovr = job.overrides || [];
+  const ovrBody = ovr.length ? table([{ label: 'Applies to' }, { label: 'Treat as success when' }, { label: 'Valid' }, { label: 'Created' }, { label: '', cls: 'col-act' }],
+    ovr.map((o) => {
+      const b = can('operator') ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => withBusy(b, async () => {
+        if (!window.confirm(`Delete override #${o.id}? Runs it already turned into success stay so.`)) return;
+        await del(`/overrides/${o.id}`);
+        toast(`Override #${o.id} deleted.`);
+        route();
+      }) }, 'Delete') : null;
+      return h('tr', { dataset: { override: o.id } },
+        h('td', null, o.job && o.job.id ? (o.object_name ? `data source “${o.object_name}” of this job` : 'this job') : h('strong', null, 'every job (global)'), o.job && o.job.id && o.object_name ? null : (o.object_name ? ` (data source “${o.object_name}”)` : null)),
+        h('td', null, overrideSummary(o)),
+        h('td', null, o.valid_from || o.valid_until ? frag(o.valid_from ? timeEl(o.valid_from) : 'always', ' → ', o.valid_until ? timeEl(o.valid_until) : 'open') : 'always',
+          ' ', h('span', { class: `badge ${o.active ? 'badge-on' : 'badge-off'}` }, o.active ? 'active' : 'inactive')),
+        h('td', null, `${o.created_by || '?'}, `, timeEl(o.created_at)),
+        h('td', { class: 'col-act' }, b));
+    }), { caption: 'Overrides' })
+    : h('p', { class: 'muted' }, 'No override applies to this job. Create one from a run’s details (“Treat as success…”).');
+
+  add(ctx.root, head,
+    h('div', { class: 'grid2' },
+      section('Last 28 days', colourBar(job.colour_bar)),
+      section('Data sources (latest run)', dsTable)),
+    section(`Runs (${fmtNum.format(runsPage.total)})`, history),
+    h('div', { class: 'grid2' },
+      section('Remarks', remarkList(job.remarks || [])),
+      section('Overrides', ovrBody)));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Customers                                                                                      */
+
+async function pageCustomers(ctx) {
+  document.title = 'Customers — backupctl';
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 100);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const q = p.get('q') || '';
+  const text = h('input', { type: 'search', value: q, placeholder: 'Customer name' });
+  add(ctx.root, pageHead('Customers'),
+    h('form', { class: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); setParams({ q: text.value.trim(), offset: 0 }); } },
+      field('Search', text), h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Search'))));
+  let res;
+  try {
+    res = await get('/customers', { q, limit, offset });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(ctx.root, errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  if (!res.items.length) {
+    add(ctx.root, emptyState(q ? `No customer matches “${q}”.` : 'No customer yet.', q ? 'Try part of the name.' : 'Customers come from the sources: Cove partners, or the customer = setting of a HYCU source. Check Sources.'));
+    return;
+  }
+  add(ctx.root, table([{ label: 'Customer' }, { label: 'Source' }, { label: 'Vendor reference' }, { label: 'Jobs' }],
+    res.items.map((c) => h('tr', null,
+      h('td', null, h('a', { href: `#/jobs${qs({ customer: c.id })}` }, c.name)),
+      h('td', null, c.source),
+      h('td', null, c.external_ref || c.external_id || '—'),
+      h('td', { class: 'num' }, h('a', { href: `#/jobs${qs({ customer: c.id })}` }, fmtNum.format(c.jobs || 0))))), { caption: 'Customers' }),
+  pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Sources                                                                                        */
+
+function sourcesTable(items, opts = {}) {
+  if (!items.length) return emptyState('No source is configured.', 'Add a [source "NAME"] section to the configuration file and reload (SIGHUP).');
+  const admin = can('admin');
+  const rows = items.map((s) => {
+    const lp = s.last_poll;
+    const up = s.paused ? 'paused' : s.up ? 'up' : 'down';
+    const poll = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'poll' }, onclick: () => withBusy(poll, async () => {
+      await post(`/sources/${encodeURIComponent(s.name)}/poll`);
+      toast(`Poll of ${s.name} queued; the table refreshes when it is done.`);
+      setTimeout(() => opts.onChange && opts.onChange(), 2500);
+    }) }, 'Poll now');
+    const pause = h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: s.paused ? 'resume' : 'pause' }, onclick: () => withBusy(pause, async () => {
+      await post(`/sources/${encodeURIComponent(s.name)}/${s.paused ? 'resume' : 'pause'}`);
+      toast(`${s.name} ${s.paused ? 'resumed' : 'paused'}.`);
+      if (opts.onChange) opts.onChange();
+    }) }, s.paused ? 'Resume' : 'Pause');
+    return h('tr', { dataset: { source: s.name } },
+      h('td', null, h('strong', null, s.name), ' ', h('span', { class: 'badge badge-kind' }, s.kind), s.configured ? null : h('span', { class: 'badge badge-off', title: 'In the database but no longer in the configuration' }, 'not configured')),
+      h('td', null, h('span', { class: `chip chip-${up === 'up' ? 'success' : up === 'paused' ? 'unknown' : 'failed'}` },
+        h('span', { class: 'chip-icon', 'aria-hidden': 'true' }, up === 'up' ? '✓' : up === 'paused' ? '❚❚' : '✕'), up === 'up' ? 'Up' : up === 'paused' ? 'Paused' : 'Down')),
+      h('td', null, lp ? timeEl(lp.finished_at || lp.started_at, { relative: true }) : h('span', { class: 'muted' }, 'never polled'),
+        lp && lp.result ? h('span', { class: `small ${lp.result === 'ok' ? 'muted' : 'text-bad'}` }, ` (${lp.result})`) : null),
+      h('td', null, lp ? duration(lp.started_at, lp.finished_at) : '—'),
+      opts.compact ? null : h('td', { class: 'num' }, lp && lp.devices !== null ? fmtNum.format(lp.devices) : '—'),
+      opts.compact ? null : h('td', { class: 'num' }, lp ? `${fmtNum.format(lp.runs_new || 0)} / ${fmtNum.format(lp.runs_updated || 0)}` : '—'),
+      h('td', null, s.interval_seconds ? `every ${interval(s.interval_seconds)}` : '—'),
+      h('td', { class: 'col-msg' }, lp && lp.error ? h('span', { class: 'text-bad' }, lp.error) : h('span', { class: 'muted' }, 'none')),
+      admin ? h('td', { class: 'col-act' }, s.configured ? [poll, ' ', pause] : null) : null);
+  });
+  const cols = [{ label: 'Source' }, { label: 'Health' }, { label: 'Last poll' }, { label: 'Duration' },
+    opts.compact ? null : { label: 'Devices' }, opts.compact ? null : { label: 'Runs new / updated' },
+    { label: 'Schedule' }, { label: 'Last error' }, admin ? { label: '', cls: 'col-act' } : null].filter(Boolean);
+  return table(cols, rows, { caption: 'Sources' });
+}
+
+async function pageSources(ctx) {
+  document.title = 'Sources — backupctl';
+  const list = h('div');
+  add(ctx.root, pageHead('Sources', h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => load() }, 'Refresh')),
+    h('p', { class: 'lead' }, 'Sources are defined in the configuration file.', can('admin') ? ' You can poll one now, or pause and resume it (a source that failed to log in stays stopped until resumed).' : ''),
+    list);
+  async function load() {
+    rendering++;
+    try {
+      const res = await get('/sources', { limit: 1000 });
+      if (ctx.alive()) clear(list, sourcesTable(res.items, { onChange: load }));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      if (ctx.alive()) clear(list, errorState(e, () => load()));
+    } finally {
+      rendering--;
+      queueMicrotask(maybeReady);
+    }
+  }
+  await load();
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Audit log (admin)                                                                              */
+
+async function pageAudit(ctx) {
+  document.title = 'Audit log — backupctl';
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 100);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const who = h('input', { type: 'search', value: p.get('who') || '', placeholder: 'user name' });
+  const action = h('input', { type: 'search', value: p.get('action') || '', placeholder: 'run.review' });
+  add(ctx.root, pageHead('Audit log'),
+    h('form', { class: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); setParams({ who: who.value.trim(), action: action.value.trim(), offset: 0 }); } },
+      field('Who', who), field('Action', action), h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Apply'))));
+  let res;
+  try {
+    res = await get('/audit', { who: p.get('who'), action: p.get('action'), limit, offset });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(ctx.root, errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  if (!res.items.length) {
+    add(ctx.root, emptyState('No audit entry matches.', 'Every change (reviews, remarks, overrides, users, polls) is recorded here.'));
+    return;
+  }
+  const js = (v) => (v === null || v === undefined ? null : h('details', null, h('summary', null, 'show'), h('pre', null, JSON.stringify(v, null, 2))));
+  add(ctx.root, table([{ label: 'When' }, { label: 'Who' }, { label: 'Action' }, { label: 'Target' }, { label: 'Before' }, { label: 'After' }],
+    res.items.map((a) => h('tr', null, h('td', null, timeEl(a.at)), h('td', null, a.who || '—'), h('td', null, h('code', null, a.action)),
+      h('td', null, a.target || '—'), h('td', null, js(a.before)), h('td', null, js(a.after)))), { caption: 'Audit log' }),
+  pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Users (admin)                                                                                  */
+
+async function pageUsers(ctx) {
+  document.title = 'Users — backupctl';
+  const list = h('div');
+  const name = h('input', { required: true, maxlength: '64', autocomplete: 'off' });
+  const role = h('select', null, ['viewer', 'operator', 'admin'].map((r) => h('option', { value: r }, r)));
+  const pass = h('input', { type: 'password', required: true, minlength: '8', autocomplete: 'new-password' });
+  const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add user');
+  const form = h('form', {
+    class: 'filters', onsubmit: (e) => {
+      e.preventDefault();
+      withBusy(btn, async () => {
+        await post('/users', { name: name.value.trim(), role: role.value, password: pass.value });
+        toast(`User ${name.value.trim()} added (${role.value}).`);
+        form.reset();
+        await load();
+      });
+    },
+  }, field('Name', name), field('Role', role, 'viewer: read only · operator: review, remarks, overrides · admin: everything'), field('Password', pass, 'at least 8 characters'),
+  h('div', { class: 'field field-btn' }, btn));
+  add(ctx.root, pageHead('Users'), section('Add a user', form), list);
+  async function load() {
+    const res = await get('/users', { limit: 1000 });
+    if (!ctx.alive()) return;
+    clear(list, table([{ label: 'Name' }, { label: 'Role' }, { label: 'Created' }, { label: '', cls: 'col-act' }],
+      res.items.map((u) => {
+        const b = u.name === state.user ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => withBusy(b, async () => {
+          if (!window.confirm(`Delete user ${u.name}? Their sessions and tokens stop working.`)) return;
+          await del(`/users/${encodeURIComponent(u.name)}`);
+          toast(`User ${u.name} deleted.`);
+          await load();
+        }) }, 'Delete');
+        return h('tr', null, h('td', null, u.name, u.name === state.user ? h('span', { class: 'muted small' }, ' (you)') : null),
+          h('td', null, h('span', { class: `badge badge-role role-${u.role}` }, u.role)), h('td', null, timeEl(u.created_at)), h('td', { class: 'col-act' }, b));
+      }), { caption: 'Users' }));
+  }
+  await load();
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* start                                                                                          */
+
+async function boot() {
+  shell();
+  rendering++;
+  setBusy();
+  try {
+    const s = await api('GET', '/session');
+    state.user = s.user;
+    state.role = s.role;
+    state.csrf = s.csrf_token || null;
+    refreshBadge();
+  } catch (e) {
+    if (e.status !== 401) {
+      clear(mainEl, errorState(e, () => location.reload()));
+      return;
+    }
+  } finally {
+    rendering--;
+  }
+  window.addEventListener('hashchange', route);
+  await route();
+}
+
+boot();
