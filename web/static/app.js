@@ -171,6 +171,7 @@ function relTime(d) {
 function duration(fromIso, toIso) {
   if (!fromIso || !toIso) return '—';
   let s = Math.max(0, Math.round((new Date(toIso) - new Date(fromIso)) / 1000));
+  if (s === 0) return '< 1 s';
   if (s < 60) return `${s} s`;
   const hh = Math.floor(s / 3600);
   s -= hh * 3600;
@@ -443,9 +444,14 @@ const ROUTES = [
 let navSeq = 0;
 
 function parseHash() {
-  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  const raw = location.hash.replace(/^#/, '') || '/';
   const q = raw.indexOf('?');
-  const path = (q < 0 ? raw : raw.slice(0, q)) || '/';
+  let path = (q < 0 ? raw : raw.slice(0, q)) || '/';
+  try {
+    path = decodeURIComponent(path);
+  } catch (e) {
+    /* a malformed escape: route the path as it is (it matches no page) */
+  }
   return { path, params: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), raw };
 }
 
@@ -845,9 +851,15 @@ async function pageRunChecks(ctx) {
     renderList();
   } });
   const reviewSelBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'rc-review-selected', onclick: () => reviewSelected(reviewSelBtn) }, 'Mark selected reviewed');
+  const remarkSelBtn = h('button', { type: 'button', class: 'btn', id: 'rc-remark-selected', onclick: () => {
+    const ids = [...model.selected];
+    if (!ids.length) return;
+    dialog(`Remark on ${plural(ids.length, 'selected run')}`, remarkForm({ ids }, closeDialog, closeDialog));
+  } }, 'Remark on selected');
   const toolbar = h('div', { class: 'rc-toolbar' },
     can('operator') ? h('label', { class: 'check' }, selAll, ' Select all shown') : null,
     can('operator') ? reviewSelBtn : null,
+    can('operator') ? remarkSelBtn : null,
     can('admin') ? h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'rc-include-reviewed', checked: all, onchange: (e) => setParams({ all: e.target.checked ? '1' : '' }) }), ' Include reviewed runs') : null,
     h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => route() }, 'Refresh'));
   add(ctx.root,
@@ -897,6 +909,7 @@ async function pageRunChecks(ctx) {
       ? `${plural(total, all ? 'run' : 'unreviewed run')}${parts.length ? `: ${parts.join(', ')}` : ''}.`
       : '');
     if (!all) refreshBadge(total);
+    document.title = `${total && !all ? `(${total > 9999 ? '9999+' : total}) ` : ''}Run Checks — backupctl`;
     return total;
   }
 
@@ -906,6 +919,7 @@ async function pageRunChecks(ctx) {
     if (!total || !gs.length) {
       selAll.checked = false;
       reviewSelBtn.disabled = true;
+      remarkSelBtn.disabled = true;
       clear(listEl, emptyState(all ? 'There are no runs at all yet.' : 'All runs are reviewed. Nothing left to check.',
         all ? 'Runs appear after the first poll of a source: check Sources.' : 'New runs show up here after the next poll of each source.',
         h('span', { class: 'empty-icon', 'aria-hidden': 'true' }, '✓')));
@@ -916,6 +930,7 @@ async function pageRunChecks(ctx) {
     selAll.checked = unrevShown.length > 0 && unrevShown.every((r) => model.selected.has(r.id));
     selAll.indeterminate = !selAll.checked && unrevShown.some((r) => model.selected.has(r.id));
     reviewSelBtn.disabled = model.selected.size === 0;
+    remarkSelBtn.disabled = model.selected.size === 0;
     reviewSelBtn.textContent = model.selected.size ? `Mark ${plural(model.selected.size, 'selected run')} reviewed` : 'Mark selected reviewed';
     const nodes = gs.map(groupNode);
     const moreBtns = WORST_FIRST.filter((s) => (model.totals[s] || 0) > (model.loaded[s] || 0)).map((s) => {
@@ -1150,12 +1165,14 @@ function fact(label, value) {
 function remarkList(list) {
   if (!list.length) return h('p', { class: 'muted' }, 'No remark yet.');
   return h('ul', { class: 'remark-list' }, list.map((m) => h('li', null,
-    h('span', { class: 'remark-icon', 'aria-hidden': 'true' }, '💬 '),
+    h('span', { class: 'remark-icon', 'aria-hidden': 'true' }, '✎ '),
     h('span', { class: 'remark-body' }, m.body),
     h('span', { class: 'muted small' }, ` — ${m.created_by || '?'}, `, timeEl(m.created_at)))));
 }
 
-function remarkForm(run, done) {
+// A remark on one run, or on several ({ids: [...]}).
+function remarkForm(run, done, onCancel) {
+  const ids = run.ids || [run.id];
   const ta = h('textarea', { rows: '3', maxlength: '10000', required: true, placeholder: 'What happened, what was done, ticket number…' });
   const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save remark');
   const f = h('form', {
@@ -1163,13 +1180,13 @@ function remarkForm(run, done) {
       e.preventDefault();
       if (!ta.value.trim()) return;
       withBusy(btn, async () => {
-        await post('/remarks', { body: ta.value.trim(), runs: [run.id] });
-        toast('Remark saved.');
+        await post('/remarks', { body: ta.value.trim(), runs: ids });
+        toast(ids.length > 1 ? `Remark saved on ${plural(ids.length, 'run')}.` : 'Remark saved.');
         done();
       });
     },
-  }, h('h3', null, 'Add a remark to this run'), field('Remark', ta), h('div', { class: 'row' }, btn,
-    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => f.remove() }, 'Cancel')));
+  }, h('h3', null, ids.length > 1 ? `Add a remark to ${plural(ids.length, 'run')}` : 'Add a remark to this run'), field('Remark', ta), h('div', { class: 'row' }, btn,
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => (onCancel ? onCancel() : f.remove()) }, 'Cancel')));
   queueMicrotask(() => ta.focus());
   return f;
 }
@@ -1198,6 +1215,7 @@ function overrideForm(run, done) {
   const fromIn = h('input', { type: 'datetime-local' });
   const untilIn = h('input', { type: 'datetime-local' });
   const err = h('div', { class: 'form-error', role: 'alert' });
+  const alsoReview = h('input', { type: 'checkbox', name: 'also-review' });
   const btn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'create-override' } }, 'Create override and apply');
   const pickObj = () => {
     const o = (run.objects || []).find((x) => x.name === objSel.value);
@@ -1232,6 +1250,10 @@ function overrideForm(run, done) {
       withBusy(btn, async () => {
         const o = await post('/overrides', body);
         toast(`Override #${o.id} created: ${plural(o.runs_updated || 0, 'run')} now ${STATUS.override.label}.`);
+        if (alsoReview.checked && !run.reviewed) {
+          await post(`/runs/${run.id}/review`);
+          toast(`Run of ${run.job.name} marked reviewed.`);
+        }
         done(o);
       });
     },
@@ -1246,6 +1268,7 @@ function overrideForm(run, done) {
     field('Status is', stSel), field('Message', kindSel), field('Text (case-insensitive)', text)),
   h('fieldset', null, h('legend', null, 'Valid (optional, your time zone)'),
     field('From', fromIn), field('Until', untilIn)),
+  run.reviewed ? null : h('label', { class: 'check' }, alsoReview, ' Also mark this run reviewed'),
   err, h('div', { class: 'row' }, btn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => f.remove() }, 'Cancel')));
   queueMicrotask(() => scopeJob.focus());
   return f;
@@ -1300,7 +1323,7 @@ function colourBar(bar) {
       const label = c.status === 'nodata' ? 'no data'
         : `${c.date ? fmtDay.format(new Date(`${c.date}T00:00:00Z`)) : ''}: ${BAR_LABEL[c.status] || c.status}${c.digit !== null ? ` (Cove ${c.digit}, ${DIGIT_NAME[c.digit] || 'unmapped'})` : ''}`;
       return h('li', {
-        class: `cbar-cell cb-${c.status}`, title: label, tabindex: c.status === 'nodata' ? null : '0', 'aria-label': label,
+        class: `cbar-cell cb-${c.status}`, title: label, 'aria-label': label,
         dataset: { status: c.status, date: c.date || '', digit: c.digit === null ? '' : c.digit },
       }, h('span', { 'aria-hidden': 'true' }, BAR_ICON[c.status] || ''));
     }));
@@ -1314,6 +1337,10 @@ function colourBar(bar) {
       h('div', { class: 'cbar-axis muted small', 'aria-hidden': 'true' },
         h('span', null, first ? first.date : '28 days ago'), h('span', null, last && last.date ? `${last.date} (newest)` : 'newest'))),
     legend,
+    h('details', { class: 'cbar-list' }, h('summary', null, 'Day by day'),
+      h('ul', null, cells.filter((c) => c.date).reverse().map((c) => h('li', null,
+        h('span', { class: `cbar-cell cb-${c.status}`, 'aria-hidden': 'true' }, h('span', null, BAR_ICON[c.status] || '')),
+        ` ${fmtDay.format(new Date(`${c.date}T00:00:00Z`))} — ${BAR_LABEL[c.status] || c.status}${c.digit !== null ? ` (Cove ${c.digit})` : ''}`)))),
     h('p', { class: 'muted small' }, vendor
       ? frag('From Cove’s colour bar (D09F08) as of ', timeEl(bar.as_of), '; days are UTC.')
       : 'Computed from the stored runs: the worst run of each UTC day.'));
@@ -1526,10 +1553,17 @@ async function pageAudit(ctx) {
     add(ctx.root, emptyState('No audit entry matches.', 'Every change (reviews, remarks, overrides, users, polls) is recorded here.'));
     return;
   }
-  const js = (v) => (v === null || v === undefined ? null : h('details', null, h('summary', null, 'show'), h('pre', null, JSON.stringify(v, null, 2))));
+  const js = (v) => (v === null || v === undefined ? h('span', { class: 'muted' }, '—') : h('details', null, h('summary', null, 'show'), h('pre', null, JSON.stringify(v, null, 2))));
+  // "job:12" and "run:34" link to what they name.
+  const auditTarget = (t) => {
+    const m = /^(job|run):(\d{1,18})$/.exec(t || '');
+    if (!m) return t || '—';
+    if (m[1] === 'job') return h('a', { href: `#/jobs/${m[2]}` }, t);
+    return h('button', { type: 'button', class: 'linkish', onclick: () => openRun(Number(m[2])) }, t);
+  };
   add(ctx.root, table([{ label: 'When' }, { label: 'Who' }, { label: 'Action' }, { label: 'Target' }, { label: 'Before' }, { label: 'After' }],
     res.items.map((a) => h('tr', null, h('td', null, timeEl(a.at)), h('td', null, a.who || '—'), h('td', null, h('code', null, a.action)),
-      h('td', null, a.target || '—'), h('td', null, js(a.before)), h('td', null, js(a.after)))), { caption: 'Audit log' }),
+      h('td', null, auditTarget(a.target)), h('td', null, js(a.before)), h('td', null, js(a.after)))), { caption: 'Audit log' }),
   pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
 }
 
@@ -1596,6 +1630,8 @@ async function boot() {
     rendering--;
   }
   window.addEventListener('hashchange', route);
+  // The unreviewed count in the menu follows new polls while the page stays open.
+  setInterval(() => { if (state.user && !document.hidden) refreshBadge(); }, 60000);
   await route();
 }
 

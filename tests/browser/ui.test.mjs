@@ -1,0 +1,347 @@
+// The web UI in a real browser (Debian's chromium) against a real `backupctl serve` polling
+// cove-sim and hycu-sim: log in, Run Checks shows the simulators' failures, overrides and
+// remarks, what a viewer may do (and a forged request may not), the colour bar against Cove's
+// D09F08, vendor text that looks like HTML, and reviewing until the page is empty.
+// Each test saves a screenshot under $BROWSER_OUT (default build/browser).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiClient, USERS, goto, launchBrowser, login, newPage, ready, screenshot, startEnv } from './env.mjs';
+
+const XSS_NAME = '<img src=x onerror=alert(1)>';
+const COVE_FAILED = new Set(['2', '3', '6', '7', '10', '11']);
+const DIGIT_STATUS = { 0: 'none', 1: 'running', 2: 'failed', 3: 'failed', 4: 'unknown', 5: 'success', 6: 'failed', 7: 'failed', 8: 'warning', 9: 'running' };
+const RANK = { failed: 6, missed: 5, warning: 4, unknown: 3, running: 2, success: 1, override: 1 };
+
+let env;
+let browser;
+const pages = [];
+
+async function page(opts) {
+  const p = await newPage(browser, opts);
+  pages.push(p);
+  return p;
+}
+
+function noProblems(p) {
+  assert.deepEqual(p.problems, [], 'no page error, console error or CSP violation');
+  assert.deepEqual(p.dialogs, [], 'no JavaScript dialog opened');
+}
+
+async function simDevices() {
+  const res = await fetch(`${env.coveUrl}/__sim/devices`);
+  assert.equal(res.status, 200);
+  return (await res.json()).devices;
+}
+
+describe('web UI', { timeout: 300000 }, () => {
+  before(async () => {
+    [env, browser] = await Promise.all([startEnv({ coveDevices: 40, coveCustomers: 3 }), launchBrowser()]);
+  });
+
+  after(async () => {
+    for (const p of pages) await p.context().close().catch(() => {});
+    if (browser) await browser.close();
+    if (env) await env.stop();
+  });
+
+  test('log in: a deep link asks for the login, a wrong password is refused, the right one opens the page', async () => {
+    const p = await page({ timezoneId: 'America/New_York' });
+    await p.goto(`${env.url}/#/runs`);
+    await ready(p);
+    assert.match(p.url(), /#\/login\?next=/);
+    await p.fill('input[name="username"]', USERS.admin.name);
+    await p.fill('input[name="password"]', 'not-the-password');
+    await p.click('form.login button[type="submit"]');
+    await p.waitForSelector('.form-error:has-text("Wrong username or password")');
+    await p.fill('input[name="password"]', USERS.admin.password);
+    await p.click('form.login button[type="submit"]');
+    await p.waitForSelector('#userbox .who-name');
+    await ready(p);
+    assert.match(p.url(), /#\/runs$/, 'back to the page that was asked for');
+
+    await goto(p, env, '#/');
+    const unrev = await env.admin.get('/runs?reviewed=false&limit=1');
+    assert.equal((await p.textContent('#unreviewed-card .unrev-n')).replace(/\D/g, ''), String(unrev.total));
+    // Sources health: both sources, up.
+    for (const s of ['cove-msp', 'hycu-lab']) {
+      assert.match(await p.textContent(`tr[data-source="${s}"]`), /Up/);
+    }
+    // Times: the viewer's zone on the page, UTC on hover.
+    const t = p.locator('time[datetime]').first();
+    assert.match(await t.getAttribute('title'), /UTC$/);
+    await screenshot(p, 'dashboard');
+    noProblems(p);
+  });
+
+  test("Run Checks shows the simulators' failures, worst first", async () => {
+    const p = await page();
+    await login(p, env, USERS.admin);
+    await goto(p, env, '#/runs');
+    const failedDevices = (await simDevices()).filter((d) => COVE_FAILED.has(String(d.D09F00)));
+    assert.ok(failedDevices.length > 0, 'the simulated fleet has failed devices');
+    for (const d of failedDevices) {
+      const group = p.locator('section.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: d.I1 }) });
+      assert.equal(await group.count(), 1, `a group for ${d.I1}`);
+      assert.equal(await group.locator('.rc-ghead .chip').getAttribute('data-status'), 'failed', `${d.I1} shows Failed`);
+      assert.match(await group.locator('.rc-ghead .chip').textContent(), /Failed/);
+    }
+    // HYCU: the failed scheduler-triggered backup is there with the vendor's message.
+    const db01 = p.locator('section.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: 'db01' }) });
+    assert.equal(await db01.count(), 1);
+    assert.match(await db01.textContent(), /Failed/);
+    const failedTotal = (await env.admin.get('/runs?reviewed=false&status=failed&limit=1')).total;
+    assert.match(await p.textContent('.summary'), new RegExp(`${failedTotal} failed`));
+    // Worst first.
+    const heads = await p.locator('section.rc-group .rc-ghead .chip').evaluateAll((els) => els.map((e) => e.dataset.status));
+    for (let i = 1; i < heads.length; i++) assert.ok(RANK[heads[i - 1]] >= RANK[heads[i]], `group ${i} is not worse than group ${i - 1}: ${heads.join(',')}`);
+    await screenshot(p, 'run-checks', { fullPage: false });
+    await screenshot(p, 'run-checks-full');
+    noProblems(p);
+  });
+
+  test("the colour bar of a Cove job matches its D09F08, newest day on the right", async () => {
+    const p = await page({ timezoneId: 'Asia/Tokyo' });
+    await login(p, env, USERS.admin);
+    const jobs = (await env.admin.get('/jobs?source=cove-msp&limit=1000')).items;
+    const devices = new Map((await simDevices()).map((d) => [String(d.AccountId), d]));
+    // A few jobs with different bars, at least one with a failure in it.
+    const picked = [];
+    const seen = new Set();
+    for (const j of jobs) {
+      const bar = devices.get(String(j.external_id))?.D09F08;
+      if (!bar || seen.has(bar)) continue;
+      if (picked.length === 0 && !/[2367]/.test(bar)) continue;
+      seen.add(bar);
+      picked.push(j);
+      if (picked.length === 3) break;
+    }
+    assert.ok(picked.length >= 1, 'a Cove job with a failure in its colour bar');
+    for (const j of picked) {
+      const res = await fetch(`${env.coveUrl}/__sim/devices?account_id=${j.external_id}`);
+      const digits = String((await res.json()).D09F08).slice(-28);
+      await goto(p, env, `#/jobs/${j.id}`);
+      const cells = await p.locator('ol.cbar > li').evaluateAll((els) => els.map((e) => ({
+        digit: e.dataset.digit, status: e.dataset.status, date: e.dataset.date, title: e.getAttribute('title'),
+      })));
+      assert.equal(cells.length, 28, 'one cell per day');
+      const withData = cells.filter((c) => c.digit !== '');
+      assert.equal(withData.map((c) => c.digit).join(''), digits, `job ${j.name}: cells = D09F08`);
+      withData.forEach((c, i) => assert.equal(c.status, DIGIT_STATUS[digits[i]], `day ${i}: digit ${digits[i]}`));
+      // Newest on the right: dates strictly increase, the last one is the bar's day.
+      for (let i = 1; i < withData.length; i++) assert.ok(withData[i - 1].date < withData[i].date);
+      const asOf = (await env.admin.get(`/jobs/${j.id}`)).colour_bar.as_of.slice(0, 10);
+      assert.equal(withData[withData.length - 1].date, asOf);
+      for (const c of withData) assert.ok(c.title && c.title.length > 8, 'a tooltip per day');
+      assert.match(withData[withData.length - 1].title, /Cove \d/);
+      assert.equal(await p.locator('.cbar-legend li').count(), 6, 'a legend');
+    }
+    await goto(p, env, `#/jobs/${picked[0].id}`);
+    await screenshot(p, 'job-details');
+    noProblems(p);
+  });
+
+  test('a device named like HTML renders as text', async () => {
+    const p = await page();
+    await login(p, env, USERS.admin);
+    const job = (await env.admin.get(`/jobs?q=${encodeURIComponent('onerror')}`)).items.find((j) => j.name === XSS_NAME);
+    assert.ok(job, 'cove-sim has the XSS device');
+    for (const hash of ['#/runs', `#/jobs/${job.id}`, `#/jobs?q=${encodeURIComponent('onerror')}`, '#/daily']) {
+      await goto(p, env, hash);
+      const shown = p.getByText(XSS_NAME, { exact: true }).first();
+      assert.ok(await shown.isVisible(), `the name is visible as text on ${hash}`);
+      assert.equal(await p.locator('img').count(), 0, `no <img> element on ${hash}`);
+      if (hash.startsWith('#/jobs/')) {
+        assert.equal(await p.textContent('#page-title'), XSS_NAME);
+        await screenshot(p, 'xss-as-text');
+      }
+    }
+    await p.waitForTimeout(200); // an onerror handler would have fired by now
+    noProblems(p);
+  });
+
+  test('an override turns a failing run into "Success (override)"; a remark sticks to the run', async () => {
+    const p = await page();
+    await login(p, env, USERS.operator);
+    const run = (await env.admin.get('/runs?reviewed=false&status=failed&source=cove-msp&limit=1')).items[0];
+    assert.ok(run, 'an unreviewed failed Cove run');
+    await goto(p, env, '#/runs');
+    await p.click(`tr[data-run="${run.id}"] button[data-action="details"]`);
+    await p.waitForSelector('dialog[open] .facts');
+    await ready(p);
+    assert.match(await p.textContent('dialog[open] .facts'), /Failed/);
+
+    // A remark.
+    await p.click('dialog[open] button[data-action="remark"]');
+    await p.fill('dialog[open] textarea', 'Disk full on the NAS — ticket 4711');
+    await p.click('dialog[open] .panel-form button[type="submit"]');
+    await p.waitForSelector('dialog[open] .remark-list li:has-text("ticket 4711")');
+
+    // Treat as success: this job, status failed, any message.
+    await p.click('dialog[open] button[data-action="override"]');
+    await p.selectOption('dialog[open] .panel-form select >> nth=1', 'failed');
+    await p.selectOption('dialog[open] .panel-form select >> nth=2', '');
+    await p.click('dialog[open] button[data-action="create-override"]');
+    await p.waitForSelector('dialog[open] .facts .chip[data-status="override"]');
+    await ready(p);
+    await p.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+    await screenshot(p, 'run-details-override', { fullPage: false });
+    assert.match(await p.textContent('dialog[open] .facts'), /Success \(override\)/);
+    assert.match(await p.textContent('dialog[open] .facts'), /stored status: failed/);
+    await p.keyboard.press('Escape');
+    await ready(p);
+    const chip = p.locator(`tr[data-run="${run.id}"] .chip`);
+    await chip.waitFor();
+    assert.equal(await chip.getAttribute('data-status'), 'override');
+    assert.equal((await chip.textContent()).trim().replace(/^✓/, ''), 'Success (override)');
+
+    const after = await env.admin.get(`/runs/${run.id}`);
+    assert.equal(after.status, 'success');
+    assert.equal(after.override, true);
+    assert.equal(after.original_status, 'failed');
+    assert.ok(after.remarks.some((m) => /ticket 4711/.test(m.body)));
+
+    // The job page lists the override and the remark.
+    await goto(p, env, `#/jobs/${run.job.id}`);
+    assert.equal(await p.locator('tr[data-override]').count() >= 1, true);
+    assert.match(await p.textContent('.remark-list'), /ticket 4711/);
+    await p.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+    await screenshot(p, 'job-details-override');
+    noProblems(p);
+  });
+
+  test('a viewer sees no buttons it cannot use, and forged requests are refused', async () => {
+    const p = await page();
+    await login(p, env, USERS.viewer);
+    await goto(p, env, '#/runs');
+    assert.ok(await p.locator('section.rc-group').count() > 0, 'the viewer sees the runs');
+    const forbidden = 'button[data-action="review-run"], button[data-action="review-job"], #rc-review-selected, #rc-select-all, #rc-include-reviewed, section.rc-group input[type="checkbox"]';
+    assert.equal(await p.locator(forbidden).count(), 0, 'no review controls');
+    await p.locator('button[data-action="details"]').first().click();
+    await p.waitForSelector('dialog[open] .facts');
+    assert.equal(await p.locator('dialog[open] button[data-action]').count(), 0, 'no actions in the run details');
+    await screenshot(p, 'viewer-run-details');
+    await p.keyboard.press('Escape');
+    await goto(p, env, '#/sources');
+    assert.equal(await p.locator('button[data-action="poll"], button[data-action="pause"]').count(), 0, 'no poll/pause');
+    assert.equal(await p.locator('nav.topnav a[href="#/users"], nav.topnav a[href="#/audit"]').count(), 0, 'no admin pages');
+    const job = (await env.admin.get('/jobs?limit=1&status=failed')).items[0];
+    await goto(p, env, `#/jobs/${job.id}`);
+    assert.equal(await p.locator('button[data-action="review-job"]').count(), 0);
+    await screenshot(p, 'viewer-job');
+
+    const run = (await env.admin.get('/runs?reviewed=false&limit=1')).items[0];
+    // A viewer's request without the CSRF header, then with it: both 403.
+    const forged = await p.evaluate(async (id) => {
+      const noToken = await fetch(`/api/v1/runs/${id}/review`, { method: 'POST' });
+      const s = await (await fetch('/api/v1/session')).json();
+      const withToken = await fetch(`/api/v1/runs/${id}/review`, { method: 'POST', headers: { 'X-CSRF-Token': s.csrf_token } });
+      const override = await fetch('/api/v1/overrides', { method: 'POST', headers: { 'X-CSRF-Token': s.csrf_token, 'Content-Type': 'application/json' }, body: JSON.stringify({ match_status: 'failed' }) });
+      return [noToken.status, withToken.status, override.status];
+    }, run.id);
+    assert.deepEqual(forged, [403, 403, 403]);
+    // An admin's cookie without (or with a wrong) CSRF token: 403 too.
+    const a = await page();
+    await login(a, env, USERS.admin);
+    const adminForged = await a.evaluate(async (id) => {
+      const none = await fetch(`/api/v1/runs/${id}/review`, { method: 'POST' });
+      const wrong = await fetch(`/api/v1/runs/${id}/review`, { method: 'POST', headers: { 'X-CSRF-Token': 'forged' } });
+      return [none.status, (await none.json()).error.code, wrong.status];
+    }, run.id);
+    assert.deepEqual(adminForged, [403, 'csrf', 403]);
+    const still = await env.admin.get(`/runs/${run.id}`);
+    assert.equal(still.reviewed, false, 'the run is still unreviewed');
+    noProblems(p);
+    noProblems(a);
+  });
+
+  test('reviewing every run empties Run Checks, and the API agrees', async () => {
+    const p = await page();
+    await login(p, env, USERS.operator);
+    await goto(p, env, '#/runs');
+    const before = (await env.admin.get('/runs?reviewed=false&limit=1')).total;
+    assert.ok(before > 0);
+
+    // One whole job, then one run by keyboard, then the rest by selection.
+    const firstJob = p.locator('section.rc-group button[data-action="review-job"]').first();
+    const jobId = await p.locator('section.rc-group').first().getAttribute('data-job');
+    await firstJob.click();
+    await p.waitForSelector(`section.rc-group[data-job="${jobId}"]`, { state: 'detached' });
+    await ready(p);
+    const oneRun = p.locator('section.rc-group button[data-action="review-run"]').first();
+    const runId = await oneRun.evaluate((b) => b.closest('tr').dataset.run);
+    await oneRun.focus();
+    await p.keyboard.press('Enter');
+    await p.waitForSelector(`tr[data-run="${runId}"]`, { state: 'detached' });
+    await ready(p);
+    assert.equal((await env.admin.get(`/runs/${runId}`)).reviewed, true);
+
+    // A remark on a selection of two runs.
+    const boxes = p.locator('section.rc-group tbody input[type="checkbox"]');
+    const picked = await boxes.evaluateAll((els) => els.slice(0, 2).map((e) => e.closest('tr').dataset.run));
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await p.click('#rc-remark-selected');
+    await p.fill('dialog[open] textarea', 'Known issue, see change 12');
+    await p.click('dialog[open] button[type="submit"]');
+    await p.waitForSelector('.toast:has-text("Remark saved on 2 runs")');
+    for (const id of picked) {
+      const r = await env.admin.get(`/runs/${id}`);
+      assert.ok(r.remarks.some((m) => m.body === 'Known issue, see change 12'), `remark on run ${id}`);
+    }
+
+    for (let i = 0; i < 20 && await p.locator('#rc-empty').count() === 0; i++) {
+      await p.check('#rc-select-all');
+      await p.click('#rc-review-selected');
+      await p.waitForSelector('#rc-empty, #rc-review-selected:disabled', { timeout: 20000 });
+      await ready(p);
+    }
+    await p.waitForSelector('#rc-empty');
+    assert.match(await p.textContent('#rc-empty'), /All runs are reviewed/);
+    const api = await env.admin.get('/runs?reviewed=false');
+    assert.equal(api.total, 0, 'GET /api/v1/runs?reviewed=false answers total 0');
+    assert.equal(await p.locator('.nav-badge').isVisible(), false, 'no unreviewed badge');
+    await p.reload();
+    await ready(p);
+    await p.waitForSelector('#rc-empty');
+    await screenshot(p, 'run-checks-empty');
+
+    // An admin can still show the reviewed runs.
+    const a = await page();
+    await login(a, env, USERS.admin);
+    await goto(a, env, '#/runs');
+    await a.check('#rc-include-reviewed');
+    await ready(a);
+    await a.waitForSelector('tr.is-reviewed');
+    assert.ok(await a.locator('tr.is-reviewed').count() > 0);
+    noProblems(p);
+    noProblems(a);
+  });
+
+  test('Daily Jobs, Customers, Sources, Audit log and Users load, with keyboard focus visible', async () => {
+    const p = await page();
+    await login(p, env, USERS.admin);
+    for (const [hash, name] of [['#/daily', 'daily-jobs'], ['#/customers', 'customers'], ['#/sources', 'sources'], ['#/audit', 'audit'], ['#/users', 'users'], ['#/jobs', 'jobs']]) {
+      await goto(p, env, hash);
+      assert.equal(await p.locator('.error-state').count(), 0, `${hash} loads`);
+      await screenshot(p, name);
+    }
+    // The audit log has the reviews and the override of the tests above.
+    await goto(p, env, '#/audit');
+    assert.match(await p.textContent('main'), /run\.review/);
+    assert.match(await p.textContent('main'), /override\.create/);
+    // Admin: poll a source now; the page updates without a reload.
+    await goto(p, env, '#/sources');
+    await p.click('tr[data-source="hycu-lab"] button[data-action="poll"]');
+    await p.waitForSelector('.toast:has-text("queued")');
+    // Keyboard: the focused control is drawn with a visible outline.
+    await p.keyboard.press('Tab');
+    const focused = await p.evaluate(() => {
+      const e = document.activeElement;
+      const s = getComputedStyle(e);
+      return { tag: e.tagName, text: e.textContent, outline: s.outlineStyle, width: s.outlineWidth };
+    });
+    assert.ok(focused.outline !== 'none' && focused.width !== '0px', `focus is visible: ${JSON.stringify(focused)}`);
+    noProblems(p);
+  });
+});
