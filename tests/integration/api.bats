@@ -158,7 +158,7 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
 }
 
 @test "every answer carries the security headers; errors are JSON" {
-    for p in /healthz /api/v1/jobs /nope; do
+    for p in /healthz /api/v1/jobs /api/v1/nope /api/nope; do
         run curl -s -D - -o /dev/null -H "Authorization: Bearer $VIEW" "$URL$p"
         [[ "$output" == *"X-Content-Type-Options: nosniff"* ]]
         [[ "$output" == *"X-Frame-Options: DENY"* ]]
@@ -169,6 +169,14 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
     done
     errcheck 404 not_found "$VIEW" GET /api/v1/nope
     errcheck 405 method_not_allowed "$VIEW" PUT /api/v1/jobs
+    # outside /api/ a path without an extension is the web UI (deep links), under a strict CSP
+    run curl -s -D - "$URL/jobs/12"
+    [[ "$output" == *"Content-Type: text/html"* ]]
+    [[ "$output" == *"Content-Security-Policy: default-src 'self'; script-src 'self'"* ]]
+    [[ "$output" == *"X-Frame-Options: DENY"* ]]
+    # an unknown file is a JSON 404, not the app
+    run curl -s -o /dev/null -w '%{http_code}' "$URL/nope.js"
+    [ "$output" = 401 ] || [ "$output" = 404 ]
     run curl -s -D - -o /dev/null -X PATCH -H "Authorization: Bearer $VIEW" "$URL/api/v1/overrides"
     [[ "$output" == *"Allow: GET, POST, DELETE"* ]]
 }
