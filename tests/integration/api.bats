@@ -82,18 +82,8 @@ setup() {
 
 # serve: start the daemon on a free port; sets URL and SERVE_PID (exported).
 serve() {
-    "$BACKUPCTL" serve --config "$T/b.conf" >"$T/serve.out" 2>"$T/serve.err" &
-    export SERVE_PID=$!
-    local i=0
-    until grep -q '^listening on ' "$T/serve.out" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 400 ] || ! kill -0 "$SERVE_PID" 2>/dev/null; then
-            cat "$T/serve.err" >&2
-            return 1
-        fi
-        sleep 0.025
-    done
-    export URL="http://$(sed -n 's/^listening on //p' "$T/serve.out")"
+    start_serve || return 1
+    export URL=$SERVE_URL
 }
 
 q() { sqlite3 "$T/b.db" "$1"; }

@@ -12,6 +12,32 @@ setup_tmp() {
     SIM_PIDS=""
 }
 
+# wait_listening OUT ERR PID : wait (at most 10 s) until OUT has the "listening on ADDR" line
+# every program of this project prints when it is ready; prints ADDR. On failure shows ERR.
+wait_listening() {
+    local i=0
+    until grep -q '^listening on ' "$1" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 400 ] || ! kill -0 "$3" 2>/dev/null; then
+            echo "$1: the program did not start:" >&2
+            cat "$2" >&2
+            return 1
+        fi
+        sleep 0.025
+    done
+    sed -n 's/^listening on //p' "$1" | head -n1
+}
+
+# start_serve ARGS... : `backupctl serve --config ${SERVE_CONF:-$T/b.conf} ARGS`; sets
+# SERVE_PID and SERVE_URL (exported). Output in $T/serve.out/.err.
+start_serve() {
+    "$BACKUPCTL" serve --config "${SERVE_CONF:-$T/b.conf}" "$@" >"$T/serve.out" 2>"$T/serve.err" &
+    export SERVE_PID=$!
+    local addr
+    addr=$(wait_listening "$T/serve.out" "$T/serve.err" "$SERVE_PID") || return 1
+    export SERVE_URL="http://$addr"
+}
+
 # start_sim NAME BINARY ARGS... : starts a simulator, waits for "listening on", sets
 # ${NAME}_URL (http[s]://127.0.0.1:PORT) and ${NAME}_PORT. Output in $T/NAME.out/.err.
 start_sim() {
@@ -20,18 +46,8 @@ start_sim() {
     "$bin" --port 0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     local pid=$!
     SIM_PIDS="$SIM_PIDS $pid"
-    local i=0
-    until grep -q '^listening on ' "$T/$name.out" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 400 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "$name did not start:" >&2
-            cat "$T/$name.err" >&2
-            return 1
-        fi
-        sleep 0.025
-    done
     local addr
-    addr=$(sed -n 's/^listening on //p' "$T/$name.out" | head -n1)
+    addr=$(wait_listening "$T/$name.out" "$T/$name.err" "$pid") || return 1
     local scheme=http
     case " $* " in *" --tls-cert "*) scheme=https ;; esac
     eval "${name}_URL=$scheme://$addr"

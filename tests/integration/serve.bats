@@ -37,18 +37,8 @@ CONF
 }
 
 serve() {
-    "$BACKUPCTL" serve --config "$T/b.conf" "$@" >"$T/serve.out" 2>"$T/serve.err" &
-    SERVE_PID=$!
-    local i=0
-    until grep -q '^listening on ' "$T/serve.out" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 400 ] || ! kill -0 "$SERVE_PID" 2>/dev/null; then
-            cat "$T/serve.err" >&2
-            return 1
-        fi
-        sleep 0.025
-    done
-    API="http://$(sed -n 's/^listening on //p' "$T/serve.out")"
+    start_serve "$@" || return 1
+    API=$SERVE_URL
 }
 
 q() { sqlite3 "$T/b.db" "$1"; }
