@@ -93,6 +93,9 @@ static const char *const store_migrations[] = {
     /* 3: Run Checks lists unreviewed runs newest first; without this index every request
      * sorts all unreviewed runs (p50 87 ms → 0.8 ms on 300,000 runs). */
     "CREATE INDEX job_run_review_start ON job_run (reviewed_at, start_at);",
+    /* 4: every job's last success (status, check, /metrics) read from the index alone:
+     * the status query on 10,000 jobs / 300,000 runs goes from 145 ms to 60 ms. */
+    "CREATE INDEX job_run_job_status ON job_run (job_id, status, end_at, start_at, override);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))
