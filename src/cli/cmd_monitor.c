@@ -505,23 +505,11 @@ int cmd_config(int argc, char **argv)
     struct bk_config *cfg;
     if (load(&c, &cfg) < 0)
         return 1;
+    struct bk_err err = {0};
     int code = 0;
-    for (size_t i = 0; i < cfg->nsources && code == 0; i++) {
-        const struct bk_source_cfg *s = &cfg->sources[i];
-        const struct bk_secret_ref *refs[] = {&s->password, &s->token};
-        for (size_t k = 0; k < 2 && code == 0; k++) {
-            if (!refs[k]->file && !refs[k]->env)
-                continue;
-            char what[200], *v = NULL;
-            struct bk_err err = {0};
-            snprintf(what, sizeof what, "%s:%d: source \"%s\" %s", c.config, s->line, s->name,
-                     k == 0 ? "password" : "token");
-            if (secret_resolve(refs[k], what, &v, &err) < 0) {
-                fprintf(stderr, "backupctl: %s\n", err.msg);
-                code = 1;
-            }
-            free(v);
-        }
+    if (secrets_check_config(cfg, &err) < 0) {
+        fprintf(stderr, "backupctl: %s\n", err.msg);
+        code = 1;
     }
     if (code == 0)
         printf("configuration OK (%zu source%s)\n", cfg->nsources, cfg->nsources == 1 ? "" : "s");

@@ -356,30 +356,6 @@ static void notify(const char *msg)
     close(fd);
 }
 
-/* Validate everything `config check` validates, secrets included. */
-static int validate_config(const struct bk_config *cfg, struct bk_err *err)
-{
-    for (size_t i = 0; i < cfg->nsources; i++) {
-        const struct bk_source_cfg *s = &cfg->sources[i];
-        const struct bk_secret_ref *refs[] = {&s->password, &s->token};
-        for (size_t k = 0; k < 2; k++) {
-            if (!refs[k]->file && !refs[k]->env)
-                continue;
-            char what[200], *v = NULL;
-            snprintf(what, sizeof what, "%s:%d: source \"%s\" %s", cfg->path, s->line, s->name,
-                     k == 0 ? "password" : "token");
-            int rc = secret_resolve(refs[k], what, &v, err);
-            if (v) {
-                memset(v, 0, strlen(v));
-                free(v);
-            }
-            if (rc < 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
 /* One instance per SQLite file: a POSIX record lock on "<db>.lock", held for our lifetime. */
 static int lock_instance(const struct bk_config *cfg, int *fd_out, struct bk_err *err)
 {
@@ -525,7 +501,7 @@ int daemon_serve(int argc, char **argv)
 
     struct bk_err err = {0};
     struct bk_config *cfg = NULL;
-    if (config_load(config_path, &cfg, &err) < 0 || validate_config(cfg, &err) < 0) {
+    if (config_load(config_path, &cfg, &err) < 0 || secrets_check_config(cfg, &err) < 0) {
         log_err("not starting: %s", err.msg);
         config_free(cfg);
         return 1;
@@ -625,7 +601,8 @@ int daemon_serve(int argc, char **argv)
             notify("RELOADING=1");
             struct bk_config *ncfg = NULL;
             struct bk_err rerr = {0};
-            if (config_load(config_path, &ncfg, &rerr) < 0 || validate_config(ncfg, &rerr) < 0) {
+            if (config_load(config_path, &ncfg, &rerr) < 0 ||
+                secrets_check_config(ncfg, &rerr) < 0) {
                 log_err("SIGHUP: configuration NOT reloaded (keeping the running one): %s",
                         rerr.msg);
                 config_free(ncfg);

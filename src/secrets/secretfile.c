@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,4 +97,27 @@ int secret_resolve(const struct bk_secret_ref *ref, const char *what, char **out
         return 0;
     }
     return bk_err_set(err, BK_ECONFIG, "%s: no secret configured", what);
+}
+
+int secrets_check_config(const struct bk_config *cfg, struct bk_err *err)
+{
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const struct bk_source_cfg *s = &cfg->sources[i];
+        const struct bk_secret_ref *refs[] = {&s->password, &s->token};
+        for (size_t k = 0; k < 2; k++) {
+            if (!refs[k]->file && !refs[k]->env)
+                continue;
+            char what[200], *v = NULL;
+            snprintf(what, sizeof what, "%s:%d: source \"%s\" %s", cfg->path, s->line, s->name,
+                     k == 0 ? "password" : "token");
+            int rc = secret_resolve(refs[k], what, &v, err);
+            if (v) {
+                memset(v, 0, strlen(v));
+                free(v);
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
 }

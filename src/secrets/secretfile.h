@@ -18,4 +18,11 @@ struct bk_secret_ref;
 int secret_resolve(const struct bk_secret_ref *ref, const char *what, char **out,
                    struct bk_err *err);
 
+struct bk_config;
+/* Resolve (and wipe again) every secret the configuration references, so a configuration
+ * with an unreadable, group-readable or unset secret is refused before it is used; the first
+ * failure is reported as "file:line: source \"x\" password: …". Shared by `config check`
+ * and `serve` (start and SIGHUP). */
+int secrets_check_config(const struct bk_config *cfg, struct bk_err *err);
+
 #endif
