@@ -43,6 +43,8 @@
 #define ERR_LOGIN 2100
 #define ERR_SECURITY 13501
 #define ERR_RATE 14409
+#define ERR_UNKNOWN 19001 /* a code no reference source lists: clients must report it as is */
+#define MSG_UNKNOWN "Internal error: storage statistics temporarily unavailable"
 #define MSG_VISA "Visa is inconsistent/corrupted"
 #define MSG_LOGIN "Unknown partner/username or bad password"
 #define MSG_SECURITY "Operation failed because of security reasons"
@@ -113,6 +115,21 @@ struct sel_cache {
     size_t n;
 };
 
+/* How totalStatistics is written when Totals were asked for (reference §3.4 leaves the shape
+ * open, §10): the client must trust only a count it can read. */
+enum totals_shape {
+    TOTALS_ARRAY,   /* [{"expr":"value"}, …] sorted by expression (the inferred shape) */
+    TOTALS_NUMBERS, /* [{"expr":value}, …] with JSON numbers */
+    TOTALS_OBJECT,  /* {"expr":"value", …} */
+    TOTALS_NULL,    /* null, as if no Totals had been asked */
+    TOTALS_OMIT,    /* no totalStatistics member at all */
+    TOTALS_STRING,  /* "value" of the first expression, bare */
+    TOTALS_NESTED,  /* [[{"expr":"value"}, …]] */
+    TOTALS_GARBLED, /* [{"expr":"n/a"}, …] */
+};
+static const char *const totals_shape_names[] = {"array",  "numbers", "object",  "null", "omit",
+                                                 "string", "nested",  "garbled", NULL};
+
 struct cove {
     pthread_mutex_t lock;
     uint64_t seed;
@@ -136,6 +153,9 @@ struct cove {
     int64_t max_records;
     int64_t short_page_at; /* -1 = off */
     bool short_page_done;
+    int64_t empty_page_at; /* -1 = off */
+    bool empty_page_done;
+    int totals_shape; /* enum totals_shape */
     struct sel_cache cache;
     int64_t logins, login_failures;
     struct {
@@ -1690,6 +1710,11 @@ static char *rpc_enumerate_statistics(struct cove *c, size_t user, json_t *param
         rows /= 2;
         c->short_page_done = true;
     }
+    /* One deliberately empty page: the listing ends before the announced total. */
+    if (c->empty_page_at >= 0 && !c->empty_page_done && start == c->empty_page_at) {
+        rows = 0;
+        c->empty_page_done = true;
+    }
 
     struct bk_buf b;
     struct cove_env env;
@@ -1707,10 +1732,10 @@ static char *rpc_enumerate_statistics(struct cove *c, size_t user, json_t *param
         append_settings(&b, &cc, cols, ncols);
         bk_buf_appends(&b, "}");
     }
-    bk_buf_appends(&b, "],\"totalStatistics\":");
-    if (jtot == NULL || json_is_null(jtot)) {
-        bk_buf_appends(&b, "null");
-    } else {
+    bk_buf_appends(&b, "]");
+    if (jtot == NULL || json_is_null(jtot) || c->totals_shape == TOTALS_NULL) {
+        bk_buf_appends(&b, ",\"totalStatistics\":null");
+    } else if (c->totals_shape != TOTALS_OMIT) {
         char buf[128], num[32];
         for (size_t k = 0; k < n; k++) {
             cc.d = &c->devs[c->cache.idx[k]];
@@ -1733,18 +1758,28 @@ static char *rpc_enumerate_statistics(struct cove *c, size_t user, json_t *param
             }
         }
         qsort(totals, ntotals, sizeof(*totals), cmp_total);
-        bk_buf_appends(&b, "[");
-        for (size_t t = 0; t < ntotals; t++) {
-            if (t > 0 && strcmp(totals[t - 1].spelling, totals[t].spelling) == 0)
-                continue;
-            cove_num_format(totals[t].acc, num, sizeof(num));
-            bk_buf_appends(&b, t == 0 ? "{\"" : ",{\"");
-            esc_append(&b, totals[t].spelling);
-            bk_buf_appends(&b, "\":\"");
-            bk_buf_appends(&b, num);
-            bk_buf_appends(&b, "\"}");
+        int shape = c->totals_shape;
+        bool obj = shape == TOTALS_OBJECT, quote = shape != TOTALS_NUMBERS;
+        bk_buf_appends(&b, ",\"totalStatistics\":");
+        if (shape == TOTALS_STRING) {
+            cove_num_format(ntotals > 0 ? totals[0].acc : 0, num, sizeof(num));
+            bk_buf_printf(&b, "\"%s\"", num);
+        } else {
+            bk_buf_appends(&b, obj ? "{" : shape == TOTALS_NESTED ? "[[" : "[");
+            for (size_t t = 0; t < ntotals; t++) {
+                if (t > 0 && strcmp(totals[t - 1].spelling, totals[t].spelling) == 0)
+                    continue;
+                cove_num_format(totals[t].acc, num, sizeof(num));
+                bk_buf_appends(&b, t == 0 ? "" : ",");
+                bk_buf_appends(&b, obj ? "\"" : "{\"");
+                esc_append(&b, totals[t].spelling);
+                bk_buf_appends(&b, quote ? "\":\"" : "\":");
+                bk_buf_appends(&b, shape == TOTALS_GARBLED ? "n/a" : num);
+                bk_buf_appends(&b, quote ? "\"" : "");
+                bk_buf_appends(&b, obj ? "" : "}");
+            }
+            bk_buf_appends(&b, obj ? "}" : shape == TOTALS_NESTED ? "]]" : "]");
         }
-        bk_buf_appends(&b, "]");
     }
     bk_buf_appends(&b, "}");
     out = bk_buf_steal(&b);
@@ -1927,6 +1962,15 @@ static void cove_fault(void *ctx, const struct sim_request *req, const char *kin
         sim_resp_set(resp, 200, error_doc(id, -32603, ERR_LOGIN, MSG_LOGIN));
     } else if (strcmp(kind, "rpc13501") == 0) {
         sim_resp_set(resp, 200, error_doc(id, -32603, ERR_SECURITY, MSG_SECURITY));
+    } else if (strcmp(kind, "rpc-unknown") == 0) {
+        sim_resp_set(resp, 200, error_doc(id, -32603, ERR_UNKNOWN, MSG_UNKNOWN));
+    } else if (strcmp(kind, "login-novisa") == 0) {
+        /* A Login "success" that lost its visa: well-formed JSON, unusable. */
+        json_t *o = json_pack("{sOss s{s{sIss}}}", "id", id != NULL ? id : json_null(), "jsonrpc",
+                              "2.0", "result", "result", "PartnerId",
+                              (json_int_t)c->partners[c->users[0].partner].id, "Name",
+                              c->users[0].username);
+        sim_resp_set(resp, 200, dump(o));
     } else {
         sim_resp_set(resp, 200,
                      error_doc(id, -32603, ERR_RATE, "Too many concurrent login requests"));
@@ -2299,8 +2343,9 @@ static void cove_handle(void *ctx, const struct sim_request *req, struct sim_res
 /* ------------------------------------------------------------------------------------------ */
 /* main                                                                                       */
 
-static const char *const cove_fault_kinds[] = {"visa-expire", "rpc1701",  "rpc2100",
-                                               "rpc13501",    "rpc14409", NULL};
+static const char *const cove_fault_kinds[] = {"visa-expire",  "rpc1701",  "rpc2100",
+                                               "rpc13501",     "rpc14409", "rpc-unknown",
+                                               "login-novisa", NULL};
 
 static void usage(FILE *out)
 {
@@ -2310,7 +2355,9 @@ static void usage(FILE *out)
         "Local N-able Cove Data Protection JSON-RPC simulator (POST /jsonapi).\n"
         "%s"
         "                       cove kinds: visa-expire (1701 and every earlier visa dies),\n"
-        "                       rpc1701 rpc2100 rpc13501 rpc14409 (that JSON-RPC error);\n"
+        "                       rpc1701 rpc2100 rpc13501 rpc14409 (that JSON-RPC error),\n"
+        "                       rpc-unknown (error.data 19001, in no reference),\n"
+        "                       login-novisa (a Login success without its visa);\n"
         "                       e.g. visa-expire,rpc=EnumerateAccountStatistics,after=2\n"
         "  --devices N          devices in the generated fleet (default 20)\n"
         "  --customers M        customer partners under the MSP (default 3; when M >= 3 the\n"
@@ -2329,6 +2376,11 @@ static void usage(FILE *out)
         "                       whole data source; none = nothing; default D02* D03*)\n"
         "  --max-records N      rows per page at most (default 5000)\n"
         "  --short-page-at N    once, answer StartRecordNumber == N with half a page\n"
+        "  --empty-page-at N    once, answer StartRecordNumber == N with no rows\n"
+        "  --totals-shape S     how totalStatistics is written: array (default,\n"
+        "                       [{\"expr\":\"n\"}]), numbers ([{\"expr\":n}]), object\n"
+        "                       ({\"expr\":\"n\"}), null, omit (no member), string (\"n\"),\n"
+        "                       nested ([[…]]), garbled ([{\"expr\":\"n/a\"}])\n"
         "  --help               this text\n"
         "Test control (no auth, not logged): POST /__sim/advance, GET|POST /__sim/devices,\n"
         "GET /__sim/stats, GET /__sim/partners, GET|POST|DELETE /__sim/fault.\n",
@@ -2406,6 +2458,7 @@ int main(int argc, char **argv)
     c.visa_ttl = 900;
     c.max_records = 5000;
     c.short_page_at = -1;
+    c.empty_page_at = -1;
     sim_config_init(&cfg);
     sim_fault_kinds_register(cove_fault_kinds);
 
@@ -2455,6 +2508,21 @@ int main(int argc, char **argv)
         } else if (strcmp(name, "--short-page-at") == 0) {
             if (opt_int(name, val, 0, INT64_MAX / 2, &c.short_page_at) != 0)
                 goto out;
+        } else if (strcmp(name, "--empty-page-at") == 0) {
+            if (opt_int(name, val, 0, INT64_MAX / 2, &c.empty_page_at) != 0)
+                goto out;
+        } else if (strcmp(name, "--totals-shape") == 0) {
+            int k = 0;
+            while (totals_shape_names[k] != NULL && strcmp(totals_shape_names[k], val) != 0)
+                k++;
+            if (totals_shape_names[k] == NULL) {
+                fprintf(stderr,
+                        "cove-sim: --totals-shape: expected array, numbers, object, null, omit, "
+                        "string, nested or garbled, not \"%s\"\n",
+                        val);
+                goto out;
+            }
+            c.totals_shape = k;
         } else if (strcmp(name, "--scenario") == 0) {
             scenario = val;
         } else if (strcmp(name, "--partner") == 0 || strcmp(name, "--username") == 0 ||

@@ -4,7 +4,12 @@
  * Visa rules (reference/cove-api.md §2.3, §6): every reply carries a fresh visa, valid for
  * 15 idle minutes, so we keep the newest one and log in again when ours is older than 10
  * minutes or the server says 1701 — then resume the page that failed, not the whole poll.
- * A 2100 is never retried: repeated bad logins can lock the vendor account. */
+ * A 2100 is never retried: repeated bad logins can lock the vendor account. A garbled reply
+ * (Login or page) is retried with backoff; an error the vendor answered is not.
+ *
+ * Completeness (DESIGN: never retire on a guess): the first page asks Totals COUNT(1); paging
+ * ends when that many rows came or a page is empty. Without a usable COUNT(1), or with a
+ * different count, the poll is partial, so the store retires nothing. */
 #include "providers/cove.h"
 
 #include "json/jsonu.h"
@@ -160,9 +165,9 @@ static char *next_id(struct cove *c)
     return xasprintf("%lu", ++c->req_id);
 }
 
-static int login(struct cove *c, double *t_download, struct bk_err *err)
+static int login_once(struct cove *c, double *t_download, bool *retryable, struct bk_err *err)
 {
-    drop_visa(c);
+    *retryable = false;
     char *id = next_id(c);
     json_t *params = json_pack("{s:s, s:s}", "username", c->username, "password", c->password);
     if (c->partner)
@@ -188,6 +193,9 @@ static int login(struct cove *c, double *t_download, struct bk_err *err)
         goto out;
     }
     if (rc < 0) {
+        /* A garbled reply (truncated, not JSON, no visa) is retried like a page; the
+         * vendor's own error answer is not. */
+        *retryable = rc == -BK_EPROTO && !l.vendor_error;
         bk_err_prefix(err, "Cove Login: ");
         goto out;
     }
@@ -198,6 +206,24 @@ static int login(struct cove *c, double *t_download, struct bk_err *err)
 out:
     http_resp_free(&resp);
     return rc;
+}
+
+/* Log in, retrying a malformed reply COVE_PAGE_RETRIES times with backoff (never a 2100 or
+ * another vendor error: those fail at once). */
+static int login(struct cove *c, double *t_download, struct bk_err *err)
+{
+    drop_visa(c);
+    for (int tries = 0;; tries++) {
+        bool retryable;
+        int rc = login_once(c, t_download, &retryable, err);
+        if (rc == 0 || !retryable || tries >= COVE_PAGE_RETRIES)
+            return rc;
+        long wait = http_backoff_ms(&c->hopts, tries + 1, 0, &c->seed);
+        log_warn("Cove: %s; retrying in %.1f s (%d of %d)", err ? err->msg : "bad Login reply",
+                 (double)wait / 1000.0, tries + 1, COVE_PAGE_RETRIES);
+        if (bk_sleep_ms(wait, c->hopts.stop) < 0)
+            return bk_err_set(err, BK_EINTR, "Cove poll interrupted");
+    }
 }
 
 static json_t *page_request(struct cove *c, int64_t start, bool totals)
@@ -266,6 +292,7 @@ static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_r
         keep_visa(c, rep->visa);
         if (rc == 0)
             return 0;
+        bool vendor_error = rep->vendor_error;
         cove_reply_free(rep);
         if (rc == -BK_ESESSION && *session_relogins < COVE_MAX_SESSION_RELOGINS) {
             (*session_relogins)++;
@@ -276,7 +303,7 @@ static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_r
                 return rc;
             continue; /* ask for the same page again with the new visa */
         }
-        if (rc == -BK_EPROTO && proto_tries < COVE_PAGE_RETRIES) {
+        if (rc == -BK_EPROTO && !vendor_error && proto_tries < COVE_PAGE_RETRIES) {
             proto_tries++;
             long wait = http_backoff_ms(&c->hopts, proto_tries, 0, &c->seed);
             log_warn("Cove: %s at record %" PRId64 "; retrying in %.1f s (%d of %d)",
@@ -298,6 +325,16 @@ static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_r
     }
 }
 
+/* Highest valid AccountId of a page, -1 when it has none. */
+static int64_t page_max_id(const struct cove_reply *r)
+{
+    int64_t m = -1;
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].valid && r->rows[i].account_id > m)
+            m = r->rows[i].account_id;
+    return m;
+}
+
 int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
               struct cove_poll_stats *stats, struct bk_err *err)
 {
@@ -308,7 +345,7 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
     struct bk_batch batch = {0};
     struct cove_reply rep = {0};
     int session_relogins = 0;
-    int64_t start = 0, seen = 0;
+    int64_t start = 0, seen = 0, last_id = -1;
     int rc = 0;
     for (int64_t page = 0; page < COVE_MAX_PAGES; page++) {
         rc = fetch_page(c, start, page == 0, &session_relogins, st, &rep, err);
@@ -320,6 +357,7 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
             if (cove_total(&rep, "COUNT(1)", &total) && total >= 0)
                 st->expected = total;
         }
+        int64_t max_id = page_max_id(&rep);
         size_t rows, skipped;
         rc = cove_map_page(&rep, poll_time_ms, &batch, &rows, &skipped, err);
         cove_reply_free(&rep);
@@ -344,21 +382,32 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
                 goto out;
             }
         }
-        if (rows < (size_t)c->page_size)
+        /* The end: the announced total reached, or an empty page. A short page is not the
+         * end, since the server may cap RecordsCount below what we asked (cove-sim at 5000,
+         * page_size up to 10000). */
+        if (rows == 0 || (st->expected >= 0 && seen >= st->expected))
             break;
-        start += (int64_t)rows;
-        /* A server that ignores StartRecordNumber would send full pages forever. */
-        if (st->expected >= 0 && seen >= st->expected + c->page_size) {
-            log_warn("Cove: still full pages after %" PRId64 " rows (COUNT(1) = %" PRId64
-                     "); stopping",
-                     seen, st->expected);
+        /* Rows come "I0 ASC": a page that brings no higher AccountId means the server ignores
+         * StartRecordNumber (or sends rows we cannot use); more pages would never end. */
+        if (max_id <= last_id) {
+            log_warn("Cove: the page at record %" PRId64 " brings no new device; stopping", start);
             break;
         }
+        last_id = max_id;
+        start += (int64_t)rows;
     }
     rc = 0;
     if (err)
         bk_err_clear(err); /* a retried page may have left its message behind */
-    if (st->expected >= 0 && seen != st->expected) {
+    if (st->expected < 0) {
+        /* Without a trustworthy fleet size a listing that ended early looks complete:
+         * apply what came, retire nothing. */
+        st->partial = true;
+        rc = bk_err_set(err, BK_EPARTIAL,
+                        "Cove listed %" PRId64 " devices for partner \"%s\" but gave no usable "
+                        "totalStatistics COUNT(1) to check them against",
+                        seen, partner_label(c));
+    } else if (seen != st->expected) {
         st->partial = true;
         rc = bk_err_set(err, BK_EPARTIAL,
                         "Cove listed %" PRId64 " devices but COUNT(1) announced %" PRId64

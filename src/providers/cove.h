@@ -38,7 +38,7 @@ struct cove_poll_stats {
     int64_t runs;     /* runs delivered */
     int64_t pages;    /* pages delivered */
     int64_t expected; /* COUNT(1) of the first page, -1 unknown */
-    bool partial;     /* rows listed != expected */
+    bool partial;     /* rows listed != expected, or expected unknown */
     int64_t relogins; /* logins after the first: visa older than 10 min, or error 1701 */
     int64_t skipped;  /* rows without AccountId (counted in the rows listed, not delivered) */
     double t_download, t_parse; /* seconds: HTTP round trips; JSON parsing + mapping */
@@ -47,13 +47,16 @@ struct cove_poll_stats {
 /* Log in if needed (no visa, or one older than 10 minutes), ask the fleet size with Totals
  * COUNT(1), then page through EnumerateAccountStatistics ("I0 ASC", StartRecordNumber /
  * RecordsCount), calling cb once per non-empty page with the mapped batch (jobs for every
- * row, runs for rows that ran); the batch is freed after cb returns. Stops on a short page.
+ * row, runs for rows that ran); the batch is freed after cb returns. Paging ends when the
+ * rows listed reach COUNT(1) or a page comes back empty; a short page is not the end (the
+ * server may cap the page size), and a page that brings no higher AccountId stops it.
  * Error 1701 and an old visa re-log in and resume the failing page (at most 3 times for
- * 1701 per poll); malformed replies are retried 3 times per page with backoff; 2100 is never
- * retried. Returns 0; -BK_EAUTH, -BK_EPERM, -BK_ESESSION, -BK_EPROTO, an HTTP/transport
- * error, cb's error or -BK_EINTR; or -BK_EPARTIAL (stats->partial, after every page was
- * delivered) when the rows listed differ from COUNT(1). stats is always filled (may be
- * NULL). */
+ * 1701 per poll); malformed or truncated replies, Login's included, are retried 3 times with
+ * backoff; 2100 and other vendor errors (any other error.data) are never retried. Returns 0;
+ * -BK_EAUTH, -BK_EPERM, -BK_ESESSION, -BK_EPROTO, an HTTP/transport error, cb's error or
+ * -BK_EINTR; or -BK_EPARTIAL (stats->partial, after every page was delivered) when the rows
+ * listed differ from COUNT(1) or totalStatistics had no usable COUNT(1). stats is always
+ * filled (may be NULL). */
 int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
               struct cove_poll_stats *stats, struct bk_err *err);
 

@@ -693,11 +693,14 @@ static int reply_error(struct cove_reply *out, const struct root_ctx *x, struct 
     if (has_data && data == COVE_ERR_SECURITY)
         return bk_err_set(err, BK_EPERM, "permission denied (13501): %s",
                           *msg ? msg : "Operation failed because of security reasons");
+    /* A well-formed error we have no rule for: the vendor's own answer, not a garbled reply,
+     * so it is reported as such and never retried as "malformed". */
+    out->vendor_error = true;
     char dtxt[32] = "none";
     if (has_data)
         snprintf(dtxt, sizeof dtxt, "%" PRId64, data);
-    return bk_err_set(err, BK_EPROTO, "Cove error (code %" PRId64 ", data %s): %s", code, dtxt,
-                      *msg ? msg : "no message");
+    return bk_err_set(err, BK_EPROTO, "Cove vendor error (code %" PRId64 ", data %s): %s", code,
+                      dtxt, *msg ? msg : "no message");
 }
 
 int cove_parse_reply(const char *body, size_t len, struct cove_reply *out, struct bk_err *err)
@@ -772,6 +775,7 @@ int cove_parse_login(const char *body, size_t len, struct cove_login *out, struc
     memset(out, 0, sizeof *out);
     struct cove_reply r;
     int rc = cove_parse_reply(body, len, &r, err);
+    out->vendor_error = r.vendor_error;
     if (rc < 0)
         goto out;
     if (!r.visa) {

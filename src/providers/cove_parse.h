@@ -64,16 +64,18 @@ struct cove_reply {
     size_t nsettings, settings_cap;
     struct cove_total_kv *totals; /* owned: result.totalStatistics */
     size_t ntotals, totals_cap;
+    bool vendor_error;   /* a well-formed error reply with an error.data we have no rule for */
     bool has_partner_id; /* result.result.PartnerId (Login) */
     int64_t partner_id;
     size_t arena_used, arena_cap;
 };
 
 /* Parse a JSON-RPC reply (strict RFC 8259 JSON, UTF-8, nesting <= 64). 0 on success; on an
- * error reply -BK_EAUTH (2100), -BK_ESESSION (1701), -BK_EPERM (13501) or -BK_EPROTO (any
- * other error, with code/data/message in err); -BK_EPROTO for malformed, truncated or
- * non-object JSON. Whatever the result, free out with cove_reply_free() (NULL-safe): an error
- * reply keeps its visa readable. */
+ * error reply -BK_EAUTH (2100), -BK_ESESSION (1701), -BK_EPERM (13501) or -BK_EPROTO with
+ * out->vendor_error set (any other error.data, or none: "Cove vendor error (code C, data
+ * D): MESSAGE" in err); -BK_EPROTO without vendor_error for malformed, truncated or
+ * non-object JSON and for a malformed "error" member (retryable). Whatever the result, free
+ * out with cove_reply_free() (NULL-safe): an error reply keeps its visa readable. */
 int cove_parse_reply(const char *body, size_t len, struct cove_reply *out, struct bk_err *err);
 void cove_reply_free(struct cove_reply *r);
 /* Value of a totalStatistics entry {expr: value} (number or numeric string), matching expr
@@ -83,9 +85,11 @@ bool cove_total(const struct cove_reply *r, const char *expr, int64_t *out);
 struct cove_login {
     char *visa;         /* owned */
     int64_t partner_id; /* result.result.PartnerId (integer or numeric string) */
+    bool vendor_error;  /* set on failure too: as cove_reply.vendor_error */
 };
 
-/* Parse a Login reply: errors as cove_parse_reply, -BK_EPROTO without visa or PartnerId.
+/* Parse a Login reply: errors as cove_parse_reply, -BK_EPROTO (not a vendor error) without
+ * visa or PartnerId.
  * On success out owns a copy of the visa: release with cove_login_clear() (NULL-safe). */
 int cove_parse_login(const char *body, size_t len, struct cove_login *out, struct bk_err *err);
 void cove_login_clear(struct cove_login *l);

@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bk_err err = {0};
     struct cove_reply r;
     int rc = cove_parse_reply(s, size, &r, &err);
+    if (r.vendor_error && rc != -BK_EPROTO)
+        abort(); /* a vendor error is always a failed parse, never retried as malformed */
     int64_t total;
     (void)cove_total(&r, "COUNT(1)", &total);
     if (rc == 0) {
@@ -41,7 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cove_reply_free(&r);
     struct cove_login l;
-    if (cove_parse_login(s, size, &l, &err) == 0)
-        cove_login_clear(&l);
+    rc = cove_parse_login(s, size, &l, &err);
+    if (rc == 0 && l.vendor_error)
+        abort();
+    cove_login_clear(&l);
     return 0;
 }

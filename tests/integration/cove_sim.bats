@@ -191,6 +191,62 @@ exact_scenario() {
     [ "$(printf '%s' "$output" | rows)" -eq 5 ]
 }
 
+@test "--empty-page-at answers once with no rows; --totals-shape writes totalStatistics in each shape" {
+    cove --empty-page-at 7
+    login
+    q='{"PartnerId":1000,"Columns":["I1"],"StartRecordNumber":7,"RecordsCount":7}'
+    run eas "$q"
+    [[ "$output" == *'"result":{"result":[],"totalStatistics":null}'* ]]
+    run eas "$q"
+    [ "$(printf '%s' "$output" | rows)" -eq 7 ]
+    stop_sims
+
+    t='{"PartnerId":1000,"Columns":["I1"],"RecordsCount":1,"Totals":["SUM(I32)","COUNT(1)"]}'
+    declare -A want=(
+        [array]='"totalStatistics":[{"COUNT(1)":"20"},{"SUM(I32)":"'
+        [numbers]='"totalStatistics":[{"COUNT(1)":20},{"SUM(I32)":'
+        [object]='"totalStatistics":{"COUNT(1)":"20","SUM(I32)":"'
+        [null]='"totalStatistics":null}'
+        [string]='"totalStatistics":"20"}'
+        [nested]='"totalStatistics":[[{"COUNT(1)":"20"},{"SUM(I32)":"'
+        [garbled]='"totalStatistics":[{"COUNT(1)":"n/a"},{"SUM(I32)":"n/a"}]}'
+    )
+    for shape in "${!want[@]}"; do
+        cove --totals-shape "$shape"
+        login
+        run eas "$t"
+        [ "$(printf '%s' "$output" | rows)" -eq 1 ]
+        [[ "$output" == *"${want[$shape]}"* ]] || { echo "shape $shape: $output"; false; }
+        stop_sims
+    done
+    cove --totals-shape omit
+    login
+    run eas "$t"
+    [[ "$output" == *'"Settings":[{"I1":"'*'"}]}]},"visa":"'* ]]
+    [[ "$output" != *totalStatistics* ]]
+    run "$COVE_SIM" --totals-shape square
+    [ "$status" -eq 2 ]
+    [[ "$output" == *'--totals-shape: expected array'* ]]
+}
+
+@test "rpc-unknown, login-novisa and malformed faults on Login" {
+    cove --fault 'rpc-unknown,count=1,rpc=EnumerateAccountStatistics' --fault 'login-novisa,count=1,rpc=Login' \
+        --fault 'truncated,after=1,count=1,rpc=Login,handled=1' --fault 'malformed,after=2,count=1,rpc=Login'
+    # Every matching fault counts each Login: novisa, then truncated, then malformed.
+    run rpc "$(login_body)"
+    [[ "$output" == '{"id":"1","jsonrpc":"2.0","result":{"result":{"PartnerId":1000,"Name":"backupctl-api"}}}' ]]
+    run rpc "$(login_body)"
+    [[ "$output" == '{"id":"1","jsonrpc":"2.0","result":{"result":{'* ]]
+    [[ "$output" != *'}' ]]
+    run rpc "$(login_body)"
+    [[ "$output" == *'<<garbage>>'* ]]
+    login
+    run eas '{"PartnerId":1000,"Columns":["I1"]}'
+    [[ "$output" == *'"error":{"code":-32603,"data":19001,"message":"Internal error: storage statistics temporarily unavailable"}'* ]]
+    run eas '{"PartnerId":1000,"Columns":["I1"]}'
+    [ "$(printf '%s' "$output" | rows)" -eq 20 ]
+}
+
 @test "OrderBy and Filter" {
     cove
     login

@@ -161,13 +161,154 @@ dump() {
     conf 10
     poll >/dev/null
     stop_sims
-    cove --devices 30 --short-page-at 10
+    # The listing ends (an empty page) at record 10 of the 30 that COUNT(1) announces.
+    cove --devices 30 --empty-page-at 10
     conf 10
     run poll
     [ "$status" -eq 1 ]
     [[ "$output" == *"source cove-msp: failed"*'error="partial poll:'*"COUNT(1) announced 30"* ]]
     [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = partial ]
     [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+}
+
+# eas_starts : the StartRecordNumber of every EnumerateAccountStatistics request, in order.
+eas_starts() {
+    grep 'EnumerateAccountStatistics' "$T/cove.log" | grep -o 'StartRecordNumber\\":[0-9]*' |
+        cut -d: -f2 | tr '\n' ' '
+}
+
+@test "a server that caps the page below page_size is normal paging, not a partial poll" {
+    cove --devices 30 --max-records 7
+    conf 10
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"source cove-msp: ok devices=30 "*" pages=5 "* ]]
+    # short pages continue where they stopped; the poll ends at COUNT(1), with no extra page
+    [ "$(eas_starts)" = "0 7 14 21 28 " ]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 30 ]
+    ctl devices '{"remove": 200030}' >/dev/null
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"source cove-msp: ok devices=29 "* ]]
+    [ "$(q 'SELECT external_id FROM job WHERE retired_at IS NOT NULL')" = 200030 ]
+    stop_sims
+
+    # one page cut in half in the middle of the listing: the rest still comes
+    cove --devices 30 --short-page-at 10
+    conf 10 short.db
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"source cove-msp: ok devices=30 "* ]]
+    [ "$(DB=$T/short.db q 'SELECT COUNT(*) FROM job WHERE retired_at IS NULL')" -eq 30 ]
+    stop_sims
+
+    # the case in the field: page_size 10000, the server's own cap of 5000
+    cove --devices 5003
+    conf 10000 big.db
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"source cove-msp: ok devices=5003 "*" pages=2 "* ]]
+    [ "$(DB=$T/big.db q 'SELECT COUNT(*) FROM job')" -eq 5003 ]
+}
+
+@test "without a trustworthy totalStatistics the poll is partial and retires nothing" {
+    cove --devices 30
+    conf 10
+    poll >/dev/null
+    stop_sims
+    : >"$T/cove.log"
+    n=1
+    for shape in null omit string nested garbled; do
+        # the vendor removed a device: unseen, but without a count to trust it is not retired
+        cove --devices 30 --totals-shape "$shape"
+        conf 10
+        ctl devices '{"remove": 200005}' >/dev/null
+        run poll
+        echo "shape $shape: $output"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"source cove-msp: failed devices=29 "*'error="partial poll: Cove listed 29 devices for partner \"Acme MSP'*'no usable totalStatistics COUNT(1)'* ]]
+        n=$((n + 1))
+        [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = partial ]
+        [ "$(q 'SELECT COUNT(*) FROM poll_run')" -eq "$n" ]
+        [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+        # paging ran to an empty page: 3 full pages, then the empty one at 29
+        [ "$(eas_starts)" = "0 10 20 29 " ]
+        stop_sims
+        : >"$T/cove.log"
+    done
+    # and a listing that stops early without a total is partial too
+    cove --devices 30 --totals-shape omit --empty-page-at 10
+    conf 10
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed devices=10 "*'partial poll:'* ]]
+    [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+    stop_sims
+    # the readable shapes are trusted: the removed device is retired
+    for shape in numbers object array; do
+        cove --devices 30 --totals-shape "$shape"
+        conf 10
+        ctl devices '{"remove": 200005}' >/dev/null
+        run poll
+        echo "shape $shape: $output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"source cove-msp: ok devices=29 "* ]]
+        [ "$(q "SELECT external_id FROM job WHERE retired_at IS NOT NULL")" = 200005 ]
+        q "UPDATE job SET retired_at = NULL"
+        stop_sims
+    done
+}
+
+@test "a truncated or malformed Login reply is retried with backoff; 2100 never is" {
+    cove --devices 5 --fault 'truncated,count=1,rpc=Login,handled=1' \
+        --fault 'malformed,after=1,count=1,rpc=Login' --fault 'login-novisa,after=2,count=1,rpc=Login'
+    conf
+    run poll
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"source cove-msp: ok devices=5 "* ]]
+    [ "$(grep -c '"Login' "$T/cove.log")" -eq 4 ]
+    stop_sims
+
+    # bounded: 1 + 3 attempts, then a clear failure
+    : >"$T/cove.log"
+    cove --devices 5 --fault 'malformed,count=0,rpc=Login'
+    conf
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'source cove-msp: failed'*'error="Cove Login: malformed Cove reply'* ]]
+    [ "$(grep -c '"Login' "$T/cove.log")" -eq 4 ]
+    [ "$(grep -c 'EnumerateAccountStatistics' "$T/cove.log")" -eq 0 ]
+    stop_sims
+
+    # a retried Login that meets 2100 stops there
+    : >"$T/cove.log"
+    cove --devices 5 --fault 'truncated,count=1,rpc=Login' --fault 'rpc2100,after=1,count=0,rpc=Login'
+    conf
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'source cove-msp: failed'*'(2100)'* ]]
+    [ "$(grep -c '"Login' "$T/cove.log")" -eq 2 ]
+    [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":1' ]
+}
+
+@test "an unknown error.data is a vendor error with its code and message, not retried" {
+    cove --devices 30 --fault 'rpc-unknown,after=1,count=1,rpc=EnumerateAccountStatistics'
+    conf 10
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'source cove-msp: failed'*'error="Cove EnumerateAccountStatistics at record 10: Cove vendor error (code -32603, data 19001): Internal error: storage statistics temporarily unavailable"'* ]]
+    [ "$(eas_starts)" = "0 10 " ]
+    [ "$(q "SELECT result FROM poll_run")" = failed ]
+    [ "$(q 'SELECT COUNT(*) FROM job')" -eq 0 ]
+    stop_sims
+
+    : >"$T/cove.log"
+    cove --devices 5 --fault 'rpc-unknown,count=0,rpc=Login'
+    conf
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'error="Cove Login: Cove vendor error (code -32603, data 19001): Internal error'* ]]
+    [ "$(grep -c '"Login' "$T/cove.log")" -eq 1 ]
 }
 
 @test "a device removed at the vendor is retired, never deleted" {

@@ -92,6 +92,23 @@ static void test_envelope_success(void **state)
     assert_false(cove_total(&r, "COUNT(1)", &v));
     assert_null(r.visa);
     cove_reply_free(&r);
+    /* Other shapes give no count to trust (the poll is then partial). */
+    const char *untrusted[] = {
+        "{\"result\":{\"result\":[]}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":\"30\"}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":30}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":[[{\"COUNT(1)\":\"30\"}]]}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":[{\"COUNT(1)\":\"n/a\"}]}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":[{\"COUNT(1)\":null}]}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":{\"COUNT(1)\":{\"v\":30}}}}",
+        "{\"result\":{\"result\":[],\"totalStatistics\":[{\"COUNT(1)\":\"3.5\"}]}}",
+        "{\"result\":{\"result\":[]},\"totalStatistics\":[{\"COUNT(1)\":\"30\"}]}",
+    };
+    for (size_t i = 0; i < sizeof untrusted / sizeof untrusted[0]; i++) {
+        assert_int_equal(cove_parse_reply(S(untrusted[i]), &r, &e), 0);
+        assert_false(cove_total(&r, "COUNT(1)", &v));
+        cove_reply_free(&r);
+    }
     /* result.result null → no rows. */
     assert_int_equal(cove_parse_reply(S("{\"result\":{\"result\":null}}"), &r, &e), 0);
     assert_int_equal(r.result_kind, COVE_RESULT_NONE);
@@ -151,6 +168,16 @@ static void test_envelope_errors(void **state)
     assert_non_null(strstr(e.msg, "code -32603"));
     assert_non_null(strstr(e.msg, "data 14409"));
     assert_non_null(strstr(e.msg, "Too many logins")); /* control characters flattened */
+    assert_true(r.vendor_error); /* the vendor's answer: reported, never retried */
+    assert_non_null(strstr(e.msg, "Cove vendor error"));
+    cove_reply_free(&r);
+
+    assert_int_equal(cove_parse_reply(S("{\"error\":{\"code\":-32603,\"data\":19001,\"message\":"
+                                        "\"Internal error\"},\"visa\":\"v3\"}"),
+                                      &r, &e),
+                     -BK_EPROTO);
+    assert_true(r.vendor_error);
+    assert_string_equal(e.msg, "Cove vendor error (code -32603, data 19001): Internal error");
     cove_reply_free(&r);
 
     assert_int_equal(cove_parse_reply(S("{\"error\":{\"code\":-32601,\"message\":\"Method not "
@@ -158,8 +185,16 @@ static void test_envelope_errors(void **state)
                                       &r, &e),
                      -BK_EPROTO);
     assert_non_null(strstr(e.msg, "data none"));
+    assert_true(r.vendor_error);
     cove_reply_free(&r);
+    /* A garbled error member is a malformed reply (retried), not a vendor answer. */
     assert_int_equal(cove_parse_reply(S("{\"error\":\"boom\"}"), &r, &e), -BK_EPROTO);
+    assert_false(r.vendor_error);
+    cove_reply_free(&r);
+    /* The known codes have their own statuses. */
+    assert_int_equal(cove_parse_reply(S("{\"error\":{\"code\":-32603,\"data\":2100}}"), &r, &e),
+                     -BK_EAUTH);
+    assert_false(r.vendor_error);
     cove_reply_free(&r);
     /* error: null is no error. */
     assert_int_equal(cove_parse_reply(S("{\"error\":null,\"result\":{\"result\":[]}}"), &r, &e), 0);
@@ -186,6 +221,7 @@ static void test_envelope_malformed(void **state)
         assert_int_equal(cove_parse_reply(S(bad[i]), &r, &e), -BK_EPROTO);
         assert_int_equal(e.code, BK_EPROTO);
         assert_true(strlen(e.msg) > 0);
+        assert_false(r.vendor_error);
         cove_reply_free(&r);
     }
     assert_int_equal(cove_parse_reply(NULL, 0, &r, &e), -BK_EPROTO);
@@ -226,7 +262,21 @@ static void test_login(void **state)
                                       &l, &e),
                      -BK_EAUTH);
     assert_null(l.visa);
+    assert_false(l.vendor_error);
+    /* Malformed (retryable) versus a vendor error (reported as is). */
     assert_int_equal(cove_parse_login(S("{\"result\":"), &l, &e), -BK_EPROTO);
+    assert_false(l.vendor_error);
+    assert_int_equal(cove_parse_login(S("{\"result\":{\"result\":{\"PartnerId\":42}}}"), &l, &e),
+                     -BK_EPROTO);
+    assert_false(l.vendor_error);
+    assert_int_equal(cove_parse_login(S("{\"error\":{\"code\":-32603,\"data\":14409,"
+                                        "\"message\":\"Too many concurrent login requests\"}}"),
+                                      &l, &e),
+                     -BK_EPROTO);
+    assert_true(l.vendor_error);
+    assert_non_null(strstr(e.msg, "data 14409"));
+    assert_non_null(strstr(e.msg, "Too many concurrent login requests"));
+    assert_null(l.visa);
     cove_login_clear(NULL);
 }
 
