@@ -219,7 +219,7 @@ static int login(struct cove *c, double *t_download, struct bk_err *err)
         if (rc == 0 || !retryable || tries >= COVE_PAGE_RETRIES)
             return rc;
         long wait = http_backoff_ms(&c->hopts, tries + 1, 0, &c->seed);
-        log_warn("Cove: %s; retrying in %.1f s (%d of %d)", err ? err->msg : "bad Login reply",
+        log_warn("%s; retrying in %.1f s (%d of %d)", err ? err->msg : "Cove: bad Login reply",
                  (double)wait / 1000.0, tries + 1, COVE_PAGE_RETRIES);
         if (bk_sleep_ms(wait, c->hopts.stop) < 0)
             return bk_err_set(err, BK_EINTR, "Cove poll interrupted");
