@@ -44,15 +44,32 @@ int hycu_get_entity(struct hycu *h, const char *uuid, unsigned kinds, struct hyc
 struct hycu_trigger_opts {
     bool force_full;
     const char *target_uuid; /* HYCU backup target, may be NULL */
+    /* Monotonic ms until which the "did it start anyway?" lookup is retried after a trigger
+     * that got a timeout or 5xx; 0 = 10 minutes from the trigger. */
+    int64_t lookup_deadline_ms;
+};
+
+/* The answer to "is a job of this entity running?". UNKNOWN is never read as NONE. */
+enum hycu_running {
+    HYCU_RUNNING_FOUND = 0, /* yes: the job uuids are known */
+    HYCU_RUNNING_NONE,      /* HYCU's listing positively shows none */
+    HYCU_RUNNING_UNKNOWN,   /* the listing or a job check failed */
 };
 
 /* Start a backup of e now (a policy = all its VMs). Job uuids are appended to ids. The POST
- * is retried only when it never reached the server; after a timeout or 5xx the running jobs
- * of e are looked up first and attached to instead of starting a duplicate. */
+ * is retried by the HTTP layer only when it never reached the server. After a timeout or 5xx
+ * the running jobs of e are looked up — a read, retried with backoff until
+ * o->lookup_deadline_ms — and attached to; the POST is sent again only when that lookup
+ * answered NONE. *lookup (may be NULL) gets the last lookup's answer (NONE when none was
+ * needed): on failure, UNKNOWN means a backup may have started and nothing was posted again. */
 int hycu_trigger(struct hycu *h, const struct hycu_entity *e, const struct hycu_trigger_opts *o,
-                 struct hycu_strlist *ids, struct bk_err *err);
-/* Jobs of e that are QUEUED/EXECUTING/ABORTING, matched by GET /jobs then the entity map of
- * GET /jobs/{uuid} (see docs/hycu.md). Appends uuids to ids. */
+                 struct hycu_strlist *ids, enum hycu_running *lookup, struct bk_err *err);
+/* Jobs of e that are QUEUED/EXECUTING/ABORTING, matched by every page of GET /jobs then the
+ * entity map of GET /jobs/{uuid} (see docs/hycu.md); uuids appended to ids. One attempt (each
+ * request retried by the HTTP layer), no loop. */
+enum hycu_running hycu_running_lookup(struct hycu *h, const struct hycu_entity *e,
+                                      struct hycu_strlist *ids, struct bk_err *err);
+/* hycu_running_lookup as 0 (FOUND or NONE: ids tells) or a negative error (UNKNOWN). */
 int hycu_find_running(struct hycu *h, const struct hycu_entity *e, struct hycu_strlist *ids,
                       struct bk_err *err);
 /* The current state of a job. */
