@@ -89,10 +89,13 @@ struct hycu_poll_stats {
 };
 
 /* Monitoring poll: the inventory (VMs, applications, shares, volume groups) as jobs of
- * customer, then backup runs from GET /jobs (newest first) back to the newest job seen by the
- * previous poll, plus a re-read of the jobs that were still running then. state_in is the
- * cursor saved by the previous poll (NULL on the first poll, which reads history_pages pages);
- * *state_out receives the new cursor (caller frees). cb gets one batch per page. */
+ * customer, then backup runs from every page of GET /jobs — each job judged by its own
+ * createdTime against the previous poll's newest, never by where the listing puts it (orderBy
+ * is asked for, not relied on) — plus a re-read of the jobs that were still running then.
+ * state_in is the cursor saved by the previous poll (NULL on the first poll, which keeps the
+ * newest history_pages × page_size jobs); *state_out receives the new cursor (caller frees).
+ * Job types: see hycu_job_type_parse(); unknown ones are delivered with status unknown. cb
+ * gets the records in batches. */
 int hycu_poll(struct hycu *h, const char *customer, int history_pages, const char *state_in,
               int64_t now_ms, bk_batch_fn cb, void *ud, struct hycu_poll_stats *stats,
               char **state_out, struct bk_err *err);
