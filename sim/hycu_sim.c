@@ -108,7 +108,9 @@ struct hycu {
     size_t n_job_types;
     unsigned map_shape; /* enum map_shape */
     enum job_order job_order;
-    bool pct_percent; /* --pct percent: completitionPct 0..100 instead of 0..1 */
+    bool pct_percent;      /* --pct percent: completitionPct 0..100 instead of 0..1 */
+    int64_t hide_job;      /* --hide-job K,N: the K-th job (1-based, creation order)… */
+    int64_t hide_listings; /* …is left out of this many GET /jobs answers once it exists */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -976,9 +978,16 @@ static void list_jobs(struct hycu *h, const struct sim_request *req, struct sim_
         cmp = cmp_job_oldest;
     qsort(sorted, h->njobs, sizeof(*sorted), cmp);
     from = (pg.number - 1) * pg.eff;
+    const struct job *hidden = NULL;
+    if (h->hide_job > 0 && (size_t)h->hide_job <= h->njobs && h->hide_listings > 0) {
+        hidden = &h->jobs[h->hide_job - 1];
+        h->hide_listings--;
+    }
     for (size_t i = 0; i < h->njobs; i++) {
         if (want != NULL && strcmp(sorted[i]->status, want) != 0)
             continue;
+        if (sorted[i] == hidden)
+            continue; /* a listing that lags behind the job itself */
         if (total >= from && total < from + pg.eff)
             json_array_append_new(arr, job_json(h, sorted[i], false));
         total++;
@@ -1293,6 +1302,8 @@ static void usage(FILE *out)
             "                       ({\"VM\": [uuid]}), kind-objects ({\"VM\": [{uuid, name}]}),\n"
             "                       list ([{uuid, name, type}]) or mixed (each in turn)\n"
             "  --pct fraction|percent   completitionPct as 0..1 (default, HYCU 5.2) or 0..100\n"
+            "  --hide-job K,N       leave the K-th job created out of the first N GET /jobs\n"
+            "                       answers once it exists (GET /jobs/{uuid} still finds it)\n"
             "  --help               this text\n",
             sim_config_usage());
 }
@@ -1388,6 +1399,19 @@ static int sim_option(struct hycu *h, const char *name, const char *val)
                         "kind-objects, list or mixed\n");
         return -1;
     }
+    if (strcmp(name, "--hide-job") == 0) {
+        const char *comma = strchr(val, ',');
+        char k[32];
+        if (comma == NULL || (size_t)(comma - val) >= sizeof(k)) {
+            fprintf(stderr, "hycu-sim: --hide-job: expected K,N\n");
+            return -1;
+        }
+        snprintf(k, sizeof(k), "%.*s", (int)(comma - val), val);
+        if (opt_int(name, k, 1, 1000000, &h->hide_job) != 0 ||
+            opt_int(name, comma + 1, 1, 1000000, &h->hide_listings) != 0)
+            return -1;
+        return 0;
+    }
     if (strcmp(val, "fraction") == 0 || strcmp(val, "percent") == 0) {
         h->pct_percent = strcmp(val, "percent") == 0;
         return 0;
@@ -1457,7 +1481,8 @@ int main(int argc, char **argv)
             if (opt_int(name, val, 1, 1000000, &h.page_cap) != 0)
                 goto out;
         } else if (strcmp(name, "--job-types") == 0 || strcmp(name, "--job-order") == 0 ||
-                   strcmp(name, "--entity-map") == 0 || strcmp(name, "--pct") == 0) {
+                   strcmp(name, "--entity-map") == 0 || strcmp(name, "--pct") == 0 ||
+                   strcmp(name, "--hide-job") == 0) {
             if (sim_option(&h, name, val) != 0)
                 goto out;
         } else if (strcmp(name, "--scenario") == 0 || strcmp(name, "--token") == 0 ||

@@ -692,12 +692,34 @@ static const char *const poll_kind_names[HYCU_KIND_COUNT] = {
 #define POLL_BATCH 500
 #define MAX_TRACKED_RUNNING 1000
 
+#define MAX_TRACKED_RECENT 2000
+
 struct poll_cursor {
-    int64_t last_created_ms;
-    struct hycu_strlist running;
+    int64_t last_created_ms;     /* newest createdTime the previous poll saw */
+    int64_t since_ms;            /* the previous poll's own threshold (its predecessor's newest) */
+    struct hycu_strlist running; /* jobs still running at the previous poll */
+    struct hycu_strlist recent;  /* jobs the previous poll saw created at or after since_ms */
 };
 
-/* Cursor text: "<last createdTime ms>;<uuid>,<uuid>…" (uuids of jobs still running). */
+/* "uuid,uuid,…" up to ';' or the end, at most max entries; returns where it stopped. */
+static const char *parse_uuid_list(const char *p, struct hycu_strlist *l, size_t max)
+{
+    while (*p && *p != ';') {
+        size_t n = strcspn(p, ",;");
+        if (n > 0 && n < 128 && l->n < max) {
+            char *id = xstrndup(p, n);
+            hycu_strlist_push(l, id);
+            free(id);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return p;
+}
+
+/* Cursor text: "<newest ms>;<running uuids>;<since ms>;<recent uuids>" (lists comma-separated).
+ * The older "<newest ms>;<running uuids>" reads as since = newest, no recent jobs. */
 static void cursor_parse(const char *s, struct poll_cursor *c)
 {
     memset(c, 0, sizeof *c);
@@ -707,20 +729,24 @@ static void cursor_parse(const char *s, struct poll_cursor *c)
     long long v = strtoll(s, &end, 10);
     if (end == s || v < 0)
         return;
-    c->last_created_ms = v;
+    c->last_created_ms = c->since_ms = v;
     if (*end != ';')
         return;
-    const char *p = end + 1;
-    while (*p && c->running.n < MAX_TRACKED_RUNNING) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (n > 0 && n < 128) {
-            char *id = xstrndup(p, n);
-            hycu_strlist_push(&c->running, id);
-            free(id);
-        }
-        p += n + (comma ? 1 : 0);
-    }
+    const char *p = parse_uuid_list(end + 1, &c->running, MAX_TRACKED_RUNNING);
+    if (*p != ';')
+        return;
+    long long since = strtoll(p + 1, &end, 10);
+    if (end == p + 1 || since < 0 || since > v)
+        return;
+    c->since_ms = since;
+    if (*end == ';')
+        parse_uuid_list(end + 1, &c->recent, MAX_TRACKED_RECENT);
+}
+
+static void poll_cursor_free(struct poll_cursor *c)
+{
+    hycu_strlist_free(&c->running);
+    hycu_strlist_free(&c->recent);
 }
 
 static int flush_batch(struct bk_batch *b, bk_batch_fn cb, void *ud, struct bk_err *err)
@@ -773,9 +799,12 @@ struct job_ref {
 /* What the GET /jobs listing of one poll collects. Nothing here depends on the order the
  * controller lists jobs in: every page is read and each job judged on its own createdTime. */
 struct poll_list {
-    int64_t since; /* previous poll's newest createdTime (0 = first poll) */
+    const struct poll_cursor *cur;
+    int64_t since;      /* count jobs created at or after this (0 = first poll: all) */
+    int64_t next_since; /* the next poll's threshold: the previous poll's newest */
     int64_t newest;
-    int64_t keep; /* first poll: the newest this many jobs (0 = all) */
+    int64_t keep;                   /* first poll: the newest this many jobs (0 = all) */
+    struct hycu_strlist recent_out; /* listed jobs created at or after next_since */
     struct job_ref *v;
     size_t n, cap;
     struct hycu_strlist logged_types; /* unknown type words already logged this poll */
@@ -792,6 +821,8 @@ static int cmp_ref(const void *a, const void *b)
 /* Newest first, duplicates (a job seen on two pages) dropped, at most keep entries. */
 static void poll_list_compact(struct poll_list *l, size_t keep)
 {
+    if (l->n == 0)
+        return; /* l->v may be NULL, which qsort must not see */
     qsort(l->v, l->n, sizeof *l->v, cmp_ref);
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -839,10 +870,18 @@ static int collect_poll_job(const json_t *e, void *ud, struct bk_err *err)
         created = 0;
     if (created > l->newest)
         l->newest = created;
+    /* Each poll looks back to its predecessor's threshold, so a job that one listing missed
+     * (listings in no stable order shift while jobs are created; a controller may list a new
+     * job late) is still found by the next poll; the jobs the previous poll already saw there
+     * are skipped by uuid. */
     if (l->since && created && created < l->since)
-        return 0; /* listed by an earlier poll (and re-read from the cursor if it was running) */
+        return 0; /* older: listed by an earlier poll (and re-read if it was running) */
     if (poll_job_type(l, jsonu_str(e, "type")) == HYCU_JOB_OTHER)
         return 0;
+    if (l->next_since && created >= l->next_since && l->recent_out.n < MAX_TRACKED_RECENT)
+        hycu_strlist_push(&l->recent_out, uuid);
+    if (l->since && created && strlist_has(&l->cur->recent, uuid))
+        return 0; /* seen by the previous poll: re-read only if it was running */
     if (l->n == HYCU_MAX_POLL_JOBS) {
         poll_list_compact(l, l->keep ? (size_t)l->keep : HYCU_MAX_POLL_JOBS / 2);
         if (l->n == HYCU_MAX_POLL_JOBS)
@@ -899,7 +938,9 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
     /* Every job created since the previous poll's newest, from every page: orderBy is asked
      * for but not relied on (docs/hycu.md). A first poll keeps the newest history_pages pages'
      * worth. */
-    jl.since = cur.last_created_ms;
+    jl.cur = &cur;
+    jl.since = cur.since_ms;
+    jl.next_since = cur.last_created_ms;
     jl.newest = cur.last_created_ms;
     jl.keep =
         cur.last_created_ms ? 0 : (int64_t)(history_pages > 0 ? history_pages : 5) * h->page_size;
@@ -907,6 +948,12 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
     if (rc < 0)
         goto out;
     poll_list_compact(&jl, (size_t)jl.keep);
+    if (!jl.next_since) { /* first poll: the next one looks back to this one's newest */
+        jl.next_since = jl.newest;
+        for (size_t i = 0; i < jl.n && jl.recent_out.n < MAX_TRACKED_RECENT; i++)
+            if (jl.v[i].created >= jl.newest)
+                hycu_strlist_push(&jl.recent_out, jl.v[i].uuid);
+    }
     for (size_t i = 0; i < jl.n; i++)
         hycu_strlist_push(&seen, jl.v[i].uuid);
     /* Jobs running at the previous poll that are not among the new ones. */
@@ -942,10 +989,14 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
         rc = flush_batch(&b, cb, ud, err);
     if (rc == 0) {
         struct bk_buf s;
-        bk_buf_init(&s, 128 * 1024);
+        bk_buf_init(&s, 256 * 1024); /* 1000 running + 2000 recent uuids fit */
         bk_buf_printf(&s, "%lld;", (long long)jl.newest);
         for (size_t i = 0; i < still_running.n; i++)
             if (bk_buf_printf(&s, "%s%s", i ? "," : "", still_running.v[i]) < 0)
+                break;
+        bk_buf_printf(&s, ";%lld;", (long long)jl.next_since);
+        for (size_t i = 0; i < jl.recent_out.n; i++)
+            if (bk_buf_printf(&s, "%s%s", i ? "," : "", jl.recent_out.v[i]) < 0)
                 break;
         *state_out = bk_buf_steal(&s);
     }
@@ -953,7 +1004,8 @@ out:
     (void)now_ms;
     bk_batch_free(&b);
     hycu_entity_list_free(&inv);
-    hycu_strlist_free(&cur.running);
+    poll_cursor_free(&cur);
+    hycu_strlist_free(&jl.recent_out);
     for (size_t i = 0; i < jl.n; i++)
         free(jl.v[i].uuid);
     free(jl.v);

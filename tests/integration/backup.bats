@@ -509,4 +509,11 @@ wait_for_poll() {
     hycu_sim --scenario "$T/scenario.json" --devices 40 --page-cap 7 --no-total
     run bk --backup-name vm-0040 --target-type vm
     [ "$status" -eq 0 ]
+    # GET /targets ignores pageSize/pageNumber: the repeated page ends that listing, once
+    : >"$T/hycu.log"
+    printf '{"target": "target-s3"}' >"$T/cfg.json"
+    run bk --backup-name vm-0040 --target-type vm --backup-config "$T/cfg.json"
+    [ "$status" -eq 0 ]
+    [ "$(log_has '"path":"/rest/v1.0/targets"')" -eq 2 ]
+    grep '"POST","path":"/rest/v1.0/schedules/backup"' "$T/hycu.log" | grep -q 'targetUuid'
 }

@@ -303,7 +303,24 @@ trigger_n() {
     run "$SIM" --entity-map tree
     [ "$status" -eq 2 ]
     run "$SIM" --help
-    for opt in --job-types --job-order --entity-map --pct --page-cap; do
+    for opt in --job-types --job-order --entity-map --pct --page-cap --hide-job; do
         [[ "$output" == *"$opt"* ]] || { echo "missing $opt"; return 1; }
     done
+}
+
+@test "--hide-job K,N leaves the K-th job out of N listings, not out of GET /jobs/{uuid}" {
+    start_sim --devices 1 --hide-job 2,2
+    trigger_n 3 >"$T/jobs"
+    hidden=$(sed -n 2p "$T/jobs")
+    for i in 1 2; do
+        run api "$REST/jobs"
+        [[ "$output" != *"$hidden"* ]]
+        [[ "$output" == *"$(sed -n 3p "$T/jobs")"* ]]
+    done
+    run api "$REST/jobs/$hidden"
+    [[ "$output" == *"HTTP 200" ]]
+    run api "$REST/jobs"
+    [[ "$output" == *"$hidden"* ]]
+    run "$SIM" --hide-job 2
+    [ "$status" -eq 2 ]
 }
