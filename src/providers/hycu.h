@@ -90,8 +90,9 @@ struct hycu_poll_stats {
 
 /* Monitoring poll: the inventory (VMs, applications, shares, volume groups) as jobs of
  * customer, then backup runs from every page of GET /jobs — each job judged by its own
- * createdTime against the previous poll's newest, never by where the listing puts it (orderBy
- * is asked for, not relied on) — plus a re-read of the jobs that were still running then.
+ * createdTime, never by where the listing puts it (orderBy is asked for, not relied on),
+ * looking back to the previous poll's threshold so a job one listing skipped is found by the
+ * next (docs/hycu.md) — plus a re-read of the jobs that were still running then.
  * state_in is the cursor saved by the previous poll (NULL on the first poll, which keeps the
  * newest history_pages × page_size jobs); *state_out receives the new cursor (caller frees).
  * Job types: see hycu_job_type_parse(); unknown ones are delivered with status unknown. cb
