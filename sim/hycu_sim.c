@@ -66,7 +66,26 @@ struct job {
     bool force_full;
     bool aborted_by_api;
     bool v1;
+    const char *type;   /* the "type" word served (from --job-types; static or h-owned) */
+    unsigned map_shape; /* enum map_shape */
 };
+
+/* entityMap's shape is not in the reference: --entity-map serves each one docs/hycu.md lists. */
+enum map_shape {
+    MAP_UUID_NAME,
+    MAP_KIND_UUID,
+    MAP_KIND_LIST,
+    MAP_KIND_OBJECTS,
+    MAP_LIST,
+    MAP_SHAPES,
+    MAP_MIXED = MAP_SHAPES
+};
+static const char *const map_shape_names[] = {"uuid-name",    "kind-uuid", "kind-list",
+                                              "kind-objects", "list",      "mixed"};
+
+/* The order GET /jobs lists jobs in: as orderBy asks (createdTime, -createdTime; newest first
+ * without one), always oldest first (orderBy ignored), or a stable scramble (orderBy ignored). */
+enum job_order { ORDER_ASKED, ORDER_OLDEST, ORDER_SHUFFLE };
 
 struct hycu {
     pthread_mutex_t lock;
@@ -85,6 +104,13 @@ struct hycu {
     int64_t page_cap;
     bool no_total;
     bool iso;
+    char **job_types; /* --job-types: job k gets job_types[k % n_job_types] */
+    size_t n_job_types;
+    unsigned map_shape; /* enum map_shape */
+    enum job_order job_order;
+    bool pct_percent;      /* --pct percent: completitionPct 0..100 instead of 0..1 */
+    int64_t hide_job;      /* --hide-job K,N: the K-th job (1-based, creation order)… */
+    int64_t hide_listings; /* …is left out of this many GET /jobs answers once it exists */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -623,6 +649,9 @@ static struct job *job_create(struct hycu *h, size_t entity, const char *name, b
     h->jobs = xrealloc(h->jobs, (h->njobs + 1) * sizeof(*h->jobs));
     struct job *j = &h->jobs[h->njobs++];
     memset(j, 0, sizeof(*j));
+    j->type = h->n_job_types ? h->job_types[h->job_counter % h->n_job_types] : "BACKUP";
+    j->map_shape =
+        h->map_shape == MAP_MIXED ? (unsigned)(h->job_counter % MAP_SHAPES) : h->map_shape;
     make_uuid(h->seed, 2, h->job_counter++, j->uuid);
     j->entity = entity;
     j->name = xstrdup(entity != NONE ? h->ents[entity].name : name);
@@ -660,6 +689,29 @@ static void job_abort(struct job *j)
     j->finish = bk_now_ms();
 }
 
+static const char *const kind_keys[ET_COUNT] = {"VM", "APPLICATION", "SHARE", "VOLUME_GROUP",
+                                                "POLICY"};
+
+static json_t *entity_map(const struct hycu *h, const struct job *j)
+{
+    if (j->entity == NONE)
+        return j->map_shape == MAP_LIST ? json_array() : json_object();
+    const struct entity *e = &h->ents[j->entity];
+    const char *k = kind_keys[e->type];
+    switch (j->map_shape) {
+    case MAP_KIND_UUID:
+        return json_pack("{ss}", k, e->uuid);
+    case MAP_KIND_LIST:
+        return json_pack("{s[s]}", k, e->uuid);
+    case MAP_KIND_OBJECTS:
+        return json_pack("{s[{ssss}]}", k, "uuid", e->uuid, "name", e->name);
+    case MAP_LIST:
+        return json_pack("[{ssssss}]", "uuid", e->uuid, "name", e->name, "type", k);
+    default:
+        return json_pack("{ss}", e->uuid, e->name);
+    }
+}
+
 static json_t *job_json(const struct hycu *h, const struct job *j, bool ex)
 {
     char *title = exit_title(j);
@@ -667,10 +719,10 @@ static json_t *job_json(const struct hycu *h, const struct job *j, bool ex)
 
     json_object_set_new(o, "uuid", json_string(j->uuid));
     json_object_set_new(o, "taskName", json_string(j->task_name));
-    json_object_set_new(o, "type", json_string("BACKUP"));
+    json_object_set_new(o, "type", json_string(j->type));
     json_object_set_new(o, "status", json_string(j->status));
     json_object_set_new(o, "statusLocalized", json_string(status_localized(j->status)));
-    json_object_set_new(o, "completitionPct", json_real(j->pct));
+    json_object_set_new(o, "completitionPct", json_real(h->pct_percent ? j->pct * 100.0 : j->pct));
     json_object_set_new(o, "startTime", jtime(h, j->start));
     json_object_set_new(o, "finishTime", jtime(h, j->finish));
     json_object_set_new(o, "createdTime", jtime(h, j->created));
@@ -679,12 +731,8 @@ static json_t *job_json(const struct hycu *h, const struct job *j, bool ex)
     json_object_set_new(o, "taskExitMessage",
                         json_pack("{sssssn}", "type", exit_type(j->status), "titleDescriptionEn",
                                   title, "detailsDescriptionEn"));
-    if (ex) {
-        json_t *map = json_object();
-        if (j->entity != NONE)
-            json_object_set_new(map, h->ents[j->entity].uuid, json_string(j->name));
-        json_object_set_new(o, "entityMap", map);
-    }
+    if (ex)
+        json_object_set_new(o, "entityMap", entity_map(h, j));
     json_object_set_new(o, "parentUuid", json_null());
     json_object_set_new(o, "childJobs", json_array());
     free(title);
@@ -881,6 +929,26 @@ static int cmp_job_newest(const void *a, const void *b)
     return x > y ? -1 : (x < y ? 1 : 0); /* array order is creation order */
 }
 
+static int cmp_job_oldest(const void *a, const void *b)
+{
+    return -cmp_job_newest(a, b);
+}
+
+static uint64_t job_scramble(const struct job *j)
+{
+    uint64_t x = 0;
+    for (const char *p = j->uuid; *p; p++)
+        x = x * 131 + (unsigned char)*p;
+    return splitmix(x);
+}
+
+static int cmp_job_scrambled(const void *a, const void *b)
+{
+    uint64_t x = job_scramble(*(const struct job *const *)a);
+    uint64_t y = job_scramble(*(const struct job *const *)b);
+    return x < y ? -1 : (x > y ? 1 : cmp_job_newest(a, b));
+}
+
 static void list_jobs(struct hycu *h, const struct sim_request *req, struct sim_response *resp)
 {
     struct page pg;
@@ -900,11 +968,26 @@ static void list_jobs(struct hycu *h, const struct sim_request *req, struct sim_
     sorted = xcalloc(h->njobs + 1, sizeof(*sorted));
     for (size_t i = 0; i < h->njobs; i++)
         sorted[i] = &h->jobs[i];
-    qsort(sorted, h->njobs, sizeof(*sorted), cmp_job_newest);
+    const char *ob = sim_req_arg(req, "orderBy");
+    int (*cmp)(const void *, const void *) = cmp_job_newest;
+    if (h->job_order == ORDER_OLDEST)
+        cmp = cmp_job_oldest;
+    else if (h->job_order == ORDER_SHUFFLE)
+        cmp = cmp_job_scrambled;
+    else if (ob != NULL && strcmp(ob, "createdTime") == 0)
+        cmp = cmp_job_oldest;
+    qsort(sorted, h->njobs, sizeof(*sorted), cmp);
     from = (pg.number - 1) * pg.eff;
+    const struct job *hidden = NULL;
+    if (h->hide_job > 0 && (size_t)h->hide_job <= h->njobs && h->hide_listings > 0) {
+        hidden = &h->jobs[h->hide_job - 1];
+        h->hide_listings--;
+    }
     for (size_t i = 0; i < h->njobs; i++) {
         if (want != NULL && strcmp(sorted[i]->status, want) != 0)
             continue;
+        if (sorted[i] == hidden)
+            continue; /* a listing that lags behind the job itself */
         if (total >= from && total < from + pg.eff)
             json_array_append_new(arr, job_json(h, sorted[i], false));
         total++;
@@ -1210,6 +1293,17 @@ static void usage(FILE *out)
             "  --page-cap N         serve at most N entities per page whatever pageSize says\n"
             "  --no-total           omit totalEntityCount/grandTotalEntityCount\n"
             "  --time-format ms|iso job times as epoch ms (default) or ISO 8601 strings\n"
+            "  --job-types W1,W2,… job \"type\" words, one per job in turn (default BACKUP)\n"
+            "  --job-order asked|oldest|shuffle   GET /jobs order: as orderBy asks (default;\n"
+            "                       newest first without one), oldest first, or a stable\n"
+            "                       scramble (both ignore orderBy)\n"
+            "  --entity-map SHAPE   entityMap of GET /jobs/{uuid}: uuid-name (default,\n"
+            "                       {uuid: name}), kind-uuid ({\"VM\": uuid}), kind-list\n"
+            "                       ({\"VM\": [uuid]}), kind-objects ({\"VM\": [{uuid, name}]}),\n"
+            "                       list ([{uuid, name, type}]) or mixed (each in turn)\n"
+            "  --pct fraction|percent   completitionPct as 0..1 (default, HYCU 5.2) or 0..100\n"
+            "  --hide-job K,N       leave the K-th job created out of the first N GET /jobs\n"
+            "                       answers once it exists (GET /jobs/{uuid} still finds it)\n"
             "  --help               this text\n",
             sim_config_usage());
 }
@@ -1238,6 +1332,9 @@ static void hycu_free(struct hycu *h)
         free(h->tokens[i]);
     free(h->tokens);
     free(h->basic);
+    for (size_t i = 0; i < h->n_job_types; i++)
+        free(h->job_types[i]);
+    free(h->job_types);
     pthread_mutex_destroy(&h->lock);
 }
 
@@ -1249,6 +1346,78 @@ static int opt_int(const char *name, const char *val, int64_t lo, int64_t hi, in
         return -1;
     }
     return 0;
+}
+
+/* The options that vary what the reference leaves open. 0, or -1 after a one-line error. */
+static int sim_option(struct hycu *h, const char *name, const char *val)
+{
+    if (val == NULL || *val == '\0') {
+        fprintf(stderr, "hycu-sim: %s needs a value\n", name);
+        return -1;
+    }
+    if (strcmp(name, "--job-types") == 0) {
+        for (size_t i = 0; i < h->n_job_types; i++)
+            free(h->job_types[i]);
+        h->n_job_types = 0;
+        const char *p = val;
+        for (;;) {
+            const char *c = strchr(p, ',');
+            size_t n = c != NULL ? (size_t)(c - p) : strlen(p);
+            if (n == 0 || n > 64 || h->n_job_types >= 64) {
+                fprintf(stderr, "hycu-sim: --job-types: expected up to 64 comma-separated "
+                                "words of 1..64 characters\n");
+                return -1;
+            }
+            h->job_types = xrealloc(h->job_types, (h->n_job_types + 1) * sizeof(*h->job_types));
+            h->job_types[h->n_job_types++] = xstrndup(p, n);
+            if (c == NULL)
+                break;
+            p = c + 1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "--job-order") == 0) {
+        if (strcmp(val, "asked") == 0)
+            h->job_order = ORDER_ASKED;
+        else if (strcmp(val, "oldest") == 0)
+            h->job_order = ORDER_OLDEST;
+        else if (strcmp(val, "shuffle") == 0)
+            h->job_order = ORDER_SHUFFLE;
+        else {
+            fprintf(stderr, "hycu-sim: --job-order: expected asked, oldest or shuffle\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "--entity-map") == 0) {
+        for (unsigned i = 0; i <= MAP_MIXED; i++)
+            if (strcmp(val, map_shape_names[i]) == 0) {
+                h->map_shape = i;
+                return 0;
+            }
+        fprintf(stderr, "hycu-sim: --entity-map: expected uuid-name, kind-uuid, kind-list, "
+                        "kind-objects, list or mixed\n");
+        return -1;
+    }
+    if (strcmp(name, "--hide-job") == 0) {
+        const char *comma = strchr(val, ',');
+        char k[32];
+        if (comma == NULL || (size_t)(comma - val) >= sizeof(k)) {
+            fprintf(stderr, "hycu-sim: --hide-job: expected K,N\n");
+            return -1;
+        }
+        snprintf(k, sizeof(k), "%.*s", (int)(comma - val), val);
+        if (opt_int(name, k, 1, 1000000, &h->hide_job) != 0 ||
+            opt_int(name, comma + 1, 1, 1000000, &h->hide_listings) != 0)
+            return -1;
+        return 0;
+    }
+    if (strcmp(val, "fraction") == 0 || strcmp(val, "percent") == 0) {
+        h->pct_percent = strcmp(val, "percent") == 0;
+        return 0;
+    }
+    fprintf(stderr, "hycu-sim: --pct: expected fraction or percent\n");
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -1310,6 +1479,11 @@ int main(int argc, char **argv)
                 goto out;
         } else if (strcmp(name, "--page-cap") == 0) {
             if (opt_int(name, val, 1, 1000000, &h.page_cap) != 0)
+                goto out;
+        } else if (strcmp(name, "--job-types") == 0 || strcmp(name, "--job-order") == 0 ||
+                   strcmp(name, "--entity-map") == 0 || strcmp(name, "--pct") == 0 ||
+                   strcmp(name, "--hide-job") == 0) {
+            if (sim_option(&h, name, val) != 0)
                 goto out;
         } else if (strcmp(name, "--scenario") == 0 || strcmp(name, "--token") == 0 ||
                    strcmp(name, "--user") == 0 || strcmp(name, "--password") == 0 ||

@@ -455,8 +455,22 @@ static int start_backup(struct hycu *h, const struct backup_opts *o, struct back
                 goto out;
             }
         }
-        struct hycu_trigger_opts to = {.force_full = o->force_full, .target_uuid = target_uuid};
-        rc = hycu_trigger(h, &e, &to, &ids, &err);
+        struct hycu_trigger_opts to = {
+            .force_full = o->force_full,
+            .target_uuid = target_uuid,
+            .lookup_deadline_ms = bk_mono_ms() + (int64_t)(o->timeout * 1000.0),
+        };
+        enum hycu_running started = HYCU_RUNNING_NONE;
+        rc = hycu_trigger(h, &e, &to, &ids, &started, &err);
+        if (rc < 0 && rc != -BK_EINTR && started == HYCU_RUNNING_UNKNOWN) {
+            /* The POST may have started a job we cannot see: a monitoring error (2), not
+             * "could not be started" (8), so nobody re-runs it blindly (docs/hycu.md). */
+            log_err("%s", err.msg);
+            set_run_error(r, "monitoring error: %s", err.msg);
+            r->status = "monitoring_error";
+            code = 2;
+            goto out;
+        }
         if (rc < 0) {
             log_err("backup could not be started: %s", err.msg);
             set_run_error(r, "backup could not be started: %s", err.msg);

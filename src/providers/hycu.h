@@ -44,15 +44,32 @@ int hycu_get_entity(struct hycu *h, const char *uuid, unsigned kinds, struct hyc
 struct hycu_trigger_opts {
     bool force_full;
     const char *target_uuid; /* HYCU backup target, may be NULL */
+    /* Monotonic ms until which the "did it start anyway?" lookup is retried after a trigger
+     * that got a timeout or 5xx; 0 = 10 minutes from the trigger. */
+    int64_t lookup_deadline_ms;
+};
+
+/* The answer to "is a job of this entity running?". UNKNOWN is never read as NONE. */
+enum hycu_running {
+    HYCU_RUNNING_FOUND = 0, /* yes: the job uuids are known */
+    HYCU_RUNNING_NONE,      /* HYCU's listing positively shows none */
+    HYCU_RUNNING_UNKNOWN,   /* the listing or a job check failed */
 };
 
 /* Start a backup of e now (a policy = all its VMs). Job uuids are appended to ids. The POST
- * is retried only when it never reached the server; after a timeout or 5xx the running jobs
- * of e are looked up first and attached to instead of starting a duplicate. */
+ * is retried by the HTTP layer only when it never reached the server. After a timeout or 5xx
+ * the running jobs of e are looked up — a read, retried with backoff until
+ * o->lookup_deadline_ms — and attached to; the POST is sent again only when that lookup
+ * answered NONE. *lookup (may be NULL) gets the last lookup's answer (NONE when none was
+ * needed): on failure, UNKNOWN means a backup may have started and nothing was posted again. */
 int hycu_trigger(struct hycu *h, const struct hycu_entity *e, const struct hycu_trigger_opts *o,
-                 struct hycu_strlist *ids, struct bk_err *err);
-/* Jobs of e that are QUEUED/EXECUTING/ABORTING, matched by GET /jobs then the entity map of
- * GET /jobs/{uuid} (see docs/hycu.md). Appends uuids to ids. */
+                 struct hycu_strlist *ids, enum hycu_running *lookup, struct bk_err *err);
+/* Jobs of e that are QUEUED/EXECUTING/ABORTING, matched by every page of GET /jobs then the
+ * entity map of GET /jobs/{uuid} (see docs/hycu.md); uuids appended to ids. One attempt (each
+ * request retried by the HTTP layer), no loop. */
+enum hycu_running hycu_running_lookup(struct hycu *h, const struct hycu_entity *e,
+                                      struct hycu_strlist *ids, struct bk_err *err);
+/* hycu_running_lookup as 0 (FOUND or NONE: ids tells) or a negative error (UNKNOWN). */
 int hycu_find_running(struct hycu *h, const struct hycu_entity *e, struct hycu_strlist *ids,
                       struct bk_err *err);
 /* The current state of a job. */
@@ -72,10 +89,14 @@ struct hycu_poll_stats {
 };
 
 /* Monitoring poll: the inventory (VMs, applications, shares, volume groups) as jobs of
- * customer, then backup runs from GET /jobs (newest first) back to the newest job seen by the
- * previous poll, plus a re-read of the jobs that were still running then. state_in is the
- * cursor saved by the previous poll (NULL on the first poll, which reads history_pages pages);
- * *state_out receives the new cursor (caller frees). cb gets one batch per page. */
+ * customer, then backup runs from every page of GET /jobs — each job judged by its own
+ * createdTime, never by where the listing puts it (orderBy is asked for, not relied on),
+ * looking back to the previous poll's threshold so a job one listing skipped is found by the
+ * next (docs/hycu.md) — plus a re-read of the jobs that were still running then.
+ * state_in is the cursor saved by the previous poll (NULL on the first poll, which keeps the
+ * newest history_pages × page_size jobs); *state_out receives the new cursor (caller frees).
+ * Job types: see hycu_job_type_parse(); unknown ones are delivered with status unknown. cb
+ * gets the records in batches. */
 int hycu_poll(struct hycu *h, const char *customer, int history_pages, const char *state_in,
               int64_t now_ms, bk_batch_fn cb, void *ud, struct hycu_poll_stats *stats,
               char **state_out, struct bk_err *err);

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const struct {
     const char *word;
@@ -34,6 +35,62 @@ enum hycu_state hycu_state_parse(const char *word)
         if (strcmp(word, state_table[i].word) == 0)
             return state_table[i].state;
     return HYCU_UNMAPPED;
+}
+
+/* Verbs that make a job something other than a backup, even when the word also says BACKUP
+ * ("BACKUP_COPY", "RESTORE_FROM_BACKUP", "EXPIRE_BACKUP", "BACKUP_VALIDATION"). */
+static const char *const other_words[] = {
+    "RESTORE",     "ARCHIVE",   "ARCHIVING", "EXPIRE",      "EXPIRY",    "EXPIRATION",   "DELETE",
+    "DELETION",    "MOUNT",     "VALIDATE",  "VALIDATION",  "VERIFY",    "VERIFICATION", "CLONE",
+    "MIGRATE",     "MIGRATION", "REPLICATE", "REPLICATION", "DISCOVERY", "DISCOVER",     "IMPORT",
+    "EXPORT",      "CLEANUP",   "PURGE",     "RECOVERY",    "RECOVER",   "UPGRADE",      "UPDATE",
+    "MAINTENANCE", "REPORT",    "COPY",      "SYNC",
+};
+
+static bool is_sep(char c)
+{
+    return c == ' ' || c == '-' || c == '_' || c == '.' || c == '/';
+}
+
+/* needle (upper case) inside s[0..n) ignoring case. */
+static bool has_ci(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (strncasecmp(s + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+enum hycu_job_type hycu_job_type_parse(const char *word)
+{
+    if (!word || !*word)
+        return HYCU_JOB_BACKUP;
+    bool backup = false, other = false;
+    const char *p = word;
+    while (*p) {
+        while (*p && is_sep(*p))
+            p++;
+        const char *tok = p;
+        while (*p && !is_sep(*p))
+            p++;
+        size_t n = (size_t)(p - tok);
+        if (n == 0)
+            continue;
+        /* Substrings, for camelCase words ("vmBackup", "RestoreVm"); the four-letter verbs
+         * only as whole tokens ("ASYNC" is no "SYNC"). */
+        if (has_ci(tok, n, "BACKUP"))
+            backup = true;
+        for (size_t i = 0; i < sizeof other_words / sizeof other_words[0]; i++) {
+            size_t k = strlen(other_words[i]);
+            if (k < 5 ? (n == k && strncasecmp(tok, other_words[i], k) == 0)
+                      : has_ci(tok, n, other_words[i]))
+                other = true;
+        }
+    }
+    if (other)
+        return HYCU_JOB_OTHER;
+    return backup ? HYCU_JOB_BACKUP : HYCU_JOB_UNKNOWN;
 }
 
 enum bk_run_status hycu_state_status(enum hycu_state s)
@@ -242,6 +299,7 @@ void hycu_job_clear(struct hycu_job *j)
     free(j->raw_status);
     free(j->message);
     free(j->details);
+    free(j->type);
     for (size_t i = 0; i < j->n_entity_ids; i++)
         free(j->entity_ids[i]);
     free(j->entity_ids);
@@ -297,10 +355,18 @@ int hycu_parse_job(const json_t *obj, struct hycu_job *out, struct bk_err *err)
     out->raw_status = xstrdup(status);
     out->state = hycu_state_parse(status);
     out->task_name = dup_or_null(jsonu_str(obj, "taskName"));
+    out->type = dup_or_null(jsonu_str(obj, "type"));
     double pct;
     if (jsonu_num(obj, "completitionPct", &pct) && pct >= 0) {
-        /* A 0..1 fraction on 5.2; tolerate a controller that sends percent. */
-        out->pct = pct <= 1.0 ? pct * 100.0 : (pct <= 100.0 ? pct : 100.0);
+        /* A 0..1 fraction on 5.2; tolerate a controller that sends percent. Only "1" is
+         * ambiguous: the job's status decides (see hycu_parse.h). */
+        bool done = out->state == HYCU_OK || out->state == HYCU_WARNING;
+        if (pct < 1.0)
+            out->pct = pct * 100.0;
+        else if (pct == 1.0)
+            out->pct = done ? 100.0 : 1.0;
+        else
+            out->pct = pct <= 100.0 ? pct : 100.0;
     }
     int64_t t;
     if (jsonu_time_ms(obj, "startTime", &t))

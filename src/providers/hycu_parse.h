@@ -55,6 +55,15 @@ struct hycu_job {
     char *details;     /* taskExitMessage details (or v1 details as "k: v" lines), may be NULL */
     char **entity_ids; /* uuids found in entityMap (keys and string values), may be empty */
     size_t n_entity_ids;
+    char *type; /* the job's "type" word as HYCU sent it, may be NULL */
+};
+
+/* What a job's "type" says it is. The reference gives no list of job types (its sample says
+ * "type": "…"), so the word is read loosely: see hycu_job_type_parse(). */
+enum hycu_job_type {
+    HYCU_JOB_BACKUP = 0, /* a backup (or no type at all: the run-now jobs we start) */
+    HYCU_JOB_OTHER,      /* clearly not a backup: restore, archive, mount, expiry, … */
+    HYCU_JOB_UNKNOWN,    /* a word we cannot place: kept, stored with status unknown */
 };
 
 struct hycu_page {
@@ -86,7 +95,10 @@ void hycu_entity_list_push(struct hycu_entity_list *l, struct hycu_entity *e); /
 void hycu_entity_list_free(struct hycu_entity_list *l);
 
 /* Parse a job object (GetJobDTO/GetJobExDTO). 0 or -BK_EPROTO (no uuid/status). Strings
- * copied; release with hycu_job_clear(). */
+ * copied; release with hycu_job_clear(). completitionPct is a 0..1 fraction on 5.2, but a
+ * controller may send a percent: a value above 1 is a percent; below 1 a fraction; exactly 1
+ * is 100 % only when the job ended OK or WARNING, else 1 % (a running or failed job at "1" is
+ * far likelier 1 % than done). */
 int hycu_parse_job(const json_t *obj, struct hycu_job *out, struct bk_err *err);
 void hycu_job_clear(struct hycu_job *j);
 
@@ -100,6 +112,12 @@ int hycu_v1_parse_status(const char *body, size_t len, const char *job_id, struc
                          struct bk_err *err);
 
 enum hycu_state hycu_state_parse(const char *word);
+/* Classify a job "type" word, case-insensitively, with ' ', '-' and '_' alike: a word made of
+ * tokens that include BACKUP (or BACKUPS) and none of the non-backup verbs (RESTORE, COPY,
+ * ARCHIVE, EXPIRE, DELETE, MOUNT, VALIDATION, …) is a backup ("BACKUP", "Backup",
+ * "VM_BACKUP", "backup-app", "INCREMENTAL_BACKUP"); a word naming only a non-backup verb is
+ * HYCU_JOB_OTHER; anything else is HYCU_JOB_UNKNOWN. NULL or "" (no type) is a backup. */
+enum hycu_job_type hycu_job_type_parse(const char *word);
 /* Final = no more polling: a terminal state, or an unmapped word on a job that finished. */
 bool hycu_job_is_final(const struct hycu_job *j);
 /* DESIGN §4 mapping (ABORTED → failed; the caller keeps the "cancelled" reason). */

@@ -1,9 +1,11 @@
-/* Fuzz target: every HYCU reply parser (envelope, entities, jobs, run-now, v1, errors). */
+/* Fuzz target: every HYCU reply parser (envelope, entities, jobs, run-now, v1, errors) and
+ * the job-type classifier. */
 #include "providers/hycu_parse.h"
 #include "util/err.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (hycu_parse_job(e, &j, &err) == 0) {
                 (void)hycu_job_is_final(&j);
                 (void)hycu_state_status(j.state);
+                (void)hycu_job_type_parse(j.type);
                 hycu_job_clear(&j);
             }
         }
@@ -40,5 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hycu_v1_parse_status(s, size, "fuzz", &j, &err) == 0)
         hycu_job_clear(&j);
     free(hycu_parse_error_text(s, size));
+    /* The job "type" word on its own (a NUL-terminated copy of the input). */
+    char *word = malloc(size + 1);
+    if (word) {
+        memcpy(word, data, size);
+        word[size] = '\0';
+        (void)hycu_job_type_parse(word);
+        free(word);
+    }
     return 0;
 }

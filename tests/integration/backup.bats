@@ -2,6 +2,8 @@
 # `backupctl backup` end to end against hycu-sim over loopback: every exit code for its real
 # cause, both auth modes, both API dialects, faults, signals, TLS and secret hygiene.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     load helpers
     setup_tmp
@@ -18,6 +20,12 @@ bk() {
 }
 
 log_has() { grep -c "$1" "$T/hycu.log" || true; }
+
+# absent PATTERN FILE…: no FILE contains PATTERN, and every FILE was read (grep's 1, not 2).
+absent() {
+    run grep -q -- "$1" "${@:2}"
+    [ "$status" -eq 1 ]
+}
 
 std_scenario() {
     scenario '{"default": {"outcome": "OK", "polls": 2},
@@ -55,7 +63,7 @@ std_scenario() {
     hycu_sim --scenario "$T/scenario.json"
     bk --backup-name sql01 --target-type app >"$T/out" 2>"$T/err"
     grep -q '^Status: OK$' "$T/out"
-    ! grep -q ' - INFO - ' "$T/out"
+    absent ' - INFO - ' "$T/out"
     grep -q ' - INFO - ' "$T/err"
     grep -q '/rest/v1.0/schedules/backupApp' "$T/hycu.log"
 }
@@ -70,7 +78,7 @@ std_scenario() {
         --username backup-op --password-file "$T/pw" --check-interval 0.05
     [ "$status" -eq 0 ]
     grep -q 'Basic \*\*\*' "$T/hycu.log"
-    ! grep -q 'pw with spaces' "$T/hycu.log"
+    absent 'pw with spaces' "$T/hycu.log"
     # a wrong password is a configuration error (1), before anything is triggered
     printf 'wrong\n' >"$T/pw"
     run env HYCU_URL="$HYCU_URL" timeout 60 "$BACKUPCTL" backup --backup-name "Daily Backup" \
@@ -156,6 +164,26 @@ std_scenario() {
     [ "$(log_has '"POST"')" -eq 1 ]
 }
 
+@test "--if-running attach finds the running job on any page, whatever order GET /jobs uses" {
+    std_scenario
+    for order in asked oldest shuffle; do
+        stop_sims
+        # "busy" runs from the start: 12 newer jobs push it past page 5 of 2 newest-first
+        hycu_sim --scenario "$T/scenario.json" --page-cap 2 --job-order "$order" --entity-map kind-list
+        vm=$(curl -s -H "Authorization: Bearer $HYCU_TEST_TOKEN" \
+            "$HYCU_URL/rest/v1.0/vms?filter=vmName%23%23vm-0001" | grep -o '"uuid":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+        for i in $(seq 1 12); do
+            curl -s -H "Authorization: Bearer $HYCU_TEST_TOKEN" -d "{\"uuidList\":[\"$vm\"]}" \
+                "$HYCU_URL/rest/v1.0/schedules/backup" >/dev/null
+        done
+        run bk --backup-name busy --if-running attach --no-monitor
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"attaching to 1 running job"* ]]
+        [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 12 ]
+        : >"$T/hycu.log"
+    done
+}
+
 @test "exit 2: status unreadable after the trigger (persistent 503), after retries" {
     std_scenario
     hycu_sim --scenario "$T/scenario.json" --fault 503,count=0,path=/rest/v1.0/jobs/,method=GET
@@ -203,6 +231,55 @@ std_scenario() {
     [[ "$output" == *"found 1 running job(s)"* ]]
     [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
     [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"entityName":"Daily Backup"' | wc -l)" -eq 1 ]
+}
+
+@test "a trigger 503 that started the job, then 503s on GET /jobs: one POST, the job monitored to its end" {
+    std_scenario
+    # 6 failed listings = 3 lookups of 2 attempts each (--retries 1): only a lookup retried
+    # beyond the HTTP layer's own retries finds the job; posting again would start a second.
+    hycu_sim --scenario "$T/scenario.json" --entity-map kind-objects \
+        --fault 503,count=1,handled=1,path=/rest/v1.0/schedules/backup \
+        --fault 503,count=6,path=/rest/v1.0/jobs,method=GET
+    run bk --backup-name "Daily Backup" --retries 1
+    [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Status: OK"* ]]
+    [[ "$output" == *"running-job lookup 3 failed"* ]]
+    [[ "$output" == *"found 1 running job(s)"* ]]
+    [ "$(log_has '"path":"/rest/v1.0/jobs","query":"orderBy')" -ge 4 ]
+    [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"entityName":"Daily Backup"' | wc -l)" -eq 1 ]
+    curl -s "$HYCU_URL/__sim/jobs" | grep -q '"status":"OK"'
+}
+
+@test "exit 2: a trigger 503 whose running jobs cannot be listed until --timeout is never posted again" {
+    std_scenario
+    hycu_sim --scenario "$T/scenario.json" \
+        --fault 503,count=1,handled=1,path=/rest/v1.0/schedules/backup \
+        --fault 503,count=0,path=/rest/v1.0/jobs,method=GET
+    run bk --backup-name "Daily Backup" --retries 1 --timeout 1 --report-format json
+    [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"a backup may have started"*"not posting again"* ]]
+    [[ "$output" == *'"status": "monitoring_error"'* ]]
+    # the lookup was retried (a read), the POST was not
+    [[ "$output" == *"running-job lookup 2 failed"* ]]
+    [ "$(log_has '"POST","path":"/rest/v1.0/schedules/backup"')" -eq 1 ]
+    [ "$(curl -s "$HYCU_URL/__sim/jobs" | grep -o '"entityName":"Daily Backup"' | wc -l)" -eq 1 ]
+    run "$BACKUPCTL" backup --help
+    [[ "$output" == *"a backup may have started, it is not posted again"* ]]
+}
+
+@test "progress: a completitionPct of 1 is 1 % while running, 100 % once OK (--pct percent)" {
+    scenario '{"entities": [{"type": "vm", "name": "slow", "outcome": "OK", "polls": 100},
+                            {"type": "vm", "name": "quick", "outcome": "OK", "polls": 1}]}'
+    hycu_sim --scenario "$T/scenario.json" --pct percent
+    # one status read after the trigger: EXECUTING at 1 of 100 polls, sent as 1 (percent)
+    run bk --backup-name slow --no-monitor
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Progress: 1%"* ]]
+    run bk --backup-name quick
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Status: OK"*"Progress: 100%"* ]]
 }
 
 @test "exit 3: timeout with --cancel-on-timeout sends DELETE" {
@@ -366,8 +443,9 @@ wait_for_poll() {
     [ "$status" -eq 4 ]
     [[ "$output" == *"DEBUG"* ]]
     [[ "$output" != *"$HYCU_TEST_TOKEN"* ]]
-    ! grep -q "$HYCU_TEST_TOKEN" "$T/hycu.log"
-    ! grep -q "$HYCU_TEST_TOKEN" "$T/HYCU.out" "$T/HYCU.err"
+    grep -q 'Bearer \*\*\*' "$T/hycu.log"
+    absent "$HYCU_TEST_TOKEN" "$T/hycu.log"
+    absent "$HYCU_TEST_TOKEN" "$T/HYCU.out" "$T/HYCU.err"
 }
 
 @test "--report-format json and --report-file, --lang fr" {
@@ -431,4 +509,11 @@ wait_for_poll() {
     hycu_sim --scenario "$T/scenario.json" --devices 40 --page-cap 7 --no-total
     run bk --backup-name vm-0040 --target-type vm
     [ "$status" -eq 0 ]
+    # GET /targets ignores pageSize/pageNumber: the repeated page ends that listing, once
+    : >"$T/hycu.log"
+    printf '{"target": "target-s3"}' >"$T/cfg.json"
+    run bk --backup-name vm-0040 --target-type vm --backup-config "$T/cfg.json"
+    [ "$status" -eq 0 ]
+    [ "$(log_has '"path":"/rest/v1.0/targets"')" -eq 2 ]
+    grep '"POST","path":"/rest/v1.0/schedules/backup"' "$T/hycu.log" | grep -q 'targetUuid'
 }

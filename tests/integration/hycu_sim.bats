@@ -233,3 +233,94 @@ field() {
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *fileset*  || "$output" == *type* ]]
 }
+
+# trigger_n N: N run-now backups of the first VM; job uuids in creation order on stdout.
+trigger_n() {
+    local vm i
+    vm=$(api "$REST/vms?pageSize=1" | field uuid)
+    for i in $(seq 1 "$1"); do
+        api "$REST/schedules/backup" -d "{\"uuidList\":[\"$vm\"]}" |
+            grep -o '"entities":\["[0-9a-f-]*"' | sed 's/.*\["//; s/"$//'
+        sleep 0.01 # distinct createdTime values
+    done
+}
+
+@test "--job-types serves each word in turn; --pct percent sends completitionPct as 0..100" {
+    start_sim --devices 1 --job-types 'BACKUP,vm_backup,RESTORE' --pct percent
+    trigger_n 4 >"$T/jobs"
+    types=$(api "$REST/jobs?orderBy=createdTime" | grep -o '"taskName":"[^"]*","type":"[^"]*"' |
+        sed 's/.*"type"://' | tr '\n' ' ')
+    [ "$types" = '"BACKUP" "vm_backup" "RESTORE" "BACKUP" ' ]
+    run api "$REST/jobs/$(head -n 1 "$T/jobs")"
+    [[ "$output" == *'"status":"EXECUTING"'*'"completitionPct":50.0'* ]]
+    run "$SIM" --job-types 'A,,B'
+    [ "$status" -eq 2 ]
+    run "$SIM" --pct ratio
+    [ "$status" -eq 2 ]
+}
+
+@test "--job-order: orderBy honoured by default, ignored with oldest and shuffle" {
+    start_sim --devices 1
+    trigger_n 6 >"$T/jobs"
+    newest=$(tac "$T/jobs" | tr '\n' ' ')
+    oldest=$(tr '\n' ' ' <"$T/jobs")
+    order() { api "$REST/jobs$1" | grep -o '"uuid":"[^"]*","taskName"' | cut -d'"' -f4 | tr '\n' ' '; }
+    [ "$(order '?orderBy=-createdTime')" = "$newest" ]
+    [ "$(order '?orderBy=createdTime')" = "$oldest" ]
+    [ "$(order '')" = "$newest" ]
+    kill "$SIM_PID"
+    wait "$SIM_PID" || true
+    start_sim --devices 1 --job-order oldest
+    trigger_n 6 >"$T/jobs"
+    [ "$(order '?orderBy=-createdTime')" = "$(tr '\n' ' ' <"$T/jobs")" ]
+    kill "$SIM_PID"
+    wait "$SIM_PID" || true
+    start_sim --devices 1 --job-order shuffle
+    trigger_n 6 >"$T/jobs"
+    s1=$(order '?orderBy=-createdTime')
+    [ "$s1" != "$(tac "$T/jobs" | tr '\n' ' ')" ]
+    [ "$s1" != "$(tr '\n' ' ' <"$T/jobs")" ]
+    # stable from request to request, so pages still add up
+    [ "$(order '?orderBy=-createdTime')" = "$s1" ]
+    [ "$(printf '%s' "$s1" | wc -w)" -eq 6 ]
+    run "$SIM" --job-order random
+    [ "$status" -eq 2 ]
+}
+
+@test "--entity-map serves each shape, mixed cycles through them" {
+    start_sim --devices 1 --entity-map mixed
+    vm=$(api "$REST/vms?pageSize=1" | field uuid)
+    trigger_n 5 >"$T/jobs"
+    maps=""
+    while read -r j; do
+        maps="$maps$(api "$REST/jobs/$j" | grep -o '"entityMap":[^]}]*[]}]*' | head -n 1)|"
+    done <"$T/jobs"
+    [[ "$maps" == *"\"entityMap\":{\"$vm\":\"vm-0001\"}|"* ]]
+    [[ "$maps" == *"\"entityMap\":{\"VM\":\"$vm\"}|"* ]]
+    [[ "$maps" == *"\"entityMap\":{\"VM\":[\"$vm\"]}|"* ]]
+    [[ "$maps" == *"\"entityMap\":{\"VM\":[{\"uuid\":\"$vm\",\"name\":\"vm-0001\"}]}|"* ]]
+    [[ "$maps" == *"\"entityMap\":[{\"uuid\":\"$vm\",\"name\":\"vm-0001\",\"type\":\"VM\"}]|"* ]]
+    run "$SIM" --entity-map tree
+    [ "$status" -eq 2 ]
+    run "$SIM" --help
+    for opt in --job-types --job-order --entity-map --pct --page-cap --hide-job; do
+        [[ "$output" == *"$opt"* ]] || { echo "missing $opt"; return 1; }
+    done
+}
+
+@test "--hide-job K,N leaves the K-th job out of N listings, not out of GET /jobs/{uuid}" {
+    start_sim --devices 1 --hide-job 2,2
+    trigger_n 3 >"$T/jobs"
+    hidden=$(sed -n 2p "$T/jobs")
+    for i in 1 2; do
+        run api "$REST/jobs"
+        [[ "$output" != *"$hidden"* ]]
+        [[ "$output" == *"$(sed -n 3p "$T/jobs")"* ]]
+    done
+    run api "$REST/jobs/$hidden"
+    [[ "$output" == *"HTTP 200" ]]
+    run api "$REST/jobs"
+    [[ "$output" == *"$hidden"* ]]
+    run "$SIM" --hide-job 2
+    [ "$status" -eq 2 ]
+}

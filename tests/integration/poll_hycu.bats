@@ -15,7 +15,8 @@ api() { # api METHOD PATH [BODY]
 }
 
 vm_uuid() {
-    api GET "/vms?pageSize=1000" | grep -o "\"uuid\":\"[^\"]*\",\"vmName\":\"$1\"" | cut -d'"' -f4
+    # filtered, so a --page-cap sim still answers it on the first page
+    api GET "/vms?pageSize=1000&filter=vmName%23%23$1" | grep -o "\"uuid\":\"[^\"]*\",\"vmName\":\"$1\"" | cut -d'"' -f4
 }
 
 trigger() {
@@ -154,4 +155,94 @@ q() { sqlite3 "$T/b.db" "$1"; }
     run "$BACKUPCTL" poll --once --config "$T/missing.conf"
     [ "$status" -eq 1 ]
     [ "${#lines[@]}" -eq 1 ]
+}
+
+# trigger_vms N: one run-now backup of each of vm-0001..vm-000N, in that order.
+trigger_vms() {
+    local i
+    for i in $(seq 1 "$1"); do
+        trigger "vm-000$i"
+        sleep 0.01 # distinct createdTime values
+    done
+}
+
+@test "poll: a server page cap of 2 collects every job and every device (with and without totals)" {
+    for totals in "" --no-total; do
+        rm -f "$T/b.db"
+        stop_sims
+        hycu_sim --devices 7 --page-cap 2 $totals
+        write_conf
+        trigger_vms 7
+        run "$BACKUPCTL" poll --once --config "$T/b.conf"
+        [ "$status" -eq 0 ]
+        # 7 VMs + 1 app + 1 share + 1 volume group
+        [[ "$output" == *"devices=10 runs_new=7 "* ]]
+        [ "$(q "SELECT COUNT(DISTINCT vendor_run_id) FROM job_run")" -eq 7 ]
+        [ "$(q "SELECT COUNT(*) FROM job")" -eq 10 ]
+    done
+}
+
+@test "poll: jobs listed in any order (orderBy ignored) and every entityMap shape: no run dropped" {
+    for order in oldest shuffle; do
+        rm -f "$T/b.db"
+        stop_sims
+        hycu_sim --devices 6 --job-order "$order" --entity-map mixed
+        write_conf
+        trigger_vms 3
+        run "$BACKUPCTL" poll --once --config "$T/b.conf"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"runs_new=3 "* ]]
+        # jobs created after the cursor are found wherever the listing puts them
+        trigger_vms 6
+        run "$BACKUPCTL" poll --once --config "$T/b.conf"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"runs_new=6 "* ]]
+        [ "$(q "SELECT COUNT(*) FROM job_run")" -eq 9 ]
+        # each run is attributed to its own VM, whatever shape its entity map had
+        [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0001'")" -eq 2 ]
+        [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0006'")" -eq 1 ]
+    done
+}
+
+@test "poll: job type spellings are read loosely; unknown types are kept as unknown and logged once" {
+    hycu_sim --devices 6 --job-types 'BACKUP,Backup,vm_backup,RESTORE,MYSTERY_TASK,MYSTERY_TASK'
+    write_conf
+    trigger_vms 6
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    # the restore is not a backup run; the two mystery jobs are kept
+    [[ "$output" == *"runs_new=5 "* ]]
+    [ "$(printf '%s\n' "$output" | grep -c 'job type "MYSTERY_TASK"')" -eq 1 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0004'")" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE status = 'unknown'")" -eq 2 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name IN ('vm-0001','vm-0002','vm-0003') AND r.status = 'running'")" -eq 3 ]
+    q "SELECT message FROM job_run WHERE status = 'unknown'" | grep -q 'MYSTERY_TASK'
+    # unknown stays unknown once the job has ended; the backups complete normally
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE status = 'unknown'")" -eq 2 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE status = 'success'")" -eq 3 ]
+}
+
+@test "poll: a job the listing showed late (created before a newer one) is still collected" {
+    # job 2 stays out of the first GET /jobs answer after it exists, as a listing in no
+    # stable order can skip a job while another is created
+    hycu_sim --devices 3 --hide-job 2,1
+    write_conf
+    trigger vm-0001
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [[ "$output" == *"runs_new=1 "* ]]
+    trigger_vms 3 # job 2 (vm-0001 again, hidden), job 3 (vm-0002), job 4 (vm-0003)
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"runs_new=2 "* ]]
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"runs_new=1 "* ]]
+    [ "$(q "SELECT COUNT(*) FROM job_run")" -eq 4 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = 'vm-0001'")" -eq 2 ]
+    # nothing new: nothing re-read but the running ones, nothing written
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [[ "$output" == *"runs_new=0 runs_updated=0 "* ]]
 }

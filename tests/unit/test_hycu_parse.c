@@ -9,6 +9,7 @@
 #include "providers/hycu_parse.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,119 @@ static void test_job(void **state)
     json_decref(o);
 }
 
+/* Item 28: "1" is the one ambiguous completitionPct; the job's status decides. */
+static void test_job_pct(void **state)
+{
+    struct {
+        const char *json;
+        double pct;
+    } cases[] = {
+        {"{\"uuid\":\"a\",\"status\":\"OK\",\"completitionPct\":1}", 100},
+        {"{\"uuid\":\"a\",\"status\":\"WARNING\",\"completitionPct\":1.0}", 100},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\",\"completitionPct\":1}", 1},
+        {"{\"uuid\":\"a\",\"status\":\"QUEUED\",\"completitionPct\":1.0}", 1},
+        {"{\"uuid\":\"a\",\"status\":\"ERROR\",\"completitionPct\":1}", 1},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\",\"completitionPct\":0.99}", 99},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\",\"completitionPct\":2}", 2},
+        {"{\"uuid\":\"a\",\"status\":\"OK\",\"completitionPct\":100}", 100},
+        {"{\"uuid\":\"a\",\"status\":\"OK\",\"completitionPct\":250}", 100},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\",\"completitionPct\":0}", 0},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\",\"completitionPct\":-3}", -1},
+        {"{\"uuid\":\"a\",\"status\":\"EXECUTING\"}", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct bk_err e = {0};
+        struct hycu_job j;
+        json_t *o = json_loads(cases[i].json, 0, NULL);
+        assert_non_null(o);
+        assert_int_equal(hycu_parse_job(o, &j, &e), 0);
+        if (j.pct < cases[i].pct - 0.01 || j.pct > cases[i].pct + 0.01)
+            fail_msg("%s: pct %g, want %g", cases[i].json, j.pct, cases[i].pct);
+        hycu_job_clear(&j);
+        json_decref(o);
+    }
+}
+
+/* Item 27: each entityMap shape hycu-sim serves (docs/hycu.md) yields the entity's uuid. */
+static void test_job_entity_map_shapes(void **state)
+{
+    const char *maps[] = {
+        "{\"vm-1\":\"app01\"}",
+        "{\"VM\":\"vm-1\"}",
+        "{\"VM\":[\"vm-1\"]}",
+        "{\"VM\":[{\"uuid\":\"vm-1\",\"name\":\"app01\"}]}",
+        "[{\"uuid\":\"vm-1\",\"name\":\"app01\"}]",
+        "[\"vm-1\"]",
+    };
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"uuid\":\"j\",\"status\":\"OK\",\"entityMap\":%s}", maps[i]);
+        json_t *o = json_loads(body, 0, NULL);
+        assert_non_null(o);
+        struct bk_err e = {0};
+        struct hycu_job j;
+        assert_int_equal(hycu_parse_job(o, &j, &e), 0);
+        bool found = false;
+        for (size_t k = 0; k < j.n_entity_ids; k++)
+            found |= strcmp(j.entity_ids[k], "vm-1") == 0;
+        if (!found)
+            fail_msg("entityMap %s: vm-1 not found", maps[i]);
+        hycu_job_clear(&j);
+        json_decref(o);
+    }
+}
+
+/* Item 26: job "type" words, read loosely; unknown words are their own answer. */
+static void test_job_type(void **state)
+{
+    struct {
+        const char *word;
+        enum hycu_job_type t;
+    } cases[] = {
+        {NULL, HYCU_JOB_BACKUP},
+        {"", HYCU_JOB_BACKUP},
+        {"BACKUP", HYCU_JOB_BACKUP},
+        {"Backup", HYCU_JOB_BACKUP},
+        {"backup", HYCU_JOB_BACKUP},
+        {"VM_BACKUP", HYCU_JOB_BACKUP},
+        {"BACKUP_VM", HYCU_JOB_BACKUP},
+        {"backup-app", HYCU_JOB_BACKUP},
+        {"Share backup", HYCU_JOB_BACKUP},
+        {"vmBackup", HYCU_JOB_BACKUP},
+        {"BACKUPS", HYCU_JOB_BACKUP},
+        {"FULL_BACKUP", HYCU_JOB_BACKUP},
+        {"INCREMENTAL_BACKUP", HYCU_JOB_BACKUP},
+        {"SNAPSHOT_ONLY_BACKUP", HYCU_JOB_BACKUP},
+        {"ASYNC_BACKUP", HYCU_JOB_BACKUP},
+        {"RESTORE", HYCU_JOB_OTHER},
+        {"restore_vm", HYCU_JOB_OTHER},
+        {"RestoreVm", HYCU_JOB_OTHER},
+        {"RESTORE_FROM_BACKUP", HYCU_JOB_OTHER},
+        {"BACKUP_COPY", HYCU_JOB_OTHER},
+        {"EXPIRE_BACKUP", HYCU_JOB_OTHER},
+        {"BACKUP_VALIDATION", HYCU_JOB_OTHER},
+        {"ARCHIVE", HYCU_JOB_OTHER},
+        {"MOUNT", HYCU_JOB_OTHER},
+        {"sync", HYCU_JOB_OTHER},
+        {"MYSTERY_TASK", HYCU_JOB_UNKNOWN},
+        {"PROTECT", HYCU_JOB_UNKNOWN},
+        {"___", HYCU_JOB_UNKNOWN},
+        {"BACK UP", HYCU_JOB_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (hycu_job_type_parse(cases[i].word) != cases[i].t)
+            fail_msg("\"%s\": got %d, want %d", cases[i].word ? cases[i].word : "(null)",
+                     hycu_job_type_parse(cases[i].word), cases[i].t);
+    /* The job parser keeps the word. */
+    json_t *o = json_loads("{\"uuid\":\"j\",\"status\":\"OK\",\"type\":\"Vm_Backup\"}", 0, NULL);
+    struct bk_err e = {0};
+    struct hycu_job j;
+    assert_int_equal(hycu_parse_job(o, &j, &e), 0);
+    assert_string_equal(j.type, "Vm_Backup");
+    hycu_job_clear(&j);
+    json_decref(o);
+}
+
 static void test_status_mapping(void **state)
 {
     struct {
@@ -195,10 +309,16 @@ static void test_error_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_envelope),   cmocka_unit_test(test_entity),
-        cmocka_unit_test(test_job),        cmocka_unit_test(test_status_mapping),
-        cmocka_unit_test(test_trigger),    cmocka_unit_test(test_v1),
+        cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_entity),
+        cmocka_unit_test(test_job),
+        cmocka_unit_test(test_status_mapping),
+        cmocka_unit_test(test_trigger),
+        cmocka_unit_test(test_v1),
         cmocka_unit_test(test_error_text),
+        cmocka_unit_test(test_job_pct),
+        cmocka_unit_test(test_job_entity_map_shapes),
+        cmocka_unit_test(test_job_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
