@@ -205,3 +205,19 @@ q() { sqlite3 "$T/b.db" "$1"; }
     [ "$status" -eq 1 ]
     [[ "$output" == *"--status must be success, warning, failed"* ]]
 }
+
+@test "demo: the simulators' hostile names are opt-in (--hostile-names), and the demo does not opt in" {
+    start_sim COVE "$COVE_SIM" --devices 12 --customers 3
+    cove_conf "$COVE_URL/jsonapi"
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    [ "$(q "SELECT COUNT(*) FROM job")" -eq 12 ]
+    [ "$(q "SELECT COUNT(*) FROM job WHERE name LIKE '%onerror%'")" -eq 0 ]
+    stop_sims
+    rm -f "$T/b.db"
+    start_sim COVE "$COVE_SIM" --devices 12 --customers 3 --hostile-names
+    cove_conf "$COVE_URL/jsonapi"
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    [ "$(q "SELECT COUNT(*) FROM job WHERE name = '<img src=x onerror=alert(1)>'")" -eq 1 ]
+    run grep -c -- --hostile-names "$SRC_DIR/scripts/demo-run"
+    [ "$output" -eq 0 ]
+}
