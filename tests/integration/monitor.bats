@@ -221,3 +221,28 @@ q() { sqlite3 "$T/b.db" "$1"; }
     run grep -c -- --hostile-names "$SRC_DIR/scripts/demo-run"
     [ "$output" -eq 0 ]
 }
+
+@test "docs: the README stands on its own; BACKUPCTL_CONFIG works and is documented; help serve names the web UI" {
+    # every relative link of the README resolves inside the repository
+    grep -o '](\([^)#]*\)' "$SRC_DIR/README.md" | sed 's/^](//' | grep -v '^https\?://' >"$T/links"
+    [ -s "$T/links" ]
+    while read -r l; do
+        [ -e "$SRC_DIR/$l" ] || { echo "README links $l, which a clone does not have"; return 1; }
+        case "$l" in ../*) echo "README links outside the repository: $l"; return 1 ;; esac
+    done <"$T/links"
+    run grep -c -e '\.\./shared' -e 'Today it does the first job' "$SRC_DIR/README.md"
+    [ "$output" -eq 0 ]
+    grep -q BACKUPCTL_CONFIG "$SRC_DIR/README.md"
+    run "$BACKUPCTL" help
+    [[ "$output" == *'$BACKUPCTL_CONFIG'* ]]
+    printf '[database]\nurl = sqlite://b.db\n' >"$T/env.conf"
+    run env BACKUPCTL_CONFIG="$T/env.conf" "$BACKUPCTL" config check
+    [ "$status" -eq 0 ]
+    [[ "$output" == "configuration OK (0 sources)" ]]
+    run env BACKUPCTL_CONFIG="$T/missing.conf" "$BACKUPCTL" config check
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$T/missing.conf: cannot open"* ]]
+    run "$BACKUPCTL" help serve
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"web UI"* ]]
+}
