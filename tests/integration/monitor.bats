@@ -111,6 +111,15 @@ q() { sqlite3 "$T/b.db" "$1"; }
     [ "$status" -eq 0 ]
     [[ "$output" == *"/jsonapi?*** -> 200"* ]]
     [[ "$output" != *s3cr3t-q* ]]
+    # nor in an error: the poll summary, the store, the log
+    stop_sims
+    cove_conf "http://127.0.0.1:$COVE_PORT/jsonapi?token=s3cr3t-q"
+    run "$BACKUPCTL" poll --once --verbose --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed"*'error="'*"/jsonapi?***"* ]]
+    [[ "$output" != *s3cr3t-q* ]]
+    [ "$(q "SELECT COUNT(*) FROM poll_run WHERE error LIKE '%s3cr3t%'")" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM poll_run WHERE error LIKE '%/jsonapi?***%'")" -eq 1 ]
 }
 
 @test "check/status --customer: unknown is UNKNOWN (exit 3); an id picks one of two namesakes" {
