@@ -132,6 +132,7 @@ static const char *const totals_shape_names[] = {"array",  "numbers", "object", 
 
 struct cove {
     pthread_mutex_t lock;
+    bool hostile_names; /* --hostile-names: device 8 is named XSS_NAME (tests, not the demo) */
     uint64_t seed;
     int64_t start;   /* wall-clock Unix seconds at start-up */
     int64_t offset;  /* seconds added by /__sim/advance */
@@ -579,7 +580,7 @@ static void generate_device(struct cove *c, uint32_t i, size_t ncustomers, size_
     d->partner = (uint32_t)(1 + cust);
     if (cust == 0 && ((i - 1) / ncustomers) % 4 == 1)
         d->partner = (uint32_t)site; /* a couple of devices one level further down */
-    if (i == 8)
+    if (i == 8 && c->hostile_names)
         d->name = xstrdup(XSS_NAME);
     if (kind == 9) {
         d->os_type = 0;
@@ -2363,6 +2364,7 @@ static void usage(FILE *out)
         "  --customers M        customer partners under the MSP (default 3; when M >= 3 the\n"
         "                       last two are both named \"Contoso\")\n"
         "  --seed S             seed of the deterministic fleet (default 1)\n"
+        "  --hostile-names      name device 8 " XSS_NAME " (for tests of escaping)\n"
         "  --scenario F         JSON {\"customers\": [names], \"devices\": [{account_id, name,\n"
         "                       partner|partner_id, os_type, account_type, datasources,\n"
         "                       status, errors, duration, last_session, last_success,\n"
@@ -2470,6 +2472,10 @@ int main(int argc, char **argv)
             usage(stdout);
             rc = 0;
             goto out;
+        }
+        if (strcmp(arg, "--hostile-names") == 0) {
+            c.hostile_names = true;
+            continue;
         }
         if (strncmp(arg, "--", 2) != 0 || (eq != NULL && (size_t)(eq - arg) >= sizeof(name))) {
             fprintf(stderr, "cove-sim: unexpected argument %s\n", arg);

@@ -512,6 +512,7 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
         goto out;
     }
 
+    bool url_set = o->url != NULL;
     if (!o->url && envs(env, "HYCU_URL"))
         o->url = xstrdup(envs(env, "HYCU_URL"));
     if (!api_set && envs(env, "HYCU_API"))
@@ -531,6 +532,22 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
 
     if (!o->url) {
         rc = bk_err_set(err, BK_ECONFIG, "--url (or HYCU_URL) is required");
+        goto out;
+    }
+    /* Credentials have options of their own; a URL is logged with --verbose and echoed in
+     * errors, so what it might hide is refused here, without echoing it. */
+    if (str_url_has_userinfo(o->url)) {
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "%s must not contain credentials (user:password@): use --username with "
+                        "--password-file, or --auth-token-file",
+                        url_set ? "--url" : "HYCU_URL");
+        goto out;
+    }
+    if (strpbrk(o->url, "?#")) {
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "%s must be the controller's base URL without a query string or "
+                        "fragment, e.g. https://hycu:8443",
+                        url_set ? "--url" : "HYCU_URL");
         goto out;
     }
     if (!o->backup_name && !(o->uuid && o->api == HYCU_DIALECT_REST)) {

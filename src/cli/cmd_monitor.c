@@ -4,6 +4,7 @@
 #include "cli/cmd_monitor.h"
 
 #include "config/config.h"
+#include "core/status.h"
 #include "json/jsonu.h"
 #include "poller/poller.h"
 #include "secrets/secretfile.h"
@@ -34,12 +35,24 @@ struct common {
     const char *customer;
     const char *source;
     const char *format;
+    const char *status; /* status --status: only jobs whose latest status is this */
     bool once;
     bool verbose;
     double warn_age, crit_age;
 };
 
-enum { O_CONFIG = 300, O_CUSTOMER, O_SOURCE, O_FORMAT, O_ONCE, O_VERBOSE, O_WARN, O_CRIT, O_HELP };
+enum {
+    O_CONFIG = 300,
+    O_CUSTOMER,
+    O_SOURCE,
+    O_FORMAT,
+    O_ONCE,
+    O_VERBOSE,
+    O_WARN,
+    O_CRIT,
+    O_STATUS,
+    O_HELP
+};
 
 static int parse_common(int argc, char **argv, const char *allowed, const char *usage,
                         struct common *c)
@@ -53,6 +66,7 @@ static int parse_common(int argc, char **argv, const char *allowed, const char *
         {"verbose", no_argument, NULL, O_VERBOSE},
         {"warn-age", required_argument, NULL, O_WARN},
         {"crit-age", required_argument, NULL, O_CRIT},
+        {"status", required_argument, NULL, O_STATUS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -94,6 +108,18 @@ static int parse_common(int argc, char **argv, const char *allowed, const char *
         case O_ONCE:
             c->once = true;
             break;
+        case O_STATUS: {
+            enum bk_run_status st;
+            if (strcmp(optarg, "none") != 0 && bk_run_status_parse(optarg, &st) < 0) {
+                fprintf(stderr,
+                        "backupctl %s: --status must be success, warning, failed, running, "
+                        "missed, unknown or none\n",
+                        argv[0]);
+                return 1;
+            }
+            c->status = optarg;
+            break;
+        }
         case O_VERBOSE:
             c->verbose = true;
             break;
@@ -254,13 +280,44 @@ int cmd_poll(int argc, char **argv)
 /* ---- status ---------------------------------------------------------------------------- */
 
 static const char STATUS_USAGE[] =
-    "Usage: backupctl status [--config F] [--customer C] [--format table|json]\n"
+    "Usage: backupctl status [--config F] [--customer C] [--status S] [--format table|json]\n"
     "\n"
-    "Latest status of every job in the store. json: an array of {customer, source, job, kind,\n"
+    "Latest status of every job in the store. LAST RUN (json: last_run_at) is when the job's\n"
+    "latest run started, as in the web UI; AGE counts from then. --customer takes a customer's\n"
+    "name or, since two customers may share a name, its id (the web UI's customer id).\n"
+    "--status shows only jobs whose latest status is S: success, warning, failed, running,\n"
+    "missed, unknown or none (never ran). json: an array of {customer, source, job, kind,\n"
     "external_id, last_run_at, status, raw_status, reviewed, age_seconds}.\n";
+
+/* Vendor-supplied names go to terminals and line-oriented parsers: control bytes (and the
+ * bytes of `also`) are written as \xHH. */
+static const char *esc_name(const char *in, char *buf, size_t bufsz, const char *also)
+{
+    str_escape_ctl(in ? in : "", buf, bufsz, also, false);
+    return buf;
+}
+
+static int count_row(const struct store_row *r, void *ud)
+{
+    (void)r;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Does the store know customer `sel` (a name, or an id)? 1 yes, 0 no, negative on error. */
+static int customer_known(struct bk_store *store, const char *sel, struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(sel)};
+    int n = 0;
+    int rc = store_query(store,
+                         "SELECT 1 FROM customer WHERE name = ?1 OR CAST(id AS TEXT) = ?1 LIMIT 1",
+                         p, 1, count_row, &n, err);
+    return rc < 0 ? rc : n > 0;
+}
 
 struct status_ctx {
     bool json;
+    const char *only; /* --status */
     json_t *arr;
     int64_t now;
     size_t n;
@@ -269,11 +326,13 @@ struct status_ctx {
 static int status_row(const struct store_status_row *r, void *ud)
 {
     struct status_ctx *c = ud;
+    const char *status = r->override ? "success" : r->status;
+    if (c->only && strcmp(c->only, status) != 0)
+        return 0;
     char when[32] = "never";
     if (r->last_run_at > 0)
         bk_iso8601(r->last_run_at, when, sizeof when);
     int64_t age = r->last_run_at > 0 ? (c->now - r->last_run_at) / 1000 : -1;
-    const char *status = r->override ? "success" : r->status;
     if (c->json) {
         json_t *o = json_object();
         json_object_set_new(o, "customer", json_string(r->customer));
@@ -298,8 +357,11 @@ static int status_row(const struct store_status_row *r, void *ud)
             else
                 snprintf(agebuf, sizeof agebuf, "%lldd", (long long)(age / 86400));
         }
-        printf("%-24.24s %-14.14s %-28.28s %-11.11s %-20s %-9s %5s %s\n", r->customer, r->source,
-               r->job, r->kind, when, status, agebuf, r->reviewed ? "yes" : "no");
+        char cu[128], so[128], jo[128], ki[64];
+        printf("%-24.24s %-14.14s %-28.28s %-11.11s %-20s %-9s %5s %s\n",
+               esc_name(r->customer, cu, sizeof cu, NULL), esc_name(r->source, so, sizeof so, NULL),
+               esc_name(r->job, jo, sizeof jo, NULL), esc_name(r->kind, ki, sizeof ki, NULL), when,
+               status, agebuf, r->reviewed ? "yes" : "no");
     }
     c->n++;
     return 0;
@@ -327,21 +389,33 @@ static int open_ro(const struct common *c, struct bk_config **cfg, struct bk_sto
 int cmd_status(int argc, char **argv)
 {
     struct common c;
-    int rc = parse_common(argc, argv, "config customer format verbose", STATUS_USAGE, &c);
+    int rc = parse_common(argc, argv, "config customer format status verbose", STATUS_USAGE, &c);
     if (rc)
         return rc < 0 ? 0 : 1;
     struct bk_config *cfg;
     struct bk_store *store;
     if (open_ro(&c, &cfg, &store) < 0)
         return 1;
-    struct status_ctx ctx = {.json = strcmp(c.format, "json") == 0, .now = bk_now_ms()};
+    struct bk_err err = {0};
+    int code = 0;
+    if (c.customer && (rc = customer_known(store, c.customer, &err)) <= 0) {
+        /* a typo must not look like a customer without jobs */
+        if (rc < 0)
+            fprintf(stderr, "backupctl status: %s\n", err.msg);
+        else
+            fprintf(stderr, "backupctl status: no customer \"%s\" (name or id) in the store\n",
+                    c.customer);
+        store_close(store);
+        config_free(cfg);
+        return 1;
+    }
+    struct status_ctx ctx = {
+        .json = strcmp(c.format, "json") == 0, .only = c.status, .now = bk_now_ms()};
     if (ctx.json)
         ctx.arr = json_array();
     else
         printf("%-24s %-14s %-28s %-11s %-20s %-9s %5s %s\n", "CUSTOMER", "SOURCE", "JOB", "KIND",
                "LAST RUN", "STATUS", "AGE", "REVIEWED");
-    struct bk_err err = {0};
-    int code = 0;
     if (store_status_each(store, c.customer, status_row, &ctx, &err) < 0) {
         fprintf(stderr, "backupctl status: %s\n", err.msg);
         code = 1;
@@ -363,7 +437,9 @@ static const char CHECK_USAGE[] =
     "Nagios/Icinga plugin. CRITICAL for an unreviewed failed or missed last run, a last run\n"
     "older than --crit-age (50h), or a source whose last successful poll is older than\n"
     "3 x its interval; WARNING for warnings or runs older than --warn-age (26h); UNKNOWN\n"
-    "when the store cannot be read. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
+    "when the store cannot be read or the selection matches no job (an unknown --customer,\n"
+    "which takes a name or a customer id). Ages count from the start of the latest run.\n"
+    "Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
 
 struct check_ctx {
     int64_t now;
@@ -397,8 +473,13 @@ static int check_row(const struct store_status_row *r, void *ud)
     } else {
         c->ok++;
     }
-    if (why && !c->first_bad[0])
-        snprintf(c->first_bad, sizeof c->first_bad, "%s/%s: %s", r->customer, r->job, why);
+    if (why && !c->first_bad[0]) {
+        /* '|' starts Nagios perfdata and a newline ends the plugin's first line */
+        char cu[80], jo[80];
+        snprintf(c->first_bad, sizeof c->first_bad, "%s/%s: %s",
+                 esc_name(r->customer, cu, sizeof cu, "|"), esc_name(r->job, jo, sizeof jo, "|"),
+                 why);
+    }
     return 0;
 }
 
@@ -428,14 +509,16 @@ int cmd_check(int argc, char **argv)
         return rc < 0 ? 0 : 3;
     struct bk_config *cfg = NULL;
     struct bk_err err = {0};
+    char shown[sizeof err.msg * 4];
     if (config_load(c.config, &cfg, &err) < 0) {
-        printf("BACKUPCTL UNKNOWN - %s\n", err.msg);
+        printf("BACKUPCTL UNKNOWN - %s\n", esc_name(err.msg, shown, sizeof shown, "|"));
         return 3;
     }
     struct bk_store *store = NULL;
     if (!cfg->db_path || access(cfg->db_path, R_OK) != 0 || store_open_ro(cfg, &store, &err) < 0) {
         printf("BACKUPCTL UNKNOWN - cannot read the store %s%s%s\n",
-               cfg->db_path ? cfg->db_path : cfg->db_url, err.msg[0] ? ": " : "", err.msg);
+               cfg->db_path ? cfg->db_path : cfg->db_url, err.msg[0] ? ": " : "",
+               esc_name(err.msg, shown, sizeof shown, "|"));
         config_free(cfg);
         return 3;
     }
@@ -445,9 +528,20 @@ int cmd_check(int argc, char **argv)
                             .cfg = cfg,
                             .seen = xcalloc(cfg->nsources + 1, sizeof(bool))};
     int code = 0;
+    if (c.customer && (rc = customer_known(store, c.customer, &err)) <= 0) {
+        code = 3;
+        if (rc < 0)
+            printf("BACKUPCTL UNKNOWN - cannot read the store: %s\n",
+                   esc_name(err.msg, shown, sizeof shown, "|"));
+        else
+            printf("BACKUPCTL UNKNOWN - no customer \"%s\" (name or id) in the store\n",
+                   esc_name(c.customer, shown, sizeof shown, "|"));
+        goto out;
+    }
     if (store_status_each(store, c.customer, check_row, &ctx, &err) < 0 ||
         store_source_each(store, check_source, &ctx, &err) < 0) {
-        printf("BACKUPCTL UNKNOWN - cannot read the store: %s\n", err.msg);
+        printf("BACKUPCTL UNKNOWN - cannot read the store: %s\n",
+               esc_name(err.msg, shown, sizeof shown, "|"));
         code = 3;
         goto out;
     }
@@ -459,6 +553,10 @@ int cmd_check(int argc, char **argv)
     if (ctx.failed || ctx.stale || ctx.sources_down) {
         word = "CRITICAL";
         code = 2;
+    } else if (ctx.jobs == 0) {
+        /* nothing selected: a monitor that sees nothing must not say OK */
+        word = "UNKNOWN";
+        code = 3;
     } else if (ctx.warning) {
         word = "WARNING";
         code = 1;
@@ -468,6 +566,8 @@ int cmd_check(int argc, char **argv)
            (long long)ctx.sources_down, ctx.sources_down == 1 ? "" : "s", (long long)ctx.jobs);
     if (ctx.first_bad[0])
         printf(" (%s)", ctx.first_bad);
+    else if (ctx.jobs == 0)
+        printf(" (no job %s)", c.customer ? "of that customer" : "in the store");
     printf(" | failed=%lld warning=%lld stale=%lld sources_down=%lld ok=%lld jobs=%lld\n",
            (long long)ctx.failed, (long long)ctx.warning, (long long)ctx.stale,
            (long long)ctx.sources_down, (long long)ctx.ok, (long long)ctx.jobs);

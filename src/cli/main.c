@@ -22,7 +22,7 @@ static int cmd_version(int argc, char **argv);
 static const struct command commands[] = {
     {"backup", cmd_backup, "trigger and monitor one HYCU backup (for job schedulers)"},
     {"poll", cmd_poll, "poll the configured sources (Cove, HYCU) into the store"},
-    {"serve", daemon_serve, "daemon: scheduled polling, JSON API, /metrics"},
+    {"serve", daemon_serve, "daemon: scheduled polling, the web UI, JSON API, /metrics"},
     {"status", cmd_status, "latest status of every job in the store"},
     {"check", cmd_check, "Nagios/Icinga plugin: OK, WARNING, CRITICAL or UNKNOWN"},
     {"config", cmd_config, "validate the configuration file (config check)"},
@@ -45,7 +45,10 @@ static void usage(FILE *f)
     fputs("Usage: backupctl COMMAND [options]\n\nCommands:\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nRun 'backupctl COMMAND --help' for a command's options and exit codes.\n", f);
+    fputs("\nThe configuration file is --config F, else $BACKUPCTL_CONFIG, else\n"
+          "/etc/backupctl/backupctl.conf.\n"
+          "Run 'backupctl COMMAND --help' for a command's options and exit codes.\n",
+          f);
 }
 
 static int cmd_version(int argc, char **argv)

@@ -18,9 +18,11 @@ struct draft {
     char msg[400];
     int line; /* line counter maintained by our own reader */
     enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_RETENTION, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
-    char *cur_section; /* raw section name of the last section seen */
-    bool new_section;  /* the reader saw a [section] line since the last key */
-    int section_line;  /* line of the last [section] header */
+    char *cur_section;   /* raw section name of the last section seen */
+    bool new_section;    /* the reader saw a [section] line since the last key */
+    int section_line;    /* line of the last [section] header */
+    int bad_header_line; /* first "[name" line without "]" (inih reports only its number) */
+    char bad_header[200];
     const char *basedir;
 };
 
@@ -162,10 +164,17 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
             s->type = BK_SOURCE_HYCU;
         else
             return fail(d, "type must be cove or hycu, not \"%s\"", value);
-        s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
     } else if (strcmp(key, "url") == 0) {
-        if (!valid_url(value))
-            return fail(d, "url \"%s\" is not an http(s) URL", value);
+        if (!valid_url(value)) {
+            /* echo it without what a URL may hide: user-info and the query string */
+            if (str_url_has_userinfo(value))
+                return fail(d, "url is not an http(s) URL");
+            return fail(d, "url \"%.*s%s\" is not an http(s) URL", (int)strcspn(value, "?#"), value,
+                        strpbrk(value, "?#") ? "?***" : "");
+        }
+        if (str_url_has_userinfo(value))
+            return fail(d, "url must not contain credentials (user:password@): use username "
+                           "with password_file/password_env, or token_file/token_env");
         free(s->url);
         s->url = xstrdup(value);
     } else if (strcmp(key, "partner") == 0) {
@@ -243,7 +252,7 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             s->name = name;
             s->type = (enum bk_source_type) - 1;
             s->interval_ms = 15 * 60 * 1000;
-            s->page_size = 1000;
+            s->page_size = 0; /* the type's default, set once the whole section is read */
             s->history_pages = 5;
             s->enabled = true;
             s->line = d->section_line;
@@ -378,6 +387,14 @@ static char *read_line(char *str, int num, void *stream)
     if (*t == '[') {
         r->d->new_section = true;
         r->d->section_line = r->d->line;
+        /* inih flags "[name" without "]" by line number only, and the keys that follow would
+         * be blamed on the previous section: name the malformed line itself. */
+        size_t n = strcspn(t, "]\r\n");
+        if (t[n] != ']' && !r->d->bad_header_line) {
+            r->d->bad_header_line = r->d->line;
+            snprintf(r->d->bad_header, sizeof r->d->bad_header,
+                     "section header \"%.*s\" has no closing \"]\"", (int)(n > 60 ? 60 : n), t);
+        }
     }
     return str;
 }
@@ -413,6 +430,8 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         if (missing)
             return bk_err_set(err, BK_ECONFIG, "%s:%d: source \"%s\": %s is required", name,
                               s->line, s->name, missing);
+        if (!s->page_size)
+            s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
         if (s->type == BK_SOURCE_HYCU && !s->customer)
             s->customer = xstrdup(s->name);
     }
@@ -434,8 +453,10 @@ int config_parse_string(const char *text, const char *name, const char *basedir,
     free(d.cur_section);
     int rc = 0;
     if (line != 0) {
-        rc = bk_err_set(err, BK_ECONFIG, "%s:%d: %s", name, line > 0 ? line : 0,
-                        d.msg[0] ? d.msg : "syntax error (expected [section] or key = value)");
+        const char *msg = line == d.bad_header_line ? d.bad_header
+                          : d.msg[0]                ? d.msg
+                                     : "syntax error (expected [section] or key = value)";
+        rc = bk_err_set(err, BK_ECONFIG, "%s:%d: %s", name, line > 0 ? line : 0, msg);
     } else {
         rc = validate(&d, name, err);
     }

@@ -447,8 +447,9 @@ static const char SERVE_USAGE[] =
     "\n"
     "Run the daemon: poll every configured source on its schedule (worker threads, jitter,\n"
     "capped exponential backoff for failing sources; rejected credentials are not retried\n"
-    "until the configuration changes or an admin resumes the source), serve the JSON API,\n"
-    "/metrics, /healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only\n"
+    "until the configuration changes or an admin resumes the source), serve the web UI at /\n"
+    "(log in with a user from 'backupctl user add'), the JSON API under /api/v1, /metrics,\n"
+    "/healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only\n"
     "if it is valid; SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
     "Prints \"listening on HOST:PORT\" on stdout once the server is up.\n";
 

@@ -197,6 +197,11 @@ static int attempt_once(struct http_client *c, const struct http_req *req, struc
     resp->status = 0;
     resp->transport = 0;
     *retry_after = 0;
+    /* Messages and log lines name the URL without its user-info and query string: errors
+     * end up in the store, the API and on terminals. */
+    char url[400];
+    snprintf(url, sizeof url, "%s", req->url);
+    log_redact(url);
 
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -265,44 +270,42 @@ static int attempt_once(struct http_client *c, const struct http_req *req, struc
     if (code) {
         resp->transport = code;
         const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-        log_debug("HTTP %s %s failed after %lld ms: %s", m, req->url,
-                  (long long)(bk_mono_ms() - t0), detail);
+        log_debug("HTTP %s %s failed after %lld ms: %s", m, url, (long long)(bk_mono_ms() - t0),
+                  detail);
         switch (code) {
         case BK_EDNS:
-            return bk_err_set(err, code, "%s %s: host name does not resolve (%s)", m, req->url,
-                              detail);
+            return bk_err_set(err, code, "%s %s: host name does not resolve (%s)", m, url, detail);
         case BK_ETLS:
             return bk_err_set(err, code,
                               "%s %s: TLS certificate not trusted or handshake failed (%s); "
                               "use --ca-file FILE, or --insecure for a self-signed controller",
-                              m, req->url, detail);
+                              m, url, detail);
         case BK_ETOOBIG:
-            return bk_err_set(err, code, "%s %s: response larger than %zu bytes", m, req->url,
+            return bk_err_set(err, code, "%s %s: response larger than %zu bytes", m, url,
                               c->o.max_body);
         case BK_EINTR:
-            return bk_err_set(err, code, "%s %s: interrupted", m, req->url);
+            return bk_err_set(err, code, "%s %s: interrupted", m, url);
         default:
-            return bk_err_set(err, code, "%s %s: %s", m, req->url, detail);
+            return bk_err_set(err, code, "%s %s: %s", m, url, detail);
         }
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_off_t ra = 0;
     if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
         *retry_after = (long)ra;
-    log_debug("HTTP %s %s -> %ld (%lld ms, %zu bytes)", m, req->url, resp->status,
+    log_debug("HTTP %s %s -> %ld (%lld ms, %zu bytes)", m, url, resp->status,
               (long long)(bk_mono_ms() - t0), resp->body.len);
     if (resp->status >= 200 && resp->status < 300)
         return 0;
     if (resp->status == 401 || resp->status == 403) {
         struct bk_err e2 = {0};
-        bk_err_set(&e2, BK_EAUTH, "%s %s: HTTP %ld: credentials rejected", m, req->url,
-                   resp->status);
+        bk_err_set(&e2, BK_EAUTH, "%s %s: HTTP %ld: credentials rejected", m, url, resp->status);
         e2.http = resp->status;
         if (err)
             *err = e2;
         return -BK_EAUTH;
     }
-    bk_err_set(err, BK_EHTTP, "%s %s: HTTP %ld", m, req->url, resp->status);
+    bk_err_set(err, BK_EHTTP, "%s %s: HTTP %ld", m, url, resp->status);
     if (err)
         err->http = resp->status;
     return -BK_EHTTP;
@@ -327,7 +330,10 @@ int http_request(struct http_client *c, const struct http_req *req, struct http_
         log_warn("%s; retrying in %.1f s (attempt %d of %d)", err ? err->msg : "request failed",
                  (double)wait / 1000.0, resp->attempts + 1, c->o.retries + 1);
         if (bk_sleep_ms(wait, c->o.stop) < 0) {
-            rc = bk_err_set(err, BK_EINTR, "%s %s: interrupted", req->method, req->url);
+            char url[400];
+            snprintf(url, sizeof url, "%s", req->url);
+            log_redact(url);
+            rc = bk_err_set(err, BK_EINTR, "%s %s: interrupted", req->method, url);
             break;
         }
     }

@@ -67,11 +67,12 @@ struct store_status_row {
     const char *customer, *source, *job, *kind, *external_id;
     const char *status;     /* normalised status of the latest run, "none" if never ran */
     const char *raw_status; /* may be NULL */
-    int64_t last_run_at;    /* ms, 0 if never ran */
+    int64_t last_run_at;    /* ms: start of the latest run (its end if no start), 0 if never */
     bool reviewed;
     bool override;
     int64_t last_success_at; /* ms, 0 if never */
 };
+/* customer: NULL for all, else a customer's name or, when no customer has that name, its id. */
 int store_status_each(struct bk_store *s, const char *customer,
                       int (*cb)(const struct store_status_row *r, void *ud), void *ud,
                       struct bk_err *err);

@@ -2,6 +2,7 @@
  * allocates without limit) and written with one fputs so threads do not interleave. */
 #include "util/log.h"
 
+#include "util/str.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -112,8 +113,51 @@ static void mask_header(char *s, const char *name)
     }
 }
 
+/* Replace s[from..to) with min(3, to - from) stars (never grows the string). */
+static char *mask_span(char *s, size_t from, size_t to)
+{
+    size_t n = to - from, k = n < 3 ? n : 3;
+    memset(s + from, '*', k);
+    memmove(s + from + k, s + to, strlen(s + to) + 1);
+    return s + from + k;
+}
+
+/* In every URL ("scheme://…" up to a space or quote): user-info and the query string are
+ * masked. Credentials have keys of their own, but a URL someone pasted may still carry
+ * "user:pw@" or "?token=…", and URLs are what debug lines print most. */
+static void mask_urls(char *s)
+{
+    char *p = s;
+    while ((p = strstr(p, "://")) != NULL) {
+        p += 3;
+        size_t len = strcspn(p, " \t\n\r\"'<>");
+        size_t auth = strcspn(p, "/?#");
+        if (auth > len)
+            auth = len;
+        char *at = memchr(p, '@', auth);
+        if (at) {
+            size_t ui = (size_t)(at - p);
+            char *after = mask_span(p, 0, ui);
+            len -= ui - (size_t)(after - p);
+        }
+        char *q = memchr(p, '?', len);
+        if (q) {
+            size_t qs = (size_t)(q - p) + 1;
+            size_t qe = qs + strcspn(q + 1, "#");
+            if (qe > len)
+                qe = len;
+            if (qe > qs) {
+                char *after = mask_span(p, qs, qe);
+                len -= (qe - qs) - (size_t)(after - (p + qs));
+            }
+        }
+        p += len;
+    }
+}
+
 void log_redact(char *s)
 {
+    mask_urls(s);
     mask_header(s, "authorization:");
     mask_header(s, "cookie:");
     pthread_mutex_lock(&g_lock);
@@ -177,8 +221,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n", ts,
                  level_name(lvl), esc);
     } else {
+        /* Control bytes (ESC in a login name, a vendor's device name) would reach a terminal
+         * or a log viewer raw: write them as \xHH. */
+        char esc[LOG_LINE_MAX * 2];
+        str_escape_ctl(msg, esc, sizeof esc, NULL, true);
         /* The original script's format: "%(asctime)s - %(levelname)s - %(message)s". */
-        snprintf(line, sizeof line, "%s - %s - %s\n", ts, level_name(lvl), msg);
+        snprintf(line, sizeof line, "%s - %s - %s\n", ts, level_name(lvl), esc);
     }
     fputs(line, stderr);
 }

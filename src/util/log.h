@@ -16,8 +16,8 @@ void log_set_format(enum log_format fmt);
 /* Register a secret (copied) to be masked as "***" in every later log line. Secrets shorter
  * than 4 bytes are ignored (masking "a" would shred every line). */
 void log_add_secret(const char *secret);
-/* Replace registered secrets and Authorization/Cookie header values in s (in place, s is
- * NUL-terminated and never grows). */
+/* Replace registered secrets, Authorization/Cookie header values, and the user-info and
+ * query string of every URL in s (in place, s is NUL-terminated and never grows). */
 void log_redact(char *s);
 void log_clear_secrets(void);
 

@@ -133,3 +133,44 @@ char *str_base64(const void *data, size_t n)
     out[o] = '\0';
     return out;
 }
+
+size_t str_escape_ctl(const char *in, char *out, size_t outsz, const char *also, bool keep_tab)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (!outsz)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        unsigned c = *p;
+        bool c1 = c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        bool esc = (c < 0x20 && !(keep_tab && c == '\t')) || c == 0x7f || c1 ||
+                   (also && strchr(also, (int)c));
+        if (!esc) {
+            if (o + 1 >= outsz)
+                break;
+            out[o++] = (char)c;
+            continue;
+        }
+        if (c1)
+            c = *++p; /* the C1 code point U+0080..U+009F is the second byte */
+        if (o + 4 >= outsz)
+            break;
+        out[o++] = '\\';
+        out[o++] = 'x';
+        out[o++] = hex[c >> 4];
+        out[o++] = hex[c & 15];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+bool str_url_has_userinfo(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return false;
+    p += 3;
+    size_t auth = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth);
+    return at != NULL;
+}

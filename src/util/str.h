@@ -18,6 +18,13 @@ bool str_eq_ci(const char *a, const char *b);
 bool str_starts_with(const char *s, const char *prefix);
 
 #include <stddef.h>
+/* Copy in to out (size outsz, always NUL-terminated, truncated to fit) with every control byte
+ * (C0, DEL, and the C1 range encoded in UTF-8 as C2 80..C2 9F) and every byte of `also`
+ * written as \xHH, so vendor-supplied names cannot move a terminal's cursor, forge a line or
+ * break a line-oriented format. A tab is kept when keep_tab. Returns the bytes written. */
+size_t str_escape_ctl(const char *in, char *out, size_t outsz, const char *also, bool keep_tab);
+/* True when an http(s) URL carries user-info ("http://user:pw@host/"). */
+bool str_url_has_userinfo(const char *url);
 /* Standard base64 (RFC 4648, padded) of n bytes; caller frees. */
 char *str_base64(const void *data, size_t n);
 #endif

@@ -214,7 +214,7 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
                "status; none = never ran).",
                &jc.status);
         family(out, "backupctl_job_last_run_timestamp_seconds", "gauge",
-               "End (or start) time of the job's latest run.", &jc.last_run);
+               "Start (or end) time of the job's latest run.", &jc.last_run);
         family(out, "backupctl_job_last_success_timestamp_seconds", "gauge",
                "End time of the job's latest successful (or overridden) run.", &jc.last_ok);
         family(out, "backupctl_source_up", "gauge",

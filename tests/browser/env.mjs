@@ -139,7 +139,7 @@ export async function startEnv(opts = {}) {
     }));
     const [cove, hycu] = await Promise.all([
       startListening('cove-sim', path.join(BIN_DIR, 'cove-sim'),
-        ['--port', '0', '--devices', String(opts.coveDevices || 40), '--customers', String(opts.coveCustomers || 3)], dir),
+        ['--port', '0', '--hostile-names', '--devices', String(opts.coveDevices || 40), '--customers', String(opts.coveCustomers || 3)], dir),
       startListening('hycu-sim', path.join(BIN_DIR, 'hycu-sim'),
         ['--port', '0', '--token', token, '--devices', '6', '--scenario', 'scenario.json'], dir),
     ]);

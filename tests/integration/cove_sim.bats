@@ -20,7 +20,7 @@ teardown() {
 
 # cove ARGS… : start cove-sim with a request log at $T/cove.log.
 cove() {
-    start_sim COVE "$COVE_SIM" --request-log "$T/cove.log" "$@"
+    start_sim COVE "$COVE_SIM" --hostile-names --request-log "$T/cove.log" "$@"
 }
 
 # rpc BODY : POST BODY to /jsonapi; the reply on stdout.

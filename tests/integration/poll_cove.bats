@@ -17,7 +17,7 @@ teardown() {
 }
 
 cove() {
-    start_sim COVE "$COVE_SIM" --request-log "$T/cove.log" "$@"
+    start_sim COVE "$COVE_SIM" --hostile-names --request-log "$T/cove.log" "$@"
 }
 
 # conf [PAGE_SIZE] [DB] [SECRET]

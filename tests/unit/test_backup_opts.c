@@ -163,6 +163,30 @@ static void test_usage_errors(void **state)
     log_clear_secrets();
 }
 
+/* A URL carrying credentials or a query string is refused without being echoed. */
+static void test_url_secrets(void **state)
+{
+    const char *env[] = {"HYCU_AUTH_TOKEN", "t0k3n", NULL};
+    g_env = env;
+    struct backup_opts o;
+    struct bk_err e = {0};
+    assert_true(parse(&o, &e, 5, "--backup-name", "x", "--url", "http://admin:hunter2@h:8443") < 0);
+    assert_non_null(strstr(e.msg, "--url must not contain credentials"));
+    assert_null(strstr(e.msg, "hunter2"));
+    backup_opts_free(&o);
+    assert_true(parse(&o, &e, 5, "--backup-name", "x", "--url", "https://h:8443/?token=s3cr3t") <
+                0);
+    assert_non_null(strstr(e.msg, "--url must be the controller's base URL"));
+    assert_null(strstr(e.msg, "s3cr3t"));
+    backup_opts_free(&o);
+    const char *env2[] = {"HYCU_AUTH_TOKEN", "t0k3n", "HYCU_URL", "https://u:pw@h", NULL};
+    g_env = env2;
+    assert_true(parse(&o, &e, 3, "--backup-name", "x") < 0);
+    assert_non_null(strstr(e.msg, "HYCU_URL must not contain credentials"));
+    backup_opts_free(&o);
+    log_clear_secrets();
+}
+
 static void test_decimal_interval(void **state)
 {
     const char *env[] = {"HYCU_URL", "https://h", "HYCU_AUTH_TOKEN", "t0k3n", NULL};
@@ -236,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_secret_permissions), cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_decimal_interval),   cmocka_unit_test(test_backup_config),
         cmocka_unit_test(test_auth_file_parse),    cmocka_unit_test(test_setup_exit_codes),
+        cmocka_unit_test(test_url_secrets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

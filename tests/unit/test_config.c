@@ -87,6 +87,70 @@ static void test_errors(void **state)
     expect_error("[source \"a\"]\ntype = hycu\nurl = ftp://x\n", "not an http(s) URL");
 }
 
+/* A "[name" line without "]" is reported as itself, not as a key of the section before. */
+static void test_malformed_header(void **state)
+{
+    expect_error("[database]\nurl = sqlite://x.db\n[server\nlisten = 127.0.0.1:1\n",
+                 "f.conf:3: section header \"[server\" has no closing \"]\"");
+    expect_error("[server]\nlisten = 127.0.0.1:1\n[source \"a\"\ntype = hycu\n",
+                 "f.conf:3: section header \"[source \"a\"\" has no closing");
+    /* an earlier error still wins */
+    expect_error("[server]\nnope = 1\n[server\n", "f.conf:2: unknown key \"nope\"");
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    expect_error("[server\n", "f.conf:1: section header");
+    /* ';' inside a quoted section name is not a comment */
+    assert_int_equal(config_parse_string("[source \"a;b\"]\ntype = hycu\nurl = https://x\n"
+                                         "token_env = T\n",
+                                         "f.conf", ".", &c, &e),
+                     0);
+    config_free(c);
+}
+
+/* page_size written before type is kept; the type only sets the default. */
+static void test_page_size_before_type(void **state)
+{
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string("[source \"h\"]\npage_size = 7\ntype = hycu\n"
+                                         "url = https://x\ntoken_env = T\n"
+                                         "[source \"c\"]\npage_size = 9\ntype = cove\n"
+                                         "url = https://x/jsonapi\nusername = u\npassword_env = P\n"
+                                         "[source \"d\"]\ntype = cove\nurl = https://x/jsonapi\n"
+                                         "username = u\npassword_env = P\n",
+                                         "f.conf", ".", &c, &e),
+                     0);
+    assert_int_equal(config_find_source(c, "h")->page_size, 7);
+    assert_int_equal(config_find_source(c, "c")->page_size, 9);
+    assert_int_equal(config_find_source(c, "d")->page_size, 1000);
+    config_free(c);
+}
+
+/* Credentials have keys of their own: a URL with user-info is refused, and no error echoes
+ * what a URL hides. */
+static void test_url_credentials(void **state)
+{
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    assert_true(config_parse_string("[source \"a\"]\ntype = hycu\n"
+                                    "url = http://admin:hunter2@hycu:8443/\ntoken_env = T\n",
+                                    "f.conf", ".", &c, &e) < 0);
+    assert_non_null(strstr(e.msg, "f.conf:3: url must not contain credentials"));
+    assert_null(strstr(e.msg, "hunter2"));
+    assert_null(strstr(e.msg, "admin"));
+    assert_true(config_parse_string("[source \"a\"]\ntype = hycu\n"
+                                    "url = https://hycu/a b?token=s3cr3t\ntoken_env = T\n",
+                                    "f.conf", ".", &c, &e) < 0);
+    assert_non_null(strstr(e.msg, "f.conf:3: url"));
+    assert_null(strstr(e.msg, "s3cr3t"));
+    /* an '@' in the path is not user-info */
+    assert_int_equal(config_parse_string("[source \"a\"]\ntype = hycu\n"
+                                         "url = https://hycu/x@y\ntoken_env = T\n",
+                                         "f.conf", ".", &c, &e),
+                     0);
+    config_free(c);
+}
+
 static void test_defaults(void **state)
 {
     struct bk_config *c;
@@ -104,6 +168,9 @@ int main(void)
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_malformed_header),
+        cmocka_unit_test(test_page_size_before_type),
+        cmocka_unit_test(test_url_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

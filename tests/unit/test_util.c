@@ -102,6 +102,45 @@ static void test_redaction(void **state)
     log_clear_secrets();
 }
 
+static void test_url_redaction(void **state)
+{
+    (void)state;
+    char a[256] = "GET http://u:pw@h:8080/x?token=abc&pageSize=2#f -> 200";
+    log_redact(a);
+    assert_string_equal(a, "GET http://***@h:8080/x?***#f -> 200");
+    char b[256] = "\"https://h/a?k=v\" and https://x@h2/p?q then http://plain/path";
+    log_redact(b);
+    assert_string_equal(b, "\"https://h/a?***\" and https://*@h2/p?* then http://plain/path");
+    char c[64] = "http://h/?";
+    log_redact(c);
+    assert_string_equal(c, "http://h/?");
+    char d[64] = "://@?";
+    log_redact(d);
+    assert_string_equal(d, "://@?");
+}
+
+static void test_escape_ctl(void **state)
+{
+    (void)state;
+    char out[64];
+    str_escape_ctl("a\x1b[31mb\nc|d\te\x7f\xc2\x9b\xc3\xa9", out, sizeof out, "|", false);
+    assert_string_equal(out, "a\\x1b[31mb\\x0ac\\x7cd\\x09e\\x7f\\x9b\xc3\xa9");
+    str_escape_ctl("a\tb", out, sizeof out, NULL, true);
+    assert_string_equal(out, "a\tb");
+    /* truncation never splits an escape and always terminates */
+    char small[6];
+    assert_int_equal(str_escape_ctl("ab\x01"
+                                    "cd",
+                                    small, sizeof small, NULL, false),
+                     2);
+    assert_string_equal(small, "ab");
+    assert_true(str_url_has_userinfo("http://u:pw@host/"));
+    assert_true(str_url_has_userinfo("https://token@host"));
+    assert_false(str_url_has_userinfo("https://host/a@b"));
+    assert_false(str_url_has_userinfo("https://host/?x=a@b"));
+    assert_false(str_url_has_userinfo("https://host"));
+}
+
 static void test_err_prefix(void **state)
 {
     struct bk_err e = {0};
@@ -114,9 +153,10 @@ static void test_err_prefix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations), cmocka_unit_test(test_numbers_and_bools),
-        cmocka_unit_test(test_iso8601),   cmocka_unit_test(test_buf_bounded),
-        cmocka_unit_test(test_redaction), cmocka_unit_test(test_err_prefix),
+        cmocka_unit_test(test_durations),     cmocka_unit_test(test_numbers_and_bools),
+        cmocka_unit_test(test_iso8601),       cmocka_unit_test(test_buf_bounded),
+        cmocka_unit_test(test_redaction),     cmocka_unit_test(test_err_prefix),
+        cmocka_unit_test(test_url_redaction), cmocka_unit_test(test_escape_ctl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
