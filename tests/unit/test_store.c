@@ -305,6 +305,7 @@ static void test_superseded_runs(void **state)
     add_at(&b, "b", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
     add_at(&b, "c", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
     add_at(&b, "d", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
+    add_at(&b, "e", "t0", t0, BK_RUN_RUNNING, "EXECUTING", NULL, 0); /* no colour bar (HYCU) */
     poll(s, sid, &b, STORE_POLL_OK, &st);
     bk_batch_free(&b);
     int64_t n;
@@ -319,9 +320,13 @@ static void test_superseded_runs(void **state)
     add_at(&b, "b", "t1", t1, BK_RUN_SUCCESS, "5", "5555505", t1);
     add_at(&b, "c", "t1", t1, BK_RUN_RUNNING, "1", "5555101", t1);
     add_at(&b, "d", "t1", t1, BK_RUN_RUNNING, "1", "5555201", t1);
+    add_at(&b, "e", "t1", t1, BK_RUN_RUNNING, "EXECUTING", NULL, 0);
     poll(s, sid, &b, STORE_POLL_OK, &st);
-    assert_int_equal(st.runs_new, 4);
-    assert_int_equal(st.runs_superseded, 3);
+    assert_int_equal(st.runs_new, 5);
+    assert_int_equal(st.runs_superseded, 4);
+    assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'e')",
+                "unknown/EXECUTING");
     assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
                 " job_id = (SELECT id FROM job WHERE external_id = 'a')",
                 "failed/2");
