@@ -406,19 +406,7 @@ static void prune(struct bk_store *s, const struct bk_config *cfg)
             log_info("retention: pruned %lld audit records", (long long)n);
     }
     if (cfg->retain_runs_ms > 0) {
-        struct store_param p[] = {SP_INT(now - cfg->retain_runs_ms)};
-        if (store_exec(s,
-                       "DELETE FROM job_object WHERE run_id IN (SELECT id FROM job_run WHERE "
-                       "COALESCE(end_at, start_at, created_at) < ?1 AND reviewed_at IS NOT NULL)",
-                       p, 1, NULL, NULL, &err) < 0 ||
-            store_exec(s,
-                       "DELETE FROM remark_run WHERE run_id IN (SELECT id FROM job_run WHERE "
-                       "COALESCE(end_at, start_at, created_at) < ?1 AND reviewed_at IS NOT NULL)",
-                       p, 1, NULL, NULL, &err) < 0 ||
-            store_exec(s,
-                       "DELETE FROM job_run WHERE COALESCE(end_at, start_at, created_at) < ?1 "
-                       "AND reviewed_at IS NOT NULL",
-                       p, 1, &n, NULL, &err) < 0)
+        if (store_prune_runs(s, now - cfg->retain_runs_ms, &n, &err) < 0)
             log_warn("retention: %s", err.msg);
         else if (n)
             log_info("retention: pruned %lld reviewed runs", (long long)n);

@@ -99,13 +99,17 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         sum->code = BK_EIO;
         goto out;
     }
-    /* Runs that arrived with this poll are covered by the overrides already defined. */
-    if (o.result != STORE_POLL_FAILED && (st.runs_new || st.runs_updated)) {
-        int64_t n = 0;
-        if (store_overrides_apply_all(store, &n, &ferr) < 0)
+    /* Override flags follow the rules in force and the runs as they are now (a run that
+     * changed may match a rule, or no longer match any). */
+    if (o.result != STORE_POLL_FAILED) {
+        struct store_override_changes ch;
+        char target[300];
+        snprintf(target, sizeof target, "source:%s", src->name);
+        if (store_overrides_apply_all(store, target, &ch, &ferr) < 0)
             log_warn("source %s: overrides not applied: %s", src->name, ferr.msg);
-        else if (n)
-            log_info("source %s: %lld run(s) marked success by override", src->name, (long long)n);
+        else if (ch.set || ch.cleared)
+            log_info("source %s: override set on %lld run(s), cleared on %lld", src->name,
+                     (long long)ch.set, (long long)ch.cleared);
     }
     ctx.store_ms += bk_mono_ms() - ta;
     sum->ok = o.result != STORE_POLL_FAILED;

@@ -96,6 +96,20 @@ static const char *const store_migrations[] = {
     /* 4: every job's last success (status, check, /metrics) read from the index alone:
      * the status query on 10,000 jobs / 300,000 runs goes from 145 ms to 60 ms. */
     "CREATE INDEX job_run_job_status ON job_run (job_id, status, end_at, start_at, override);",
+    /* 5: what retention deletes must not come back or go down. run_tombstone keeps the
+     * (job, vendor run id) of every pruned run, so a vendor that still reports it (Cove's
+     * D09F15 of a device that has not run since) cannot insert it again, unreviewed.
+     * poll_counter holds backupctl_poll_runs_total, which pruning poll_run made go down;
+     * it starts from the poll_run rows still there. */
+    "CREATE TABLE run_tombstone ("
+    " job_id INTEGER NOT NULL REFERENCES job(id), vendor_run_id TEXT NOT NULL,"
+    " pruned_at INTEGER NOT NULL, PRIMARY KEY (job_id, vendor_run_id));"
+    "CREATE TABLE poll_counter ("
+    " source_id INTEGER NOT NULL REFERENCES source(id), result TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY (source_id, result));"
+    "INSERT INTO poll_counter (source_id, result, n)"
+    " SELECT source_id, result, COUNT(*) FROM poll_run WHERE result <> 'running'"
+    " GROUP BY source_id, result;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -1,11 +1,16 @@
 /* Overrides: rules that turn matching failed/warning/unknown runs into "success (override)".
- * The API applies a new override at once; the daemon calls store_overrides_apply_all after a
- * poll so runs that arrive later are covered too. Only unreviewed runs are ever touched. */
+ * A run's override flag is derived from the rules in force: it is set while at least one rule
+ * matches the run and cleared when none does (a rule deleted, or the run changed so that no
+ * rule matches any more). The API re-evaluates when a rule is created or deleted, the poller
+ * after every poll. Only unreviewed runs are ever touched: a reviewed run keeps its flag.
+ * Every re-evaluation that changes flags writes one audit row ("run.override") listing the
+ * runs set and cleared. */
 #ifndef BK_STORE_OVERRIDES_H
 #define BK_STORE_OVERRIDES_H
 
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct bk_err;
@@ -22,13 +27,24 @@ struct store_override {
     int64_t valid_from, valid_until; /* epoch ms, 0 = open */
 };
 
-/* Mark every unreviewed run o matches as override = 1; *changed gets the count. With
- * object_name set, a run matches when that object matches and no other object of the run
- * is failed/warning/unknown/missed. Runs inside the caller's transaction if one is open. */
-int store_override_apply(struct bk_store *s, const struct store_override *o, int64_t *changed,
-                         struct bk_err *err);
-/* Apply every stored override (one transaction). */
-int store_overrides_apply_all(struct bk_store *s, int64_t *changed, struct bk_err *err);
+/* True when o restricts what it matches: a job, an object, a status, a text, or a time window
+ * closed at both ends. A rule without any would turn every failed and warning run into a
+ * success, so the API refuses it. */
+bool store_override_has_condition(const struct store_override *o);
+
+/* What a re-evaluation changed. */
+struct store_override_changes {
+    int64_t set, cleared;
+};
+
+/* Re-derive the override flag of every unreviewed run from the stored rules, inside the
+ * caller's transaction; when anything changed, append the audit row (who, target borrowed;
+ * who NULL = "system"). */
+int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *target,
+                               struct store_override_changes *ch, struct bk_err *err);
+/* The same in a transaction of its own (the poller: who "poller", target e.g. the source). */
+int store_overrides_apply_all(struct bk_store *s, const char *target,
+                              struct store_override_changes *ch, struct bk_err *err);
 
 /* LIKE pattern for kind/text: lower-cased, '%', '_' and '\' escaped (ESCAPE '\'), wrapped in
  * '%' as kind says. Caller frees. */

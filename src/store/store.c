@@ -4,9 +4,11 @@
 #include "config/config.h"
 #include "util/err.h"
 #include "util/str.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct bk_store {
     const struct store_ops *ops;
@@ -113,6 +115,78 @@ int store_review_job(struct bk_store *s, const char *source, const char *externa
                      const char *who, int64_t *n, struct bk_err *err)
 {
     return s->ops->review_job(s->impl, source, external_id, who, n, err);
+}
+
+enum bk_run_status store_superseded_status(const char *bar, int64_t as_of_ms, int64_t start_ms,
+                                           int64_t next_start_ms, int64_t others_that_day,
+                                           char *digit)
+{
+    const int64_t day = 86400000;
+    *digit = '\0';
+    if (!bar || !*bar || as_of_ms <= 0 || start_ms <= 0 || others_that_day > 0)
+        return BK_RUN_UNKNOWN;
+    int64_t run_day = start_ms / day;
+    /* The newer session on the same day may be what colours it. */
+    if (next_start_ms <= 0 || next_start_ms / day <= run_day)
+        return BK_RUN_UNKNOWN;
+    /* The bar's last day is the vendor's today: at least our as-of day, and at least the day
+     * of its newest session (its clock may be ahead of ours). */
+    int64_t bar_day = as_of_ms / day > next_start_ms / day ? as_of_ms / day : next_start_ms / day;
+    int64_t back = bar_day - run_day, n = (int64_t)strlen(bar);
+    if (back < 0 || back >= n)
+        return BK_RUN_UNKNOWN;
+    char d = bar[n - 1 - back];
+    enum bk_run_status st;
+    switch (d) {
+    case '5':
+        st = BK_RUN_SUCCESS;
+        break;
+    case '8':
+        st = BK_RUN_WARNING;
+        break;
+    case '2':
+    case '3':
+    case '6':
+    case '7':
+        st = BK_RUN_FAILED;
+        break;
+    case '4':
+        st = BK_RUN_UNKNOWN;
+        break;
+    default: /* 0 nothing ran, 1/9 still running, anything else: the bar does not tell */
+        return BK_RUN_UNKNOWN;
+    }
+    *digit = d;
+    return st;
+}
+
+int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err)
+{
+#define PRUNED                                                                                     \
+    "SELECT id FROM job_run WHERE COALESCE(end_at, start_at, created_at) < ?1"                     \
+    " AND reviewed_at IS NOT NULL"
+    struct store_param p[] = {SP_INT(before_ms), SP_INT(bk_now_ms())};
+    *n = 0;
+    int rc = store_begin(s, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = store_exec(s,
+                         "INSERT INTO run_tombstone (job_id, vendor_run_id, pruned_at)"
+                         " SELECT job_id, vendor_run_id, ?2 FROM job_run WHERE id IN (" PRUNED ")"
+                         " ON CONFLICT (job_id, vendor_run_id) DO NOTHING",
+                         p, 2, NULL, NULL, err)) < 0 ||
+        (rc = store_exec(s, "DELETE FROM job_object WHERE run_id IN (" PRUNED ")", p, 1, NULL, NULL,
+                         err)) < 0 ||
+        (rc = store_exec(s, "DELETE FROM remark_run WHERE run_id IN (" PRUNED ")", p, 1, NULL, NULL,
+                         err)) < 0 ||
+        (rc = store_exec(s, "DELETE FROM job_run WHERE id IN (" PRUNED ")", p, 1, n, NULL, err)) <
+            0 ||
+        (rc = store_commit(s, err)) < 0) {
+        store_rollback(s);
+        *n = 0;
+    }
+    return rc;
+#undef PRUNED
 }
 
 int store_row_count(const struct store_row *r)

@@ -55,11 +55,28 @@ struct store_poll_outcome {
 
 struct store_apply_stats {
     int64_t customers_changed, jobs_changed, jobs_retired, runs_new, runs_updated, objects_changed;
+    int64_t runs_superseded; /* running runs given a final status (also in runs_updated) */
 };
 
 int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,
                       const struct store_poll_outcome *o, struct store_apply_stats *st,
                       struct bk_err *err);
+
+/* The final status of a run still "running" when a newer run of its job appeared and the
+ * vendor no longer reports it. Cove's colour bar (digits, one per UTC day, the last one the day
+ * of as_of_ms) tells, when the run's day has a final digit and nothing else could have
+ * coloured that day: no other known run of the job that day (others_that_day) and the newer
+ * run (next_start_ms) on a later day. Then *digit gets the digit and the result is its status
+ * (5 success, 8 warning, 2 3 6 7 failed, 4 unknown). Otherwise *digit is '\0' and the result
+ * is BK_RUN_UNKNOWN: the end was never reported — never success. Pure. */
+enum bk_run_status store_superseded_status(const char *bar, int64_t as_of_ms, int64_t start_ms,
+                                           int64_t next_start_ms, int64_t others_that_day,
+                                           char *digit);
+
+/* Retention: delete reviewed runs that ended before before_ms (with their objects and remark
+ * links), keeping each one's (job, vendor run id) in run_tombstone so a poll that still sees it
+ * at the vendor does not insert it again. One transaction; *n gets the runs deleted. */
+int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
 
 /* Latest state of every job (retired ones excluded), for `status` and `check`. Strings are
  * borrowed for the duration of the callback. */
@@ -89,7 +106,8 @@ struct store_source_row {
 int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_row *r, void *ud),
                       void *ud, struct bk_err *err);
 
-/* Review every run of a job (external id) that is not reviewed (tests, CLI). */
+/* Review every run of a job (external id) that is not reviewed and has a final status
+ * (a running run cannot be reviewed: the review would freeze it as running) (tests, CLI). */
 int store_review_job(struct bk_store *s, const char *source, const char *external_id,
                      const char *who, int64_t *n, struct bk_err *err);
 

@@ -256,6 +256,24 @@ static int delete_stage(struct sq *q, const char *where, int64_t arg, struct bk_
     return 0;
 }
 
+/* backupctl_poll_runs_total: one more finished poll of source_id with this result. The
+ * counter has its own table because retention deletes poll_run rows, and counters only rise. */
+static int count_poll(struct sq *q, int64_t source_id, const char *result, struct bk_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(q,
+                     "INSERT INTO poll_counter (source_id, result, n) VALUES (?1, ?2, 1)"
+                     " ON CONFLICT (source_id, result) DO UPDATE SET n = poll_counter.n + 1",
+                     &st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, source_id);
+    bind_text(st, 2, result);
+    rc = step_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, int64_t *poll_id,
                          struct bk_err *err)
 {
@@ -269,6 +287,7 @@ static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, in
                       " AND result = 'running')",
                       source_id, err);
     sqlite3_stmt *st = NULL;
+    int64_t interrupted = 0;
     if (rc == 0)
         rc = prepare(q,
                      "UPDATE poll_run SET result = 'interrupted', finished_at = NULL,"
@@ -277,10 +296,12 @@ static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, in
                      &st, err);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, source_id);
-        rc = step_done(q, st, NULL, err);
+        rc = step_done(q, st, &interrupted, err);
         sqlite3_finalize(st);
         st = NULL;
     }
+    for (int64_t i = 0; i < interrupted && rc == 0; i++)
+        rc = count_poll(q, source_id, "interrupted", err);
     if (rc == 0)
         rc = prepare(q,
                      "INSERT INTO poll_run (source_id, started_at, result, instance)"
@@ -404,7 +425,9 @@ static const char SQL_RUNS_NEW[] =
     "SELECT COUNT(*) FROM stage_run s JOIN job j ON j.source_id = ?1"
     " AND j.external_id = s.job_external_id WHERE s.poll_id = ?3 AND ?2 IS NOT NULL"
     " AND NOT EXISTS (SELECT 1 FROM job_run r WHERE r.job_id = j.id"
-    " AND r.vendor_run_id = s.vendor_run_id)";
+    " AND r.vendor_run_id = s.vendor_run_id)"
+    " AND NOT EXISTS (SELECT 1 FROM run_tombstone t WHERE t.job_id = j.id"
+    " AND t.vendor_run_id = s.vendor_run_id)";
 
 static const char SQL_RUNS[] =
     "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, end_at, status,"
@@ -412,6 +435,8 @@ static const char SQL_RUNS[] =
     " SELECT j.id, 'api', s.vendor_run_id, s.start_at, s.end_at, s.status, s.raw_status,"
     " s.error_count, s.message, ?2, ?2 FROM stage_run s JOIN job j ON j.source_id = ?1"
     " AND j.external_id = s.job_external_id WHERE s.poll_id = ?3"
+    " AND NOT EXISTS (SELECT 1 FROM run_tombstone t WHERE t.job_id = j.id"
+    " AND t.vendor_run_id = s.vendor_run_id)"
     " ON CONFLICT (job_id, vendor_run_id) DO UPDATE SET start_at = excluded.start_at,"
     " end_at = excluded.end_at, status = excluded.status, raw_status = excluded.raw_status,"
     " error_count = excluded.error_count, message = excluded.message,"
@@ -433,6 +458,96 @@ static const char SQL_OBJECTS[] =
     " WHERE job_object.status IS NOT excluded.status"
     " OR job_object.raw_status IS NOT excluded.raw_status"
     " OR job_object.message IS NOT excluded.message";
+
+/* Runs still "running" whose job has a newer run in this poll while the vendor no longer
+ * reports them (Cove shows only a device's latest session; HYCU forgot the job): their end
+ * will never be reported, so they get a final status now (store_superseded_status). Columns:
+ * id, start, colour bar as this poll read it (the job's as_of is only rewritten when the bar
+ * changes), its time, the newer run's start, other runs of that day. */
+static const char SQL_SUPERSEDED[] =
+    "SELECT r.id, COALESCE(r.start_at, r.created_at), g.colour_bar, g.colour_bar_as_of,"
+    " (SELECT MIN(s.start_at) FROM stage_run s WHERE s.poll_id = ?3"
+    "  AND s.job_external_id = j.external_id AND s.start_at > COALESCE(r.start_at, r.created_at)),"
+    " (SELECT COUNT(*) FROM job_run x WHERE x.job_id = r.job_id AND x.id <> r.id"
+    "  AND x.start_at >= (COALESCE(r.start_at, r.created_at) / 86400000) * 86400000"
+    "  AND x.start_at < (COALESCE(r.start_at, r.created_at) / 86400000 + 1) * 86400000)"
+    " FROM job_run r JOIN job j ON j.id = r.job_id"
+    " LEFT JOIN stage_job g ON g.poll_id = ?3 AND g.external_id = j.external_id"
+    " WHERE r.reviewed_at IS NULL AND r.status = 'running' AND j.source_id = ?1"
+    " AND ?2 IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM stage_run s WHERE s.poll_id = ?3"
+    "  AND s.job_external_id = j.external_id AND s.vendor_run_id = r.vendor_run_id)"
+    " AND EXISTS (SELECT 1 FROM stage_run s WHERE s.poll_id = ?3"
+    "  AND s.job_external_id = j.external_id AND s.start_at > COALESCE(r.start_at, r.created_at))"
+    " ORDER BY r.id";
+
+struct superseded {
+    int64_t id;
+    enum bk_run_status status;
+    char digit;
+    int64_t start, as_of;
+};
+
+static int finish_superseded(struct sq *q, int64_t source_id, int64_t now, int64_t poll_id,
+                             int64_t *n, struct bk_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = NULL, *up = NULL;
+    struct superseded *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc = prepare(q, SQL_SUPERSEDED, &st, err), s;
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, poll_id);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nv == cap) {
+            cap = cap ? 2 * cap : 64;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        struct superseded *x = &v[nv++];
+        x->id = sqlite3_column_int64(st, 0);
+        x->start = sqlite3_column_int64(st, 1);
+        x->as_of = sqlite3_column_int64(st, 3);
+        x->status = store_superseded_status((const char *)sqlite3_column_text(st, 2), x->as_of,
+                                            x->start, sqlite3_column_int64(st, 4),
+                                            sqlite3_column_int64(st, 5), &x->digit);
+    }
+    if (s != SQLITE_DONE)
+        rc = dberr(q, err, "superseded runs");
+    sqlite3_finalize(st);
+    if (rc == 0 && nv > 0)
+        rc = prepare(q,
+                     "UPDATE job_run SET status = ?2, raw_status = COALESCE(?3, raw_status),"
+                     " message = ?4, updated_at = ?5"
+                     " WHERE id = ?1 AND reviewed_at IS NULL AND status = 'running'",
+                     &up, err);
+    for (size_t i = 0; i < nv && rc == 0; i++) {
+        char day[32], msg[300], raw[2] = {v[i].digit, '\0'};
+        bk_iso8601(v[i].start, day, sizeof day);
+        if (v[i].digit)
+            snprintf(msg, sizeof msg,
+                     "%s per the vendor's colour bar for %.10s: a newer session started before "
+                     "the end of this one was reported",
+                     bk_run_status_name(v[i].status), day);
+        else
+            snprintf(msg, sizeof msg,
+                     "the vendor never reported the end of this run: a newer run started while "
+                     "it was still running");
+        sqlite3_bind_int64(up, 1, v[i].id);
+        bind_text(up, 2, bk_run_status_name(v[i].status));
+        bind_text(up, 3, v[i].digit ? raw : NULL);
+        bind_text(up, 4, msg);
+        sqlite3_bind_int64(up, 5, now);
+        int64_t c = 0;
+        rc = step_done(q, up, &c, err);
+        *n += c;
+    }
+    sqlite3_finalize(up);
+    free(v);
+    return rc;
+}
 
 static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t now, int64_t poll_id,
                      int64_t *changes, bool count_query, struct bk_err *err)
@@ -480,9 +595,10 @@ static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
                 0 ||
             (rc = apply_one(q, SQL_RUNS, source_id, now, poll_id, &total_runs, false, err)) < 0 ||
             (rc = apply_one(q, SQL_OBJECTS, source_id, now, poll_id, &st->objects_changed, false,
-                            err)) < 0)
+                            err)) < 0 ||
+            (rc = finish_superseded(q, source_id, now, poll_id, &st->runs_superseded, err)) < 0)
             goto out;
-        st->runs_updated = total_runs - st->runs_new;
+        st->runs_updated = total_runs - st->runs_new + st->runs_superseded;
         if (o->state_key && o->state_value) {
             sqlite3_stmt *ss;
             if ((rc = prepare(q,
@@ -519,7 +635,7 @@ static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
     bind_text(pr, 8, o->error);
     rc = step_done(q, pr, NULL, err);
     sqlite3_finalize(pr);
-    if (rc < 0)
+    if (rc < 0 || (rc = count_poll(q, source_id, names[o->result], err)) < 0)
         goto out;
     if ((rc = delete_stage(q, "poll_id = ?1", poll_id, err)) < 0)
         goto out;
@@ -629,7 +745,8 @@ static int sq_review_job(void *impl, const char *source, const char *external_id
     sqlite3_stmt *st;
     int rc = prepare(q,
                      "UPDATE job_run SET reviewed_at = ?3, reviewed_by = ?4, updated_at = ?3"
-                     " WHERE reviewed_at IS NULL AND job_id IN (SELECT j.id FROM job j"
+                     " WHERE reviewed_at IS NULL AND status <> 'running'"
+                     " AND job_id IN (SELECT j.id FROM job j"
                      " JOIN source s ON s.id = j.source_id WHERE s.name = ?1"
                      " AND j.external_id = ?2)",
                      &st, err);

@@ -925,21 +925,38 @@ void api_run_get(struct web_req *rq)
     web_reply(rq, 200, run);
 }
 
+/* The one status that is not final: such a run cannot be reviewed yet. */
+#define RUN_NOT_FINAL "'running'"
+
 void api_run_review(struct web_req *rq)
 {
     struct bk_err err = {0};
     int rc;
     if (!no_params(rq))
         return;
-    int64_t n = 0, now = bk_now_ms();
+    int64_t n = 0, now = bk_now_ms(), running = 0;
     struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(rq->id)};
+    /* A review freezes a run (polls never change a reviewed run): one still running would
+     * stay "running" and hide the failure that may follow. */
+    struct store_param pr[] = {SP_INT(rq->id)};
+    if (query_int(rq,
+                  "SELECT COUNT(*) FROM job_run WHERE id = ?1 AND reviewed_at IS NULL"
+                  " AND status = " RUN_NOT_FINAL,
+                  pr, 1, &running) < 0)
+        return;
+    if (running) {
+        web_error(rq, 409, "conflict",
+                  "run %lld is still running: it can be reviewed once it has a final status",
+                  (long long)rq->id);
+        return;
+    }
     if (store_begin(rq->st, &err) < 0) {
         web_internal(rq, &err);
         return;
     }
     if (store_exec(rq->st,
                    "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                   " WHERE id = ?3 AND reviewed_at IS NULL",
+                   " WHERE id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
                    p, 3, &n, NULL, &err) < 0)
         goto dberr;
     if (n > 0) {
@@ -977,7 +994,7 @@ void api_runs_review(struct web_req *rq)
 {
     static const char *const fields[] = {"ids", "job", NULL};
     struct bk_err err = {0};
-    int64_t *ids = NULL, job = 0, total = 0, now = bk_now_ms();
+    int64_t *ids = NULL, job = 0, total = 0, skipped = 0, now = bk_now_ms();
     size_t nids = 0;
     bool has_job;
     if (!no_params(rq))
@@ -1012,26 +1029,37 @@ void api_runs_review(struct web_req *rq)
         web_internal(rq, &err);
         goto out;
     }
+    /* Runs still running are skipped (see api_run_review) and counted in "skipped". */
     if (has_job) {
         struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(job)};
-        if (store_exec(rq->st,
+        if (store_query(rq->st,
+                        "SELECT COUNT(*) FROM job_run WHERE job_id = ?3 AND reviewed_at IS NULL"
+                        " AND status = " RUN_NOT_FINAL " AND ?1 IS NOT NULL AND ?2 IS NOT NULL",
+                        p, 3, int_cb, &skipped, &err) < 0 ||
+            store_exec(rq->st,
                        "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                       " WHERE job_id = ?3 AND reviewed_at IS NULL",
+                       " WHERE job_id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
                        p, 3, &total, NULL, &err) < 0)
             goto fail;
     } else {
         for (size_t i = 0; i < nids; i++) {
-            int64_t n = 0;
+            int64_t n = 0, r = 0;
             struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(ids[i])};
-            if (store_exec(rq->st,
+            if (store_query(rq->st,
+                            "SELECT COUNT(*) FROM job_run WHERE id = ?3 AND reviewed_at IS NULL"
+                            " AND status = " RUN_NOT_FINAL " AND ?1 IS NOT NULL AND ?2 IS NOT NULL",
+                            p, 3, int_cb, &r, &err) < 0 ||
+                store_exec(rq->st,
                            "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                           " WHERE id = ?3 AND reviewed_at IS NULL",
+                           " WHERE id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
                            p, 3, &n, NULL, &err) < 0)
                 goto fail;
             total += n;
+            skipped += r;
         }
     }
-    json_t *after = json_pack("{s:I}", "count", (json_int_t)total);
+    json_t *after =
+        json_pack("{s:I,s:I}", "count", (json_int_t)total, "skipped", (json_int_t)skipped);
     char target[48];
     if (has_job) {
         snprintf(target, sizeof target, "job:%lld", (long long)job);
@@ -1051,7 +1079,8 @@ void api_runs_review(struct web_req *rq)
     }
     if (store_commit(rq->st, &err) < 0)
         goto fail;
-    web_reply(rq, 200, json_pack("{s:I}", "count", (json_int_t)total));
+    web_reply(rq, 200,
+              json_pack("{s:I,s:I}", "count", (json_int_t)total, "skipped", (json_int_t)skipped));
     goto out;
 fail:
     store_rollback(rq->st);
@@ -1530,8 +1559,9 @@ void api_override_create(struct web_req *rq)
     static const char *const kinds[] = {"contains", "equals", "starts", "ends", NULL};
     struct bk_err err = {0};
     struct store_override o = {0};
+    struct store_override_changes ch;
     bool has_job, has_from, has_until;
-    int64_t now = bk_now_ms(), id = 0, changed = 0;
+    int64_t now = bk_now_ms(), id = 0;
     if (!no_params(rq))
         return;
     if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
@@ -1581,6 +1611,13 @@ void api_override_create(struct web_req *rq)
         web_error(rq, 400, "bad_request", "valid_from: must not be after valid_until");
         return;
     }
+    if (!store_override_has_condition(&o)) {
+        web_error(rq, 400, "bad_request",
+                  "body: an override needs a condition (job, object_name, match_status, "
+                  "match_text, or both valid_from and valid_until); without one it would turn "
+                  "every failed and warning run into a success");
+        return;
+    }
     if (has_job) {
         int64_t n = 0;
         struct store_param p[] = {SP_INT(o.job_id)};
@@ -1610,8 +1647,9 @@ void api_override_create(struct web_req *rq)
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                    p, 9, NULL, &id, &err) < 0)
         goto fail;
-    o.id = id;
-    if (store_override_apply(rq->st, &o, &changed, &err) < 0)
+    char target[32];
+    snprintf(target, sizeof target, "override:%lld", (long long)id);
+    if (store_overrides_reevaluate(rq->st, rq->who.name, target, &ch, &err) < 0)
         goto fail;
     struct store_param pi[] = {SP_INT(id)};
     int rc;
@@ -1624,9 +1662,7 @@ void api_override_create(struct web_req *rq)
         json_decref(item);
         return;
     }
-    json_object_set_new(item, "runs_updated", json_integer(changed));
-    char target[32];
-    snprintf(target, sizeof target, "override:%lld", (long long)id);
+    json_object_set_new(item, "runs_updated", json_integer(ch.set));
     if (web_audit(rq, "override.create", target, NULL, item) < 0) {
         json_decref(item);
         store_rollback(rq->st);
@@ -1690,7 +1726,11 @@ void api_override_delete(struct web_req *rq)
             web_error(rq, 404, "not_found", "no override %lld", (long long)rq->id);
         return;
     }
-    if (store_commit(rq->st, &err) < 0) {
+    char target[32];
+    struct store_override_changes ch;
+    snprintf(target, sizeof target, "override:%lld", (long long)rq->id);
+    if (store_overrides_reevaluate(rq->st, rq->who.name, target, &ch, &err) < 0 ||
+        store_commit(rq->st, &err) < 0) {
         store_rollback(rq->st);
         {
             web_internal(rq, &err);
@@ -1730,7 +1770,9 @@ void api_overrides_delete(struct web_req *rq)
         count += rc;
     }
     free(ids);
-    if (store_commit(rq->st, &err) < 0) {
+    struct store_override_changes ch;
+    if (store_overrides_reevaluate(rq->st, rq->who.name, "overrides", &ch, &err) < 0 ||
+        store_commit(rq->st, &err) < 0) {
         store_rollback(rq->st);
         {
             web_internal(rq, &err);

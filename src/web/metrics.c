@@ -204,9 +204,10 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
                          NULL, 0, src_cb, &sc, err);
     if (rc == 0)
         rc = store_query(s,
-                         "SELECT s.name, p.result, COUNT(*) FROM poll_run p"
-                         " JOIN source s ON s.id = p.source_id WHERE p.result <> 'running'"
-                         " GROUP BY s.name, p.result ORDER BY s.name, p.result",
+                         /* poll_counter, not COUNT(*) over poll_run: retention deletes
+                          * poll_run rows, and a counter must never go down. */
+                         "SELECT s.name, c.result, c.n FROM poll_counter c"
+                         " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
                          NULL, 0, count_cb, &cc, err);
     if (rc == 0) {
         family(out, "backupctl_job_status", "gauge",
@@ -224,7 +225,8 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         family(out, "backupctl_source_poll_duration_seconds", "gauge",
                "Duration of the source's latest finished poll.", &sc.duration);
         family(out, "backupctl_poll_runs_total", "counter",
-               "Finished polls recorded in the store, by source and result.", &counts);
+               "Finished polls, by source and result (kept when retention prunes poll records).",
+               &counts);
         if (out->max && out->len >= out->max)
             rc = bk_err_set(err, BK_ETOOBIG, "metrics larger than the buffer");
     }

@@ -28,6 +28,24 @@ function noProblems(p) {
   assert.deepEqual(p.dialogs, [], 'no JavaScript dialog opened');
 }
 
+// Ask the daemon to poll a source now and wait until that poll has finished.
+async function pollNow(name) {
+  const last = async () => ((await env.admin.get('/sources')).items.find((x) => x.name === name).last_poll || {});
+  const before = await last();
+  await env.admin.post(`/sources/${name}/poll`);
+  for (let i = 0; i < 400; i++) {
+    const now = await last();
+    if (now.finished_at && (now.started_at !== before.started_at || now.finished_at !== before.finished_at)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no poll of ${name} finished`);
+}
+
+async function simAdvance(body) {
+  const res = await fetch(`${env.coveUrl}/__sim/advance`, { method: 'POST', body: JSON.stringify(body) });
+  assert.equal(res.status, 200);
+}
+
 async function simDevices() {
   const res = await fetch(`${env.coveUrl}/__sim/devices`);
   assert.equal(res.status, 200);
@@ -255,7 +273,45 @@ describe('web UI', { timeout: 300000 }, () => {
     noProblems(a);
   });
 
+  test('a run still running offers no review control; the API refuses to review it', async () => {
+    // A device whose last session succeeded starts a new one.
+    const dev = (await simDevices()).find((d) => d.D09F00 === '5');
+    assert.ok(dev, 'a device whose last session completed');
+    await simAdvance({ account_id: dev.AccountId, status: 1 });
+    await pollNow('cove-msp');
+    const runs = (await env.admin.get(`/runs?status=running&reviewed=false&limit=1000`)).items;
+    const run = runs.find((r) => r.job.name === dev.I1);
+    assert.ok(run, `the new running run of ${dev.I1}`);
+
+    const p = await page();
+    await login(p, env, USERS.operator);
+    await goto(p, env, '#/runs');
+    const row = p.locator(`tr[data-run="${run.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('button[data-action="review-run"], input[type="checkbox"]').count(), 0, 'no review button or checkbox on the running run');
+    assert.match(await row.textContent(), /Running: review when it ends/);
+    // "Select all shown" never selects it.
+    await p.check('#rc-select-all');
+    assert.equal(await row.locator('input[type="checkbox"]:checked').count(), 0);
+    await p.uncheck('#rc-select-all');
+    await row.locator('button[data-action="details"]').click();
+    await p.waitForSelector('dialog[open] .facts');
+    assert.equal(await p.locator('dialog[open] button[data-action="review-run"]').count(), 0, 'no review in the run details');
+    assert.match(await p.textContent('dialog[open]'), /Running: review when it ends/);
+    await screenshot(p, 'running-run-details', { fullPage: false });
+    await p.keyboard.press('Escape');
+    // The API says why (from outside the page: a refused request logs a console error), and the
+    // run stays unreviewed.
+    await assert.rejects(env.admin.post(`/runs/${run.id}/review`), /HTTP 409 .*still running/);
+    assert.equal((await env.admin.get(`/runs/${run.id}`)).reviewed, false);
+    noProblems(p);
+  });
+
   test('reviewing every run empties Run Checks, and the API agrees', async () => {
+    // Runs still running cannot be reviewed: let every session end first, as an operator waits.
+    await simAdvance({ complete_running: true });
+    await pollNow('cove-msp');
+    assert.equal((await env.admin.get('/runs?status=running&reviewed=false&limit=1')).total, 0, 'nothing is still running');
     const p = await page();
     await login(p, env, USERS.operator);
     await goto(p, env, '#/runs');

@@ -659,3 +659,102 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
     grep -qi '^Set-Cookie: bk_session=.*HttpOnly; SameSite=Strict; Max-Age=[0-9]*; Secure' "$T/h"
     grep -qi '^Strict-Transport-Security: max-age=' "$T/h"
 }
+
+# poll_now SOURCE : ask the daemon to poll SOURCE now and wait until that poll has finished.
+poll_now() {
+    local sid n i=0
+    sid=$(q "SELECT id FROM source WHERE name = '$1'")
+    n=$(q "SELECT COUNT(*) FROM poll_run WHERE source_id = $sid AND finished_at IS NOT NULL")
+    [ "$(api "$ADMIN" POST "/api/v1/sources/$1/poll" | jq -r .status)" = queued ] || return 1
+    until [ "$(q "SELECT COUNT(*) FROM poll_run WHERE source_id = $sid AND finished_at IS NOT NULL")" -gt "$n" ]; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || return 1
+        sleep 0.05
+    done
+}
+cove_run() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.external_id = '$1' ORDER BY r.start_at DESC, r.id DESC LIMIT 1"; }
+
+@test "overrides: a rule without any condition is refused; nothing is created or changed" {
+    n=$(q 'SELECT COUNT(*) FROM override')
+    flags=$(q 'SELECT COUNT(*) FROM job_run WHERE override = 1')
+    for body in '{}' '{"valid_from": "2000-01-01T00:00:00Z"}' '{"valid_until": "2999-01-01T00:00:00Z"}' \
+        '{"object_name": ""}' '{"match_text": ""}'; do
+        errcheck 400 bad_request "$OPER" POST /api/v1/overrides "$body" || {
+            echo "$body was accepted"
+            return 1
+        }
+    done
+    run api "$OPER" POST /api/v1/overrides '{}'
+    [[ "$(jq -r .error.message <<<"$output")" == *"needs a condition"* ]]
+    [ "$(q 'SELECT COUNT(*) FROM override')" -eq "$n" ]
+    [ "$(q 'SELECT COUNT(*) FROM job_run WHERE override = 1')" -eq "$flags" ]
+    # a closed time window is a condition
+    run api "$OPER" POST /api/v1/overrides '{"valid_from": "2000-01-01T00:00:00Z", "valid_until": "2000-01-02T00:00:00Z"}'
+    [ "$(jq .runs_updated <<<"$output")" -eq 0 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$(jq .id <<<"$output")")" = 204 ]
+}
+
+@test "overrides: the flag follows the rules in force — cleared on delete and when the run changes, audited" {
+    # a failed Cove run nobody has reviewed
+    ctl() { curl -s -X POST -d "$2" "$COVE_URL/__sim/$1" >/dev/null; }
+    ctl advance '{"account_id": 200007, "status": 2, "errors": 3}'
+    poll_now cove-msp
+    rid=$(cove_run 200007)
+    jid=$(q "SELECT job_id FROM job_run WHERE id = $rid")
+    [ "$(q "SELECT status || '/' || override || '/' || (reviewed_at IS NULL) FROM job_run WHERE id = $rid")" = failed/0/1 ]
+    # created: set at once
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $jid, \"match_status\": \"failed\"}"
+    [ "$(jq .runs_updated <<<"$output")" -eq 1 ]
+    oid=$(jq .id <<<"$output")
+    [ "$(api "$VIEW" GET "/api/v1/runs/$rid" | jq -c '[.status, .override, .original_status]')" = '["success",true,"failed"]' ]
+    run api "$ADMIN" GET "/api/v1/audit?action=run.override&target=override:$oid"
+    jq -e '.total == 1 and .items[0].who == "oper" and .items[0].after.set == 1
+        and .items[0].after.runs_set == ['"$rid"']' <<<"$output"
+    # deleted: cleared, and the run is failed again
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs/$rid" | jq -c '[.status, .override]')" = '["failed",false]' ]
+    run api "$ADMIN" GET "/api/v1/audit?action=run.override&target=override:$oid"
+    jq -e '.total == 2 and .items[0].after.cleared == 1 and .items[0].after.runs_cleared == ['"$rid"']' <<<"$output"
+    # a rule on the message: set; then the run changes at the vendor and no longer matches
+    msg=$(q "SELECT message FROM job_run WHERE id = $rid")
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $jid, \"match_kind\": \"equals\", \"match_text\": \"$msg\"}"
+    [ "$(jq .runs_updated <<<"$output")" -eq 1 ]
+    oid=$(jq .id <<<"$output")
+    curl -s -X POST -d '{"set": {"account_id": 200007, "D09F06": "9"}}' "$COVE_URL/__sim/devices" >/dev/null
+    poll_now cove-msp
+    [ "$(q "SELECT message FROM job_run WHERE id = $rid")" != "$msg" ]
+    [ "$(api "$VIEW" GET "/api/v1/runs/$rid" | jq -c '[.status, .override]')" = '["failed",false]' ]
+    run api "$ADMIN" GET "/api/v1/audit?action=run.override&target=source:cove-msp"
+    jq -e '.items[0].who == "poller" and .items[0].after.cleared >= 1
+        and (.items[0].after.runs_cleared | index('"$rid"')) != null' <<<"$output"
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
+}
+
+@test "review: a running run cannot be reviewed (409); bulk and job reviews skip it and say so" {
+    curl -s -X POST -d '{"account_id": 200008, "status": 1}' "$COVE_URL/__sim/advance" >/dev/null
+    poll_now cove-msp
+    rid=$(cove_run 200008)
+    jid=$(q "SELECT job_id FROM job_run WHERE id = $rid")
+    [ "$(q "SELECT status || '/' || (reviewed_at IS NULL) FROM job_run WHERE id = $rid")" = running/1 ]
+    errcheck 409 conflict "$OPER" POST "/api/v1/runs/$rid/review"
+    run api "$OPER" POST "/api/v1/runs/$rid/review"
+    [[ "$(jq -r .error.message <<<"$output")" == *"still running"* ]]
+    [ "$(q "SELECT reviewed_at IS NULL FROM job_run WHERE id = $rid")" -eq 1 ]
+    # by ids: the final one is reviewed, the running one skipped
+    fin=$(q "SELECT id FROM job_run WHERE reviewed_at IS NULL AND status <> 'running' ORDER BY id LIMIT 1")
+    [ -n "$fin" ]
+    run api "$OPER" POST /api/v1/runs/review "{\"ids\": [$rid, $fin]}"
+    [ "$(jq -c '[.count, .skipped]' <<<"$output")" = '[1,1]' ]
+    [ "$(q "SELECT (SELECT reviewed_at IS NULL FROM job_run WHERE id = $rid) || (SELECT reviewed_at IS NULL FROM job_run WHERE id = $fin)")" = 10 ]
+    # by job: every final run of the job, not the running one
+    n=$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $jid AND reviewed_at IS NULL AND status <> 'running'")
+    run api "$OPER" POST /api/v1/runs/review "{\"job\": $jid}"
+    [ "$(jq -c '[.count, .skipped]' <<<"$output")" = "[$n,1]" ]
+    [ "$(q "SELECT reviewed_at IS NULL FROM job_run WHERE id = $rid")" -eq 1 ]
+    # once it ends, it can be reviewed
+    curl -s -X POST -d '{"account_id": 200008, "status": 2}' "$COVE_URL/__sim/advance" >/dev/null
+    poll_now cove-msp
+    [ "$(q "SELECT status FROM job_run WHERE id = $rid")" = failed ]
+    run api "$OPER" POST "/api/v1/runs/$rid/review"
+    jq -e '.reviewed == true and .status == "failed"' <<<"$output"
+}

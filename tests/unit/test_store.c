@@ -1,7 +1,8 @@
 /* Unit tests of the SQLite store on real files: exactly-once runs, unchanged polls write
  * nothing, a session completing updates its run in place, reviewed runs are never modified,
- * retirement only after a complete poll, failed polls change nothing, and interrupted polls
- * leave no trace. */
+ * retirement only after a complete poll, failed polls change nothing, interrupted polls
+ * leave no trace, superseded running runs get a final status, pruned runs never come back,
+ * poll counters only rise, and override flags follow the rules in force. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "store/overrides.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -111,7 +113,7 @@ static void test_exactly_once(void **state)
     assert_int_equal(store_open(g_cfg, &s, &e), 0);
     int v;
     assert_int_equal(store_schema_version(s, &v, &e), 0);
-    assert_int_equal(v, 4);
+    assert_int_equal(v, 5);
     int64_t sid;
     assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
 
@@ -197,10 +199,307 @@ static void test_exactly_once(void **state)
     store_close(s);
 }
 
+#define DAY 86400000LL
+
+/* One job with one run (start in ms), a colour bar with its as-of time. */
+static void add_at(struct bk_batch *b, const char *id, const char *run_id, int64_t start,
+                   enum bk_run_status st, const char *raw, const char *bar, int64_t as_of)
+{
+    struct bk_job_rec j = {.external_id = xstrdup(id),
+                           .name = xasprintf("dev-%s", id),
+                           .kind = xstrdup("server"),
+                           .customer_ext_id = xstrdup("p1"),
+                           .customer_name = xstrdup("Contoso"),
+                           .colour_bar = bar ? xstrdup(bar) : NULL,
+                           .colour_bar_as_of_ms = bar ? as_of : 0};
+    bk_batch_add_job(b, &j);
+    struct bk_run_rec r = {.job_external_id = xstrdup(id),
+                           .vendor_run_id = xstrdup(run_id),
+                           .start_ms = start,
+                           .status = st,
+                           .raw_status = xstrdup(raw),
+                           .error_count = 0,
+                           .message = xstrdup(raw)};
+    bk_batch_add_run(b, &r);
+}
+
+static char *qtext(const char *sql)
+{
+    sqlite3 *db;
+    char path[128];
+    snprintf(path, sizeof path, "%s/t.db", g_dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    char *v = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void assert_text(const char *sql, const char *want)
+{
+    char *got = qtext(sql);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_superseded_status(void **state)
+{
+    (void)state;
+    const int64_t as_of = 20000 * DAY + 3600000; /* day 20000, 01:00 */
+    const int64_t d18 = 19998 * DAY + 7200000;   /* day 19998, 02:00 */
+    char d = 'x';
+    /* The last digit is as_of's day; two days back is the third from the end. */
+    assert_int_equal(store_superseded_status("55525", as_of, d18, as_of, 0, &d), BK_RUN_SUCCESS);
+    assert_int_equal(d, '5');
+    assert_int_equal(store_superseded_status("55255", as_of, d18, as_of, 0, &d), BK_RUN_FAILED);
+    assert_int_equal(d, '2');
+    assert_int_equal(store_superseded_status("55855", as_of, d18, as_of, 0, &d), BK_RUN_WARNING);
+    assert_int_equal(store_superseded_status("55655", as_of, d18, as_of, 0, &d), BK_RUN_FAILED);
+    assert_int_equal(store_superseded_status("55455", as_of, d18, as_of, 0, &d), BK_RUN_UNKNOWN);
+    assert_int_equal(d, '4');
+    /* The bar does not tell: still running (1, 9), nothing (0), too short, no bar. */
+    const char *silent[] = {"55155", "55955", "55055", "55", "", NULL};
+    for (size_t i = 0; i < sizeof silent / sizeof silent[0]; i++) {
+        d = 'x';
+        assert_int_equal(store_superseded_status(silent[i], as_of, d18, as_of, 0, &d),
+                         BK_RUN_UNKNOWN);
+        assert_int_equal(d, '\0');
+    }
+    /* The newer run on the same day, or another run that day, may be what coloured it. */
+    assert_int_equal(store_superseded_status("55555", as_of, d18, d18 + 3600000, 0, &d),
+                     BK_RUN_UNKNOWN);
+    assert_int_equal(d, '\0');
+    assert_int_equal(store_superseded_status("55555", as_of, d18, as_of, 1, &d), BK_RUN_UNKNOWN);
+    assert_int_equal(d, '\0');
+    /* The vendor's clock ahead of ours: its newest session is on a later day than as_of, so
+     * the bar's last digit is that day. */
+    assert_int_equal(store_superseded_status("52555", as_of, d18, as_of + DAY, 0, &d),
+                     BK_RUN_FAILED);
+    assert_int_equal(d, '2');
+    /* No newer run known, or unknown times. */
+    assert_int_equal(store_superseded_status("55555", as_of, as_of + DAY, 0, 0, &d),
+                     BK_RUN_UNKNOWN);
+    assert_int_equal(store_superseded_status("55555", 0, d18, as_of, 0, &d), BK_RUN_UNKNOWN);
+    assert_int_equal(store_superseded_status("55555", as_of, 0, as_of, 0, &d), BK_RUN_UNKNOWN);
+    assert_int_equal(d, '\0');
+}
+
+static void test_superseded_runs(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    const int64_t t0 = 20000 * DAY + 3600000, t1 = t0 + 2 * DAY;
+    struct bk_batch b = {0};
+    struct store_apply_stats st;
+    /* Four devices with a session running on day 20000. */
+    add_at(&b, "a", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
+    add_at(&b, "b", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
+    add_at(&b, "c", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
+    add_at(&b, "d", "t0", t0, BK_RUN_RUNNING, "1", "5551", t0);
+    add_at(&b, "e", "t0", t0, BK_RUN_RUNNING, "EXECUTING", NULL, 0); /* no colour bar (HYCU) */
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    bk_batch_free(&b);
+    int64_t n;
+    assert_int_equal(store_review_job(s, "cove-test", "d", "alice", &n, &e), 0);
+    assert_int_equal(n, 0); /* a running run is not reviewed */
+    assert_int_equal(q1("UPDATE job_run SET reviewed_at = 1, reviewed_by = 'legacy' WHERE"
+                        " job_id = (SELECT id FROM job WHERE external_id = 'd') RETURNING 1"),
+                     1);
+    /* Two days later each has a newer session; Cove reports only that one. The bar tells for
+     * a (failed) and b (success); c's day still shows running: unknown, never success. */
+    add_at(&b, "a", "t1", t1, BK_RUN_RUNNING, "1", "5555201", t1);
+    add_at(&b, "b", "t1", t1, BK_RUN_SUCCESS, "5", "5555505", t1);
+    add_at(&b, "c", "t1", t1, BK_RUN_RUNNING, "1", "5555101", t1);
+    add_at(&b, "d", "t1", t1, BK_RUN_RUNNING, "1", "5555201", t1);
+    add_at(&b, "e", "t1", t1, BK_RUN_RUNNING, "EXECUTING", NULL, 0);
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    assert_int_equal(st.runs_new, 5);
+    assert_int_equal(st.runs_superseded, 4);
+    assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'e')",
+                "unknown/EXECUTING");
+    assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'a')",
+                "failed/2");
+    assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'b')",
+                "success/5");
+    assert_text("SELECT status || '/' || raw_status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'c')",
+                "unknown/1");
+    char *msg = qtext("SELECT message FROM job_run WHERE vendor_run_id = 't0' AND"
+                      " job_id = (SELECT id FROM job WHERE external_id = 'c')");
+    assert_non_null(strstr(msg, "never reported the end"));
+    free(msg);
+    msg = qtext("SELECT message FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'a')");
+    assert_non_null(strstr(msg, "colour bar"));
+    free(msg);
+    /* A reviewed run is never changed. */
+    assert_text("SELECT status FROM job_run WHERE vendor_run_id = 't0' AND"
+                " job_id = (SELECT id FROM job WHERE external_id = 'd')",
+                "running");
+    /* The same poll again changes nothing more. */
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    assert_int_equal(st.runs_superseded, 0);
+    assert_int_equal(st.runs_updated, 0);
+    bk_batch_free(&b);
+    store_close(s);
+}
+
+static void test_prune_never_returns(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    struct bk_batch b = {0};
+    struct store_apply_stats st;
+    add(&b, "1", "p10", "Contoso", "1700000000", BK_RUN_FAILED, "2");
+    add(&b, "2", "p10", "Contoso", "1700000000", BK_RUN_FAILED, "2");
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    assert_int_equal(st.runs_new, 2);
+    int64_t n;
+    assert_int_equal(store_review_job(s, "cove-test", "1", "alice", &n, &e), 0);
+    assert_int_equal(n, 1);
+    /* Only the reviewed, old run goes; its (job, vendor run id) is kept. */
+    assert_int_equal(store_prune_runs(s, 1800000000000LL, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(q1("SELECT COUNT(*) FROM job_run"), 1);
+    assert_int_equal(q1("SELECT COUNT(*) FROM run_tombstone"), 1);
+    /* The vendor still reports that session: it does not come back. */
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    assert_int_equal(st.runs_new, 0);
+    assert_int_equal(st.runs_updated, 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM job_run"), 1);
+    assert_int_equal(q1("SELECT COUNT(*) FROM job_object"), 1);
+    assert_int_equal(q1("SELECT COUNT(*) FROM job_run WHERE reviewed_at IS NULL"), 1);
+    bk_batch_free(&b);
+    /* A new session of that device is a new run. */
+    add(&b, "1", "p10", "Contoso", "1700086400", BK_RUN_SUCCESS, "5");
+    poll(s, sid, &b, STORE_POLL_PARTIAL, &st);
+    assert_int_equal(st.runs_new, 1);
+    bk_batch_free(&b);
+    store_close(s);
+}
+
+static void test_poll_counter_rises(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid, pid;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    struct store_apply_stats st;
+    poll(s, sid, NULL, STORE_POLL_OK, &st);
+    poll(s, sid, NULL, STORE_POLL_OK, &st);
+    poll(s, sid, NULL, STORE_POLL_FAILED, &st);
+    assert_int_equal(store_poll_begin(s, sid, "test", &pid, &e), 0); /* dies */
+    assert_int_equal(store_poll_begin(s, sid, "test", &pid, &e), 0); /* interrupted: 1 */
+    assert_int_equal(q1("SELECT n FROM poll_counter WHERE result = 'ok'"), 2);
+    assert_int_equal(q1("SELECT n FROM poll_counter WHERE result = 'failed'"), 1);
+    assert_int_equal(q1("SELECT n FROM poll_counter WHERE result = 'interrupted'"), 1);
+    /* Retention deletes the poll records; the counters stay. */
+    int64_t n;
+    assert_int_equal(
+        store_exec(s, "DELETE FROM poll_run WHERE result <> 'running'", NULL, 0, &n, NULL, &e), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(q1("SELECT n FROM poll_counter WHERE result = 'ok'"), 2);
+    struct store_poll_outcome o = {.result = STORE_POLL_OK};
+    assert_int_equal(store_poll_finish(s, pid, sid, &o, &st, &e), 0);
+    assert_int_equal(q1("SELECT n FROM poll_counter WHERE result = 'ok'"), 3);
+    store_close(s);
+}
+
+static int64_t ovr_add(struct bk_store *s, const char *sql)
+{
+    struct bk_err e = {0};
+    int64_t id = 0;
+    assert_int_equal(store_exec(s, sql, NULL, 0, NULL, &id, &e), 0);
+    return id;
+}
+
+static void test_override_flags_follow_rules(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    struct bk_batch b = {0};
+    struct store_apply_stats st;
+    struct store_override_changes ch;
+    add_at(&b, "x", "1", 1700000000000LL, BK_RUN_FAILED, "disk full", NULL, 0);
+    add_at(&b, "y", "1", 1700000000000LL, BK_RUN_FAILED, "network down", NULL, 0);
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    bk_batch_free(&b);
+    /* A rule without a condition is refused by the API; with one it matches what it says. */
+    struct store_override none = {0}, some = {.match_text = "disk"};
+    assert_false(store_override_has_condition(&none));
+    assert_true(store_override_has_condition(&some));
+    struct store_override window = {.valid_from = 1}, closed = {.valid_from = 1, .valid_until = 2};
+    assert_false(store_override_has_condition(&window));
+    assert_true(store_override_has_condition(&closed));
+    int64_t id = ovr_add(s, "INSERT INTO override (match_kind, match_text, created_at)"
+                            " VALUES ('contains', 'DISK', 1)");
+    assert_int_equal(store_overrides_apply_all(s, "test", &ch, &e), 0);
+    assert_int_equal(ch.set, 1);
+    assert_int_equal(ch.cleared, 0);
+    assert_int_equal(q1("SELECT SUM(override) FROM job_run"), 1);
+    assert_int_equal(q1("SELECT COUNT(*) FROM audit WHERE action = 'run.override'"), 1);
+    /* Nothing changed: no new audit row. */
+    assert_int_equal(store_overrides_apply_all(s, "test", &ch, &e), 0);
+    assert_int_equal(ch.set + ch.cleared, 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM audit WHERE action = 'run.override'"), 1);
+    /* The run changes so the rule no longer matches: the flag is cleared by the next poll. */
+    add_at(&b, "x", "1", 1700000000000LL, BK_RUN_FAILED, "tape jammed", NULL, 0);
+    add_at(&b, "y", "1", 1700000000000LL, BK_RUN_FAILED, "network down", NULL, 0);
+    poll(s, sid, &b, STORE_POLL_OK, &st);
+    bk_batch_free(&b);
+    assert_int_equal(store_overrides_apply_all(s, "source:cove-test", &ch, &e), 0);
+    assert_int_equal(ch.cleared, 1);
+    assert_int_equal(q1("SELECT SUM(override) FROM job_run"), 0);
+    assert_text("SELECT after_json FROM audit WHERE action = 'run.override' ORDER BY id DESC",
+                "{\"cleared\":1,\"rules\":1,\"runs_cleared\":[1],\"runs_set\":[],\"set\":0}");
+    /* A second rule matches both; deleting it clears them again. A reviewed run keeps its
+     * flag. */
+    int64_t id2 = ovr_add(s, "INSERT INTO override (match_status, created_at)"
+                             " VALUES ('failed', 1)");
+    assert_int_equal(store_overrides_apply_all(s, "test", &ch, &e), 0);
+    assert_int_equal(ch.set, 2);
+    assert_int_equal(q1("UPDATE job_run SET reviewed_at = 1 WHERE id = 2 RETURNING 1"), 1);
+    assert_int_equal(store_exec(s, "DELETE FROM override", NULL, 0, NULL, NULL, &e), 0);
+    assert_int_equal(store_overrides_apply_all(s, "test", &ch, &e), 0);
+    assert_int_equal(ch.cleared, 1);
+    assert_int_equal(q1("SELECT override FROM job_run WHERE id = 1"), 0);
+    assert_int_equal(q1("SELECT override FROM job_run WHERE id = 2"), 1);
+    (void)id;
+    (void)id2;
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exactly_once),
+        cmocka_unit_test(test_superseded_status),
+        cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_superseded_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_never_returns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poll_counter_rises, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_override_flags_follow_rules, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

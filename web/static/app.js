@@ -246,6 +246,21 @@ function kindBadge(kind) {
   return kind ? h('span', { class: 'badge badge-kind' }, kind) : null;
 }
 
+// A run can be reviewed once it has a final status: reviewing freezes a run, so one still
+// running would stay "running" and hide the failure that may follow (the API answers 409).
+function reviewable(run) {
+  return !run.reviewed && run.status !== 'running';
+}
+
+function waitingCell() {
+  return h('span', { class: 'rev rev-wait', title: 'A run can be reviewed once it has a final status' },
+    h('span', { 'aria-hidden': 'true' }, '◷ '), 'Running: review when it ends');
+}
+
+function skippedText(n) {
+  return n ? ` ${plural(n, 'run')} still running ${n === 1 ? 'was' : 'were'} skipped.` : '';
+}
+
 function reviewedCell(run) {
   if (!run.reviewed) return h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), 'Not reviewed');
   const who = run.reviewed_by ? ` by ${run.reviewed_by}` : '';
@@ -847,7 +862,7 @@ async function pageRunChecks(ctx) {
   const status = h('p', { class: 'summary', role: 'status' });
   const listEl = h('div', { class: 'rc-list' });
   const selAll = h('input', { type: 'checkbox', id: 'rc-select-all', onchange: () => {
-    for (const r of visibleRuns()) if (!r.reviewed) (selAll.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+    for (const r of visibleRuns()) if (reviewable(r)) (selAll.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
     renderList();
   } });
   const reviewSelBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'rc-review-selected', onclick: () => reviewSelected(reviewSelBtn) }, 'Mark selected reviewed');
@@ -864,7 +879,7 @@ async function pageRunChecks(ctx) {
     h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => route() }, 'Refresh'));
   add(ctx.root,
     pageHead('Run Checks'),
-    h('p', { class: 'lead' }, 'Review every run, successes included, until this page is empty. Worst first; runs are grouped by job.'),
+    h('p', { class: 'lead' }, 'Review every run, successes included, until this page is empty. Worst first; runs are grouped by job. A run still running waits here until it ends.'),
     toolbar, status, listEl);
 
   function visibleRuns() {
@@ -926,7 +941,7 @@ async function pageRunChecks(ctx) {
       listEl.firstChild.id = 'rc-empty';
       return;
     }
-    const unrevShown = visibleRuns().filter((r) => !r.reviewed);
+    const unrevShown = visibleRuns().filter(reviewable);
     selAll.checked = unrevShown.length > 0 && unrevShown.every((r) => model.selected.has(r.id));
     selAll.indeterminate = !selAll.checked && unrevShown.some((r) => model.selected.has(r.id));
     reviewSelBtn.disabled = model.selected.size === 0;
@@ -945,7 +960,7 @@ async function pageRunChecks(ctx) {
   }
 
   function groupNode(g) {
-    const unrev = g.runs.filter((r) => !r.reviewed);
+    const unrev = g.runs.filter(reviewable);
     const gsel = h('input', {
       type: 'checkbox', 'aria-label': `Select the runs of ${g.job.name}`,
       checked: unrev.length > 0 && unrev.every((r) => model.selected.has(r.id)),
@@ -956,8 +971,8 @@ async function pageRunChecks(ctx) {
     });
     const jobBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-job' }, onclick: () => withBusy(jobBtn, async () => {
       const res = await post('/runs/review', { job: g.job.id });
-      toast(`${g.job.name}: ${plural(res.count, 'run')} marked reviewed.`);
-      markReviewed(g.runs.map((r) => r.id), true);
+      toast(`${g.job.name}: ${plural(res.count, 'run')} marked reviewed.${skippedText(res.skipped)}`);
+      markReviewed(unrev.map((r) => r.id), true);
     }) }, 'Mark job reviewed');
     const worstKey = g.runs.find((r) => !r.override && rankOf(r.status) === g.worst) || g.runs[0];
     return h('section', { class: ['rc-group', `rc-worst-${worstKey.override ? 'override' : worstKey.status}`], dataset: { job: g.job.id }, 'aria-label': `${g.customer ? `${g.customer.name} › ` : ''}${g.job.name}` },
@@ -990,7 +1005,7 @@ async function pageRunChecks(ctx) {
       markReviewed([r.id], false);
     }) }, 'Mark reviewed');
     return h('tr', { dataset: { run: r.id }, class: r.reviewed ? 'is-reviewed' : null },
-      h('td', { class: 'col-sel' }, can('operator') && !r.reviewed ? sel : null),
+      h('td', { class: 'col-sel' }, can('operator') && reviewable(r) ? sel : null),
       h('td', { class: 'col-time' }, timeEl(r.start_at)),
       h('td', { class: 'col-status' }, runChip(r)),
       h('td', { class: 'col-raw' }, r.raw_status ? h('code', { title: 'Status as the vendor reported it' }, r.raw_status) : null),
@@ -999,8 +1014,9 @@ async function pageRunChecks(ctx) {
       h('td', null, sourceBadge(r.source_type)),
       h('td', { class: 'col-act' },
         r.reviewed ? reviewedCell(r) : null,
+        !r.reviewed && !reviewable(r) ? waitingCell() : null,
         h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'details' }, onclick: () => openRun(r.id, { onChange: onRunChange }) }, 'Details'),
-        can('operator') && !r.reviewed ? revBtn : null));
+        can('operator') && reviewable(r) ? revBtn : null));
   }
 
   // Reviewed runs leave the page (or are marked, with "include reviewed"); the counts follow.
@@ -1038,8 +1054,13 @@ async function pageRunChecks(ctx) {
     if (!ids.length) return;
     await withBusy(btn, async () => {
       let count = 0;
-      for (let i = 0; i < ids.length; i += 1000) count += (await post('/runs/review', { ids: ids.slice(i, i + 1000) })).count;
-      toast(`${plural(count, 'run')} marked reviewed.`);
+      let skipped = 0;
+      for (let i = 0; i < ids.length; i += 1000) {
+        const res = await post('/runs/review', { ids: ids.slice(i, i + 1000) });
+        count += res.count;
+        skipped += res.skipped || 0;
+      }
+      toast(`${plural(count, 'run')} marked reviewed.${skippedText(skipped)}`);
       markReviewed(ids, false);
     });
   }
@@ -1136,7 +1157,8 @@ async function openRun(id, opts = {}) {
   const panel = h('div', { class: 'dlg-panel' });
 
   if (can('operator')) {
-    if (!run.reviewed) {
+    if (!reviewable(run) && !run.reviewed) add(actions, waitingCell());
+    if (reviewable(run)) {
       const b = h('button', { type: 'button', class: 'btn btn-primary', dataset: { action: 'review-run' }, onclick: () => withBusy(b, async () => {
         const r = await post(`/runs/${run.id}/review`);
         toast(`Run of ${run.job.name} marked reviewed.`);
@@ -1245,6 +1267,10 @@ function overrideForm(run, done) {
       if (untilIn.value) body.valid_until = new Date(untilIn.value).toISOString();
       if (body.valid_from && body.valid_until && body.valid_from > body.valid_until) {
         err.textContent = '"Valid from" must be before "valid until".';
+        return;
+      }
+      if (!body.job && !body.object_name && !body.match_status && !body.match_text && !(body.valid_from && body.valid_until)) {
+        err.textContent = 'A global override needs a condition: a status, a message text, or both dates. Without one it would turn every failed and warning run into a success.';
         return;
       }
       withBusy(btn, async () => {
@@ -1366,10 +1392,10 @@ async function pageJob(ctx) {
     runsPage = await get('/runs', { job: id, limit, offset });
     if (!ctx.alive()) return;
   }
-  const unrevN = (job.runs || []).filter((r) => !r.reviewed).length;
+  const unrevN = (job.runs || []).filter(reviewable).length;
   const reviewAll = can('operator') && unrevN ? h('button', { type: 'button', class: 'btn', dataset: { action: 'review-job' }, onclick: () => withBusy(reviewAll, async () => {
     const r = await post('/runs/review', { job: id });
-    toast(`${plural(r.count, 'run')} marked reviewed.`);
+    toast(`${plural(r.count, 'run')} marked reviewed.${skippedText(r.skipped)}`);
     refreshBadge();
     route();
   }) }, 'Mark all runs reviewed') : null;
