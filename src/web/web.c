@@ -681,9 +681,16 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
             rc = bk_err_set(err, BK_ECONFIG, "this libmicrohttpd has no TLS support");
             goto fail;
         }
-        if ((rc = read_pem(w->opts.tls_cert, &w->tls_cert_pem, err)) < 0 ||
-            (rc = read_pem(w->opts.tls_key, &w->tls_key_pem, err)) < 0)
+        if (!w->opts.tls_key_pem) {
+            /* the key is a secret: whoever starts the server reads it with the secret-file
+             * rule, never this layer (which does not link secrets/) */
+            rc = bk_err_set(err, BK_ECONFIG, "%s: the TLS key was not read", w->opts.tls_key);
             goto fail;
+        }
+        if ((rc = read_pem(w->opts.tls_cert, &w->tls_cert_pem, err)) < 0)
+            goto fail;
+        w->tls_key_pem = xstrdup(w->opts.tls_key_pem);
+        w->opts.tls_key_pem = NULL;
         flags |= MHD_USE_TLS;
         w->tls = true;
     }

@@ -30,6 +30,9 @@ struct web_opts {
     const char *listen;   /* "127.0.0.1:8080" */
     const char *tls_cert; /* PEM files, both or neither */
     const char *tls_key;
+    /* The key's PEM text, read by the caller through the secret-file rule (refused when
+     * group/other can read it); copied and wiped by the server. Required with tls_key. */
+    const char *tls_key_pem;
     unsigned threads;       /* MHD thread pool size, default 4 */
     unsigned max_conns;     /* default 256 */
     size_t max_body;        /* default 64 KiB → 413 */

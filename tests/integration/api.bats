@@ -659,3 +659,18 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
     grep -qi '^Set-Cookie: bk_session=.*HttpOnly; SameSite=Strict; Max-Age=[0-9]*; Secure' "$T/h"
     grep -qi '^Strict-Transport-Security: max-age=' "$T/h"
 }
+
+@test "login throttling: 10 parallel wrong passwords for one user get exactly 5 tries" {
+    [ "$(code "$ADMIN" POST /api/v1/users '{"name": "target", "role": "viewer", "password": "target-pass-1"}')" = 201 ]
+    for i in $(seq 10); do
+        curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+            -d '{"username": "target", "password": "wrong-guess"}' "$URL/api/v1/session" >"$T/par.$i" &
+    done
+    wait
+    cat "$T"/par.* | sort | uniq -c
+    [ "$(cat "$T"/par.* | grep -c '^401$')" -eq 5 ]
+    [ "$(cat "$T"/par.* | grep -c '^429$')" -eq 5 ]
+    # and the right password is refused too until the window ends
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"username": "target", "password": "target-pass-1"}' "$URL/api/v1/session")" = 429 ]
+}

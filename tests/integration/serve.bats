@@ -24,14 +24,14 @@ listen = 127.0.0.1:0
 CONF
 }
 
-add_cove() { # NAME URL [interval]
+add_cove() { # NAME URL [interval] [password file]
     cat >>"$T/b.conf" <<CONF
 [source "$1"]
 type = cove
 url = $2/jsonapi
 partner = Acme MSP (admin@acme.example)
 username = backupctl-api
-password_file = $T/cove.secret
+password_file = ${4:-$T/cove.secret}
 interval = ${3:-1m}
 CONF
 }
@@ -63,6 +63,28 @@ wait_for() { # SQL EXPECTED [tries]
     run "$BACKUPCTL" serve --config "$T/b.conf"
     [ "$status" -eq 1 ]
     [[ "$output" == *"chmod 600"* ]]
+}
+
+@test "a TLS private key that group or others can read is refused, by serve and config check" {
+    command -v openssl >/dev/null || skip "no openssl"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+        -subj /CN=localhost 2>/dev/null
+    conf_head
+    printf 'tls_cert = %s\ntls_key = %s\n' "$T/cert.pem" "$T/key.pem" >>"$T/b.conf"
+    for mode in 644 640 604; do
+        chmod "$mode" "$T/key.pem"
+        run "$BACKUPCTL" serve --config "$T/b.conf"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"not starting"*"tls_key"*"$T/key.pem is accessible by group or others"*"chmod 600"* ]]
+        run "$BACKUPCTL" config check --config "$T/b.conf"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"tls_key"*"chmod 600"* ]]
+    done
+    # 0600 serves HTTPS
+    chmod 600 "$T/key.pem"
+    serve
+    [[ "$API" == http://* ]]
+    [ "$(curl -sk "https://${API#http://}/healthz")" = '{"status":"ok"}' ]
 }
 
 @test "serve polls at start, answers healthz/readyz, and a second instance is refused" {
@@ -108,15 +130,29 @@ wait_for() { # SQL EXPECTED [tries]
 }
 
 @test "rejected credentials are not retried until an admin resumes the source" {
-    start_sim COVE "$COVE_SIM" --devices 5
-    printf 'wrong\n' >"$T/cove.secret"
+    start_sim COVE "$COVE_SIM" --devices 5 --request-log "$T/cove.log"
+    printf 'wrong\n' >"$T/bad.secret"
+    chmod 600 "$T/bad.secret"
     conf_head
-    add_cove cove-a "$COVE_URL" 10s
+    add_cove good "$COVE_URL" 10s
+    add_cove bad "$COVE_URL" 10s "$T/bad.secret"
+    printf 'correct-horse-1\n' >"$T/pw"
+    chmod 600 "$T/pw"
+    "$BACKUPCTL" user add admin --role admin --password-file "$T/pw" --config "$T/b.conf" >/dev/null
+    tok=$("$BACKUPCTL" token add --user admin --config "$T/b.conf" 2>/dev/null)
     serve
-    wait_for "SELECT COUNT(*) FROM poll_run" 1
-    sleep 1
+    # 5 polls of the good source at 10 s ± 10 %: past 3 intervals and the first 30 s backoff,
+    # so a retry (every interval, or after a backoff) would have shown
+    wait_for "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'good' AND p.result = 'ok'" 5 1200
+    echo "good polls: 5, logins: $(grep -c Login "$T/cove.log"), bad polls: $(q "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'bad'")"
     [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":1' ]
-    grep -q 'credentials rejected; not retrying' "$T/serve.err"
+    [ "$(q "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'bad'")" -eq 1 ]
+    grep -q 'source bad: credentials rejected; not retrying' "$T/serve.err"
+    curl -s -H "Authorization: Bearer $tok" "$API/metrics" | grep -q '^backupctl_daemon_source_paused{source="bad"} 1$'
+    # an admin's resume is the "fixed it" signal: one more try
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" "$API/api/v1/sources/bad/resume")" = 200 ]
+    wait_for "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'bad'" 2
+    [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":2' ]
 }
 
 @test "SIGTERM mid-poll stops within 10 s and leaves a consistent database" {
