@@ -674,3 +674,27 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
         -d '{"username": "target", "password": "target-pass-1"}' "$URL/api/v1/session")" = 429 ]
 }
+
+@test "limits the HTTP layer enforces answer the JSON error too: 414 for a long target, 431 for big headers" {
+    long=$(head -c 9000 /dev/zero | tr '\0' a)
+    errcheck 414 uri_too_long "$VIEW" GET "/api/v1/jobs?q=$long"
+    errcheck 414 uri_too_long "" GET "/healthz?x=$long"
+    big=$(head -c 40000 /dev/zero | tr '\0' a)
+    for p in /healthz /api/v1/jobs /jobs/12 /app.js; do
+        run curl -s -D "$T/h" -w ' %{http_code}' -H "Authorization: Bearer $VIEW" -H "X-Big: $big" "$URL$p"
+        [[ "$output" == *' 431' ]] || { echo "$p: $output"; return 1; }
+        [ "$(jq -r .error.code <<<"${output% *}")" = headers_too_large ]
+        grep -qi '^Content-Type: application/json' "$T/h"
+    done
+    # many headers that are small one by one add up
+    hs=()
+    for i in $(seq 400); do hs+=(-H "X-H$i: $(head -c 100 /dev/zero | tr '\0' b)"); done
+    run curl -s -w ' %{http_code}' "${hs[@]}" "$URL/healthz"
+    [[ "$output" == *'"code":"headers_too_large"'*' 431' ]]
+    # a long path outside /api/ is not the web UI either
+    run curl -s -D "$T/h" -w ' %{http_code}' "$URL/$long"
+    [[ "$output" == *'"code":"uri_too_long"'*' 414' ]]
+    grep -qi '^Content-Type: application/json' "$T/h"
+    # just under the limits is an ordinary request
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 30000 /dev/zero | tr '\0' a)" "$URL/healthz")" = 200 ]
+}

@@ -174,3 +174,51 @@ wait_for() { # SQL EXPECTED [tries]
     [ "$(q "SELECT result FROM poll_run")" = failed ]
     [ "$(q 'PRAGMA integrity_check')" = ok ]
 }
+
+@test "1,000 idle connections from each of two addresses leave /healthz and the API answering; a header still incomplete after 10 s is cut" {
+    conf_head
+    printf 'correct-horse-1\n' >"$T/pw"
+    chmod 600 "$T/pw"
+    "$BACKUPCTL" user add admin --role admin --password-file "$T/pw" --config "$T/b.conf" >/dev/null
+    tok=$("$BACKUPCTL" token add --user admin --config "$T/b.conf" 2>/dev/null)
+    # serve raises its own soft file limit to fit its connections (the helper does too):
+    # start it with the usual 1024
+    echo "ulimit -n: soft $(ulimit -Sn), hard $(ulimit -Hn)"
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1024 ] && ulimit -Sn 1024
+    serve
+    echo "serve's open file limit: $(grep 'Max open files' /proc/$SERVE_PID/limits)"
+    port=${API##*:}
+    pids=""
+    for ip in 127.0.0.1 127.0.0.3; do
+        "$BIN_DIR/holdconns" hold 127.0.0.1 "$port" 1000 "$ip" >"$T/hold.$ip" 2>"$T/hold.$ip.err" &
+        pids="$pids $!"
+    done
+    i=0
+    until [ "$(cat "$T"/hold.127.0.0.[13] | grep -c '^connected ')" -eq 2 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || { cat "$T"/hold.*; return 1; }
+        sleep 0.05
+    done
+    echo "held: $(cat "$T/hold.127.0.0.1") from 127.0.0.1, $(cat "$T/hold.127.0.0.3") from 127.0.0.3"
+    for n in 1 2 3; do
+        h=$(curl -s --interface 127.0.0.2 --max-time 1 -w ' %{http_code} %{time_total}s' "$API/healthz")
+        a=$(curl -s --interface 127.0.0.2 --max-time 1 -o /dev/null -w '%{http_code} %{time_total}s' \
+            -H "Authorization: Bearer $tok" "$API/api/v1/sources")
+        echo "from 127.0.0.2: /healthz $h, GET /api/v1/sources $a"
+        [[ "$h" == '{"status":"ok"} 200 '* ]]
+        [[ "$a" == '200 '* ]]
+    done
+    # a client that trickles its header byte by byte (each byte restarts MHD's idle timer)
+    run "$BIN_DIR/holdconns" trickle 127.0.0.1 "$port" 25 127.0.0.4
+    echo "trickled header: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^closed\ after\ ([0-9]+) ]]
+    [ "${BASH_REMATCH[1]}" -ge 5 ] # the deadline, not a refusal at connect
+    kill -TERM $pids
+    wait $pids || true
+    echo "at the end: 127.0.0.1 $(tail -n1 "$T/hold.127.0.0.1"), 127.0.0.3 $(tail -n1 "$T/hold.127.0.0.3")"
+    # the held connections were silent: all closed at their header deadline
+    grep -q '^open 0 closed 1000$' "$T/hold.127.0.0.1"
+    grep -q '^open 0 closed 1000$' "$T/hold.127.0.0.3"
+    grep -q 'sent no complete request header within 10 s' "$T/serve.err"
+    [ "$(curl -s --max-time 1 "$API/healthz")" = '{"status":"ok"}' ]
+}
