@@ -414,6 +414,40 @@ static void load_paused(struct bk_store *s)
         log_warn("cannot read paused sources: %s", err.msg);
 }
 
+static size_t enabled_sources(const struct bk_config *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsources; i++)
+        n += c->sources[i].enabled;
+    return n;
+}
+
+/* A reload is refused, like an invalid file, when it would change what the running process
+ * cannot change in place (the database: handles stay open on the old one) or silently stop
+ * all polling (an empty or truncated file). */
+static int check_reload(const struct bk_config *old, const struct bk_config *n, struct bk_err *err)
+{
+    if (old->db_path || n->db_path) {
+        if (!old->db_path || !n->db_path || strcmp(old->db_path, n->db_path) != 0)
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s: [database] url changed (from %s to %s); the database only "
+                              "changes with a restart",
+                              n->path, old->db_path ? old->db_path : "PostgreSQL",
+                              n->db_path ? n->db_path : "PostgreSQL");
+    } else if (strcmp(old->db_url ? old->db_url : "", n->db_url ? n->db_url : "") != 0) {
+        /* never print a libpq url: it may hold a password */
+        return bk_err_set(err, BK_ECONFIG,
+                          "%s: [database] url changed; the database only changes with a restart",
+                          n->path);
+    }
+    if (enabled_sources(old) > 0 && enabled_sources(n) == 0)
+        return bk_err_set(err, BK_ECONFIG,
+                          "%s: no enabled source left (the running configuration has %zu); "
+                          "refusing to stop all polling (restart to run without sources)",
+                          n->path, enabled_sources(old));
+    return 0;
+}
+
 static const char SERVE_USAGE[] =
     "Usage: backupctl serve [--config F] [--listen HOST:PORT] [--log-format text|json] "
     "[--verbose]\n"
@@ -422,7 +456,8 @@ static const char SERVE_USAGE[] =
     "capped exponential backoff for failing sources; rejected credentials are not retried\n"
     "until the configuration changes or an admin resumes the source), serve the JSON API,\n"
     "/metrics, /healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only\n"
-    "if it is valid; SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
+    "if it is valid, keeps the same database and leaves at least one source enabled (when\n"
+    "one was); SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
     "Prints \"listening on HOST:PORT\" on stdout once the server is up.\n";
 
 int daemon_serve(int argc, char **argv)
@@ -587,7 +622,7 @@ int daemon_serve(int argc, char **argv)
             struct bk_config *ncfg = NULL;
             struct bk_err rerr = {0};
             if (config_load(config_path, &ncfg, &rerr) < 0 ||
-                secrets_check_config(ncfg, &rerr) < 0) {
+                secrets_check_config(ncfg, &rerr) < 0 || check_reload(g_d.cfg, ncfg, &rerr) < 0) {
                 log_err("SIGHUP: configuration NOT reloaded (keeping the running one): %s",
                         rerr.msg);
                 config_free(ncfg);

@@ -222,3 +222,87 @@ wait_for() { # SQL EXPECTED [tries]
     grep -q 'sent no complete request header within 10 s' "$T/serve.err"
     [ "$(curl -s --max-time 1 "$API/healthz")" = '{"status":"ok"}' ]
 }
+
+@test "the database is made 0600 when created, its mode is left alone after, and a read-only one is a start-up error" {
+    conf_head
+    (umask 000 && "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null 2>&1) || true
+    [ "$(stat -c %a "$T/b.db")" = 600 ]
+    # an operator's choice of mode is kept (no chmod behind their back)
+    chmod 640 "$T/b.db"
+    serve
+    curl -sf "$API/readyz" >/dev/null
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    SERVE_PID=
+    [ "$(stat -c %a "$T/b.db")" = 640 ]
+    # read-only: serve does not start (so /readyz is never "ready"), names the file and why
+    rm -f "$T/b.db-wal" "$T/b.db-shm"
+    chmod 444 "$T/b.db"
+    run "$BACKUPCTL" serve --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"not starting: database $T/b.db is read-only (mode 0444)"* ]]
+    [[ "$output" != *"listening on"* ]]
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"database $T/b.db is read-only"* ]]
+    # nothing changed and nothing left behind
+    [ "$(stat -c %a "$T/b.db")" = 444 ]
+    [ ! -e "$T/b.db-shm" ]
+    [ ! -e "$T/b.db-wal" ]
+    # a folder SQLite cannot create its -wal/-shm files in, when we are not root
+    if [ "$(id -u)" -ne 0 ]; then
+        chmod 644 "$T/b.db"
+        chmod 555 "$T"
+        run "$BACKUPCTL" serve --config "$T/b.conf"
+        chmod 755 "$T"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"cannot create its -wal and -shm files"* ]]
+    fi
+}
+
+@test "SIGHUP refuses a config that changes the database or leaves no source; the running one keeps polling" {
+    start_sim COVE "$COVE_SIM" --devices 5
+    conf_head
+    add_cove cove-a "$COVE_URL" 10s
+    serve
+    ok() { q "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'"; }
+    wait_for "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'" 1
+    cp "$T/b.conf" "$T/good.conf"
+    refused() { # N: the N-th refusal is logged as an ERROR
+        local i=0
+        until [ "$(grep -c 'ERROR - SIGHUP: configuration NOT reloaded' "$T/serve.err")" -ge "$1" ]; do
+            i=$((i + 1)); [ $i -lt 200 ] || { cat "$T/serve.err"; return 1; }
+            sleep 0.05
+        done
+    }
+    # an empty file (a truncated deploy): every source would go, and the database too
+    : >"$T/b.conf"
+    kill -HUP "$SERVE_PID"
+    refused 1
+    # the same database, no source
+    printf '[database]\nurl = sqlite://b.db\n[server]\nlisten = 127.0.0.1:0\n' >"$T/b.conf"
+    kill -HUP "$SERVE_PID"
+    refused 2
+    grep -q "NOT reloaded (keeping the running one): $T/b.conf: no enabled source left (the running configuration has 1)" "$T/serve.err"
+    # every source disabled is the same
+    sed 's/^interval = 10s$/interval = 10s\nenabled = no/' "$T/good.conf" >"$T/b.conf"
+    kill -HUP "$SERVE_PID"
+    refused 3
+    [ "$(grep -c 'no enabled source left' "$T/serve.err")" -eq 2 ]
+    # another database: the writes would stay on the old one
+    sed 's|sqlite://b.db|sqlite://other.db|' "$T/good.conf" >"$T/b.conf"
+    kill -HUP "$SERVE_PID"
+    refused 4
+    grep -q "\[database\] url changed (from $T/b.db to $T/other.db); the database only changes with a restart" "$T/serve.err"
+    ! grep -q 'configuration reloaded' "$T/serve.err" || { grep 'reloaded' "$T/serve.err"; false; }
+    ! grep -q 'removed from the schedule' "$T/serve.err" || false
+    # the running configuration still polls (the next 10 s interval), into the old database
+    n=$(ok)
+    wait_for "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'" $((n + 1)) 600
+    [ ! -e "$T/other.db" ]
+    kill -0 "$SERVE_PID"
+    # and a good reload still works
+    cp "$T/good.conf" "$T/b.conf"
+    kill -HUP "$SERVE_PID"
+    i=0; until grep -q 'configuration reloaded' "$T/serve.err"; do i=$((i+1)); [ $i -lt 200 ]; sleep 0.05; done
+}
