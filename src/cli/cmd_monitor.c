@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "json/jsonu.h"
 #include "poller/poller.h"
+#include "poller/pollsched.h"
 #include "secrets/secretfile.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -163,7 +164,9 @@ static const char POLL_USAGE[] =
     "\n"
     "Poll the configured sources into the store. --once polls each source once and exits\n"
     "0 when every source polled, 1 otherwise; without it, polls each source every\n"
-    "`interval` until SIGINT/SIGTERM. One line per source on stdout:\n"
+    "`interval` until SIGINT/SIGTERM, with the schedule of `serve`: a failing source backs\n"
+    "off (30 s doubled, capped), and a source whose credentials are rejected is not retried\n"
+    "(exit 1 once no source is left to poll). One line per source on stdout:\n"
     "  source NAME: ok|failed devices=N runs_new=N runs_updated=N pages=N seconds=S "
     "[error=\"…\"]\n";
 
@@ -236,19 +239,29 @@ int cmd_poll(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(instance, sizeof instance, "%s:%ld", host, (long)getpid());
 
+    /* Loop mode follows the daemon's schedule rule (poller/pollsched): interval + jitter
+     * after a poll, capped exponential backoff after a failure, and no retry at all after
+     * rejected credentials (DESIGN §6); --once polls every source once. */
     int code = 0;
-    int64_t *next = xcalloc(cfg->nsources ? cfg->nsources : 1, sizeof *next);
+    size_t nsrc = cfg->nsources ? cfg->nsources : 1;
+    struct pollsched *sched = xcalloc(nsrc, sizeof *sched);
+    unsigned seed = (unsigned)bk_now_ms() ^ (unsigned)getpid();
+    for (size_t i = 0; i < cfg->nsources; i++)
+        pollsched_init(&sched[i], bk_mono_ms());
     for (;;) {
-        bool any = false;
-        int64_t now = bk_mono_ms(), soonest = INT64_MAX;
+        bool any = false, live = false;
+        int64_t soonest = INT64_MAX;
         for (size_t i = 0; i < cfg->nsources && !g_stop; i++) {
             const struct bk_source_cfg *s = &cfg->sources[i];
             if ((c.source && strcmp(s->name, c.source) != 0) || (!c.source && !s->enabled))
                 continue;
             any = true;
-            if (!c.once && next[i] > now) {
-                if (next[i] < soonest)
-                    soonest = next[i];
+            if (!c.once && !pollsched_due(&sched[i], bk_mono_ms())) {
+                if (!sched[i].auth_held) {
+                    live = true;
+                    if (sched[i].next_due < soonest)
+                        soonest = sched[i].next_due;
+                }
                 continue;
             }
             struct poller_summary sum;
@@ -256,9 +269,26 @@ int cmd_poll(int argc, char **argv)
             print_summary(s->name, &sum);
             if (!sum.ok || sum.partial)
                 code = 1;
-            next[i] = bk_mono_ms() + s->interval_ms;
-            if (next[i] < soonest)
-                soonest = next[i];
+            if (c.once)
+                continue;
+            int64_t delay = 0;
+            enum pollsched_next next = pollsched_done(
+                &sched[i], sum.ok, sum.code == BK_EAUTH, g_stop != 0, s->interval_ms,
+                sum.ok ? pollsched_jitter(&seed, s->interval_ms) : 0, bk_mono_ms(), &delay);
+            if (next == POLLSCHED_NEXT_HELD) {
+                fprintf(stderr,
+                        "backupctl poll: source %s: credentials rejected; not retrying (repeated "
+                        "bad logins can lock the vendor account): fix them and start poll "
+                        "again\n",
+                        s->name);
+                continue;
+            }
+            if (next == POLLSCHED_NEXT_BACKOFF)
+                log_warn("source %s: poll failed (%d in a row), next try in %lld s", s->name,
+                         sched[i].failures, (long long)(delay / 1000));
+            live = true;
+            if (sched[i].next_due < soonest)
+                soonest = sched[i].next_due;
         }
         if (!any) {
             fprintf(stderr, "backupctl poll: no enabled source in %s\n", c.config);
@@ -267,11 +297,17 @@ int cmd_poll(int argc, char **argv)
         }
         if (c.once || g_stop)
             break;
+        if (!live) {
+            fprintf(stderr, "backupctl poll: every source is waiting for fixed credentials; "
+                            "stopping\n");
+            code = 1;
+            break;
+        }
         int64_t wait = soonest - bk_mono_ms();
         if (wait > 0 && bk_sleep_ms(wait, &g_stop) < 0)
             break;
     }
-    free(next);
+    free(sched);
     store_close(store);
     config_free(cfg);
     return g_stop && !c.once ? 0 : code;

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "config/config.h"
 #include "poller/poller.h"
+#include "poller/pollsched.h"
 #include "secrets/secretfile.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -38,9 +39,7 @@
 struct src_state {
     char *name;
     const struct bk_source_cfg *cfg; /* points into the current config */
-    int64_t next_due;                /* monotonic ms */
-    int failures;
-    bool auth_failed; /* stays failed until the config changes or an admin resumes it */
+    struct pollsched sched;          /* next due, backoff, hold after rejected credentials */
     bool paused;
     bool running;
     bool queued;
@@ -70,23 +69,7 @@ struct daemon {
 
 static struct daemon g_d;
 
-long long daemon_backoff_ms(int failures)
-{
-    long long d = 30000;
-    for (int i = 1; i < failures && d < 3600000; i++)
-        d *= 2;
-    return d > 3600000 ? 3600000 : d;
-}
-
-static unsigned g_seed;
-
-static int64_t jitter(int64_t interval)
-{
-    /* ±10 %, so many sources with one interval do not poll in lockstep */
-    g_seed = g_seed * 1103515245u + 12345u;
-    int64_t span = interval / 5;
-    return span > 0 ? (int64_t)(g_seed % (unsigned)span) - span / 2 : 0;
-}
+static unsigned g_seed; /* jitter, under g_d.lock */
 
 static struct src_state *find_src(const char *name)
 {
@@ -121,9 +104,7 @@ static void apply_sources(struct bk_config *cfg)
         }
         if (!source_cfg_equal(s->cfg, n)) {
             log_info("source %s: configuration changed", s->name);
-            s->auth_failed = false;
-            s->failures = 0;
-            s->next_due = bk_mono_ms();
+            pollsched_reset(&s->sched, bk_mono_ms());
         }
         s->cfg = n;
     }
@@ -136,7 +117,7 @@ static void apply_sources(struct bk_config *cfg)
         memset(s, 0, sizeof *s);
         s->name = xstrdup(n->name);
         s->cfg = n;
-        s->next_due = bk_mono_ms(); /* poll at once on start */
+        pollsched_init(&s->sched, bk_mono_ms()); /* poll at once on start */
         log_info("source %s (%s): scheduled every %lld s", n->name, bk_source_type_name(n->type),
                  (long long)(n->interval_ms / 1000));
     }
@@ -193,14 +174,16 @@ static void *worker_main(void *arg)
             job->running = false;
             job->last_seconds = sum.seconds;
             g_d.polls_total++;
-            int64_t now = bk_mono_ms();
+            int64_t now = bk_mono_ms(), delay = 0;
+            int64_t interval = job->cfg->interval_ms;
+            enum pollsched_next next =
+                pollsched_done(&job->sched, sum.ok, sum.code == BK_EAUTH, g_d.stop != 0, interval,
+                               sum.ok ? pollsched_jitter(&g_seed, interval) : 0, now, &delay);
             if (sum.ok) {
-                job->failures = 0;
                 if (sum.partial)
                     job->polls_partial++;
                 else
                     job->polls_ok++;
-                job->next_due = now + job->cfg->interval_ms + jitter(job->cfg->interval_ms);
                 log_info("source %s: %s devices=%lld runs_new=%lld runs_updated=%lld pages=%lld "
                          "seconds=%.2f",
                          name, sum.partial ? "partial" : "ok", (long long)sum.devices,
@@ -208,21 +191,14 @@ static void *worker_main(void *arg)
                          sum.seconds);
             } else {
                 job->polls_failed++;
-                job->failures++;
-                if (sum.code == BK_EAUTH && !g_d.stop) {
+                if (next == POLLSCHED_NEXT_HELD)
                     /* Repeated bad logins can lock the vendor account: wait for a fix. */
-                    job->auth_failed = true;
                     log_err("source %s: credentials rejected; not retrying until the "
                             "configuration changes or an admin resumes it: %s",
                             name, sum.error);
-                } else {
-                    long long b = daemon_backoff_ms(job->failures);
-                    if (b > job->cfg->interval_ms && job->cfg->interval_ms > 30000)
-                        b = job->cfg->interval_ms;
-                    job->next_due = now + b;
+                else
                     log_warn("source %s: poll failed (%d in a row), next try in %lld s: %s", name,
-                             job->failures, b / 1000, sum.error);
-                }
+                             job->sched.failures, (long long)(delay / 1000), sum.error);
             }
         }
         free(name);
@@ -244,8 +220,8 @@ static int hook_poll_now(void *ud, const char *source, const char *who, struct b
     if (!s) {
         rc = bk_err_set(err, BK_ENOTFOUND, "no configured source \"%s\"", source);
     } else {
-        s->next_due = 0;
-        s->auth_failed = false;
+        s->sched.next_due = 0;
+        s->sched.auth_held = false; /* an admin asking for a poll vouches for the credentials */
         log_info("source %s: poll requested by %s", source, who ? who : "?");
         pthread_cond_broadcast(&g_d.cond);
     }
@@ -270,11 +246,8 @@ static int hook_set_paused(void *ud, const char *source, bool paused, const char
         else if (store_exec(g_d.hook_store, "UPDATE source SET paused = ?1 WHERE name = ?2", p, 2,
                             NULL, NULL, &perr) < 0)
             log_warn("cannot persist the pause of %s: %s", source, perr.msg);
-        if (!paused) {
-            s->auth_failed = false; /* an admin's resume is the "I fixed it" signal */
-            s->failures = 0;
-            s->next_due = 0;
-        }
+        if (!paused) /* an admin's resume is the "I fixed it" signal */
+            pollsched_reset(&s->sched, 0);
         log_info("source %s: %s by %s", source, paused ? "paused" : "resumed", who ? who : "?");
     }
     pthread_mutex_unlock(&g_d.lock);
@@ -311,7 +284,7 @@ static void hook_metrics(void *ud, struct bk_buf *out)
         bk_buf_init(&name, 4096);
         metrics_escape_label(&name, g_d.src[i].name);
         bk_buf_printf(out, "backupctl_daemon_source_paused{source=\"%s\"} %d\n", name.data,
-                      g_d.src[i].paused || g_d.src[i].auth_failed);
+                      g_d.src[i].paused || g_d.src[i].sched.auth_held);
         bk_buf_free(&name);
     }
     bk_buf_printf(out,
@@ -429,6 +402,40 @@ static void load_paused(struct bk_store *s)
         log_warn("cannot read paused sources: %s", err.msg);
 }
 
+static size_t enabled_sources(const struct bk_config *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsources; i++)
+        n += c->sources[i].enabled;
+    return n;
+}
+
+/* A reload is refused, like an invalid file, when it would change what the running process
+ * cannot change in place (the database: handles stay open on the old one) or silently stop
+ * all polling (an empty or truncated file). */
+static int check_reload(const struct bk_config *old, const struct bk_config *n, struct bk_err *err)
+{
+    if (old->db_path || n->db_path) {
+        if (!old->db_path || !n->db_path || strcmp(old->db_path, n->db_path) != 0)
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s: [database] url changed (from %s to %s); the database only "
+                              "changes with a restart",
+                              n->path, old->db_path ? old->db_path : "PostgreSQL",
+                              n->db_path ? n->db_path : "PostgreSQL");
+    } else if (strcmp(old->db_url ? old->db_url : "", n->db_url ? n->db_url : "") != 0) {
+        /* never print a libpq url: it may hold a password */
+        return bk_err_set(err, BK_ECONFIG,
+                          "%s: [database] url changed; the database only changes with a restart",
+                          n->path);
+    }
+    if (enabled_sources(old) > 0 && enabled_sources(n) == 0)
+        return bk_err_set(err, BK_ECONFIG,
+                          "%s: no enabled source left (the running configuration has %zu); "
+                          "refusing to stop all polling (restart to run without sources)",
+                          n->path, enabled_sources(old));
+    return 0;
+}
+
 static const char SERVE_USAGE[] =
     "Usage: backupctl serve [--config F] [--listen HOST:PORT] [--log-format text|json] "
     "[--verbose]\n"
@@ -437,8 +444,9 @@ static const char SERVE_USAGE[] =
     "capped exponential backoff for failing sources; rejected credentials are not retried\n"
     "until the configuration changes or an admin resumes the source), serve the web UI at /\n"
     "(log in with a user from 'backupctl user add'), the JSON API under /api/v1, /metrics,\n"
-    "/healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only\n"
-    "if it is valid; SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
+    "/healthz and /readyz. SIGHUP re-reads the configuration and swaps it in only if it is\n"
+    "valid, keeps the same database and leaves at least one source enabled (when one was);\n"
+    "SIGTERM/SIGINT stop within 10 s, rolling back unfinished polls.\n"
     "Prints \"listening on HOST:PORT\" on stdout once the server is up.\n";
 
 int daemon_serve(int argc, char **argv)
@@ -551,7 +559,19 @@ int daemon_serve(int argc, char **argv)
                           .metrics_public = cfg->metrics_public};
     struct web *web = NULL;
     unsigned port = 0;
-    if (web_start(cfg, &wo, &hooks, &web, &port, &err) < 0) {
+    char *key_pem = NULL;
+    int wrc = 0;
+    /* The TLS private key is a secret: the secret-file rule (not group/other-readable). */
+    if (cfg->tls_key)
+        wrc = secretfile_read(cfg->tls_key, "[server] tls_key", &key_pem, NULL, &err);
+    wo.tls_key_pem = key_pem;
+    if (wrc == 0)
+        wrc = web_start(cfg, &wo, &hooks, &web, &port, &err);
+    if (key_pem) {
+        memset(key_pem, 0, strlen(key_pem));
+        free(key_pem);
+    }
+    if (wrc < 0) {
         log_err("not starting: %s", err.msg);
         store_close(main_store);
         config_free(cfg);
@@ -591,7 +611,7 @@ int daemon_serve(int argc, char **argv)
             struct bk_config *ncfg = NULL;
             struct bk_err rerr = {0};
             if (config_load(config_path, &ncfg, &rerr) < 0 ||
-                secrets_check_config(ncfg, &rerr) < 0) {
+                secrets_check_config(ncfg, &rerr) < 0 || check_reload(g_d.cfg, ncfg, &rerr) < 0) {
                 log_err("SIGHUP: configuration NOT reloaded (keeping the running one): %s",
                         rerr.msg);
                 config_free(ncfg);
@@ -613,11 +633,11 @@ int daemon_serve(int argc, char **argv)
         bool any = false;
         for (size_t i = 0; i < g_d.nsrc; i++) {
             struct src_state *s = &g_d.src[i];
-            if (s->removed || s->paused || s->auth_failed || s->running || s->queued)
+            if (s->removed || s->paused || s->running || s->queued)
                 continue;
-            if (s->next_due <= now) {
+            if (pollsched_due(&s->sched, now)) {
                 s->queued = true;
-                s->next_due = INT64_MAX; /* set again when the poll ends */
+                s->sched.next_due = INT64_MAX; /* set again when the poll ends */
                 any = true;
             }
         }

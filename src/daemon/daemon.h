@@ -7,8 +7,4 @@
 /* argv[0] = "serve". Returns the process exit code. */
 int daemon_serve(int argc, char **argv);
 
-/* Delay before retrying a source after its n-th consecutive failure (n >= 1): 30 s doubled
- * per failure, capped at 1 h; exported for tests. */
-long long daemon_backoff_ms(int failures);
-
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define SECRET_FILE_MAX (64 * 1024)
+#define PATH_MAX_WHAT 4200
 
 int secretfile_read(const char *path, const char *what, char **out, size_t *len, struct bk_err *err)
 {
@@ -118,6 +119,17 @@ int secrets_check_config(const struct bk_config *cfg, struct bk_err *err)
             if (rc < 0)
                 return rc;
         }
+    }
+    if (cfg->tls_key) { /* the web server's private key is a secret file too */
+        char what[PATH_MAX_WHAT], *v = NULL;
+        snprintf(what, sizeof what, "%s: [server] tls_key", cfg->path);
+        int rc = secretfile_read(cfg->tls_key, what, &v, NULL, err);
+        if (v) {
+            memset(v, 0, strlen(v));
+            free(v);
+        }
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 struct sq {
     sqlite3 *db;
     bool readonly;
@@ -126,6 +130,47 @@ static void sq_close(void *impl)
     free(q);
 }
 
+/* Before a read-write open: create a missing database file 0600 (run messages can name
+ * customers' systems; SQLite gives its -wal and -shm files the database's mode) and leave an
+ * existing file's mode alone; refuse a database we could not write — SQLite would open it
+ * read-only without a word, and every write would fail later. */
+static int sq_prepare_file(const char *path, struct bk_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != EEXIST)
+        return bk_err_set(err, BK_EIO, "cannot create database %s: %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return bk_err_set(err, BK_EIO, "cannot open database %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return bk_err_set(err, BK_ECONFIG, "database %s is not a regular file", path);
+    /* the owner's write bit too: root may write anything, but a 0444 file is a statement */
+    if (!(st.st_mode & S_IWUSR))
+        return bk_err_set(err, BK_ECONFIG,
+                          "database %s is read-only (mode %04o); backupctl writes to it (chmod "
+                          "u+w %s)",
+                          path, (unsigned)(st.st_mode & 07777), path);
+    if (access(path, W_OK) < 0)
+        return bk_err_set(err, BK_ECONFIG, "database %s cannot be written: %s", path,
+                          strerror(errno));
+    /* the -wal and -shm files live beside it */
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    int rc = 0;
+    if (access(slash ? dir : ".", W_OK) < 0)
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "database %s: cannot create its -wal and -shm files in %s: %s", path,
+                        slash ? dir : ".", strerror(errno));
+    free(dir);
+    return rc;
+}
+
 static int sq_open(const struct bk_config *cfg, bool readonly, void **impl, struct bk_err *err)
 {
     *impl = NULL;
@@ -133,8 +178,10 @@ static int sq_open(const struct bk_config *cfg, bool readonly, void **impl, stru
         return bk_err_set(err, BK_ECONFIG, "no SQLite path in database url");
     struct sq *q = xcalloc(1, sizeof *q);
     q->readonly = readonly;
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     int rc = 0;
+    if (!readonly && (rc = sq_prepare_file(cfg->db_path, err)) < 0)
+        goto out;
     if (sqlite3_open_v2(cfg->db_path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = bk_err_set(err, BK_EIO, "cannot open database %s: %s", cfg->db_path,
                         q->db ? sqlite3_errmsg(q->db) : "out of memory");
@@ -142,12 +189,16 @@ static int sq_open(const struct bk_config *cfg, bool readonly, void **impl, stru
     }
     sqlite3_busy_timeout(q->db, 10000);
     if (!readonly) {
+        if (sqlite3_db_readonly(q->db, "main") == 1) {
+            rc = bk_err_set(err, BK_ECONFIG, "database %s cannot be written (opened read-only)",
+                            cfg->db_path);
+            goto out;
+        }
         if ((rc = exec(q,
                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                        "PRAGMA foreign_keys=ON;",
                        err)) < 0)
             goto out;
-        chmod(cfg->db_path, 0600); /* run messages can name customers' systems */
         if ((rc = migrate(q, err)) < 0)
             goto out;
     } else {

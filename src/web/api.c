@@ -530,34 +530,35 @@ void api_session_create(struct web_req *rq)
     snprintf(userkey, sizeof userkey, "user:%s", user);
     for (char *c = userkey; *c; c++)
         *c = (char)tolower((unsigned char)*c);
+    /* The attempt is counted before the (slow) hash, so parallel guesses cannot all pass a
+     * check made before any of them failed. */
     int64_t now = bk_now_ms(), retry = 0;
-    if (!ratelimit_allowed(rq->w->login_ip_rl, ipkey, now, &retry) ||
-        !ratelimit_allowed(rq->w->login_user_rl, userkey, now, &retry)) {
+    bool ip_ok = ratelimit_take(rq->w->login_ip_rl, ipkey, now, &retry);
+    if (!ip_ok || !ratelimit_take(rq->w->login_user_rl, userkey, now, &retry)) {
+        if (ip_ok)
+            ratelimit_refund(rq->w->login_ip_rl, ipkey);
         snprintf(rq->retry_after, sizeof rq->retry_after, "%lld", (long long)retry);
         log_warn("web: login of \"%.64s\" from %s refused: too many failures", user, rq->peer);
-        {
-            web_error(rq, 429, "too_many_requests",
-                      "too many failed logins; try again in %lld seconds", (long long)retry);
-            return;
-        }
+        web_error(rq, 429, "too_many_requests", "too many failed logins; try again in %lld seconds",
+                  (long long)retry);
+        return;
     }
     struct auth_identity id = {0}, sid = {0};
     int rc = auth_login(rq->st, user, pass, &id, &err);
     if (rc == -BK_EAUTH || rc == -BK_ENOTFOUND || rc == -BK_EINVAL) {
-        ratelimit_fail(rq->w->login_ip_rl, ipkey, now);
-        ratelimit_fail(rq->w->login_user_rl, userkey, now);
         atomic_fetch_add(&rq->w->login_failures, 1);
         log_warn("web: failed login for \"%.64s\" from %s", user, rq->peer);
-        {
-            web_error(rq, 401, "unauthorized", "invalid username or password");
-            return;
-        }
+        web_error(rq, 401, "unauthorized", "invalid username or password");
+        return;
     }
-    if (rc < 0) {
+    if (rc < 0) { /* our failure, not a guess */
+        ratelimit_refund(rq->w->login_ip_rl, ipkey);
+        ratelimit_refund(rq->w->login_user_rl, userkey);
         web_internal(rq, &err);
         return;
     }
     ratelimit_reset(rq->w->login_user_rl, userkey);
+    ratelimit_refund(rq->w->login_ip_rl, ipkey);
     char *cookie = NULL;
     if (auth_session_create(rq->st, &id, rq->w->opts.session_ttl_ms, &cookie, &sid, &err) < 0) {
         web_internal(rq, &err);

@@ -70,9 +70,9 @@ bool ratelimit_allowed(struct web_ratelimit *rl, const char *key, int64_t now_ms
     return ok;
 }
 
-void ratelimit_fail(struct web_ratelimit *rl, const char *key, int64_t now_ms)
+/* The entry of key, (re)started when absent or its window is over (lock held). */
+static struct rl_entry *entry_for(struct web_ratelimit *rl, const char *key, int64_t now_ms)
 {
-    pthread_mutex_lock(&rl->lock);
     struct rl_entry *e = find(rl, key);
     if (e && now_ms - e->window_start >= rl->window_ms)
         e->used = false;
@@ -95,7 +95,38 @@ void ratelimit_fail(struct web_ratelimit *rl, const char *key, int64_t now_ms)
         e->window_start = now_ms;
         e->used = true;
     }
-    e->failures++;
+    return e;
+}
+
+void ratelimit_fail(struct web_ratelimit *rl, const char *key, int64_t now_ms)
+{
+    pthread_mutex_lock(&rl->lock);
+    entry_for(rl, key, now_ms)->failures++;
+    pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_take(struct web_ratelimit *rl, const char *key, int64_t now_ms,
+                    int64_t *retry_after_s)
+{
+    pthread_mutex_lock(&rl->lock);
+    struct rl_entry *e = entry_for(rl, key, now_ms);
+    bool ok = e->failures < rl->max_failures;
+    if (ok) {
+        e->failures++;
+    } else {
+        int64_t left = e->window_start + rl->window_ms - now_ms;
+        *retry_after_s = left > 0 ? (left + 999) / 1000 : 1;
+    }
+    pthread_mutex_unlock(&rl->lock);
+    return ok;
+}
+
+void ratelimit_refund(struct web_ratelimit *rl, const char *key)
+{
+    pthread_mutex_lock(&rl->lock);
+    struct rl_entry *e = find(rl, key);
+    if (e && e->failures > 0)
+        e->failures--;
     pthread_mutex_unlock(&rl->lock);
 }
 

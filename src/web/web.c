@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Login failures allowed per window: 5 per user name (guessing one account's password), 20 per
  * client address (spraying many accounts; higher because offices share one address). */
@@ -30,6 +33,12 @@
 #define LOGIN_IP_FAILURES 20
 #define LOGIN_WINDOW_MS (5 * 60 * 1000)
 #define PEM_MAX (1024 * 1024)
+/* Request limits we answer ourselves, in JSON; MHD's own per-connection memory is set well
+ * above them (MHD_MEMORY) so that MHD's HTML 414/431 pages are reached only far beyond. */
+#define URI_MAX (8 * 1024)
+#define HEADERS_MAX (32 * 1024)
+#define MHD_MEMORY (128 * 1024)
+#define REAPER_PERIOD_MS 500
 
 /* One request's state across MHD's calls (created by the URI log callback). */
 struct conn_req {
@@ -37,6 +46,7 @@ struct conn_req {
     struct bk_buf body;
     bool started;
     bool too_big;
+    unsigned reject; /* 414 or 431, answered before the body is read */
 };
 
 /* ---- response helpers ---------------------------------------------------------------- */
@@ -273,6 +283,15 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
     bool known = false;
     struct bk_err err = {0};
 
+    if (cr->reject == 414) {
+        web_error(rq, 414, "uri_too_long", "request target longer than %d bytes", URI_MAX);
+        return;
+    }
+    if (cr->reject == 431) {
+        web_error(rq, 431, "headers_too_large", "request headers larger than %d bytes",
+                  HEADERS_MAX);
+        return;
+    }
     if (cr->too_big) {
         web_error(rq, 413, "payload_too_large", "request body larger than %zu bytes",
                   w->opts.max_body);
@@ -479,7 +498,7 @@ static enum MHD_Result serve_asset(struct web *w, struct MHD_Connection *conn, c
 static enum MHD_Result handle(struct web *w, struct MHD_Connection *conn, const char *url,
                               const char *method, struct conn_req *cr)
 {
-    if (is_asset_request(url, method)) {
+    if (!cr->reject && is_asset_request(url, method)) {
         bool handled;
         enum MHD_Result arc = serve_asset(w, conn, url, &handled);
         if (handled)
@@ -508,16 +527,121 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return cr;
 }
 
+static struct web_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The next request header on this connection (keep-alive) has its own deadline; while a
+ * request is handled there is none (deadline 0). */
+static void conn_set_deadline(struct web *w, struct MHD_Connection *conn, int64_t deadline)
+{
+    struct web_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&w->conn_lock);
+    c->header_deadline = deadline;
+    pthread_mutex_unlock(&w->conn_lock);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct web *w = cls;
     struct conn_req *cr = *con_cls;
+    conn_set_deadline(w, conn, bk_mono_ms() + (int64_t)w->opts.header_timeout * 1000);
     if (!cr)
         return;
     free(cr->uri);
     bk_buf_free(&cr->body);
     free(cr);
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct web *w = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct web_conn *c = xcalloc(1, sizeof *c);
+        c->fd = ci ? ci->connect_fd : -1;
+        c->header_deadline = bk_mono_ms() + (int64_t)w->opts.header_timeout * 1000;
+        pthread_mutex_lock(&w->conn_lock);
+        c->next = w->conns;
+        if (w->conns)
+            w->conns->prev = c;
+        w->conns = c;
+        pthread_mutex_unlock(&w->conn_lock);
+        *socket_context = c;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        /* MHD closes the descriptor after this returns: unlinked under the lock, the reaper
+         * can never shut down a descriptor number that was reused. */
+        struct web_conn *c = *socket_context;
+        pthread_mutex_lock(&w->conn_lock);
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            w->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        pthread_mutex_unlock(&w->conn_lock);
+        free(c);
+        *socket_context = NULL;
+    }
+}
+
+/* MHD's idle timeout restarts on every byte, so a client trickling a header would hold its
+ * connection for ever: connections without a complete request header by their deadline are
+ * shut down here (MHD then sees the end of the stream and closes them itself). */
+static void *reaper_main(void *arg)
+{
+    struct web *w = arg;
+    uint_fast64_t reported = 0;
+    int64_t next_report = 0;
+    pthread_mutex_lock(&w->conn_lock);
+    while (!w->reaper_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += REAPER_PERIOD_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&w->conn_cond, &w->conn_lock, &ts);
+        int64_t now = bk_mono_ms();
+        for (struct web_conn *c = w->conns; c; c = c->next) {
+            if (c->header_deadline > 0 && now >= c->header_deadline && c->fd >= 0) {
+                shutdown(c->fd, SHUT_RDWR);
+                c->header_deadline = 0;
+                atomic_fetch_add(&w->header_timeouts, 1);
+            }
+        }
+        /* one line a minute at most, however many connections an attacker opens */
+        uint_fast64_t n = atomic_load(&w->header_timeouts);
+        if (n != reported && now >= next_report) {
+            log_warn("web: closed %llu connection(s) that sent no complete request header "
+                     "within %u s",
+                     (unsigned long long)(n - reported), w->opts.header_timeout);
+            reported = n;
+            next_report = now + 60000;
+        }
+    }
+    pthread_mutex_unlock(&w->conn_lock);
+    return NULL;
+}
+
+struct header_size {
+    size_t bytes;
+};
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct header_size *h = cls;
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -530,6 +654,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = cr = on_uri(w, url, conn);
     if (!cr->started) {
         cr->started = true;
+        conn_set_deadline(w, conn, 0); /* the header is complete */
+        /* Limits MHD would answer with its own HTML page: answered here, in JSON. */
+        struct header_size hs = {strlen(cr->uri) + strlen(method) + 12};
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &hs);
+        if (strlen(cr->uri) > URI_MAX)
+            cr->reject = 414;
+        else if (hs.bytes > HEADERS_MAX)
+            cr->reject = 431;
+        if (cr->reject)
+            return handle(w, conn, url, method, cr);
         /* Refuse an announced oversized body before reading it (a client waiting for
          * "100 Continue" gets its answer at once). */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -551,6 +685,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return handle(w, conn, url, method, cr);
 }
 
+/* MHD logs one line per refused connection: under a flood that would be the whole log, so
+ * a message repeated within a minute is counted, not printed. */
+static pthread_mutex_t g_mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char g_mhd_last[512];
+static int64_t g_mhd_last_at;
+static unsigned long g_mhd_repeats;
+
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -558,6 +699,22 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    int64_t now = bk_mono_ms();
+    pthread_mutex_lock(&g_mhd_log_lock);
+    bool same = strcmp(msg, g_mhd_last) == 0 && now - g_mhd_last_at < 60000;
+    unsigned long repeats = g_mhd_repeats;
+    if (same) {
+        g_mhd_repeats++;
+    } else {
+        memcpy(g_mhd_last, msg, n + 1);
+        g_mhd_last_at = now;
+        g_mhd_repeats = 0;
+    }
+    pthread_mutex_unlock(&g_mhd_log_lock);
+    if (same)
+        return;
+    if (repeats)
+        log_warn("web: (the previous message repeated %lu times)", repeats);
     log_warn("web: %s", msg);
 }
 
@@ -650,7 +807,11 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     if (!w->opts.threads)
         w->opts.threads = 4;
     if (!w->opts.max_conns)
-        w->opts.max_conns = 256;
+        w->opts.max_conns = 1024;
+    if (!w->opts.max_conns_ip)
+        w->opts.max_conns_ip = 64;
+    if (!w->opts.header_timeout)
+        w->opts.header_timeout = 10;
     if (!w->opts.max_body)
         w->opts.max_body = 64 * 1024;
     if (!w->opts.idle_timeout)
@@ -659,6 +820,8 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
         w->opts.session_ttl_ms = 12LL * 3600 * 1000;
     pthread_mutex_init(&w->pool_lock, NULL);
     pthread_mutex_init(&w->count_lock, NULL);
+    pthread_mutex_init(&w->conn_lock, NULL);
+    pthread_cond_init(&w->conn_cond, NULL);
     w->login_user_rl = ratelimit_new(LOGIN_USER_FAILURES, LOGIN_WINDOW_MS, 4096);
     w->login_ip_rl = ratelimit_new(LOGIN_IP_FAILURES, LOGIN_WINDOW_MS, 4096);
 
@@ -681,9 +844,16 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
             rc = bk_err_set(err, BK_ECONFIG, "this libmicrohttpd has no TLS support");
             goto fail;
         }
-        if ((rc = read_pem(w->opts.tls_cert, &w->tls_cert_pem, err)) < 0 ||
-            (rc = read_pem(w->opts.tls_key, &w->tls_key_pem, err)) < 0)
+        if (!w->opts.tls_key_pem) {
+            /* the key is a secret: whoever starts the server reads it with the secret-file
+             * rule, never this layer (which does not link secrets/) */
+            rc = bk_err_set(err, BK_ECONFIG, "%s: the TLS key was not read", w->opts.tls_key);
             goto fail;
+        }
+        if ((rc = read_pem(w->opts.tls_cert, &w->tls_cert_pem, err)) < 0)
+            goto fail;
+        w->tls_key_pem = xstrdup(w->opts.tls_key_pem);
+        w->opts.tls_key_pem = NULL;
         flags |= MHD_USE_TLS;
         w->tls = true;
     }
@@ -693,7 +863,23 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
         goto fail;
     pool_put(w, first);
 
-    unsigned per_ip = w->opts.max_conns / 2 > 64 ? w->opts.max_conns / 2 : 64;
+    /* Every connection is a descriptor: raise the soft limit to fit them (and the store
+     * handles, the listener, logs), or serve fewer connections than asked. */
+    struct rlimit rl;
+    rlim_t need = (rlim_t)w->opts.max_conns + WEB_POOL_MAX + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+            unsigned fit =
+                rl.rlim_cur > WEB_POOL_MAX + 128 ? (unsigned)rl.rlim_cur - WEB_POOL_MAX - 64 : 64;
+            log_warn("web: the open file limit (%llu) allows %u connections, not %u",
+                     (unsigned long long)rl.rlim_cur, fit, w->opts.max_conns);
+            w->opts.max_conns = fit;
+        }
+    }
+    unsigned per_ip =
+        w->opts.max_conns_ip < w->opts.max_conns ? w->opts.max_conns_ip : w->opts.max_conns / 2;
     struct MHD_OptionItem opts[16];
     size_t no = 0;
     /* the logger first, or MHD uses its default one for the options before it */
@@ -703,10 +889,12 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, w->opts.max_conns, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, w->opts.idle_timeout, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL};
-    /* request line + headers: 32 KiB is plenty for cookies and tokens; MHD answers 431 */
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    /* request line + headers are limited by on_request (JSON 414/431); MHD's own memory per
+     * connection is larger, so its HTML pages only answer absurd sizes */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_MEMORY, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, w};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, w};
     if (w->tls) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert_pem};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, w->tls_key_pem};
@@ -720,6 +908,11 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
                         w->opts.listen);
         goto fail;
     }
+    if (pthread_create(&w->reaper, NULL, reaper_main, w) != 0) {
+        rc = bk_err_set(err, BK_EIO, "cannot start the connection reaper thread");
+        goto fail;
+    }
+    w->reaper_started = true;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
     if (port_out)
         *port_out = di ? di->port : 0;
@@ -734,8 +927,17 @@ void web_stop(struct web *w)
 {
     if (!w)
         return;
+    if (w->reaper_started) {
+        pthread_mutex_lock(&w->conn_lock);
+        w->reaper_stop = true;
+        pthread_cond_signal(&w->conn_cond);
+        pthread_mutex_unlock(&w->conn_lock);
+        pthread_join(w->reaper, NULL);
+    }
     if (w->mhd)
-        MHD_stop_daemon(w->mhd);
+        MHD_stop_daemon(w->mhd); /* "closed" notifications empty w->conns */
+    pthread_mutex_destroy(&w->conn_lock);
+    pthread_cond_destroy(&w->conn_cond);
     for (size_t i = 0; i < w->npool; i++)
         store_close(w->pool[i]);
     pthread_mutex_destroy(&w->pool_lock);

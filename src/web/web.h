@@ -30,11 +30,16 @@ struct web_opts {
     const char *listen;   /* "127.0.0.1:8080" */
     const char *tls_cert; /* PEM files, both or neither */
     const char *tls_key;
-    unsigned threads;       /* MHD thread pool size, default 4 */
-    unsigned max_conns;     /* default 256 */
-    size_t max_body;        /* default 64 KiB → 413 */
-    unsigned idle_timeout;  /* seconds, default 30 */
-    int64_t session_ttl_ms; /* default 12 h */
+    /* The key's PEM text, read by the caller through the secret-file rule (refused when
+     * group/other can read it); copied and wiped by the server. Required with tls_key. */
+    const char *tls_key_pem;
+    unsigned threads;        /* MHD thread pool size, default 4 */
+    unsigned max_conns;      /* default 1024 (the file limit is raised to fit) */
+    unsigned max_conns_ip;   /* per client address, default 64 */
+    size_t max_body;         /* default 64 KiB → 413 */
+    unsigned idle_timeout;   /* seconds, default 30 */
+    unsigned header_timeout; /* seconds to send a complete request header, default 10 */
+    int64_t session_ttl_ms;  /* default 12 h */
     /* /metrics without credentials. Off by default: metrics name customers and systems, so a
      * scraper sends `Authorization: Bearer TOKEN` (any role). */
     bool metrics_public;

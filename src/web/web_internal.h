@@ -37,6 +37,14 @@ struct web_count_slot {
 struct MHD_Daemon;
 struct MHD_Connection;
 
+/* One open connection, from MHD's "started" notification to its "closed" one: the reaper
+ * thread closes it when no complete request header arrived by the deadline (slowloris). */
+struct web_conn {
+    struct web_conn *prev, *next;
+    int fd;
+    int64_t header_deadline; /* monotonic ms; 0 while a request is being handled */
+};
+
 struct web {
     const struct bk_config *cfg; /* borrowed */
     struct web_opts opts;        /* copied; strings borrowed */
@@ -55,6 +63,13 @@ struct web {
     atomic_uint_fast64_t data_gen; /* bumped whenever data may have changed */
     pthread_mutex_t count_lock;
     struct web_count_slot counts[WEB_COUNT_SLOTS];
+    /* connections and their header deadlines (conn_lock) */
+    pthread_mutex_t conn_lock;
+    pthread_cond_t conn_cond;
+    struct web_conn *conns;
+    bool reaper_started, reaper_stop;
+    pthread_t reaper;
+    atomic_uint_fast64_t header_timeouts; /* connections closed for a late request header */
 };
 
 struct web_req;

@@ -345,3 +345,47 @@ eas_starts() {
     [ "$(DB=$T/crash.db q "SELECT COUNT(*) FROM poll_run WHERE result = 'interrupted'")" -eq 1 ]
     [ "$(DB=$T/crash.db q 'SELECT COUNT(*) FROM stage_job')" -eq 0 ]
 }
+
+# loop_conf: a good source and one whose password Cove rejects, both every 10 s
+loop_conf() {
+    printf 'wrong-password\n' >"$T/bad.secret"
+    chmod 600 "$T/bad.secret"
+    printf '[database]\nurl = sqlite://b.db\n' >"$T/b.conf"
+    for s in ${1:-good bad}; do
+        cat >>"$T/b.conf" <<CONF
+[source "$s"]
+type = cove
+url = $COVE_URL/jsonapi
+partner = $PARTNER
+username = backupctl-api
+password_file = $T/$([ "$s" = bad ] && echo bad || echo cove).secret
+interval = 10s
+CONF
+    done
+}
+
+@test "poll loop: rejected credentials are never retried while the good source keeps polling" {
+    cove --devices 5
+    loop_conf
+    # 38 s: past three 10 s intervals (the old loop logged in again every interval) and past
+    # the first 30 s backoff (a hold mistaken for an ordinary failure would retry there)
+    run timeout --preserve-status -s TERM 38 "$BACKUPCTL" poll --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    ok=$(grep -c '^source good: ok' <<<"$output")
+    echo "good polls: $ok, bad polls: $(grep -c '^source bad: failed' <<<"$output")"
+    [ "$ok" -ge 4 ]
+    [ "$(grep -c '^source bad: failed' <<<"$output")" -eq 1 ]
+    [[ "$output" == *"source bad: credentials rejected; not retrying"* ]]
+    [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":1' ]
+    # every good poll logged in once, the bad source once in all
+    [ "$(grep -c 'Login' "$T/cove.log")" -eq $((ok + 1)) ]
+}
+
+@test "poll loop: with every source's credentials rejected, poll stops with exit 1" {
+    cove --devices 5
+    loop_conf bad
+    run timeout --preserve-status -s TERM 38 "$BACKUPCTL" poll --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"every source is waiting for fixed credentials"* ]]
+    [ "$(curl -s "$COVE_URL/__sim/stats" | grep -o '"login_failures":[0-9]*')" = '"login_failures":1' ]
+}

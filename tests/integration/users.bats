@@ -161,3 +161,22 @@ bku() { "$BACKUPCTL" "$@" --config "$T/b.conf"; }
     [ "$status" -eq 1 ]
     [ "$(q "SELECT COUNT(*) FROM audit WHERE action IN ('token.add', 'token.revoke')")" -eq 2 ]
 }
+
+@test "a read-only database: user and token commands exit 1 with one line naming the file, and change nothing" {
+    run bku user add alice --role admin --password-file "$T/pw"
+    [ "$status" -eq 0 ]
+    [ "$(stat -c %a "$T/b.db")" = 600 ]
+    before=$(dump | md5sum)
+    rm -f "$T/b.db-wal" "$T/b.db-shm"
+    chmod 444 "$T/b.db"
+    for cmd in "user add bob --role viewer --password-file $T/pw" "user del alice" \
+        "token add --user alice"; do
+        run bku $cmd
+        [ "$status" -eq 1 ] || { echo "$cmd: $status $output"; return 1; }
+        [ "${#lines[@]}" -eq 1 ]
+        [[ "$output" == *"database $T/b.db is read-only (mode 0444)"* ]]
+    done
+    [ "$(stat -c %a "$T/b.db")" = 444 ]
+    [ ! -e "$T/b.db-shm" ]
+    [ "$(dump | md5sum)" = "$before" ]
+}

@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -173,6 +175,59 @@ static void test_openapi_matches_routes(void **state)
     assert_int_equal(problems, 0);
 }
 
+/* Login throttling counts the attempt before the password hash: parallel wrong passwords for
+ * one user get exactly the allowed number of tries. */
+struct take_ctx {
+    struct web_ratelimit *rl;
+    pthread_barrier_t *go;
+    bool ok;
+};
+
+static void *take_thread(void *arg)
+{
+    struct take_ctx *c = arg;
+    int64_t retry = 0;
+    pthread_barrier_wait(c->go);
+    c->ok = ratelimit_take(c->rl, "user:victim", 1000, &retry);
+    if (c->ok)
+        nanosleep(&(struct timespec){0, 20000000}, NULL); /* the hash: the others arrive */
+    return NULL;
+}
+
+static void test_login_throttle_counts_before_hashing(void **state)
+{
+    (void)state;
+    struct web_ratelimit *rl = ratelimit_new(5, 60000, 16);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 10);
+    pthread_t th[10];
+    struct take_ctx c[10];
+    for (int i = 0; i < 10; i++) {
+        c[i] = (struct take_ctx){rl, &go, false};
+        pthread_create(&th[i], NULL, take_thread, &c[i]);
+    }
+    int passed = 0;
+    for (int i = 0; i < 10; i++) {
+        pthread_join(th[i], NULL);
+        passed += c[i].ok;
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(passed, 5);
+    int64_t retry = 0;
+    assert_false(ratelimit_take(rl, "user:victim", 2000, &retry));
+    assert_int_equal(retry, 59);
+    /* a refund (a success, or our own failure) gives one attempt back */
+    ratelimit_refund(rl, "user:victim");
+    assert_true(ratelimit_take(rl, "user:victim", 2000, &retry));
+    assert_false(ratelimit_take(rl, "user:victim", 2000, &retry));
+    /* the window ends */
+    assert_true(ratelimit_take(rl, "user:victim", 61000, &retry));
+    /* other keys are not affected; refunding an unknown key is harmless */
+    assert_true(ratelimit_take(rl, "user:other", 2000, &retry));
+    ratelimit_refund(rl, "user:nobody");
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_table_sane),
         cmocka_unit_test(test_openapi_matches_routes),
+        cmocka_unit_test(test_login_throttle_counts_before_hashing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
