@@ -1,0 +1,205 @@
+/* Expected schedules (issue 9), the pure part: parse configured schedules, learn one from a
+ * job's history, list its slots, tell which slots were missed, flag unusual durations and
+ * offline workstations. No SQL, no I/O, no clock: every function takes `now` from the caller.
+ *
+ * Design note
+ * -----------
+ * Time zones. "The backup night" is a customer's local notion, so slots are computed in a
+ * struct bk_tz (core/tzfile.h: our own TZif reader, because localtime_r/mktime would need
+ * the process-wide TZ switched per customer, which is not thread-safe). Local times skipped
+ * by a spring-forward gap move forward by the gap; repeated autumn times happen once (first).
+ *
+ * Learning (bk_sched_learn), over the last BK_SCHED_HORIZON_DAYS days:
+ *  1. Backup days. A run belongs to the local day of (start - pivot), where the pivot is the
+ *     middle of the largest empty stretch of the day's clock among the runs' local start
+ *     times: runs at 23:30 and at 00:30 are the same night, not two days. A Cove colour bar
+ *     (D09F08, one digit per UTC day, last = the day of its as-of time, 0 = no backup; every
+ *     other digit, failures included, shows the job was scheduled that day) adds active days,
+ *     so a schedule is known from the first poll.
+ *  2. The learning span runs from the first to the last active day: a job that stopped
+ *     recently keeps the schedule it had, which is what makes its silence Missed.
+ *  3. Fewer than BK_SCHED_MIN_EVIDENCE active days: UNKNOWN (no slots; callers fall back to
+ *     stale). Then, first match wins:
+ *     - DAILY: >= 75 % of the span's days active (tolerates a few failed-to-start nights).
+ *     - WEEKLY: span >= 14 days; the weekdays active >= 60 % of their occurrences, every
+ *       other weekday <= 25 %, and <= 15 % of active days outside the chosen weekdays.
+ *     - MONTHLY: span >= 45 days; same rule over days of month (each chosen day seen twice
+ *       at least), "last day of month" being a day of its own.
+ *     - otherwise IRREGULAR: never Missed, only stale.
+ *  4. Times of day (from runs only; a colour bar has none): n = the median number of runs per
+ *     active day. n >= 2 makes DAILY into MULTI (n windows, capped at BK_SCHED_MAX_WINDOWS):
+ *     the clock times are split at their n-1 widest gaps; clusters holding fewer than 40 % of
+ *     the active days are ad-hoc runs and dropped. A window spans the 10th-90th percentile of
+ *     its start times (min-max under 10 runs). A window wider than 12 h, more than 24 runs a
+ *     day, or no run times at all give one whole-backup-day window.
+ *  5. Confidence (0-100) = share of expected days that were active x min(1, evidence / 14)
+ *     (two weeks of nights are needed to trust a daily schedule); evidence = active days.
+ *
+ * Slots (bk_sched_slots, bk_sched_check). A window gives one slot per matching backup day:
+ * start = the window's start; a run counts for it when it starts in [start - lead, start +
+ * len + grace), lead = min(12 h, half the quiet time before the window), so an early run
+ * still counts and neighbouring slots never share a run. due = start + len + grace: no run
+ * by then → MISSED; before then → EXPECTED (not yet). Each run satisfies at most one slot
+ * (greedy, in time order). `every = D` slots are periods aligned on local midnight (D divides
+ * a day, or is whole days; weeks start on Monday): a run anywhere in the period counts, due =
+ * period end + grace. Cron slots have len 0 and the lead of the cron's closest times.
+ * Both are bounded: the caller passes the output array; nothing is allocated.
+ *
+ * Durations: anomalous when the run took < median / factor or > median x factor (factor
+ * default 3) and differs from the median by >= 5 min, over >= 5 past durations; the median
+ * is robust to the odd full backup. Offline: whole days since the last active colour-bar day
+ * or the last session, whichever is more recent, against warning/error thresholds (3/7). */
+#ifndef BK_CORE_SCHEDULE_H
+#define BK_CORE_SCHEDULE_H
+
+#include "core/tzfile.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bk_err;
+
+#define BK_SCHED_MAX_WINDOWS 24
+#define BK_SCHED_HORIZON_DAYS 90
+#define BK_SCHED_MAX_RUNS 4096 /* learning reads at most the most recent ones */
+#define BK_SCHED_MIN_EVIDENCE 3
+#define BK_SCHED_DEFAULT_GRACE_S 7200
+#define BK_SCHED_MAX_SPEC 256
+
+enum bk_sched_kind {
+    BK_SCHED_UNKNOWN = 0, /* not enough history yet: no slots */
+    BK_SCHED_IRREGULAR,   /* no slots; only stale applies */
+    BK_SCHED_DAILY,
+    BK_SCHED_MULTI, /* several times a day (nwin windows) */
+    BK_SCHED_WEEKLY,
+    BK_SCHED_MONTHLY,
+    BK_SCHED_EVERY, /* configured "every = 12h" */
+    BK_SCHED_CRON,  /* configured cron expression */
+};
+
+enum bk_sched_origin { BK_SCHED_LEARNED = 0, BK_SCHED_CONFIGURED };
+
+struct bk_cron {
+    uint64_t minutes; /* bit 0-59 */
+    uint32_t hours;   /* bit 0-23 */
+    uint32_t mdays;   /* bit 1-31 */
+    uint16_t months;  /* bit 1-12 */
+    uint8_t wdays;    /* bit 0-6, 0 = Sunday */
+    bool mday_any, wday_any;
+};
+
+/* A time-of-day window, in minutes from local midnight of the backup day (start may exceed
+ * 1439: a window at 00:30 of a night whose day starts at noon has start 1470). */
+struct bk_window {
+    int16_t start_min, len_min, lead_min;
+};
+
+struct bk_schedule {
+    enum bk_sched_kind kind;
+    enum bk_sched_origin origin;
+    uint8_t wdays;  /* DAILY/MULTI/WEEKLY: bit 0-6, 0 = Sunday */
+    uint32_t mdays; /* MONTHLY: bit 1-31, bit 0 = last day of the month */
+    uint8_t nwin;
+    struct bk_window win[BK_SCHED_MAX_WINDOWS];
+    int64_t every_s;     /* EVERY */
+    struct bk_cron cron; /* CRON */
+    int16_t cron_lead_min;
+    char spec[64]; /* CRON/EVERY: the configured text (truncated), for bk_sched_describe */
+    int64_t grace_s;
+    int confidence; /* 0-100 */
+    int evidence;   /* active days seen (learned) */
+    int per_day;    /* typical runs per active day (learned) */
+};
+
+/* ---- parsing (configured schedules) ------------------------------------------------ */
+
+/* "30m", "12h", "1d", "1w", "1h30m" (units s m h d w, no unit only for "0"), at most 366d.
+ * 0 or -BK_EINVAL with a one-line error naming the column. */
+int bk_sched_parse_duration(const char *s, int64_t *out_s, struct bk_err *err);
+/* 5-field cron "min hour mday month wday": '*', lists, ranges, steps ("a-b/n"; "/n" on a star),
+ * names JAN-DEC and SUN-SAT (MON-SUN, 7 = Sunday), @hourly/@daily/@weekly/@monthly; mday and
+ * wday both restricted means either (as in cron). */
+int bk_sched_parse_cron(const char *s, struct bk_cron *out, struct bk_err *err);
+/* A configured schedule: a cron expression (5 fields or @name) or a duration ("every").
+ * grace_s < 0 = BK_SCHED_DEFAULT_GRACE_S. Fills *out (origin CONFIGURED). */
+int bk_sched_parse(const char *spec, int64_t grace_s, struct bk_schedule *out, struct bk_err *err);
+/* Human text ("daily 22:00-22:40", "weekly Sun 03:00", "every 12h", "cron 0 2 * * *",
+ * "irregular"), for the job page and the API. Always NUL-terminates. */
+void bk_sched_describe(const struct bk_schedule *s, char *out, size_t outsz);
+const char *bk_sched_kind_name(enum bk_sched_kind k);
+
+/* ---- learning ------------------------------------------------------------------------ */
+
+struct bk_learn_in {
+    const int64_t *runs_ms; /* run start times, UTC epoch ms, ascending; borrowed */
+    size_t nruns;
+    const char *bar;      /* Cove D09F08 digits (last = most recent UTC day) or NULL */
+    int64_t bar_as_of_ms; /* the poll that read the bar */
+    const struct bk_tz *tz;
+    int64_t now_ms;
+};
+
+/* Learns the expected schedule; never fails (UNKNOWN when there is too little). */
+void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out);
+
+/* The runs (start times, ascending) plus, for each active colour-bar day without a run, a
+ * stand-in run at the latest run's UTC time of day (noon without runs, never after the bar's
+ * as-of time): what bk_sched_check needs for a Cove device known only from its bar. Writes
+ * at most cap times, ascending; returns how many. */
+size_t bk_sched_merge_bar(const int64_t *runs_ms, size_t nruns, const char *bar,
+                          int64_t bar_as_of_ms, int64_t *out, size_t cap);
+
+/* ---- slots --------------------------------------------------------------------------- */
+
+enum bk_slot_state { BK_SLOT_EXPECTED = 0, BK_SLOT_RAN, BK_SLOT_MISSED };
+
+struct bk_slot {
+    int64_t start_ms; /* the expected start: identifies the slot (one Missed per slot) */
+    int64_t open_ms;  /* a run starting from here on counts for it */
+    int64_t due_ms;   /* no run by then: missed */
+    int32_t run;      /* index of the run that satisfied it, -1 */
+    enum bk_slot_state state;
+};
+
+/* The slots whose start is in [from_ms, to_ms), in time order, at most cap. Returns how many
+ * were written; when it equals cap there may be more (continue from the last start + 1). */
+size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64_t from_ms,
+                      int64_t to_ms, struct bk_slot *out, size_t cap);
+/* bk_sched_slots, then each slot's state given the runs (start times, ascending) and now. */
+size_t bk_sched_check(const struct bk_schedule *s, const struct bk_tz *tz, const int64_t *runs_ms,
+                      size_t nruns, int64_t from_ms, int64_t to_ms, int64_t now_ms,
+                      struct bk_slot *out, size_t cap);
+
+/* ---- durations ----------------------------------------------------------------------- */
+
+struct bk_dur_opts {
+    double factor;        /* <= 1: 3 */
+    int64_t min_delta_ms; /* <= 0: 5 min */
+    size_t min_samples;   /* 0: 5 */
+};
+
+/* 1 and a reason ("ran 4 min, usually 2 h") when duration_ms is anomalous against the past
+ * durations (ms, any order, at most the last 1024 are used), else 0 and reason "". */
+int bk_sched_duration_anomaly(const int64_t *hist_ms, size_t n, int64_t duration_ms,
+                              const struct bk_dur_opts *o, char *reason, size_t rsz);
+/* "45 s", "4 min", "2 h", "1 h 30 min", "3 d". */
+void bk_sched_format_duration(int64_t ms, char *out, size_t outsz);
+
+/* ---- offline workstations ------------------------------------------------------------ */
+
+enum bk_offline_level { BK_OFFLINE_OK = 0, BK_OFFLINE_WARNING, BK_OFFLINE_ERROR, BK_OFFLINE_NEVER };
+
+struct bk_offline {
+    enum bk_offline_level level;
+    int days;      /* whole days since the last active day (-1 never) */
+    bool at_least; /* the bar holds no active day: days is a lower bound */
+    char reason[96];
+};
+
+/* bar/bar_as_of_ms as in bk_learn_in (NULL/0 if none); last_session_ms 0 = none. Days are
+ * UTC days, as the colour bar's. warn_days/error_days <= 0: 3 / 7. */
+void bk_sched_offline(const char *bar, int64_t bar_as_of_ms, int64_t last_session_ms,
+                      int64_t now_ms, int warn_days, int error_days, struct bk_offline *out);
+
+#endif
