@@ -489,12 +489,6 @@ static bool day_matches(const struct bk_schedule *s, int64_t day)
     return s->wdays >> wday_of(day) & 1;
 }
 
-static int cmp_i16(const void *a, const void *b)
-{
-    int16_t x = *(const int16_t *)a, y = *(const int16_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Time-of-day windows from the runs' minutes (relative to the pivot, sorted). */
 static void learn_windows(struct bk_schedule *s, const int16_t *rel, size_t nrel, int pivot,
                           int per_day, int days_with_runs)
@@ -587,13 +581,15 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
     while (lo > 0 && hi - lo < BK_SCHED_MAX_RUNS &&
            floor_div(in->runs_ms[lo - 1], 1000) >= horizon_s)
         lo--;
+    /* local seconds of each run: one zone lookup per run, the hot loop of a cycle */
+    int64_t local[BK_SCHED_MAX_RUNS];
     int16_t mins[BK_SCHED_MAX_RUNS], rel[BK_SCHED_MAX_RUNS];
     uint16_t hist[WHOLE_DAY] = {0};
     size_t nr = hi - lo;
     for (size_t i = 0; i < nr; i++) {
         int64_t t = floor_div(in->runs_ms[lo + i], 1000);
-        int64_t local = t + bk_tz_offset(tz, t);
-        mins[i] = (int16_t)((local - floor_div(local, DAY_S) * DAY_S) / 60);
+        local[i] = t + bk_tz_offset(tz, t);
+        mins[i] = (int16_t)((local[i] - floor_div(local[i], DAY_S) * DAY_S) / 60);
         hist[mins[i]]++;
     }
     struct learn L = {.pivot = find_pivot(hist)};
@@ -601,7 +597,7 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
     memset(L.active, 0, sizeof L.active);
     memset(L.runs, 0, sizeof L.runs);
     for (size_t i = 0; i < nr; i++) {
-        int64_t d = backup_day(tz, floor_div(in->runs_ms[lo + i], 1000), L.pivot) - L.base;
+        int64_t d = floor_div(local[i] - (int64_t)L.pivot * 60, DAY_S) - L.base;
         if (d >= 0 && d < H) {
             L.active[d] = 1;
             if (L.runs[d] < UINT16_MAX)
@@ -723,11 +719,17 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
     for (int i = first; i <= last; i++)
         if (L.runs[i] && day_matches(out, L.base + i))
             per[ndays++] = L.runs[i];
+    /* counting sort of the qualifying runs' minutes, relative to the pivot */
+    memset(hist, 0, sizeof hist);
+    bool all_days = out->kind == BK_SCHED_DAILY;
     for (size_t i = 0; i < nr; i++) {
-        int64_t d = backup_day(tz, floor_div(in->runs_ms[lo + i], 1000), L.pivot);
-        if (d - L.base >= first && d - L.base <= last && day_matches(out, d))
-            rel[nrel++] = (int16_t)((mins[i] - L.pivot + WHOLE_DAY) % WHOLE_DAY);
+        int64_t d = floor_div(local[i] - (int64_t)L.pivot * 60, DAY_S);
+        if (d - L.base >= first && d - L.base <= last && (all_days || day_matches(out, d)))
+            hist[(mins[i] - L.pivot + WHOLE_DAY) % WHOLE_DAY]++;
     }
+    for (int m = 0; m < WHOLE_DAY; m++)
+        for (int c = 0; c < hist[m]; c++)
+            rel[nrel++] = (int16_t)m;
     int per_day = 0;
     if (ndays > 0) {
         for (int i = 1; i < ndays; i++) /* insertion sort: at most H values */
@@ -738,7 +740,6 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
             }
         per_day = per[ndays / 2];
     }
-    qsort(rel, nrel, sizeof rel[0], cmp_i16);
     out->per_day = per_day;
     learn_windows(out, rel, nrel, L.pivot, per_day, ndays);
     if (out->kind == BK_SCHED_DAILY && out->nwin > 1)
@@ -958,10 +959,36 @@ void bk_sched_format_duration(int64_t ms, char *out, size_t outsz)
         snprintf(out, outsz, "%lld d", (long long)((s + DAY_S / 2) / DAY_S));
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's quickselect; reorders v). */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                int64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
 }
 
 int bk_sched_duration_anomaly(const int64_t *hist_ms, size_t n, int64_t duration_ms,
@@ -979,8 +1006,7 @@ int bk_sched_duration_anomaly(const int64_t *hist_ms, size_t n, int64_t duration
             v[k++] = hist_ms[i];
     if (k < min_samples || duration_ms < 0)
         return 0;
-    qsort(v, k, sizeof v[0], cmp_i64);
-    int64_t med = k % 2 ? v[k / 2] : v[k / 2 - 1] + (v[k / 2] - v[k / 2 - 1]) / 2;
+    int64_t med = select_kth(v, k, k / 2); /* the upper median: no sort, O(n) */
     int64_t delta = duration_ms > med ? duration_ms - med : med - duration_ms;
     bool odd =
         (double)duration_ms * factor < (double)med || (double)duration_ms > (double)med * factor;
