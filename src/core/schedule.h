@@ -43,12 +43,20 @@
  * (greedy, in time order). `every = D` slots are periods aligned on local midnight (D divides
  * a day, or is whole days; weeks start on Monday): a run anywhere in the period counts, due =
  * period end + grace. Cron slots have len 0 and the lead of the cron's closest times.
- * Both are bounded: the caller passes the output array; nothing is allocated.
+ * Both are bounded: the caller passes the output array; nothing is allocated. For a Cove
+ * device the colour bar's active days stand in for runs not collected (bk_sched_merge_bar),
+ * so a device first seen today is judged on its last 28 days, not on one session.
+ * Not decided here (the caller's): the range to check (from the job's first sighting or the
+ * last check on, so a new job gets no Missed for days before we knew it), that a source that
+ * could not be polled gives "unknown" instead of Missed, and that workstations skip Missed
+ * for the offline check. Cost per job: one zone lookup per run of the horizon plus a few per
+ * slot; see bench/schedule.
  *
  * Durations: anomalous when the run took < median / factor or > median x factor (factor
  * default 3) and differs from the median by >= 5 min, over >= 5 past durations; the median
- * is robust to the odd full backup. Offline: whole days since the last active colour-bar day
- * or the last session, whichever is more recent, against warning/error thresholds (3/7). */
+ * (the upper one for an even count, found by quickselect) is robust to the odd full backup.
+ * Offline: whole days since the last active colour-bar day or the last session, whichever is more
+ * recent, against warning/error thresholds (3/7). */
 #ifndef BK_CORE_SCHEDULE_H
 #define BK_CORE_SCHEDULE_H
 

@@ -580,6 +580,43 @@ static void test_slots_across_dst(void **state)
         assert_int_equal(sl[i].state, BK_SLOT_RAN);
     assert_true(sl[3].start_ms - sl[1].start_ms == 2 * DAY_MS + HOUR_MS);
 
+    /* a learned 02:30 night in Paris: the backup software runs at 03:30 on the spring night
+     * and once at the first 02:30 on the autumn night; both count, nothing is missed */
+    n = 0;
+    for (int64_t d = bk_days_from_civil(2026, 3, 1); d < bk_days_from_civil(2026, 4, 10); d++)
+        runs[n++] = bk_tz_local_to_utc(paris, d * 86400 + 2 * 3600 + 30 * 60) * 1000;
+    l = learn(paris, runs, n, NULL, local_ms(paris, 2026, 4, 10, 12, 0));
+    assert_int_equal(l.kind, BK_SCHED_DAILY);
+    k = bk_sched_check(&l, paris, runs, n, local_ms(paris, 2026, 3, 27, 12, 0),
+                       local_ms(paris, 2026, 4, 1, 12, 0), local_ms(paris, 2026, 4, 10, 12, 0), sl,
+                       8);
+    assert_int_equal(k, 5);
+    assert_true(sl[1].start_ms == utc_ms(2026, 3, 29, 1, 30)); /* 03:30 CEST */
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(sl[i].state, BK_SLOT_RAN);
+    n = 0;
+    for (int64_t d = bk_days_from_civil(2026, 10, 1); d < bk_days_from_civil(2026, 11, 10); d++)
+        runs[n++] = bk_tz_local_to_utc(paris, d * 86400 + 2 * 3600 + 30 * 60) * 1000;
+    l = learn(paris, runs, n, NULL, local_ms(paris, 2026, 11, 10, 12, 0));
+    k = bk_sched_check(&l, paris, runs, n, local_ms(paris, 2026, 10, 23, 12, 0),
+                       local_ms(paris, 2026, 10, 28, 12, 0), local_ms(paris, 2026, 11, 10, 12, 0),
+                       sl, 8);
+    assert_int_equal(k, 5);
+    assert_true(sl[1].start_ms == utc_ms(2026, 10, 25, 0, 30)); /* the first 02:30 */
+    assert_true(sl[2].start_ms - sl[1].start_ms == DAY_MS + HOUR_MS);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(sl[i].state, BK_SLOT_RAN);
+    /* a night without a run is Missed, and its neighbours' runs are not taken for it */
+    memmove(&runs[28], &runs[29], (n - 29) * sizeof runs[0]); /* drop 2026-10-29 */
+    n--;
+    k = bk_sched_check(&l, paris, runs, n, local_ms(paris, 2026, 10, 27, 12, 0),
+                       local_ms(paris, 2026, 10, 31, 12, 0), local_ms(paris, 2026, 11, 10, 12, 0),
+                       sl, 8);
+    assert_int_equal(k, 4);
+    assert_int_equal(sl[0].state, BK_SLOT_RAN);
+    assert_int_equal(sl[1].state, BK_SLOT_MISSED);
+    assert_int_equal(sl[2].state, BK_SLOT_RAN);
+
     /* "every = 1d" in New York: the spring day is 23 h long, the autumn day 25 h */
     assert_int_equal(bk_sched_parse("1d", 0, &s, &err), 0);
     k = bk_sched_slots(&s, newyork, local_ms(newyork, 2026, 3, 8, 0, 0),
