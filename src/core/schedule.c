@@ -796,13 +796,18 @@ struct emit {
 };
 
 /* Adds a slot (times in UTC seconds); false once full. */
-static bool emit(struct emit *e, int64_t start, int64_t open, int64_t due)
+static bool emit(struct emit *e, int64_t start, int64_t open, int64_t close, int64_t due)
 {
     if (start < e->from_s || start >= e->to_s || start <= e->last_s)
         return true;
     if (e->n == e->cap)
         return false;
-    e->out[e->n++] = (struct bk_slot){start * 1000, open * 1000, due * 1000, -1, BK_SLOT_EXPECTED};
+    /* odd zone rules (a DST shorter than a day) can bend the conversions: keep the order */
+    open = open < start ? open : start;
+    close = close > start ? close : start;
+    due = due > close ? due : close;
+    e->out[e->n++] =
+        (struct bk_slot){start * 1000, open * 1000, close * 1000, due * 1000, -1, BK_SLOT_EXPECTED};
     e->last_s = start;
     return e->n < e->cap;
 }
@@ -849,7 +854,10 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
                 int64_t start = bk_tz_local_to_utc(tz, local);
                 int64_t open = bk_tz_local_to_utc(tz, local - (int64_t)w->lead_min * 60);
                 int64_t end = bk_tz_local_to_utc(tz, local + (int64_t)w->len_min * 60);
-                if (!emit(&e, start, open, end + grace))
+                /* a run late by more than half the quiet time belongs to the next slot */
+                int next_lead = s->win[i + 1 < s->nwin ? i + 1 : 0].lead_min;
+                int64_t late = grace < next_lead * 60 ? grace : next_lead * 60;
+                if (!emit(&e, start, open, end + late, end + grace))
                     return e.n;
             }
         }
@@ -867,13 +875,13 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
                     int64_t local = d * DAY_S + k * ev;
                     int64_t start = bk_tz_local_to_utc(tz, local);
                     int64_t end = bk_tz_local_to_utc(tz, local + ev);
-                    if (!emit(&e, start, start, end + grace))
+                    if (!emit(&e, start, start, end, end + grace))
                         return e.n;
                 }
             }
         } else {
             for (int64_t t = floor_div(e.from_s, ev) * ev; t < e.to_s; t += ev)
-                if (!emit(&e, t, t, t + ev + grace))
+                if (!emit(&e, t, t, t + ev, t + ev + grace))
                     return e.n;
         }
         break;
@@ -891,7 +899,8 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
                     int64_t local = d * DAY_S + h * 3600 + m * 60;
                     int64_t start = bk_tz_local_to_utc(tz, local);
                     int64_t open = bk_tz_local_to_utc(tz, local - (int64_t)s->cron_lead_min * 60);
-                    if (!emit(&e, start, open, start + grace))
+                    int64_t late = grace < s->cron_lead_min * 60 ? grace : s->cron_lead_min * 60;
+                    if (!emit(&e, start, open, start + late, start + grace))
                         return e.n;
                 }
             }
@@ -927,7 +936,7 @@ size_t bk_sched_check(const struct bk_schedule *s, const struct bk_tz *tz, const
         size_t j = lower_bound(runs_ms, nruns, out[i].open_ms);
         if (j < next_free)
             j = next_free;
-        if (j < nruns && runs_ms[j] < out[i].due_ms && runs_ms[j] <= now_ms) {
+        if (j < nruns && runs_ms[j] < out[i].close_ms && runs_ms[j] <= now_ms) {
             out[i].state = BK_SLOT_RAN;
             out[i].run = (int32_t)j;
             next_free = j + 1;

@@ -37,12 +37,15 @@
  *
  * Slots (bk_sched_slots, bk_sched_check). A window gives one slot per matching backup day:
  * start = the window's start; a run counts for it when it starts in [start - lead, start +
- * len + grace), lead = min(12 h, half the quiet time before the window), so an early run
- * still counts and neighbouring slots never share a run. due = start + len + grace: no run
- * by then → MISSED; before then → EXPECTED (not yet). Each run satisfies at most one slot
- * (greedy, in time order). `every = D` slots are periods aligned on local midnight (D divides
- * a day, or is whole days; weeks start on Monday): a run anywhere in the period counts, due =
- * period end + grace. Cron slots have len 0 and the lead of the cron's closest times.
+ * len + late), lead = min(12 h, half the quiet time before the window), late = min(grace,
+ * the next window's lead), so an early run still counts and neighbouring slots never share a
+ * run (one missing hourly run is one Missed, not a shift of every later run by a slot).
+ * due = start + len + grace: no run by then → MISSED; before then → EXPECTED (not yet); the
+ * full grace covers the delay between a run's start and the poll that sees it. Each run
+ * satisfies at most one slot (greedy, in time order). `every = D` slots are periods aligned
+ * on local midnight (D divides a day, or is whole days; weeks start on Monday): a run that
+ * starts in the period counts, due = period end + grace. Cron slots have len 0 and the lead
+ * of the cron's closest times.
  * Both are bounded: the caller passes the output array; nothing is allocated. For a Cove
  * device the colour bar's active days stand in for runs not collected (bk_sched_merge_bar),
  * so a device first seen today is judged on its last 28 days, not on one session.
@@ -164,9 +167,10 @@ enum bk_slot_state { BK_SLOT_EXPECTED = 0, BK_SLOT_RAN, BK_SLOT_MISSED };
 
 struct bk_slot {
     int64_t start_ms; /* the expected start: identifies the slot (one Missed per slot) */
-    int64_t open_ms;  /* a run starting from here on counts for it */
-    int64_t due_ms;   /* no run by then: missed */
-    int32_t run;      /* index of the run that satisfied it, -1 */
+    int64_t open_ms;  /* a run starting in [open_ms, close_ms) counts for it */
+    int64_t close_ms;
+    int64_t due_ms; /* no run by then: missed (>= close_ms: runs are seen after they start) */
+    int32_t run;    /* index of the run that satisfied it, -1 */
     enum bk_slot_state state;
 };
 

@@ -424,15 +424,19 @@ void bk_tz_civil(const struct bk_tz *tz, int64_t utc_s, struct bk_civil *c)
 
 int64_t bk_tz_local_to_utc(const struct bk_tz *tz, int64_t local_s)
 {
-    /* Offsets in force a day either side; zones change at most once in such a window. */
+    /* Candidate offsets: those in force a day either side (real zones change at most once in
+     * such a window) and, for odd rules with shorter DST, those at the naive guesses. An
+     * offset o fits when the instant local - o really has offset o. */
     int32_t a = bk_tz_offset(tz, local_s - 86400), b = bk_tz_offset(tz, local_s + 86400);
-    int64_t ta = local_s - a, tb = local_s - b;
-    bool va = bk_tz_offset(tz, ta) == a, vb = bk_tz_offset(tz, tb) == b;
-    if (va && vb)
-        return ta < tb ? ta : tb; /* repeated hour: the first occurrence */
-    if (va)
-        return ta;
-    if (vb)
-        return tb;
-    return ta; /* skipped hour: the offset before the gap lands after it */
+    int32_t cand[4] = {a, b, bk_tz_offset(tz, local_s - a), bk_tz_offset(tz, local_s - b)};
+    bool found = false;
+    int64_t best = 0;
+    for (int i = 0; i < 4; i++) {
+        int64_t t = local_s - cand[i];
+        if (bk_tz_offset(tz, t) == cand[i] && (!found || t < best)) {
+            best = t; /* repeated hour: the first occurrence */
+            found = true;
+        }
+    }
+    return found ? best : local_s - a; /* skipped: the offset before the gap lands after it */
 }

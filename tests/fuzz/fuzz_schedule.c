@@ -18,9 +18,13 @@ static void exercise(const struct bk_tz *tz, const struct bk_schedule *s)
     int64_t runs[4] = {t0, t0 + 3600000, t0 + 86400000, t0 + 3 * 86400000};
     size_t n = bk_sched_check(s, tz, runs, 4, t0 - 86400000, t0 + 10 * 86400000, t0 + 5 * 86400000,
                               slots, 64);
-    for (size_t i = 1; i < n; i++)
-        if (slots[i].start_ms <= slots[i - 1].start_ms)
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && slots[i].start_ms <= slots[i - 1].start_ms)
             abort(); /* slots come in strictly increasing order */
+        if (slots[i].open_ms > slots[i].start_ms || slots[i].close_ms < slots[i].start_ms ||
+            slots[i].due_ms < slots[i].close_ms)
+            abort(); /* open <= start <= close <= due */
+    }
     char d[128];
     bk_sched_describe(s, d, sizeof d);
 }

@@ -668,6 +668,31 @@ static void test_configured_schedules(void **state)
     k = bk_sched_slots(&s, paris, local_ms(paris, 2026, 11, 1, 0, 0),
                        local_ms(paris, 2026, 12, 2, 0, 0), sl, 32);
     assert_int_equal(k, 6); /* Sun 1 (= the 1st), 8, 15, 22, 29, Tue Dec 1 */
+    /* hourly with a 2 h grace: one missing run is one Missed at its hour, not a shift */
+    assert_int_equal(bk_sched_parse("0 * * * *", 2 * 3600, &s, &err), 0);
+    int64_t hourly[24];
+    size_t nh = 0;
+    for (int h = 0; h < 24; h++)
+        if (h != 10)
+            hourly[nh++] = local_ms(paris, 2026, 11, 28, h, 3);
+    k = bk_sched_check(&s, paris, hourly, nh, local_ms(paris, 2026, 11, 28, 0, 0),
+                       local_ms(paris, 2026, 11, 29, 0, 0), now, sl, 32);
+    assert_int_equal(k, 24);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(sl[i].state, i == 10 ? BK_SLOT_MISSED : BK_SLOT_RAN);
+    assert_true(sl[10].close_ms == sl[10].start_ms + 30 * MIN_MS);
+    assert_true(sl[10].due_ms == sl[10].start_ms + 2 * HOUR_MS);
+    /* every 1d with a grace: the next day's 01:00 run does not cover the missing day */
+    assert_int_equal(bk_sched_parse("1d", 3 * 3600, &s, &err), 0);
+    int64_t r3[] = {local_ms(paris, 2026, 11, 26, 1, 0), local_ms(paris, 2026, 11, 28, 1, 0),
+                    local_ms(paris, 2026, 11, 29, 1, 0)};
+    k = bk_sched_check(&s, paris, r3, 3, local_ms(paris, 2026, 11, 26, 0, 0),
+                       local_ms(paris, 2026, 11, 30, 0, 0), now, sl, 32);
+    assert_int_equal(k, 4);
+    assert_int_equal(sl[0].state, BK_SLOT_RAN);
+    assert_int_equal(sl[1].state, BK_SLOT_MISSED);
+    assert_int_equal(sl[2].state, BK_SLOT_RAN);
+    assert_int_equal(sl[3].state, BK_SLOT_RAN);
     /* bounded: every minute for a day fills the array and stops */
     assert_int_equal(bk_sched_parse("* * * * *", -1, &s, &err), 0);
     k = bk_sched_slots(&s, paris, local_ms(paris, 2026, 11, 1, 0, 0),
