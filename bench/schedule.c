@@ -34,10 +34,10 @@ static int rnd(int n)
     return (int)((seed >> 16) % (uint32_t)n);
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -140,20 +140,23 @@ int main(int argc, char **argv)
         runs += H[t].n;
     printf("history: %d distinct jobs, 90 days, %.1f runs/job on average; 1/3 with a colour bar\n",
            NT, (double)runs / NT);
-    printf("%8s %12s %12s %10s\n", "jobs", "ms/cycle", "us/job", "missed");
+    /* CPU time too: on a shared machine the wall time includes waiting for a core */
+    printf("%8s %12s %12s %12s %10s\n", "jobs", "ms/cycle", "us/job", "cpu us/job", "missed");
     const size_t sizes[] = {1000, 10000, 100000};
     for (size_t k = 0; k < 3; k++) {
-        double best = 1e9;
+        double best = 1e9, best_cpu = 1e9;
         long missed = 0;
         for (int c = 0; c < cycles; c++) {
-            double t0 = now_s();
+            double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             missed = cycle(tz, sizes[k], now);
-            double dt = now_s() - t0;
+            double dt = clock_s(CLOCK_MONOTONIC) - t0, dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
             if (dt < best)
                 best = dt;
+            if (dc < best_cpu)
+                best_cpu = dc;
         }
-        printf("%8zu %12.1f %12.2f %10ld\n", sizes[k], best * 1e3, best * 1e6 / (double)sizes[k],
-               missed);
+        printf("%8zu %12.1f %12.2f %12.2f %10ld\n", sizes[k], best * 1e3,
+               best * 1e6 / (double)sizes[k], best_cpu * 1e6 / (double)sizes[k], missed);
     }
     printf("target: <= 1000 ms/cycle for 10000 jobs; us/job flat = linear growth\n");
     bk_tz_free(tz);
