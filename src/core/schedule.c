@@ -364,6 +364,8 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
     va_end(ap);
     if (w > 0)
         b->len += (size_t)w;
+    if (w < 0 || b->len >= b->n)
+        b->len = b->n - 1; /* truncated: the text ends there */
 }
 
 static void sb_windows(struct sbuf *b, const struct bk_schedule *s)
@@ -393,10 +395,12 @@ void bk_sched_describe(const struct bk_schedule *s, char *out, size_t outsz)
         break;
     case BK_SCHED_WEEKLY:
         sb_add(&b, "weekly");
-        for (int w = 1, k = 0; k < 7; k++, w = (w + 1) % 7)
-            if (s->wdays >> w & 1)
-                sb_add(&b, "%s%c%c%c", k && b.p[b.len - 1] != 'y' ? "," : " ", wday_names[w][0],
-                       wday_names[w][1] | 0x20, wday_names[w][2] | 0x20);
+        for (int w = 1, k = 0, first = 1; k < 7; k++, w = (w + 1) % 7) /* Monday first */
+            if (s->wdays >> w & 1) {
+                sb_add(&b, "%s%c%c%c", first ? " " : ",", wday_names[w][0], wday_names[w][1] | 0x20,
+                       wday_names[w][2] | 0x20);
+                first = 0;
+            }
         break;
     case BK_SCHED_MONTHLY: {
         sb_add(&b, "monthly on");
@@ -593,6 +597,7 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
         hist[mins[i]]++;
     }
     struct learn L = {.pivot = find_pivot(hist)};
+    out->day_start_min = (int16_t)L.pivot;
     L.base = backup_day(tz, now_s, L.pivot) - (H - 1);
     memset(L.active, 0, sizeof L.active);
     memset(L.runs, 0, sizeof L.runs);
@@ -872,7 +877,7 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
                 if (((d - anchor) % nd + nd) % nd != 0)
                     continue;
                 for (int64_t k = 0; k < (ev >= DAY_S ? 1 : DAY_S / ev); k++) {
-                    int64_t local = d * DAY_S + k * ev;
+                    int64_t local = d * DAY_S + (int64_t)s->day_start_min * 60 + k * ev;
                     int64_t start = bk_tz_local_to_utc(tz, local);
                     int64_t end = bk_tz_local_to_utc(tz, local + ev);
                     if (!emit(&e, start, start, end, end + grace))

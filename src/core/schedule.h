@@ -43,17 +43,18 @@
  * due = start + len + grace: no run by then → MISSED; before then → EXPECTED (not yet); the
  * full grace covers the delay between a run's start and the poll that sees it. Each run
  * satisfies at most one slot (greedy, in time order). `every = D` slots are periods aligned
- * on local midnight (D divides a day, or is whole days; weeks start on Monday): a run that
- * starts in the period counts, due = period end + grace. Cron slots have len 0 and the lead
- * of the cron's closest times.
- * Both are bounded: the caller passes the output array; nothing is allocated. For a Cove
- * device the colour bar's active days stand in for runs not collected (bk_sched_merge_bar),
- * so a device first seen today is judged on its last 28 days, not on one session.
- * Not decided here (the caller's): the range to check (from the job's first sighting or the
- * last check on, so a new job gets no Missed for days before we knew it), that a source that
- * could not be polled gives "unknown" instead of Missed, and that workstations skip Missed
- * for the offline check. Cost per job: one zone lookup per run of the horizon plus a few per
- * slot; see bench/schedule.
+ * on local midnight + day_start_min (D divides a day, or is whole days; weeks start on
+ * Monday; other D on the Unix epoch): a run that starts in the period counts, due = period
+ * end + grace. A caller overriding a learned schedule with "every = 1d" should copy the
+ * learned day_start_min, so the configured day boundary falls in the job's quiet hours. Cron slots
+ * have len 0 and the lead of the cron's closest times. Both are bounded: the caller passes the
+ * output array; nothing is allocated. For a Cove device the colour bar's active days stand in for
+ * runs not collected (bk_sched_merge_bar), so a device first seen today is judged on its last 28
+ * days, not on one session. Not decided here (the caller's): the range to check (from the job's
+ * first sighting or the last check on, so a new job gets no Missed for days before we knew it),
+ * that a source that could not be polled gives "unknown" instead of Missed, and that workstations
+ * skip Missed for the offline check. Cost per job: one zone lookup per run of the horizon plus a
+ * few per slot; see bench/schedule.
  *
  * Durations: anomalous when the run took < median / factor or > median x factor (factor
  * default 3) and differs from the median by >= 5 min, over >= 5 past durations; the median
@@ -113,8 +114,11 @@ struct bk_schedule {
     uint32_t mdays; /* MONTHLY: bit 1-31, bit 0 = last day of the month */
     uint8_t nwin;
     struct bk_window win[BK_SCHED_MAX_WINDOWS];
-    int64_t every_s;     /* EVERY */
-    struct bk_cron cron; /* CRON */
+    int64_t every_s;       /* EVERY */
+    int16_t day_start_min; /* EVERY: periods start at local midnight + this (a backup night
+                            * from 12:00 to 12:00 keeps 23:50 and 00:10 in one period);
+                            * learned: the pivot, i.e. where the job's quiet time is */
+    struct bk_cron cron;   /* CRON */
     int16_t cron_lead_min;
     char spec[64]; /* CRON/EVERY: the configured text (truncated), for bk_sched_describe */
     int64_t grace_s;

@@ -27,6 +27,8 @@ static void exercise(const struct bk_tz *tz, const struct bk_schedule *s)
     }
     char d[128];
     bk_sched_describe(s, d, sizeof d);
+    for (size_t sz = 1; sz < 24; sz += 5)
+        bk_sched_describe(s, d, sz); /* truncation stays inside the buffer */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -372,6 +372,9 @@ static void test_learn_weekly(void **state)
     assert_int_equal(s.wdays, 0x3e);
     bk_sched_describe(&s, d, sizeof d);
     assert_string_equal(d, "weekly Mon,Tue,Wed,Thu,Fri 20:00");
+    char tiny[12];
+    bk_sched_describe(&s, tiny, sizeof tiny);
+    assert_string_equal(tiny, "weekly Mon,");
 }
 
 static void test_learn_monthly(void **state)
@@ -693,6 +696,29 @@ static void test_configured_schedules(void **state)
     assert_int_equal(sl[1].state, BK_SLOT_MISSED);
     assert_int_equal(sl[2].state, BK_SLOT_RAN);
     assert_int_equal(sl[3].state, BK_SLOT_RAN);
+    /* every 1d for a night that straddles midnight: with the learned day start (noon-ish,
+     * the job's quiet time) 23:50 and 00:10 nights are one run per period, not 2 and 0 */
+    int64_t night[40];
+    size_t nn = 0;
+    for (int i = 0; i < 30; i++)
+        night[nn++] =
+            local_ms(paris, 2026, 11, 1, 23, 50) + (int64_t)i * DAY_MS + (i % 2 ? 20 * MIN_MS : 0);
+    struct bk_schedule learned = learn(paris, night, nn, NULL, now);
+    assert_int_equal(learned.kind, BK_SCHED_DAILY);
+    assert_in_range(learned.day_start_min, 11 * 60, 13 * 60);
+    assert_int_equal(bk_sched_parse("1d", 3600, &s, &err), 0);
+    k = bk_sched_check(&s, paris, night, nn, local_ms(paris, 2026, 11, 5, 0, 0),
+                       local_ms(paris, 2026, 11, 25, 0, 0), now, sl, 32);
+    int missed_midnight = 0;
+    for (size_t i = 0; i < k; i++)
+        missed_midnight += sl[i].state == BK_SLOT_MISSED;
+    assert_true(missed_midnight > 0); /* the midnight boundary splits the nights */
+    s.day_start_min = learned.day_start_min;
+    k = bk_sched_check(&s, paris, night, nn, local_ms(paris, 2026, 11, 5, 0, 0),
+                       local_ms(paris, 2026, 11, 25, 0, 0), now, sl, 32);
+    assert_int_equal(k, 20);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(sl[i].state, BK_SLOT_RAN);
     /* bounded: every minute for a day fills the array and stops */
     assert_int_equal(bk_sched_parse("* * * * *", -1, &s, &err), 0);
     k = bk_sched_slots(&s, paris, local_ms(paris, 2026, 11, 1, 0, 0),
