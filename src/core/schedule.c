@@ -372,8 +372,9 @@ static void sb_windows(struct sbuf *b, const struct bk_schedule *s)
 {
     if (s->nwin == 1 && s->win[0].len_min >= WHOLE_DAY)
         return;
-    for (int i = 0; i < s->nwin; i++) {
-        int a = s->win[i].start_min % WHOLE_DAY, e = (a + s->win[i].len_min) % WHOLE_DAY;
+    for (int i = 0; i < s->nwin && i < BK_SCHED_MAX_WINDOWS; i++) {
+        int a = ((s->win[i].start_min % WHOLE_DAY) + WHOLE_DAY) % WHOLE_DAY,
+            e = ((a + s->win[i].len_min) % WHOLE_DAY + WHOLE_DAY) % WHOLE_DAY;
         sb_add(b, "%s%02d:%02d", i ? ", " : " ", a / 60, a % 60);
         if (s->win[i].len_min > 0)
             sb_add(b, "-%02d:%02d", e / 60, e % 60);
@@ -575,7 +576,9 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
     out->origin = BK_SCHED_LEARNED;
     out->grace_s = BK_SCHED_DEFAULT_GRACE_S;
     const struct bk_tz *tz = in->tz;
-    int64_t now_s = floor_div(in->now_ms, 1000), horizon_s = now_s - (int64_t)H * DAY_S;
+    const int64_t far = 100000000000000000LL;
+    int64_t now_ms = in->now_ms < -far ? -far : in->now_ms > far ? far : in->now_ms;
+    int64_t now_s = floor_div(now_ms, 1000), horizon_s = now_s - (int64_t)H * DAY_S;
 
     /* the runs inside the horizon, newest BK_SCHED_MAX_RUNS */
     size_t hi = in->nruns, lo;
@@ -768,6 +771,8 @@ void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out)
 size_t bk_sched_merge_bar(const int64_t *runs_ms, size_t nruns, const char *bar,
                           int64_t bar_as_of_ms, int64_t *out, size_t cap)
 {
+    if (bar_as_of_ms > 100000000000000000LL) /* ~3 million years: keeps day * 86400000 sane */
+        bar_as_of_ms = 100000000000000000LL;
     size_t n = bar && bar_as_of_ms > 0 ? strlen(bar) : 0, k = 0, j = 0;
     int64_t last_day = floor_div(bar_as_of_ms, 86400000);
     int64_t sod =
@@ -836,6 +841,9 @@ static bool cron_day(const struct bk_cron *c, int64_t day)
 size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64_t from_ms,
                       int64_t to_ms, struct bk_slot *out, size_t cap)
 {
+    const int64_t far = 100000000000000000LL; /* ~3 million years, in ms */
+    from_ms = from_ms < -far ? -far : from_ms > far ? far : from_ms;
+    to_ms = to_ms < -far ? -far : to_ms > far ? far : to_ms;
     struct emit e = {out,      cap, 0, floor_div(from_ms, 1000), floor_div(to_ms + 999, 1000),
                      INT64_MIN};
     if (cap == 0 || to_ms <= from_ms)
@@ -844,7 +852,9 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
         e.to_s = e.from_s + 3700LL * DAY_S;
     int64_t d0 = floor_div(e.from_s + bk_tz_offset(tz, e.from_s), DAY_S) - 2;
     int64_t d1 = floor_div(e.to_s + bk_tz_offset(tz, e.to_s), DAY_S) + 1;
-    int64_t grace = s->grace_s;
+    /* a schedule read back from the store may be anything: stay in bounds */
+    int64_t grace = s->grace_s < 0 ? 0 : s->grace_s > 366LL * DAY_S ? 366LL * DAY_S : s->grace_s;
+    int nwin = s->nwin > BK_SCHED_MAX_WINDOWS ? BK_SCHED_MAX_WINDOWS : s->nwin;
     switch (s->kind) {
     case BK_SCHED_DAILY:
     case BK_SCHED_MULTI:
@@ -853,14 +863,14 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
         for (int64_t d = d0; d <= d1; d++) {
             if (!day_matches(s, d))
                 continue;
-            for (int i = 0; i < s->nwin; i++) {
+            for (int i = 0; i < nwin; i++) {
                 const struct bk_window *w = &s->win[i];
                 int64_t local = d * DAY_S + (int64_t)w->start_min * 60;
                 int64_t start = bk_tz_local_to_utc(tz, local);
                 int64_t open = bk_tz_local_to_utc(tz, local - (int64_t)w->lead_min * 60);
                 int64_t end = bk_tz_local_to_utc(tz, local + (int64_t)w->len_min * 60);
                 /* a run late by more than half the quiet time belongs to the next slot */
-                int next_lead = s->win[i + 1 < s->nwin ? i + 1 : 0].lead_min;
+                int next_lead = s->win[i + 1 < nwin ? i + 1 : 0].lead_min;
                 int64_t late = grace < next_lead * 60 ? grace : next_lead * 60;
                 if (!emit(&e, start, open, end + late, end + grace))
                     return e.n;
@@ -869,7 +879,7 @@ size_t bk_sched_slots(const struct bk_schedule *s, const struct bk_tz *tz, int64
         break;
     case BK_SCHED_EVERY: {
         int64_t ev = s->every_s;
-        if (ev <= 0)
+        if (ev < 60 || ev > 366LL * DAY_S)
             break;
         if (DAY_S % ev == 0 || ev % DAY_S == 0) { /* aligned on local midnight */
             int64_t nd = ev >= DAY_S ? ev / DAY_S : 1, anchor = nd % 7 == 0 ? 4 : 0;

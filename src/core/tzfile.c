@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TZ_MAX_TIMES 8192 /* Fat files hold a few hundred; more is a corrupt file. */
 #define TZ_MAX_TYPES 256
@@ -211,6 +212,8 @@ static int32_t rule_offset(const struct posix_rule *r, int64_t t)
 {
     if (!r->has_dst)
         return r->std_off;
+    const int64_t far = (int64_t)1 << 40; /* ~35,000 years: keeps the arithmetic in range */
+    t = t < -far ? -far : t > far ? far : t;
     int y, m, d;
     bk_civil_from_days(floor_div(t + r->std_off, 86400), &y, &m, &d);
     int64_t start = rule_day(&r->start, y) * 86400 + r->start.time - r->std_off;
@@ -367,7 +370,16 @@ int bk_tz_load(const char *name, struct bk_tz **out, struct bk_err *err)
                 return 0;
             return bk_tz_parse_posix(env, out, err);
         }
-        if (load_file("/etc/localtime", "localtime", out, NULL) == 0)
+        /* /etc/localtime is usually a link into the zoneinfo tree: keep the zone's name */
+        char link[256], nm[64] = "localtime";
+        ssize_t n = readlink("/etc/localtime", link, sizeof link - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            const char *z = strstr(link, "zoneinfo/");
+            if (z && valid_name(z + 9))
+                snprintf(nm, sizeof nm, "%s", z + 9);
+        }
+        if (load_file("/etc/localtime", nm, out, NULL) == 0)
             return 0;
         name = "UTC";
     }
