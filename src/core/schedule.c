@@ -1044,6 +1044,79 @@ int bk_sched_duration_anomaly(const int64_t *hist_ms, size_t n, int64_t duration
     return 1;
 }
 
+/* ---- stale --------------------------------------------------------------------------- */
+
+int64_t bk_sched_period_s(const struct bk_schedule *s, const char *kind)
+{
+    int64_t p = kind && strcmp(kind, "workstation") == 0 ? 3 * DAY_S : DAY_S;
+    if (!s)
+        return p;
+    switch (s->kind) {
+    case BK_SCHED_DAILY:
+        return DAY_S;
+    case BK_SCHED_MULTI: {
+        int gap = 0, nwin = s->nwin > BK_SCHED_MAX_WINDOWS ? BK_SCHED_MAX_WINDOWS : s->nwin;
+        for (int i = 0; i < nwin; i++) {
+            int next = i + 1 < nwin ? s->win[i + 1].start_min : s->win[0].start_min + WHOLE_DAY;
+            if (next - s->win[i].start_min > gap)
+                gap = next - s->win[i].start_min;
+        }
+        return gap > 0 && gap <= WHOLE_DAY ? (int64_t)gap * 60 : DAY_S;
+    }
+    case BK_SCHED_WEEKLY: {
+        int gap = 0;
+        for (int w = 0; w < 7; w++) {
+            if (!(s->wdays >> w & 1))
+                continue;
+            int k = 1;
+            while (k < 7 && !(s->wdays >> ((w + k) % 7) & 1))
+                k++;
+            if (k > gap)
+                gap = k;
+        }
+        return gap > 0 ? (int64_t)gap * DAY_S : 7 * DAY_S;
+    }
+    case BK_SCHED_MONTHLY:
+        return 31 * DAY_S;
+    case BK_SCHED_EVERY:
+        return s->every_s >= 60 && s->every_s <= 366LL * DAY_S ? s->every_s : DAY_S;
+    case BK_SCHED_CRON: {
+        /* the days of the week or month it runs on; finer crons still allow a day */
+        if (!s->cron.mday_any || s->cron.months != 0x1ffe)
+            return 31 * DAY_S;
+        if (!s->cron.wday_any) {
+            struct bk_schedule w = {.kind = BK_SCHED_WEEKLY, .wdays = s->cron.wdays};
+            return bk_sched_period_s(&w, kind);
+        }
+        return DAY_S;
+    }
+    case BK_SCHED_UNKNOWN:
+    case BK_SCHED_IRREGULAR:
+        break;
+    }
+    return p;
+}
+
+void bk_sched_stale_defaults(const struct bk_schedule *s, const char *kind,
+                             struct bk_stale_opts *out)
+{
+    int64_t p = bk_sched_period_s(s, kind);
+    out->warn_ms = (p + 7200) * 1000;
+    out->crit_ms = (2 * p + 7200) * 1000;
+}
+
+enum bk_fresh bk_sched_freshness(int64_t last_run_ms, int64_t first_seen_ms, int64_t now_ms,
+                                 const struct bk_stale_opts *o)
+{
+    int64_t warn = o && o->warn_ms > 0 ? o->warn_ms : 26 * 3600000LL;
+    int64_t crit = o && o->crit_ms > 0 ? o->crit_ms : 50 * 3600000LL;
+    if (last_run_ms <= 0)
+        return first_seen_ms > 0 && now_ms - first_seen_ms <= crit ? BK_FRESH_NEVER_NEW
+                                                                   : BK_FRESH_NEVER_OLD;
+    int64_t age = now_ms - last_run_ms;
+    return age > crit ? BK_FRESH_STALE : age > warn ? BK_FRESH_OLD : BK_FRESH_OK;
+}
+
 /* ---- offline ------------------------------------------------------------------------- */
 
 void bk_sched_offline(const char *bar, int64_t bar_as_of_ms, int64_t last_session_ms,

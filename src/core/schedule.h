@@ -59,8 +59,11 @@
  * Durations: anomalous when the run took < median / factor or > median x factor (factor
  * default 3) and differs from the median by >= 5 min, over >= 5 past durations; the median
  * (the upper one for an even count, found by quickselect) is robust to the odd full backup.
- * Offline: whole days since the last active colour-bar day or the last session, whichever is more
- * recent, against warning/error thresholds (3/7). */
+ * Offline: whole days since the last active colour-bar day or the last session, whichever
+ * is more recent, against warning/error thresholds (3/7).
+ * Stale: from the longest expected quiet time P (by schedule, else by kind), warn after P +
+ * 2 h and critical after 2 P + 2 h, so a daily job keeps check's 26 h / 50 h and a weekly
+ * one is not stale on its third day; never ran is a warning until it is older than crit. */
 #ifndef BK_CORE_SCHEDULE_H
 #define BK_CORE_SCHEDULE_H
 
@@ -201,6 +204,33 @@ int bk_sched_duration_anomaly(const int64_t *hist_ms, size_t n, int64_t duration
                               const struct bk_dur_opts *o, char *reason, size_t rsz);
 /* "45 s", "4 min", "2 h", "1 h 30 min", "3 d". */
 void bk_sched_format_duration(int64_t ms, char *out, size_t outsz);
+
+/* ---- stale and never ran ------------------------------------------------------------ */
+
+enum bk_fresh {
+    BK_FRESH_OK = 0,
+    BK_FRESH_OLD,       /* last run older than warn: warning */
+    BK_FRESH_STALE,     /* last run older than crit: critical, never green */
+    BK_FRESH_NEVER_NEW, /* never ran, first seen less than crit ago: warning */
+    BK_FRESH_NEVER_OLD, /* never ran, known for longer than crit: critical */
+};
+
+struct bk_stale_opts {
+    int64_t warn_ms, crit_ms;
+};
+
+/* The longest expected quiet time between two runs, in seconds: from the schedule when it
+ * has slots (daily 1 d, weekly the widest gap between its weekdays, monthly 31 d, several a
+ * day the widest gap between windows, every D, cron 1 d or more), else by job kind
+ * ("workstation" 3 d; anything else, servers and M365 tenants included, 1 d). s may be NULL. */
+int64_t bk_sched_period_s(const struct bk_schedule *s, const char *kind);
+/* Thresholds from the period P: warn = P + 2 h, crit = 2 P + 2 h (daily: 26 h / 50 h, what
+ * `check` has always used). */
+void bk_sched_stale_defaults(const struct bk_schedule *s, const char *kind,
+                             struct bk_stale_opts *out);
+/* last_run_ms / first_seen_ms 0 = none. */
+enum bk_fresh bk_sched_freshness(int64_t last_run_ms, int64_t first_seen_ms, int64_t now_ms,
+                                 const struct bk_stale_opts *o);
 
 /* ---- offline workstations ------------------------------------------------------------ */
 

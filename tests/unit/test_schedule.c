@@ -806,6 +806,50 @@ static void test_offline_escalation(void **state)
     assert_int_equal(o.level, BK_OFFLINE_NEVER);
 }
 
+/* ---- stale and never ran ------------------------------------------------------------ */
+
+static void test_stale_and_never_ran(void **state)
+{
+    (void)state;
+    struct bk_stale_opts o;
+    struct bk_schedule s = {.kind = BK_SCHED_DAILY};
+    bk_sched_stale_defaults(&s, "server", &o);
+    assert_true(o.warn_ms == 26 * HOUR_MS && o.crit_ms == 50 * HOUR_MS); /* as check always did */
+    int64_t now = utc_ms(2026, 12, 1, 10, 0);
+    assert_int_equal(bk_sched_freshness(now - 20 * HOUR_MS, 1, now, &o), BK_FRESH_OK);
+    assert_int_equal(bk_sched_freshness(now - 30 * HOUR_MS, 1, now, &o), BK_FRESH_OLD);
+    assert_int_equal(bk_sched_freshness(now - 3 * DAY_MS, 1, now, &o), BK_FRESH_STALE);
+    /* never ran: a fresh device that has not had its first night is a warning, not critical */
+    assert_int_equal(bk_sched_freshness(0, now - 5 * HOUR_MS, now, &o), BK_FRESH_NEVER_NEW);
+    assert_int_equal(bk_sched_freshness(0, now - 5 * DAY_MS, now, &o), BK_FRESH_NEVER_OLD);
+    assert_int_equal(bk_sched_freshness(0, 0, now, &o), BK_FRESH_NEVER_OLD);
+    /* a weekly job is not stale after two days */
+    s = (struct bk_schedule){.kind = BK_SCHED_WEEKLY, .wdays = 1};
+    assert_int_equal(bk_sched_period_s(&s, "server"), 7 * 86400);
+    bk_sched_stale_defaults(&s, "server", &o);
+    assert_int_equal(bk_sched_freshness(now - 3 * DAY_MS, 1, now, &o), BK_FRESH_OK);
+    assert_int_equal(bk_sched_freshness(now - 8 * DAY_MS, 1, now, &o), BK_FRESH_OLD);
+    s.wdays = 0x22; /* Mon and Fri: the widest gap is Fri to Mon */
+    assert_int_equal(bk_sched_period_s(&s, NULL), 4 * 86400);
+    /* twice a day: 12 h apart */
+    s = (struct bk_schedule){.kind = BK_SCHED_MULTI, .nwin = 2};
+    s.win[0].start_min = 120;
+    s.win[1].start_min = 840;
+    assert_int_equal(bk_sched_period_s(&s, "m365"), 12 * 3600);
+    /* unknown schedules: by kind */
+    assert_int_equal(bk_sched_period_s(NULL, "m365"), 86400);
+    assert_int_equal(bk_sched_period_s(NULL, "workstation"), 3 * 86400);
+    s = (struct bk_schedule){.kind = BK_SCHED_IRREGULAR};
+    assert_int_equal(bk_sched_period_s(&s, "server"), 86400);
+    struct bk_err err = {0};
+    assert_int_equal(bk_sched_parse("0 3 * * SAT", -1, &s, &err), 0);
+    assert_int_equal(bk_sched_period_s(&s, NULL), 7 * 86400);
+    assert_int_equal(bk_sched_parse("0 3 1 * *", -1, &s, &err), 0);
+    assert_int_equal(bk_sched_period_s(&s, NULL), 31 * 86400);
+    assert_int_equal(bk_sched_parse("6h", -1, &s, &err), 0);
+    assert_int_equal(bk_sched_period_s(&s, NULL), 6 * 3600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -826,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_configured_schedules),
         cmocka_unit_test(test_duration_anomalies),
         cmocka_unit_test(test_offline_escalation),
+        cmocka_unit_test(test_stale_and_never_ran),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
