@@ -32,6 +32,8 @@
  *     the active days are ad-hoc runs and dropped. A window spans the 10th-90th percentile of
  *     its start times (min-max under 10 runs). A window wider than 12 h, more than 24 runs a
  *     day, or no run times at all give one whole-backup-day window.
+ *     When every window falls after midnight (a 03:00 job, whose backup day starts at 15:00),
+ *     the days are renamed to the calendar day the runs happen on: "weekly Sun 03:00".
  *  5. Confidence (0-100) = share of expected days that were active x min(1, evidence / 14)
  *     (two weeks of nights are needed to trust a daily schedule); evidence = active days.
  *
@@ -42,19 +44,23 @@
  * run (one missing hourly run is one Missed, not a shift of every later run by a slot).
  * due = start + len + grace: no run by then → MISSED; before then → EXPECTED (not yet); the
  * full grace covers the delay between a run's start and the poll that sees it. Each run
- * satisfies at most one slot (greedy, in time order). `every = D` slots are periods aligned
- * on local midnight + day_start_min (D divides a day, or is whole days; weeks start on
- * Monday; other D on the Unix epoch): a run that starts in the period counts, due = period
- * end + grace. A caller overriding a learned schedule with "every = 1d" should copy the
- * learned day_start_min, so the configured day boundary falls in the job's quiet hours. Cron slots
- * have len 0 and the lead of the cron's closest times. Both are bounded: the caller passes the
- * output array; nothing is allocated. For a Cove device the colour bar's active days stand in for
- * runs not collected (bk_sched_merge_bar), so a device first seen today is judged on its last 28
- * days, not on one session. Not decided here (the caller's): the range to check (from the job's
- * first sighting or the last check on, so a new job gets no Missed for days before we knew it),
- * that a source that could not be polled gives "unknown" instead of Missed, and that workstations
- * skip Missed for the offline check. Cost per job: one zone lookup per run of the horizon plus a
- * few per slot; see bench/schedule.
+ * satisfies at most one slot (greedy, in time order). A slot is identified by its start, so
+ * repeated checks give the same slots (one Missed per slot).
+ * `every = D` slots are periods aligned on local midnight + day_start_min (D divides a day,
+ * or is whole days; weeks start on Monday; other D on the Unix epoch): a run that starts in
+ * the period counts, due = period end + grace. A caller overriding a learned schedule with
+ * "every = 1d" should copy the learned day_start_min, so the day boundary falls in the job's
+ * quiet hours. Cron slots have len 0 and the lead of the cron's closest times.
+ * For a Cove device the colour bar's active days stand in for runs not collected
+ * (bk_sched_merge_bar), so a device first seen today is judged on its last 28 days.
+ *
+ * Not decided here (the caller's): the range to check (from the job's first sighting or the
+ * last check on, so a new job gets no Missed for days before we knew it), that a source that
+ * could not be polled gives "unknown" instead of Missed, and that workstations skip Missed
+ * for the offline check.
+ *
+ * Cost: nothing is allocated (the caller passes the slot array; bk_sched_learn uses about
+ * 56 KB of stack); one zone lookup per run of the horizon, a few per slot; bench/schedule.
  *
  * Durations: anomalous when the run took < median / factor or > median x factor (factor
  * default 3) and differs from the median by >= 5 min, over >= 5 past durations; the median
