@@ -342,6 +342,31 @@ static void test_learn_twice_daily(void **state)
     assert_non_null(strstr(d, "2 times a day at"));
 }
 
+static void test_learn_hourly(void **state)
+{
+    (void)state;
+    static int64_t runs[24 * 30];
+    size_t n = 0;
+    int64_t day0 = bk_days_from_civil(2026, 11, 1);
+    for (int d = 0; d < 30; d++)
+        for (int h = 0; h < 24; h++)
+            if (!(d == 27 && h == 13)) /* one hour without a run */
+                runs[n++] = bk_tz_local_to_utc(paris, (day0 + d) * 86400 + h * 3600 + 300) * 1000 +
+                            rnd(4) * MIN_MS;
+    int64_t now = local_ms(paris, 2026, 11, 30, 23, 30);
+    struct bk_schedule s = learn(paris, runs, n, NULL, now);
+    assert_int_equal(s.kind, BK_SCHED_MULTI);
+    assert_int_equal(s.nwin, 24);
+    assert_int_equal(s.per_day, 24);
+    assert_in_range(bk_sched_period_s(&s, NULL), 3600, 3900);
+    struct bk_slot sl[64];
+    size_t k = bk_sched_check(&s, paris, runs, n, local_ms(paris, 2026, 11, 28, 0, 0),
+                              local_ms(paris, 2026, 11, 29, 0, 0), now, sl, 64);
+    assert_int_equal(k, 24);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(sl[i].state, i == 13 ? BK_SLOT_MISSED : BK_SLOT_RAN);
+}
+
 static void test_learn_weekly(void **state)
 {
     (void)state;
@@ -861,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_learn_daily),
         cmocka_unit_test(test_learn_night_across_midnight),
         cmocka_unit_test(test_learn_twice_daily),
+        cmocka_unit_test(test_learn_hourly),
         cmocka_unit_test(test_learn_weekly),
         cmocka_unit_test(test_learn_monthly),
         cmocka_unit_test(test_learn_irregular_and_unknown),
