@@ -110,6 +110,31 @@ static const char *const store_migrations[] = {
     "INSERT INTO poll_counter (source_id, result, n)"
     " SELECT source_id, result, COUNT(*) FROM poll_run WHERE result <> 'running'"
     " GROUP BY source_id, result;",
+    /* 6: expected schedules (issue 9). job_schedule is each job's effective schedule, as
+     * the expected-runs evaluator last computed it (learned from the history, or configured
+     * in [schedule] sections or through the API), with the stale thresholds that follow from
+     * it. job_schedule_set holds schedules configured per job through the API. job_slot
+     * materialises the slots of a rolling window in the schedule's zone (day = the local
+     * backup day), so Daily Jobs is one indexed query: expected (not yet), ran (run_id),
+     * missed (run_id = the synthetic `missed` run) or unknown (the source was down).
+     * job_run.anomaly is a duration-anomaly reason ("ran 4 min, usually 2 h"). */
+    "ALTER TABLE customer ADD COLUMN timezone TEXT;"
+    "ALTER TABLE job_run ADD COLUMN anomaly TEXT;"
+    "CREATE TABLE job_schedule ("
+    " job_id INTEGER PRIMARY KEY REFERENCES job(id), origin TEXT NOT NULL,"
+    " kind TEXT NOT NULL, description TEXT NOT NULL, timezone TEXT NOT NULL,"
+    " grace_ms INTEGER NOT NULL, confidence INTEGER, evidence INTEGER, config_name TEXT,"
+    " warn_after_ms INTEGER NOT NULL, crit_after_ms INTEGER NOT NULL,"
+    " checked_until INTEGER, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE job_schedule_set ("
+    " job_id INTEGER PRIMARY KEY REFERENCES job(id), spec TEXT NOT NULL, timezone TEXT,"
+    " grace_ms INTEGER, created_by TEXT, created_at INTEGER NOT NULL);"
+    "CREATE TABLE job_slot ("
+    " job_id INTEGER NOT NULL REFERENCES job(id), slot_start INTEGER NOT NULL,"
+    " open_at INTEGER NOT NULL, close_at INTEGER NOT NULL, due_at INTEGER NOT NULL,"
+    " day TEXT NOT NULL, state TEXT NOT NULL, run_id INTEGER REFERENCES job_run(id),"
+    " PRIMARY KEY (job_id, slot_start));"
+    "CREATE INDEX job_slot_day ON job_slot (day, state);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

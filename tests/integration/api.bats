@@ -789,6 +789,7 @@ cove_run() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j
     [ "$(q "SELECT status FROM job_run WHERE id = $rid")" = failed ]
     run api "$OPER" POST "/api/v1/runs/$rid/review"
     jq -e '.reviewed == true and .status == "failed"' <<<"$output"
+}
 
 @test "login throttling: 10 parallel wrong passwords for one user get exactly 5 tries" {
     [ "$(code "$ADMIN" POST /api/v1/users '{"name": "target", "role": "viewer", "password": "target-pass-1"}')" = 201 ]
