@@ -26,16 +26,26 @@ struct sq {
     sqlite3_stmt *ins_job, *ins_run, *ins_obj;
 };
 
+/* The database file, so an error that reaches a log or a 500 says which file failed (a
+ * database made read-only behind our back reports "…/backupctl.db: attempt to write a
+ * readonly database", not a bare SQLite message). */
+static const char *dbfile(struct sq *q)
+{
+    const char *f = q->db ? sqlite3_db_filename(q->db, "main") : NULL;
+    return f && *f ? f : "(memory)";
+}
+
 static int dberr(struct sq *q, struct bk_err *err, const char *what)
 {
-    return bk_err_set(err, BK_EIO, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+    return bk_err_set(err, BK_EIO, "sqlite %s: %s: %s", dbfile(q), what, sqlite3_errmsg(q->db));
 }
 
 static int exec(struct sq *q, const char *sql, struct bk_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = bk_err_set(err, BK_EIO, "sqlite: %s", msg ? msg : sqlite3_errmsg(q->db));
+        int rc =
+            bk_err_set(err, BK_EIO, "sqlite %s: %s", dbfile(q), msg ? msg : sqlite3_errmsg(q->db));
         sqlite3_free(msg);
         return rc;
     }

@@ -491,6 +491,19 @@ static void test_override_flags_follow_rules(void **state)
     store_close(s);
 }
 
+/* An error from the database names its file: a 500 or a log line must say which file failed. */
+static void test_errors_name_the_file(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    assert_true(store_exec(s, "UPDATE no_such_table SET x = 1", NULL, 0, NULL, NULL, &e) < 0);
+    assert_non_null(strstr(e.msg, g_cfg->db_path));
+    assert_non_null(strstr(e.msg, "no_such_table"));
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_never_returns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_counter_rises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_override_flags_follow_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
