@@ -167,8 +167,13 @@ exit /b 0
 rem tsend / vtgestlog / Gestlog_wnt of the agent; a missing one is reported, not fatal.
 :TOM_TSEND
 if not defined ABM_BIN goto TOM_TSEND_MISSING
-if not exist "%ABM_BIN%\tsend.exe" if not exist "%ABM_BIN%\tsend" goto TOM_TSEND_MISSING
-"%ABM_BIN%\tsend" %*
+rem (call: a tsend.bat/.cmd returns here too)
+if exist "%ABM_BIN%\tsend.exe" goto TOM_TSEND_RUN
+if exist "%ABM_BIN%\tsend.bat" goto TOM_TSEND_RUN
+if exist "%ABM_BIN%\tsend.cmd" goto TOM_TSEND_RUN
+goto TOM_TSEND_MISSING
+:TOM_TSEND_RUN
+call "%ABM_BIN%\tsend" %*
 exit /b 0
 :TOM_TSEND_MISSING
 echo WARNING: %%ABM_BIN%%\tsend not found (ABM_BIN=%ABM_BIN%): status not sent: %* 1>&2

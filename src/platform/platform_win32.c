@@ -154,7 +154,8 @@ int64_t bk_plat_monotonic_ms(void)
     if (!freq.QuadPart)
         QueryPerformanceFrequency(&freq);
     QueryPerformanceCounter(&c);
-    return (int64_t)(c.QuadPart / freq.QuadPart * 1000 + c.QuadPart % freq.QuadPart * 1000 / freq.QuadPart);
+    return (int64_t)(c.QuadPart / freq.QuadPart * 1000 +
+                     c.QuadPart % freq.QuadPart * 1000 / freq.QuadPart);
 }
 
 void bk_plat_sleep_ms(int64_t ms)
@@ -179,7 +180,8 @@ static int allowed_sid(PSID sid, PSID owner)
 {
     if (owner && EqualSid(sid, owner))
         return 1;
-    return IsWellKnownSid(sid, WinLocalSystemSid) || IsWellKnownSid(sid, WinBuiltinAdministratorsSid) ||
+    return IsWellKnownSid(sid, WinLocalSystemSid) ||
+           IsWellKnownSid(sid, WinBuiltinAdministratorsSid) ||
            IsWellKnownSid(sid, WinCreatorOwnerSid);
 }
 
@@ -211,10 +213,12 @@ int bk_plat_secret_fd_private(int fd, const char *path, char *why, size_t whylen
     PSID owner = NULL;
     PACL dacl = NULL;
     PSECURITY_DESCRIPTOR sd = NULL;
-    DWORD rc = GetSecurityInfo(fh, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
-                               &owner, NULL, &dacl, NULL, &sd);
+    DWORD rc =
+        GetSecurityInfo(fh, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                        &owner, NULL, &dacl, NULL, &sd);
     if (rc != ERROR_SUCCESS) {
-        snprintf(why, whylen, "cannot read the permissions of %s (error %lu)", path, (unsigned long)rc);
+        snprintf(why, whylen, "cannot read the permissions of %s (error %lu)", path,
+                 (unsigned long)rc);
         return -1;
     }
     int ok = 0;
