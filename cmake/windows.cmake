@@ -13,17 +13,22 @@ add_compile_definitions(BK_BACKUP_ONLY CURL_STATICLIB __USE_MINGW_ANSI_STDIO=1
 # format(printf) means ms_printf to mingw's gcc, which knows no %zu; the code's printf is
 # mingw's C99 one (__USE_MINGW_ANSI_STDIO) and the formats are checked by the Linux build.
 add_compile_options(-Wno-format)
+# Only the backup path is linked: hycu.c's provider (monitoring) entry points are dropped.
+add_compile_options(-ffunction-sections -fdata-sections)
+add_link_options(-Wl,--gc-sections)
 set(S ${CMAKE_SOURCE_DIR}/src)
 add_executable(backupctl
   ${S}/cli/main.c ${S}/cli/cmd_backup.c ${S}/cli/backup_opts.c ${S}/cli/report.c
-  ${S}/providers/hycu.c ${S}/providers/hycu_parse.c ${S}/http/http.c ${S}/json/jsonu.c
+  ${S}/providers/hycu.c ${S}/providers/hycu_parse.c ${S}/providers/registry.c
+  ${S}/providers/cove.c ${S}/providers/cove_parse.c ${S}/providers/cove_provider.c
+  ${S}/http/http.c ${S}/json/jsonu.c
   ${S}/secrets/secretfile.c ${S}/core/status.c ${S}/core/model.c
   ${S}/util/xalloc.c ${S}/util/err.c ${S}/util/buf.c ${S}/util/str.c ${S}/util/log.c
   ${S}/util/timeutil.c ${S}/platform/platform_win32.c ${CMAKE_SOURCE_DIR}/cmake/backupctl.rc)
 target_include_directories(backupctl PRIVATE ${BK_WIN_DEPS}/include)
 # libcurl's Libs.private for Schannel, then the C runtime bits, all static: one .exe, no DLLs.
 target_link_libraries(backupctl PRIVATE ${BK_WIN_DEPS}/lib/libcurl.a ${BK_WIN_DEPS}/lib/libjansson.a
-  ws2_32 crypt32 bcrypt secur32 advapi32 iphlpapi shell32 -static -static-libgcc)
+  ws2_32 crypt32 bcrypt secur32 advapi32 iphlpapi shell32 pthread -static -static-libgcc)
 
 set(BK_DIST_NAME backupctl-${PROJECT_VERSION}-win64)
 set(BK_DIST_DIR ${CMAKE_BINARY_DIR}/${BK_DIST_NAME})
