@@ -359,7 +359,7 @@ static void emit_report(const struct backup_opts *o, const struct backup_result 
 {
     FILE *f = stdout;
     if (o->report_file) {
-        f = fopen(o->report_file, "wb"); /* "\n" endings on every platform */
+        f = bk_plat_fopen(o->report_file, "wb"); /* "\n" endings on every platform */
         if (!f) {
             log_err("--report-file %s: %s; writing the report to stdout", o->report_file,
                     strerror(errno));

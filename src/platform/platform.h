@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Process start: on Windows, argv is replaced by the UTF-8 form of the wide command line
@@ -41,6 +42,9 @@ int bk_plat_secret_fd_private(int fd, const char *path, char *why, size_t whylen
 
 /* open(2) for reading a secret: binary, not inherited by children, no controlling tty. */
 int bk_plat_open_read(const char *path);
+
+/* fopen(3) of a UTF-8 path (Windows: through its wide form, whatever the ANSI code page). */
+FILE *bk_plat_fopen(const char *path, const char *mode);
 
 /* "windows" or "posix", for --help and --version. */
 const char *bk_plat_name(void);

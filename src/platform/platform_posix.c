@@ -115,6 +115,11 @@ int bk_plat_open_read(const char *path)
     return open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 }
 
+FILE *bk_plat_fopen(const char *path, const char *mode)
+{
+    return fopen(path, mode);
+}
+
 const char *bk_plat_name(void)
 {
     return "posix";

@@ -266,6 +266,26 @@ int bk_plat_open_read(const char *path)
     return fd;
 }
 
+static wchar_t *wide(const char *s)
+{
+    int len = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (len <= 0)
+        return NULL;
+    wchar_t *w = malloc((size_t)len * sizeof *w);
+    if (w)
+        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, len);
+    return w;
+}
+
+FILE *bk_plat_fopen(const char *path, const char *mode)
+{
+    wchar_t *wp = wide(path), *wm = wide(mode);
+    FILE *f = wp && wm ? _wfopen(wp, wm) : fopen(path, mode);
+    free(wp);
+    free(wm);
+    return f;
+}
+
 const char *bk_plat_name(void)
 {
     return "windows";
