@@ -18,6 +18,7 @@ rem   %8 no-monitor      yes/no: trigger only, do not wait for the end of the ba
 rem   %9 verbose         yes/no: debug log on stderr (secrets redacted)
 rem yes/no fields accept yes/no/true/false/1/0/on/off in any case; empty means no.
 rem A value must not end with a backslash (\" would escape the closing quote for backupctl).
+rem A value must not contain a double quote (cmd cannot carry one through %~1).
 rem
 rem Exit code (also reported with tsend -r): the backupctl code, see :RC_MEANING below.
 rem rc 0 -> tsend -sT (finished, acknowledged); anything else -> tsend -sE (error).
