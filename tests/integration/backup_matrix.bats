@@ -172,7 +172,8 @@ matrix_scenario() {
 @test "an auth file that others can read is refused (mode bits / DACL), a private one is used" {
     matrix_scenario
     hycu_sim --scenario "$T/scenario.json"
-    printf '{"token": "%s"}\n' "$HYCU_TEST_TOKEN" >"$T/auth.json"
+    # written the Windows way (CRLF): the same file works on both builds
+    printf '{"token": "%s"}\r\n' "$HYCU_TEST_TOKEN" >"$T/auth.json"
     chmod 644 "$T/auth.json"
     HYCU_AUTH_TOKEN= run exe backup --backup-name "Daily Backup" \
         --check-interval 0.05 --auth-file "$(hostpath "$T/auth.json")"
