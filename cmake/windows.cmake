@@ -41,6 +41,7 @@ add_custom_target(dist
           ${CMAKE_SOURCE_DIR}/integrations/vtom/VTOM_hycu_modele.xml
           ${CMAKE_SOURCE_DIR}/packaging/windows/README.txt ${BK_DIST_DIR}/
   COMMAND ${CMAKE_COMMAND} -E copy ${BK_WIN_DEPS}/VERSIONS ${BK_DIST_DIR}/THIRD-PARTY-VERSIONS.txt
+  COMMAND ${CMAKE_COMMAND} -E copy_directory ${BK_WIN_DEPS}/licenses ${BK_DIST_DIR}/licenses
   COMMAND ${CMAKE_COMMAND} -E rm -f ${BK_DIST_ZIP}
   COMMAND ${CMAKE_COMMAND} -E chdir ${CMAKE_BINARY_DIR}
           ${CMAKE_COMMAND} -E tar cf ${BK_DIST_ZIP} --format=zip ${BK_DIST_NAME}
