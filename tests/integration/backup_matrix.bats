@@ -211,3 +211,32 @@ matrix_scenario() {
     fi
     [ "$(log_has '"DELETE","path":"/rest/v1.0/jobs/')" -eq 1 ]
 }
+
+@test "TLS (OpenSSL on Linux, Schannel on Windows): --ca-file trusts the test CA; without it exit 1" {
+    matrix_scenario
+    # A DNS name: curl 7.88's Schannel matches only DNS names of the certificate, not IPs.
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 1 2>/dev/null
+    hycu_sim --scenario "$T/scenario.json" --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+    [[ "$HYCU_URL" == https://* ]]
+    HYCU_URL="https://localhost:$HYCU_PORT"
+    run bk --backup-name "Daily Backup" --ca-file "$(hostpath "$T/cert.pem")"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # Without --ca-file, Schannel checks against Windows' certificate store itself; wine's
+    # Schannel does no such check (it accepts any certificate), so only Linux can show it.
+    if [ -z "${BK_WINE:-}" ]; then
+        run bk --backup-name "Daily Backup"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"TLS certificate not trusted"*"--ca-file"* ]]
+    fi
+    # a CA that did not sign the controller's certificate is refused on both
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 1 2>/dev/null
+    run bk --backup-name "Daily Backup" --ca-file "$(hostpath "$T/other.pem")"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"TLS certificate not trusted"*"--ca-file"* ]]
+    run bk --backup-name "Daily Backup" --insecure
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"NOT verified"* ]]
+}
