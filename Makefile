@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all test demo demo-backup install format bench fuzz clean
+.PHONY: all test demo demo-backup install format bench fuzz windows clean
 
 all:
 	cmake --preset default >/dev/null
@@ -30,5 +30,11 @@ fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz
 
+# backupctl.exe (mingw-w64 cross build; deps from Debian source packages, cached outside the
+# tree) -> dist/backupctl-<version>-win64.zip
+windows:
+	BK_WIN_DEPS="$$(./scripts/windows-deps --no-wine)" && export BK_WIN_DEPS && \
+	cmake --preset windows >/dev/null && cmake --build --preset windows --target dist
+
 clean:
-	rm -rf build build-ci build-fuzz
+	rm -rf build build-ci build-fuzz build-win dist

@@ -18,6 +18,7 @@ rem   %8 no-monitor      yes/no: trigger only, do not wait for the end of the ba
 rem   %9 verbose         yes/no: debug log on stderr (secrets redacted)
 rem yes/no fields accept yes/no/true/false/1/0/on/off in any case; empty means no.
 rem A value must not end with a backslash (\" would escape the closing quote for backupctl).
+rem A value must not contain a double quote (cmd cannot carry one through %~1).
 rem
 rem Exit code (also reported with tsend -r): the backupctl code, see :RC_MEANING below.
 rem rc 0 -> tsend -sT (finished, acknowledged); anything else -> tsend -sE (error).
@@ -29,7 +30,9 @@ rem (the sh submitter sources $TOM_ADMIN/vtom_init.ksh; on Windows: West Europea
 chcp 1252 > nul
 
 rem --- context banner ------------------------------------------------------------------------
-where /q submit_aff.bat 2>nul && call submit_aff.bat %*
+rem (the agent's banner script, found on PATH; without the fields: one of them is the token.
+rem Not `where`, whose exit status is not reliable on every cmd, e.g. wine's)
+for %%F in (submit_aff.bat) do if not "%%~$PATH:F"=="" call "%%~$PATH:F"
 echo _______________________________________________________________________
 date /T
 echo %time:~0,8%
@@ -71,7 +74,8 @@ set "F_TOKEN="
 set "BK=%BACKUPCTL%"
 if not defined BK set "BK=backupctl"
 if exist "%BK%" goto BK_FOUND
-where /q "%BK%" 2>nul && goto BK_FOUND
+rem A bare name is looked up on PATH, with the usual extensions.
+for %%F in ("%BK%" "%BK%.exe" "%BK%.cmd" "%BK%.bat") do if not "%%~$PATH:F"=="" set "BK=%%~$PATH:F" & goto BK_FOUND
 echo ERROR: %BK% not found (set BACKUPCTL or PATH) 1>&2
 set "RC=127"
 goto TOM_END
@@ -96,6 +100,8 @@ rem (the sh submitter runs backupctl in the background to pass a stop signal on;
 rem the agent ends the process tree, backupctl handles Ctrl+C/Ctrl+Break itself)
 "!BK!" !ARGS!
 set "RC=!ERRORLEVEL!"
+rem 9009 is cmd's "not recognized as a command": report it like sh's 127.
+if "!RC!"=="9009" set "RC=127"
 
 call :RC_MEANING %RC%
 echo _______________________________________________________________________
@@ -167,8 +173,13 @@ exit /b 0
 rem tsend / vtgestlog / Gestlog_wnt of the agent; a missing one is reported, not fatal.
 :TOM_TSEND
 if not defined ABM_BIN goto TOM_TSEND_MISSING
-if not exist "%ABM_BIN%\tsend.exe" if not exist "%ABM_BIN%\tsend" goto TOM_TSEND_MISSING
-"%ABM_BIN%\tsend" %*
+rem (call: a tsend.bat/.cmd returns here too)
+if exist "%ABM_BIN%\tsend.exe" goto TOM_TSEND_RUN
+if exist "%ABM_BIN%\tsend.bat" goto TOM_TSEND_RUN
+if exist "%ABM_BIN%\tsend.cmd" goto TOM_TSEND_RUN
+goto TOM_TSEND_MISSING
+:TOM_TSEND_RUN
+call "%ABM_BIN%\tsend" %*
 exit /b 0
 :TOM_TSEND_MISSING
 echo WARNING: %%ABM_BIN%%\tsend not found (ABM_BIN=%ABM_BIN%): status not sent: %* 1>&2
@@ -182,8 +193,7 @@ exit /b 0
 
 :TOM_GESTLOG
 if "%TOM_LOG_ACTION%"=="   " exit /b 0
-where /q Gestlog_wnt.bat 2>nul || exit /b 0
-call Gestlog_wnt.bat
+for %%F in (Gestlog_wnt.bat) do if not "%%~$PATH:F"=="" call "%%~$PATH:F"
 exit /b 0
 
 rem yes_no RESULT_VAR FIELD_VAR: RESULT_VAR=yes or no; errorlevel 1 for an invalid value.

@@ -3,6 +3,7 @@
  * unlike the original's argparse. */
 #include "cli/backup_opts.h"
 
+#include "platform/platform.h"
 #include "secrets/secretfile.h"
 #include "json/jsonu.h"
 #include "util/err.h"
@@ -305,7 +306,7 @@ static int read_json_file(const char *path, const char *what, bool secret, char 
 {
     if (secret)
         return secretfile_read(path, what, buf, len, err);
-    FILE *f = fopen(path, "rb");
+    FILE *f = bk_plat_fopen(path, "rb");
     if (!f)
         return bk_err_set(err, BK_EIO, "%s: cannot open %s", what, path);
     struct bk_buf b;

@@ -6,6 +6,7 @@
 #include "cli/backup_opts.h"
 #include "cli/report.h"
 #include "json/jsonu.h"
+#include "platform/platform.h"
 #include "providers/hycu.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -14,33 +15,19 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_CONSECUTIVE_POLL_FAILURES 3
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_signal;
 
-static void on_signal(int sig)
-{
-    g_signal = sig;
-    g_stop = 1;
-}
-
+/* SIGINT/SIGTERM, or Ctrl+C / console close on Windows (platform layer). */
 static void install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a sleep or a read returns at once */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    bk_plat_on_stop(&g_stop, &g_signal);
 }
 
 int backup_setup_exit_code(int rc, long http_status)
@@ -191,7 +178,7 @@ static void cancel_jobs(struct hycu *h, struct backup_result *r)
 
 static const char *signame(int sig)
 {
-    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+    return bk_plat_stop_name(sig);
 }
 
 static void set_run_error(struct backup_result *r, const char *fmt, ...)
@@ -318,13 +305,9 @@ static void random_hex(char *out, size_t nbytes)
     unsigned char b[32] = {0};
     if (nbytes > sizeof b)
         nbytes = sizeof b;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (read(fd, b, nbytes) != (ssize_t)nbytes)
-            memset(b, 0, sizeof b);
-        close(fd);
-    }
-    int64_t t = bk_now_ms() ^ getpid();
+    if (bk_plat_random(b, nbytes) < 0)
+        memset(b, 0, sizeof b);
+    int64_t t = bk_now_ms() ^ bk_plat_pid();
     for (size_t i = 0; i < nbytes; i++) {
         b[i] ^= (unsigned char)(t >> ((i % 8) * 8));
         snprintf(out + 2 * i, 3, "%02x", b[i]);
@@ -376,7 +359,7 @@ static void emit_report(const struct backup_opts *o, const struct backup_result 
 {
     FILE *f = stdout;
     if (o->report_file) {
-        f = fopen(o->report_file, "w");
+        f = bk_plat_fopen(o->report_file, "wb"); /* "\n" endings on every platform */
         if (!f) {
             log_err("--report-file %s: %s; writing the report to stdout", o->report_file,
                     strerror(errno));
@@ -586,5 +569,6 @@ out:
     hycu_close(h);
     backup_result_free(&r);
     backup_opts_free(&o);
+    bk_plat_stop_done();
     return code;
 }

@@ -1,10 +1,13 @@
 /* backupctl entry point: a const table of subcommands (tmux's cmd table). Only main
  * calls exit paths; every command returns its exit code. */
 #include "cli/cmd_backup.h"
+#include "platform/platform.h"
+#include "util/log.h"
+#ifndef BK_BACKUP_ONLY
 #include "cli/cmd_monitor.h"
 #include "cli/cmd_users.h"
 #include "daemon/daemon.h"
-#include "util/log.h"
+#endif
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
     {"backup", cmd_backup, "trigger and monitor one HYCU backup (for job schedulers)"},
+#ifndef BK_BACKUP_ONLY /* the Windows build (cmake/windows.cmake): backup only */
     {"poll", cmd_poll, "poll the configured sources (Cove, HYCU) into the store"},
     {"serve", daemon_serve, "daemon: scheduled polling, the web UI, JSON API, /metrics"},
     {"status", cmd_status, "latest status of every job in the store"},
@@ -28,6 +32,7 @@ static const struct command commands[] = {
     {"config", cmd_config, "validate the configuration file (config check)"},
     {"user", cmd_user, "web users: add, passwd, del, list"},
     {"token", cmd_token, "API tokens: add, list, revoke"},
+#endif
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},
 };
@@ -45,10 +50,16 @@ static void usage(FILE *f)
     fputs("Usage: backupctl COMMAND [options]\n\nCommands:\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nThe configuration file is --config F, else $BACKUPCTL_CONFIG, else\n"
-          "/etc/backupctl/backupctl.conf.\n"
-          "Run 'backupctl COMMAND --help' for a command's options and exit codes.\n",
+#ifdef BK_BACKUP_ONLY
+    fputs("\nThis Windows build runs backups only: the monitoring side (poll, serve, status,\n"
+          "check, config, user, token) is in the Linux build.\n",
           f);
+#else
+    fputs("\nThe configuration file is --config F, else $BACKUPCTL_CONFIG, else\n"
+          "/etc/backupctl/backupctl.conf.\n",
+          f);
+#endif
+    fputs("Run 'backupctl COMMAND --help' for a command's options and exit codes.\n", f);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -72,7 +83,7 @@ static int cmd_help(int argc, char **argv)
     return c->run(2, hargv);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -95,5 +106,13 @@ int main(int argc, char **argv)
     int code = c->run(argc - 1, argv + 1);
     curl_global_cleanup();
     log_clear_secrets();
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    bk_plat_init(&argc, &argv); /* Windows: UTF-8 argv and console */
+    int code = run(argc, argv);
+    bk_plat_exit();
     return code;
 }

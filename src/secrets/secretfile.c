@@ -3,6 +3,7 @@
 #include "secrets/secretfile.h"
 
 #include "config/config.h"
+#include "platform/platform.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -23,7 +24,7 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
     *out = NULL;
     if (len)
         *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = bk_plat_open_read(path);
     if (fd < 0)
         return bk_err_set(err, BK_EIO, "%s: cannot open %s: %s", what, path, strerror(errno));
     struct stat st;
@@ -39,10 +40,9 @@ int secretfile_read(const char *path, const char *what, char **out, size_t *len,
         rc = bk_err_set(err, BK_ECONFIG, "%s: %s is not a regular file", what, path);
         goto out;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        rc = bk_err_set(err, BK_ECONFIG,
-                        "%s: %s is accessible by group or others (mode %04o); run: chmod 600 %s",
-                        what, path, (unsigned)(st.st_mode & 07777), path);
+    char why[600];
+    if (bk_plat_secret_fd_private(fd, path, why, sizeof why) < 0) {
+        rc = bk_err_set(err, BK_ECONFIG, "%s: %s", what, why);
         goto out;
     }
     for (;;) {

@@ -1,6 +1,7 @@
 /* Time helpers. */
 #include "util/timeutil.h"
 
+#include "platform/platform.h"
 #include "util/err.h"
 
 #include <ctype.h>
@@ -11,16 +12,12 @@
 
 int64_t bk_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return bk_plat_realtime_ms();
 }
 
 int64_t bk_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return bk_plat_monotonic_ms();
 }
 
 int64_t bk_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -123,7 +120,6 @@ int bk_sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
             return 0;
         if (left > 50)
             left = 50;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
-        nanosleep(&ts, NULL);
+        bk_plat_sleep_ms(left);
     }
 }
