@@ -110,8 +110,8 @@ enum col_type {
     C_CONFIGURED,  /* the column (a source name) is in the configuration */
     C_UP,          /* column = last good poll (ms), aux = interval (ms): within 3 intervals */
     C_ACTIVE,      /* column = valid_from, aux = valid_until (ms, NULL = open): now inside */
-    C_FRESH,       /* column = the last real run's start (ms), aux = first of created_at,
-                    * warn_after_ms, crit_after_ms: bk_sched_freshness() as text */
+    C_FRESH,       /* STORE_FRESH_COLUMNS from this column on (the next 3 are C_HIDDEN):
+                    * store_job_freshness() as text */
     C_HIDDEN,      /* read by another column only */
 };
 
@@ -173,23 +173,6 @@ static void jw_time(struct bk_buf *b, int64_t ms)
     char iso[32];
     bk_iso8601(ms, iso, sizeof iso);
     bk_buf_printf(b, "\"%s\"", iso);
-}
-
-static const char *fresh_name(enum bk_fresh f)
-{
-    switch (f) {
-    case BK_FRESH_OK:
-        return "ok";
-    case BK_FRESH_OLD:
-        return "old";
-    case BK_FRESH_STALE:
-        return "stale";
-    case BK_FRESH_NEVER_NEW:
-        return "never_new";
-    case BK_FRESH_NEVER_OLD:
-        return "never_old";
-    }
-    return "ok";
 }
 
 static void col_write(struct bk_buf *b, const struct store_row *r, int i, const struct col *c,
@@ -275,10 +258,10 @@ static void col_write(struct bk_buf *b, const struct store_row *r, int i, const 
         return;
     }
     case C_FRESH: {
-        struct bk_stale_opts o = {store_row_int(r, c->aux + 1), store_row_int(r, c->aux + 2)};
-        enum bk_fresh f = bk_sched_freshness(null ? 0 : store_row_int(r, i),
-                                             store_row_int(r, c->aux), env->now, &o);
-        bk_buf_printf(b, "\"%s\"", fresh_name(f));
+        enum bk_fresh f =
+            store_job_freshness(store_row_int(r, i), store_row_int(r, i + 3), env->now,
+                                store_row_int(r, i + 1), store_row_int(r, i + 2), 0, 0);
+        bk_buf_printf(b, "\"%s\"", store_fresh_name(f));
         return;
     }
     case C_HIDDEN:
@@ -1127,20 +1110,22 @@ out:
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
 /* Freshness (issue 9): the job's last real run (not a synthetic Missed/offline one) against
- * the stale thresholds the evaluator stored in job_schedule (26 h / 50 h without a row).
- * bk_sched_freshness() is the rule (C_FRESH); FRESH_WHERE_* is the same rule in SQL for the
- * freshness filter, ?1 being now. */
+ * the stale thresholds the evaluator stored in job_schedule (26 h / 50 h without a row). The
+ * rule is the store's store_job_freshness() over STORE_FRESH_COLUMNS (C_FRESH). A list filter
+ * has to say it in SQL: FRESH_* below mirror that function (and_freshness), and api.bats
+ * checks that each filter returns exactly the jobs whose computed freshness it names. */
 #define FRESH_LAST                                                                                 \
     "(SELECT y.start_at FROM job_run y WHERE y.job_id = j.id AND y.source_type <> 'expected'"      \
     " AND y.start_at > 0 ORDER BY y.start_at DESC LIMIT 1)"
 #define FRESH_WARN "(CASE WHEN js.warn_after_ms > 0 THEN js.warn_after_ms ELSE 93600000 END)"
-#define FRESH_CRIT "(CASE WHEN js.crit_after_ms > 0 THEN js.crit_after_ms ELSE 180000000 END)"
+#define FRESH_CRIT0 "(CASE WHEN js.crit_after_ms > 0 THEN js.crit_after_ms ELSE 180000000 END)"
+#define FRESH_CRIT                                                                                 \
+    "(CASE WHEN " FRESH_CRIT0 " < " FRESH_WARN " THEN " FRESH_WARN " ELSE " FRESH_CRIT0 " END)"
 
 #define JOB_SELECT                                                                                 \
     "j.id, j.name, j.kind, j.external_id, s.name, s.kind, c.id, c.name, j.retired_at,"             \
     " j.retired_at, r.status, r.id, r.status, r.override, r.status, r.raw_status, r.start_at,"     \
-    " r.end_at, r.reviewed_at, j.created_at, j.updated_at, js.description, " FRESH_LAST ","        \
-    " j.created_at, js.warn_after_ms, js.crit_after_ms"
+    " r.end_at, r.reviewed_at, j.created_at, j.updated_at, js.description, " STORE_FRESH_COLUMNS
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
@@ -1171,10 +1156,10 @@ static const struct col JOB_COLS[] = {
     {"created_at", C_TIME, 0},
     {"updated_at", C_TIME, 0},
     {"schedule", C_TEXT, 0},
-    {"freshness", C_FRESH, 23},
-    {"created_at", C_HIDDEN, 0},
+    {"freshness", C_FRESH, 0},
     {"warn", C_HIDDEN, 0},
     {"crit", C_HIDDEN, 0},
+    {"first_seen", C_HIDDEN, 0},
 };
 #define NJOB_COLS (sizeof JOB_COLS / sizeof JOB_COLS[0])
 
@@ -1443,13 +1428,13 @@ static int job_schedule_json(struct web_req *rq, int64_t job_id, json_t *job)
         {"configured.created_at", C_TIME, 0},
     };
     static const struct col fcols[] = {
-        {"state", C_FRESH, 4},
+        {"state", C_FRESH, 0},
+        {"warn", C_HIDDEN, 0},
+        {"crit", C_HIDDEN, 0},
+        {"first_seen", C_HIDDEN, 0},
         {"last_run_at", C_TIME, 0},
         {"warn_after_seconds", C_SECS, 0},
         {"crit_after_seconds", C_SECS, 0},
-        {"created_at", C_HIDDEN, 0},
-        {"warn", C_HIDDEN, 0},
-        {"crit", C_HIDDEN, 0},
     };
     struct store_param p[] = {SP_INT(job_id)};
     int rc;
@@ -1468,12 +1453,12 @@ static int job_schedule_json(struct web_req *rq, int64_t job_id, json_t *job)
         sched = NULL;
     }
     json_object_set_new(job, "schedule", sched ? sched : json_null());
-    json_t *fresh = query_one(rq,
-                              "SELECT " FRESH_LAST ", " FRESH_LAST ", " FRESH_WARN ", " FRESH_CRIT
-                              ", j.created_at, js.warn_after_ms, js.crit_after_ms"
-                              " FROM job j LEFT JOIN job_schedule js ON js.job_id = j.id"
-                              " WHERE j.id = ?1",
-                              p, 1, fcols, sizeof fcols / sizeof fcols[0], &rc);
+    json_t *fresh =
+        query_one(rq,
+                  "SELECT " STORE_FRESH_COLUMNS ", " FRESH_LAST ", " FRESH_WARN ", " FRESH_CRIT
+                  " FROM job j LEFT JOIN job_schedule js ON js.job_id = j.id"
+                  " WHERE j.id = ?1",
+                  p, 1, fcols, sizeof fcols / sizeof fcols[0], &rc);
     if (rc < 0)
         return -1;
     json_object_set_new(job, "freshness", fresh ? fresh : json_null());
@@ -1549,17 +1534,12 @@ out:
 
 /* ---- expected schedules (issue 9) ---------------------------------------------------------- */
 
-/* TEMPORARY until i9-backend is merged */
-int store_expected_eval_job(struct bk_store *s, const struct bk_config *cfg, int64_t job_id,
-                            int64_t now_ms, struct bk_err *err) __attribute__((weak));
-
 /* Re-evaluate the job's schedule, slots and Missed runs at once, so the answer (and the job
  * page) shows what the change means. A failure is logged: the next evaluation cycle retries. */
 static void eval_job(struct web_req *rq, int64_t job_id)
 {
     struct bk_err err = {0};
-    if (store_expected_eval_job &&
-        store_expected_eval_job(rq->st, rq->w->cfg, job_id, bk_now_ms(), &err) < 0)
+    if (store_expected_eval_job(rq->st, rq->w->cfg, job_id, bk_now_ms(), &err) < 0)
         log_warn("web: evaluating the schedule of job %lld: %s", (long long)job_id, err.msg);
     web_data_changed(rq->w);
 }
@@ -1870,7 +1850,7 @@ void api_daily(struct web_req *rq)
         return;
     }
     struct bk_tz *tz = NULL;
-    if (bk_tz_load(NULL, &tz, &err) < 0) {
+    if (bk_tz_load(rq->w->cfg ? rq->w->cfg->timezone : NULL, &tz, &err) < 0) {
         log_warn("web: the server's time zone: %s (using UTC)", err.msg);
         tz = NULL;
     }

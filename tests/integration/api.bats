@@ -930,6 +930,9 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
     run api "$OPER" PUT "$p" '{"spec": "0 22 * * *", "timezone": "Europe/Paris", "grace": "1h"}'
     echo "$output"
     jq -e '.schedule.configured | .spec == "0 22 * * *" and .timezone == "Europe/Paris" and .grace_seconds == 3600 and .created_by == "oper"' <<<"$output"
+    # evaluated at once: the configured schedule is in force, with its slots
+    jq -e '.schedule | .origin == "api" and .timezone == "Europe/Paris" and .grace_seconds == 3600 and (.description | test("22"))' <<<"$output"
+    [ "$(q "SELECT COUNT(*) FROM job_slot WHERE job_id = $jid")" -gt 0 ]
     jq -e '.freshness.state | IN("ok", "old", "stale", "never_new", "never_old")' <<<"$output"
     [ "$(q "SELECT spec || '|' || timezone || '|' || grace_ms || '|' || created_by FROM job_schedule_set WHERE job_id = $jid")" = '0 22 * * *|Europe/Paris|3600000|oper' ]
     [ "$(q "SELECT who || '|' || target || '|' || COALESCE(before_json, 'null') FROM audit WHERE action = 'job.schedule.set'")" = "oper|job:$jid|null" ]
@@ -942,7 +945,7 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
     jq -e '.schedule.configured.spec == "1d" and (.freshness | has("last_run_at") and has("warn_after_seconds"))' <<<"$output"
     # DELETE: back to config/learned, audited; a second one changes nothing
     run api "$OPER" DELETE "$p"
-    jq -e '(.schedule == null) or (.schedule.configured == null)' <<<"$output"
+    jq -e '.schedule.configured == null and .schedule.origin != "api"' <<<"$output"
     [ "$(q "SELECT COUNT(*) FROM job_schedule_set WHERE job_id = $jid")" -eq 0 ]
     [ "$(q "SELECT json_extract(before_json, '\$.spec') FROM audit WHERE action = 'job.schedule.clear' AND target = 'job:$jid'")" = 1d ]
     [ "$(code "$OPER" DELETE "$p")" = 200 ]
