@@ -181,16 +181,16 @@ static int job_row(const struct store_row *r, void *ud)
     return 0;
 }
 
-#define JOB_SELECT                                                                                \
-    "SELECT j.id, j.source_id, j.name, j.kind, j.external_id, j.colour_bar,"                     \
-    " COALESCE(j.colour_bar_as_of, 0), j.created_at, c.name, c.timezone, s.name,"                \
-    " ss.spec, ss.timezone, ss.grace_ms, js.origin, js.kind, js.description, js.timezone,"       \
-    " js.config_name, js.grace_ms, js.warn_after_ms, js.crit_after_ms,"                          \
-    " COALESCE(js.confidence, 0), COALESCE(js.evidence, 0), COALESCE(js.checked_until, 0)"      \
-    " FROM job j JOIN source s ON s.id = j.source_id"                                             \
-    " LEFT JOIN customer c ON c.id = j.customer_id"                                               \
-    " LEFT JOIN job_schedule_set ss ON ss.job_id = j.id"                                          \
-    " LEFT JOIN job_schedule js ON js.job_id = j.id"                                              \
+#define JOB_SELECT                                                                                 \
+    "SELECT j.id, j.source_id, j.name, j.kind, j.external_id, j.colour_bar,"                       \
+    " COALESCE(j.colour_bar_as_of, 0), j.created_at, c.name, c.timezone, s.name,"                  \
+    " ss.spec, ss.timezone, ss.grace_ms, js.origin, js.kind, js.description, js.timezone,"         \
+    " js.config_name, js.grace_ms, js.warn_after_ms, js.crit_after_ms,"                            \
+    " COALESCE(js.confidence, 0), COALESCE(js.evidence, 0), COALESCE(js.checked_until, 0)"         \
+    " FROM job j JOIN source s ON s.id = j.source_id"                                              \
+    " LEFT JOIN customer c ON c.id = j.customer_id"                                                \
+    " LEFT JOIN job_schedule_set ss ON ss.job_id = j.id"                                           \
+    " LEFT JOIN job_schedule js ON js.job_id = j.id"                                               \
     " WHERE j.retired_at IS NULL"
 
 static int poll_row(const struct store_row *r, void *ud)
@@ -224,10 +224,9 @@ static int run_row(const struct store_row *r, void *ud)
     x->start = store_row_int(r, 2);
     x->end = store_row_is_null(r, 3) ? 0 : store_row_int(r, 3);
     const char *status = store_row_text(r, 4);
-    x->flags = (store_row_int(r, 5) ? RF_ANOMALY : 0) | (store_row_int(r, 6) ? RF_REVIEWED : 0) |
-               (status && (strcmp(status, "success") == 0 || strcmp(status, "warning") == 0)
-                    ? RF_OK
-                    : 0);
+    x->flags =
+        (store_row_int(r, 5) ? RF_ANOMALY : 0) | (store_row_int(r, 6) ? RF_REVIEWED : 0) |
+        (status && (strcmp(status, "success") == 0 || strcmp(status, "warning") == 0) ? RF_OK : 0);
     return 0;
 }
 
@@ -256,13 +255,6 @@ static bool eq_str(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static void local_day(const struct bk_tz *tz, int64_t ms, char *out, size_t n)
-{
-    struct bk_civil c;
-    bk_tz_civil(tz, ms / 1000, &c);
-    snprintf(out, n, "%04d-%02d-%02d", c.year, c.month, c.day);
-}
-
 static void utc_day(int64_t days, char *out, size_t n)
 {
     int y, m, d;
@@ -270,20 +262,24 @@ static void utc_day(int64_t days, char *out, size_t n)
     snprintf(out, n, "%04d-%02d-%02d", y, m, d);
 }
 
-/* The local backup day of a slot: the calendar day of (start - the day's start) so that a
- * 00:30 run of a night beginning at noon belongs to the previous day, unless every window
- * is after midnight (the core then names days by the calendar day the runs happen on). */
+/* The local backup day of a slot: its calendar day, but the day before for a window that
+ * starts after midnight of its backup day (start_min >= 1440: the 00:30 run of a night that
+ * began the evening before). Every-periods and cron slots are named by their start's day. */
 static void slot_day(const struct bk_schedule *sc, const struct bk_tz *tz, int64_t start_ms,
                      char *out, size_t n)
 {
-    bool after_midnight = sc->nwin > 0;
-    for (int i = 0; i < sc->nwin; i++)
-        if (sc->win[i].start_min < 1440)
-            after_midnight = false;
-    int64_t shift = after_midnight ? 0 : (int64_t)sc->day_start_min * 60000;
-    if (sc->kind == BK_SCHED_CRON)
-        shift = 0;
-    local_day(tz, start_ms - shift, out, n);
+    struct bk_civil c;
+    bk_tz_civil(tz, start_ms / 1000, &c);
+    int64_t days = c.days;
+    int mod = c.hour * 60 + c.min;
+    if (sc->kind == BK_SCHED_DAILY || sc->kind == BK_SCHED_MULTI || sc->kind == BK_SCHED_WEEKLY ||
+        sc->kind == BK_SCHED_MONTHLY)
+        for (int i = 0; i < sc->nwin; i++)
+            if (sc->win[i].start_min >= 1440 && sc->win[i].start_min - 1440 == mod) {
+                days--;
+                break;
+            }
+    utc_day(days, out, n);
 }
 
 static int write_schedule(struct ev *e, struct job *j, const char *origin,
@@ -294,18 +290,26 @@ static int write_schedule(struct ev *e, struct job *j, const char *origin,
     int64_t grace_ms = sc->grace_s * 1000;
     int64_t conf = sc->origin == BK_SCHED_LEARNED ? sc->confidence : 0;
     int64_t evid = sc->origin == BK_SCHED_LEARNED ? sc->evidence : 0;
-    if (j->has_sched && eq_str(j->js_origin, origin) && eq_str(j->js_kind, bk_sched_kind_name(sc->kind)) &&
-        eq_str(j->js_desc, desc) && eq_str(j->js_tz, tzname) && eq_str(j->js_config, config_name) &&
-        j->js_grace == grace_ms && j->js_warn == so->warn_ms && j->js_crit == so->crit_ms &&
-        j->js_conf == conf && j->js_evid == evid && j->checked_until == checked_until)
+    if (j->has_sched && eq_str(j->js_origin, origin) &&
+        eq_str(j->js_kind, bk_sched_kind_name(sc->kind)) && eq_str(j->js_desc, desc) &&
+        eq_str(j->js_tz, tzname) && eq_str(j->js_config, config_name) && j->js_grace == grace_ms &&
+        j->js_warn == so->warn_ms && j->js_crit == so->crit_ms && j->js_conf == conf &&
+        j->js_evid == evid && j->checked_until == checked_until)
         return 0;
     struct store_param p[] = {
-        SP_INT(j->id),       SP_TEXT(origin),      SP_TEXT(bk_sched_kind_name(sc->kind)),
-        SP_TEXT(desc),       SP_TEXT(tzname),      SP_INT(grace_ms),
+        SP_INT(j->id),
+        SP_TEXT(origin),
+        SP_TEXT(bk_sched_kind_name(sc->kind)),
+        SP_TEXT(desc),
+        SP_TEXT(tzname),
+        SP_INT(grace_ms),
         sc->origin == BK_SCHED_LEARNED ? SP_INT(conf) : SP_NULL,
         sc->origin == BK_SCHED_LEARNED ? SP_INT(evid) : SP_NULL,
-        SP_TEXT(config_name), SP_INT(so->warn_ms), SP_INT(so->crit_ms),
-        SP_INT(checked_until), SP_INT(e->now),
+        SP_TEXT(config_name),
+        SP_INT(so->warn_ms),
+        SP_INT(so->crit_ms),
+        SP_INT(checked_until),
+        SP_INT(e->now),
     };
     return store_exec(e->s,
                       "INSERT INTO job_schedule (job_id, origin, kind, description, timezone,"
@@ -411,8 +415,8 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
         if (k < ns && e->slots[k].start_ms == xs[i].start)
             continue;
         struct store_param p[] = {SP_INT(j->id), SP_INT(xs[i].start)};
-        if ((rc = store_exec(e->s, "DELETE FROM job_slot WHERE job_id = ?1 AND slot_start = ?2",
-                             p, 2, NULL, NULL, err)) < 0)
+        if ((rc = store_exec(e->s, "DELETE FROM job_slot WHERE job_id = ?1 AND slot_start = ?2", p,
+                             2, NULL, NULL, err)) < 0)
             return rc;
         e->st.slots_written++;
     }
@@ -441,9 +445,10 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
         char day[16];
         slot_day(sc, tz, sl->start_ms, day, sizeof day);
         struct store_param p[] = {
-            SP_INT(j->id),     SP_INT(sl->start_ms), SP_INT(sl->open_ms), SP_INT(sl->close_ms),
-            SP_INT(sl->due_ms), SP_TEXT(day),        SP_TEXT(state),
-            run_id ? SP_INT(run_id) : SP_NULL,
+            SP_INT(j->id),       SP_INT(sl->start_ms),
+            SP_INT(sl->open_ms), SP_INT(sl->close_ms),
+            SP_INT(sl->due_ms),  SP_TEXT(day),
+            SP_TEXT(state),      run_id ? SP_INT(run_id) : SP_NULL,
         };
         if ((rc = store_exec(e->s,
                              "INSERT INTO job_slot (job_id, slot_start, open_at, close_at, due_at,"
@@ -554,8 +559,8 @@ static int eval_offline(struct ev *e, const struct job *j, const struct run *run
         }
     }
     if (status && !found) {
-        struct store_param p[] = {SP_INT(j->id), SP_TEXT(vid), SP_INT(start), SP_TEXT(status),
-                                  SP_TEXT(msg), SP_INT(e->now)};
+        struct store_param p[] = {SP_INT(j->id),   SP_TEXT(vid), SP_INT(start),
+                                  SP_TEXT(status), SP_TEXT(msg), SP_INT(e->now)};
         rc = store_exec(e->s,
                         "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at,"
                         " end_at, status, raw_status, message, created_at, updated_at)"
@@ -613,15 +618,15 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
     const struct bk_schedule_cfg *scfg =
         j->set_spec ? NULL : config_match_schedule(cfg, j->customer, j->source, j->name, j->kind);
     const char *tzname = j->set_spec && j->set_tz ? j->set_tz
-                         : scfg && scfg->timezone  ? scfg->timezone
-                                                   : cust_tz;
+                         : scfg && scfg->timezone ? scfg->timezone
+                                                  : cust_tz;
     const struct bk_tz *tz = zone_get(e, tzname);
     const char *origin = "learned";
     struct bk_schedule sc;
     struct bk_err perr = {0};
     bool configured = false;
-    if (j->set_spec &&
-        bk_sched_parse(j->set_spec, j->set_grace >= 0 ? j->set_grace / 1000 : -1, &sc, &perr) == 0) {
+    if (j->set_spec && bk_sched_parse(j->set_spec, j->set_grace >= 0 ? j->set_grace / 1000 : -1,
+                                      &sc, &perr) == 0) {
         origin = "api";
         configured = true;
     } else if (j->set_spec) {
@@ -657,8 +662,12 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
     }
     char desc[160];
     bk_sched_describe(&sc, desc, sizeof desc);
+    bool workstation = j->kind && strcmp(j->kind, "workstation") == 0;
+    bool exempt = workstation && !cfg->expected.workstations_missed;
+    /* an exempt workstation's stale thresholds follow its kind (3 d), not a daily schedule
+     * it is not held to: the offline check speaks first */
     struct bk_stale_opts so;
-    bk_sched_stale_defaults(&sc, j->kind, &so);
+    bk_sched_stale_defaults(exempt ? NULL : &sc, j->kind, &so);
     const struct bk_stale_cfg *stc = config_find_stale(cfg, j->kind);
     if (stc && stc->warn_ms)
         so.warn_ms = stc->warn_ms;
@@ -666,9 +675,8 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
         so.crit_ms = stc->crit_ms;
     if (so.crit_ms < so.warn_ms)
         so.crit_ms = so.warn_ms;
-    bool workstation = j->kind && strcmp(j->kind, "workstation") == 0;
     int rc = 0;
-    if (sched_has_slots(sc.kind) && (!workstation || cfg->expected.workstations_missed)) {
+    if (sched_has_slots(sc.kind) && !exempt) {
         int64_t first = j->created_at;
         if (j->bar && *j->bar)
             first -= (int64_t)strlen(j->bar) * DAY_MS;
@@ -812,8 +820,12 @@ enum bk_fresh store_job_freshness(int64_t last_real_run_ms, int64_t first_seen_m
                                   int64_t crit_ms)
 {
     struct bk_stale_opts o = {
-        .warn_ms = warn_ms > 0 ? warn_ms : job_warn_ms > 0 ? job_warn_ms : 26 * 3600 * 1000LL,
-        .crit_ms = crit_ms > 0 ? crit_ms : job_crit_ms > 0 ? job_crit_ms : 50 * 3600 * 1000LL,
+        .warn_ms = warn_ms > 0       ? warn_ms
+                   : job_warn_ms > 0 ? job_warn_ms
+                                     : 26 * 3600 * 1000LL,
+        .crit_ms = crit_ms > 0       ? crit_ms
+                   : job_crit_ms > 0 ? job_crit_ms
+                                     : 50 * 3600 * 1000LL,
     };
     if (o.crit_ms < o.warn_ms)
         o.crit_ms = o.warn_ms;

@@ -82,8 +82,12 @@ static int64_t add_job(const char *name, const char *kind, const char *bar, int6
 {
     struct bk_err e = {0};
     int64_t id = 0;
-    struct store_param p[] = {SP_INT(g_src_id), SP_TEXT(name), SP_TEXT(kind), SP_TEXT(bar),
-                              bar ? SP_INT(bar_as_of) : SP_NULL, SP_INT(created)};
+    struct store_param p[] = {SP_INT(g_src_id),
+                              SP_TEXT(name),
+                              SP_TEXT(kind),
+                              SP_TEXT(bar),
+                              bar ? SP_INT(bar_as_of) : SP_NULL,
+                              SP_INT(created)};
     assert_int_equal(store_exec(g_s,
                                 "INSERT INTO job (source_id, customer_id, external_id, name, kind,"
                                 " colour_bar, colour_bar_as_of, created_at, updated_at)"
@@ -161,9 +165,9 @@ static void eval(int64_t now)
         fail_msg("eval: %s", e.msg);
 }
 
-#define MISSED(job)                                                                               \
-    q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND status = 'missed'"                  \
-          " AND source_type = 'expected'",                                                        \
+#define MISSED(job)                                                                                \
+    q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND status = 'missed'"                   \
+          " AND source_type = 'expected'",                                                         \
           job)
 
 /* A daily 22:00 job that stopped 3 nights ago: 3 Missed, however often evaluated. */
@@ -177,16 +181,16 @@ static void test_missed_once_and_reviewable(void **state)
         add_run(j, at(2025, 12, 25, 22, 0) + d * D, 40 * 60000, "success");
     add_poll(now - 60000);
     eval(now);
-    assert_string_equal(q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", j),
-                        "learned daily");
+    assert_string_equal(
+        q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", j),
+        "learned daily");
     assert_int_equal(MISSED(j), 3);
     assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'missed'"
                            " AND run_id IS NOT NULL",
                            j),
                      3);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'expected'",
-                           j) >= 1,
-                     1);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'expected'", j) >= 1, 1);
     assert_string_equal(q_text("SELECT vendor_run_id FROM job_run WHERE job_id = ?1 AND status ="
                                " 'missed' ORDER BY start_at LIMIT 1",
                                j),
@@ -203,7 +207,8 @@ static void test_missed_once_and_reviewable(void **state)
     int64_t n = 0;
     assert_int_equal(store_review_job(g_s, "cove-test", "srv-a", "tester", &n, &e), 0);
     assert_true(n >= 3);
-    int64_t upd = q_int("SELECT MAX(updated_at) FROM job_run WHERE job_id = ?1 AND status = 'missed'", j);
+    int64_t upd =
+        q_int("SELECT MAX(updated_at) FROM job_run WHERE job_id = ?1 AND status = 'missed'", j);
     add_poll(now + D - 60000);
     eval(now + D);
     assert_int_equal(MISSED(j), 4); /* the next night is missed too, once */
@@ -235,7 +240,8 @@ static void test_late_run_after_missed(void **state)
     add_poll(now + H);
     eval(now + 2 * H);
     assert_int_equal(MISSED(j), 1);
-    assert_int_equal(q_int("SELECT id FROM job_run WHERE job_id = ?1 AND status = 'missed'", j), mid);
+    assert_int_equal(q_int("SELECT id FROM job_run WHERE job_id = ?1 AND status = 'missed'", j),
+                     mid);
     assert_string_equal(q_text("SELECT state FROM job_slot WHERE job_id = ?1 AND run_id ="
                                " (SELECT id FROM job_run WHERE status = 'missed' AND job_id = ?1)",
                                j),
@@ -270,10 +276,11 @@ static void test_dst_paris(void **state)
                                j),
                         "config Europe/Paris nightly");
     assert_int_equal(MISSED(j), 1);
-    assert_int_equal(q_int("SELECT start_at FROM job_run WHERE job_id = ?1 AND status = 'missed'", j),
-                     at(2026, 3, 30, 20, 0));
-    assert_string_equal(q_text("SELECT day FROM job_slot WHERE job_id = ?1 AND state = 'missed'", j),
-                        "2026-03-30");
+    assert_int_equal(
+        q_int("SELECT start_at FROM job_run WHERE job_id = ?1 AND status = 'missed'", j),
+        at(2026, 3, 30, 20, 0));
+    assert_string_equal(
+        q_text("SELECT day FROM job_slot WHERE job_id = ?1 AND state = 'missed'", j), "2026-03-30");
     assert_string_equal(q_text("SELECT timezone FROM customer WHERE id = ?1", 1), "Europe/Paris");
 }
 
@@ -295,8 +302,9 @@ static void test_priority(void **state)
                                " WHERE job_id = ?1",
                                a),
                         "config cron 3600000");
-    assert_string_equal(q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", b),
-                        "learned daily");
+    assert_string_equal(
+        q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", b),
+        "learned daily");
     struct bk_err e = {0};
     struct store_param p[] = {SP_INT(a)};
     assert_int_equal(store_exec(g_s,
@@ -310,7 +318,8 @@ static void test_priority(void **state)
                                a),
                         "api every every 12h");
     /* a weekly cron on a daily job: no Missed on its off days, and no slot but Sundays */
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'missed'", b), 0);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'missed'", b), 0);
 }
 
 /* A workstation idle for 4 days gets a warning offline run, failed at 8 days (in place), gone
@@ -346,13 +355,15 @@ static void test_offline(void **state)
     memcpy(bar, "55555555555555555555", 20);
     memset(bar + 20, '0', 8);
     struct store_param p[] = {SP_INT(j), SP_TEXT(bar), SP_INT(later - H)};
-    assert_int_equal(store_exec(g_s,
-                                "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1",
-                                p, 3, NULL, NULL, &e),
-                     0);
+    assert_int_equal(
+        store_exec(g_s, "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1", p, 3,
+                   NULL, NULL, &e),
+        0);
     eval(later);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 1);
-    assert_int_equal(q_int("SELECT id FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), id);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 1);
+    assert_int_equal(
+        q_int("SELECT id FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), id);
     assert_string_equal(q_text("SELECT status FROM job_run WHERE job_id = ?1 AND source_type ="
                                " 'expected'",
                                j),
@@ -360,22 +371,24 @@ static void test_offline(void **state)
     /* activity resumes: the offline run disappears */
     add_run(j, later - 2 * H, 20 * 60000, "success");
     bar[27] = '5';
-    assert_int_equal(store_exec(g_s,
-                                "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1",
-                                p, 3, NULL, NULL, &e),
-                     0);
+    assert_int_equal(
+        store_exec(g_s, "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1", p, 3,
+                   NULL, NULL, &e),
+        0);
     eval(later);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 0);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 0);
     /* stops again; the new offline run, once reviewed, stays when activity resumes */
     int64_t later2 = later + 5 * D;
     memcpy(bar, "5555555555555555555555500000", 28);
     struct store_param p2[] = {SP_INT(j), SP_TEXT(bar), SP_INT(later2 - H)};
-    assert_int_equal(store_exec(g_s,
-                                "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1",
-                                p2, 3, NULL, NULL, &e),
-                     0);
+    assert_int_equal(
+        store_exec(g_s, "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1", p2,
+                   3, NULL, NULL, &e),
+        0);
     eval(later2);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 1);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type = 'expected'", j), 1);
     assert_int_equal(store_exec(g_s,
                                 "UPDATE job_run SET reviewed_at = 1, reviewed_by = 't' WHERE"
                                 " job_id = ?1 AND source_type = 'expected'",
@@ -383,10 +396,10 @@ static void test_offline(void **state)
                      0);
     add_run(j, later2 - 2 * H, 20 * 60000, "success");
     bar[27] = '5';
-    assert_int_equal(store_exec(g_s,
-                                "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1",
-                                p2, 3, NULL, NULL, &e),
-                     0);
+    assert_int_equal(
+        store_exec(g_s, "UPDATE job SET colour_bar = ?2, colour_bar_as_of = ?3 WHERE id = ?1", p2,
+                   3, NULL, NULL, &e),
+        0);
     eval(later2);
     assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND source_type ="
                            " 'expected' AND reviewed_at IS NOT NULL",
@@ -407,11 +420,13 @@ static void test_source_down_unknown(void **state)
     add_poll(at(2026, 1, 17, 6, 0)); /* the last successful poll */
     eval(now);
     assert_int_equal(MISSED(j), 0);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 3);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 3);
     add_poll(now + 60000);
     eval(now + 2 * 60000);
     assert_int_equal(MISSED(j), 3);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 0);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 0);
 }
 
 /* A run much shorter than the job's usual duration gets a reason; its status is unchanged. */
@@ -424,16 +439,20 @@ static void test_duration_anomaly(void **state)
     for (int d = 0; d < 24; d++)
         add_run(j, at(2025, 12, 26, 22, 0) + d * D, 2 * H, "success");
     eval(at(2026, 1, 19, 12, 0));
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j), 0);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j), 0);
     add_run(j, at(2026, 1, 19, 22, 0), 4 * 60000, "success");
     add_poll(now);
     eval(now);
-    assert_string_equal(q_text("SELECT anomaly FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j),
-                        "ran 4 min, usually 2 h");
-    assert_string_equal(q_text("SELECT status FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j),
-                        "success");
+    assert_string_equal(
+        q_text("SELECT anomaly FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j),
+        "ran 4 min, usually 2 h");
+    assert_string_equal(
+        q_text("SELECT status FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j),
+        "success");
     eval(now + 60000);
-    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j), 1);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j), 1);
 }
 
 static void test_freshness(void **state)
@@ -442,13 +461,14 @@ static void test_freshness(void **state)
     int64_t now = at(2026, 1, 20, 12, 0);
     assert_int_equal(store_job_freshness(now - H, now - 9 * D, now, 0, 0, 0, 0), BK_FRESH_OK);
     assert_int_equal(store_job_freshness(now - 27 * H, now - 9 * D, now, 0, 0, 0, 0), BK_FRESH_OLD);
-    assert_int_equal(store_job_freshness(now - 51 * H, now - 9 * D, now, 0, 0, 0, 0), BK_FRESH_STALE);
+    assert_int_equal(store_job_freshness(now - 51 * H, now - 9 * D, now, 0, 0, 0, 0),
+                     BK_FRESH_STALE);
     assert_int_equal(store_job_freshness(0, now - H, now, 0, 0, 0, 0), BK_FRESH_NEVER_NEW);
     assert_int_equal(store_job_freshness(0, now - 9 * D, now, 0, 0, 0, 0), BK_FRESH_NEVER_OLD);
     /* a weekly job's thresholds keep day 3 ok; --warn-age overrides them */
-    assert_int_equal(store_job_freshness(now - 3 * D, now - 90 * D, now, 7 * D + 2 * H,
-                                         14 * D + 2 * H, 0, 0),
-                     BK_FRESH_OK);
+    assert_int_equal(
+        store_job_freshness(now - 3 * D, now - 90 * D, now, 7 * D + 2 * H, 14 * D + 2 * H, 0, 0),
+        BK_FRESH_OK);
     assert_int_equal(store_job_freshness(now - 3 * D, now - 90 * D, now, 7 * D + 2 * H,
                                          14 * D + 2 * H, 2 * D, 0),
                      BK_FRESH_OLD);
