@@ -1125,7 +1125,8 @@ out:
 #define JOB_SELECT                                                                                 \
     "j.id, j.name, j.kind, j.external_id, s.name, s.kind, c.id, c.name, j.retired_at,"             \
     " j.retired_at, r.status, r.id, r.status, r.override, r.status, r.raw_status, r.start_at,"     \
-    " r.end_at, r.reviewed_at, j.created_at, j.updated_at, js.description, " STORE_FRESH_COLUMNS
+    " r.end_at, r.reviewed_at, j.created_at, j.updated_at, js.description, " STORE_FRESH_COLUMNS   \
+    ", " FRESH_LAST
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
@@ -1160,6 +1161,7 @@ static const struct col JOB_COLS[] = {
     {"warn", C_HIDDEN, 0},
     {"crit", C_HIDDEN, 0},
     {"first_seen", C_HIDDEN, 0},
+    {"last_backup_at", C_TIME, 0}, /* the last real run (not a Missed or offline record) */
 };
 #define NJOB_COLS (sizeof JOB_COLS / sizeof JOB_COLS[0])
 

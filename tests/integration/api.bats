@@ -979,7 +979,8 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
     [ "$(api "$VIEW" GET "/api/v1/jobs/$old" | jq -r .freshness.state)" = never_old ]
     # the list: schedule description and freshness per job, agreeing with the filters
     run api "$VIEW" GET "/api/v1/jobs?limit=1000"
-    jq -e --argjson s "$stale" '.items[] | select(.id == $s) | .freshness == "stale" and .schedule == "daily 01:00-01:30"' <<<"$output"
+    jq -e --argjson s "$stale" '.items[] | select(.id == $s) | .freshness == "stale" and .schedule == "daily 01:00-01:30" and .last_run.status == "missed"' <<<"$output"
+    [ "$(jq --argjson s "$stale" '.items[] | select(.id == $s) | .last_backup_at | sub("\\.[0-9]+"; "") | fromdateiso8601' <<<"$output")" -eq $((last / 1000)) ]
     total=$(jq .total <<<"$output")
     sum=0
     for f in ok old stale never; do
