@@ -1722,38 +1722,44 @@ void api_job_schedule_delete(struct web_req *rq)
 
 /* ---- Daily Jobs (issue 9) ------------------------------------------------------------------ */
 
-/* A job-day's status, worst first: a slot with a run has the run's effective status, one
- * without has its state (missed, expected = not yet due, unknown = the source was down). */
+/* A job-day's status, worst first: a slot with a run has the run's effective status; a slot
+ * the evaluator saw satisfied without naming its run (a Cove night known from the colour bar)
+ * has the status of the real run in its window, else the bar's digit of that UTC day; the
+ * others have their state (missed, expected = not yet due, unknown = the source was down). */
 static const char *const DAILY_STATUSES[] = {"success", "expected", "running", "unknown",
                                              "warning", "missed",   "failed",  NULL};
+/* clang-format off */
 #define DAILY_RANK(st)                                                                             \
     "(CASE " st " WHEN 'failed' THEN 7 WHEN 'missed' THEN 6 WHEN 'warning' THEN 5"                 \
     " WHEN 'unknown' THEN 4 WHEN 'running' THEN 3 WHEN 'expected' THEN 2 WHEN 'success' THEN 1"    \
     " ELSE 4 END)"
+#define DAILY_EFF(r) "(CASE WHEN " r ".override = 1 THEN 'success' ELSE " r ".status END)"
+/* the digit of the slot's UTC day in the job's colour bar (cove_digit_status below) */
+#define DAILY_BAR_STATUS                                                                           \
+    "(CASE substr(bj.colour_bar, length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"          \
+    " - sl.slot_start / 86400000), 1) WHEN '5' THEN 'success' WHEN '8' THEN 'warning'"             \
+    " WHEN '2' THEN 'failed' WHEN '3' THEN 'failed' WHEN '6' THEN 'failed' WHEN '7' THEN 'failed'" \
+    " WHEN '1' THEN 'running' WHEN '9' THEN 'running' ELSE 'unknown' END)"
 #define DAILY_SLOT_STATUS                                                                          \
-    "(CASE WHEN r.id IS NOT NULL THEN (CASE WHEN r.override = 1 THEN 'success' ELSE r.status END)" \
-    " WHEN sl.state = 'ran' THEN 'unknown' ELSE sl.state END)"
-#define DAILY_RUN_STATUS "(CASE WHEN r.override = 1 THEN 'success' ELSE r.status END)"
+    "(CASE WHEN r.id IS NOT NULL THEN " DAILY_EFF("r")                                             \
+    " WHEN sl.state = 'ran' THEN COALESCE((SELECT " DAILY_EFF("w") " FROM job_run w"               \
+    " WHERE w.job_id = sl.job_id AND w.source_type <> 'expected' AND w.start_at >= sl.open_at"     \
+    " AND w.start_at < sl.close_at ORDER BY w.start_at DESC LIMIT 1), " DAILY_BAR_STATUS ")"       \
+    " ELSE sl.state END)"
 /* ?1 = the day (YYYY-MM-DD), [?2, ?3) = that day in the server's zone. Jobs with slots that
  * day (the evaluator's job_slot rows, day = the local backup day in the schedule's zone), and
  * jobs without any slot that day that ran in it (irregular or unknown schedules, ad-hoc runs)
  * with the runs no slot claimed. */
 #define DAILY_FROM                                                                                 \
-    "(SELECT sl.job_id AS job_id, 1 AS sched, MAX(" DAILY_RANK(                                    \
-        DAILY_SLOT_STATUS) ") AS rk"                                                               \
-                           " FROM job_slot sl LEFT JOIN job_run r ON r.id = sl.run_id WHERE "      \
-                           "sl.day = ?1"                                                           \
-                           " GROUP BY sl.job_id"                                                   \
-                           " UNION ALL SELECT r.job_id, 0, MAX(" DAILY_RANK(                       \
-                               DAILY_RUN_STATUS) ") FROM job_run r"                                \
-                                                 " WHERE r.start_at >= ?2 AND r.start_at < ?3 "    \
-                                                 "AND NOT EXISTS (SELECT 1 FROM job_slot x"        \
-                                                 " WHERE x.job_id = r.job_id AND (x.day = ?1 OR "  \
-                                                 "x.run_id = r.id)) GROUP BY r.job_id) d"          \
-                                                 " JOIN job j ON j.id = d.job_id JOIN source s "   \
-                                                 "ON s.id = j.source_id"                           \
-                                                 " LEFT JOIN customer c ON c.id = j.customer_id "  \
-                                                 "LEFT JOIN job_schedule js ON js.job_id = j.id"
+    "(SELECT sl.job_id AS job_id, 1 AS sched, MAX(" DAILY_RANK(DAILY_SLOT_STATUS) ") AS rk"        \
+    " FROM job_slot sl JOIN job bj ON bj.id = sl.job_id LEFT JOIN job_run r ON r.id = sl.run_id"   \
+    " WHERE sl.day = ?1 GROUP BY sl.job_id"                                                        \
+    " UNION ALL SELECT r.job_id, 0, MAX(" DAILY_RANK(DAILY_EFF("r")) ") FROM job_run r"           \
+    " WHERE r.start_at >= ?2 AND r.start_at < ?3 AND NOT EXISTS (SELECT 1 FROM job_slot x"         \
+    " WHERE x.job_id = r.job_id AND (x.day = ?1 OR x.run_id = r.id)) GROUP BY r.job_id) d"         \
+    " JOIN job j ON j.id = d.job_id JOIN source s ON s.id = j.source_id"                           \
+    " LEFT JOIN customer c ON c.id = j.customer_id LEFT JOIN job_schedule js ON js.job_id = j.id"
+/* clang-format on */
 
 static const struct col DAILY_COLS[] = {
     {"job.id", C_INT, 0},      {"job.name", C_TEXT, 0},      {"job.kind", C_TEXT, 0},

@@ -474,7 +474,27 @@ describe('web UI', { timeout: 300000 }, () => {
     assert.notEqual(await p.locator('.job-meta .chip').first().getAttribute('data-status'), 'success');
     assert.match(await p.textContent('#schedule-desc'), /daily|every|cron|several|weekly/);
     assert.ok(await p.locator('.cbar-cell[data-status="missed"]').count() >= 2, 'Missed days in the colour bar');
+    assert.equal(await p.getAttribute('#schedule-origin', 'data-origin'), 'learned');
     await screenshot(p, 'job-details');
+    // An operator configures the schedule: the parser's message for a bad cron, then a good one
+    // (evaluated at once: the page shows it configured).
+    await p.click('.schedule-edit summary');
+    await p.fill('.schedule-form input[name="spec"]', '0 25 * * *');
+    await p.click('.schedule-form button[data-action="schedule-save"]');
+    await p.waitForSelector('#schedule-error:has-text("spec: cron")');
+    assert.match(await p.textContent('#schedule-error'), /hour/);
+    // the browser logs that refused request (400) as a console error: exactly that one
+    const bad = p.problems.filter((m) => /status of 400/.test(m));
+    assert.equal(bad.length, 1, `one 400, the refused cron: ${JSON.stringify(p.problems)}`);
+    p.problems = p.problems.filter((m) => !/status of 400/.test(m));
+    await p.fill('.schedule-form input[name="spec"]', '30 6 * * *');
+    await p.fill('.schedule-form input[name="timezone"]', 'Europe/Paris');
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await p.click('.schedule-form button[data-action="schedule-save"]');
+    await p.waitForSelector('#schedule-origin[data-origin="api"]');
+    await ready(p);
+    assert.equal((await env.admin.get(`/jobs/${job.id}`)).schedule.configured.spec, '30 6 * * *');
+    await screenshot(p, 'job-schedule-configured');
     noProblems(p);
   });
 });

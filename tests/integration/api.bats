@@ -842,13 +842,16 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
     day=2020-01-15
     t0=$(ms "$day 22:00")
     now=$(($(date +%s) * 1000))
-    mapfile -t J < <(cove_jobs 5)
-    ran=${J[0]} missed=${J[1]} later=${J[2]} down=${J[3]} adhoc=${J[4]}
-    [ -n "$adhoc" ]
+    mapfile -t J < <(cove_jobs 9)
+    ran=${J[0]} missed=${J[1]} later=${J[2]} down=${J[3]} adhoc=${J[4]} ranwin=${J[5]} ranbar=${J[8]}
+    [ -n "$ranbar" ]
     q "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, end_at, status, raw_status, created_at, updated_at, anomaly)
        VALUES ($ran, 'api', 'daily-test-ran', $t0 + 600000, $t0 + 660000, 'success', '5', $now, $now, 'ran 1 min, usually 2 h'),
               ($missed, 'expected', 'missed:$t0', $t0, NULL, 'missed', 'missed', $now, $now, NULL),
-              ($adhoc, 'api', 'daily-test-adhoc', $t0 - 3600000, $t0 - 3000000, 'failed', '2', $now, $now, NULL)"
+              ($adhoc, 'api', 'daily-test-adhoc', $t0 - 3600000, $t0 - 3000000, 'failed', '2', $now, $now, NULL),
+              ($ranwin, 'api', 'daily-test-ranwin', $t0 + 60000, $t0 + 120000, 'success', '5', $now, $now, NULL)"
+    # a Cove night the evaluator knew only from the colour bar: its digit that day (8) says how
+    q "UPDATE job SET colour_bar = '5555555555555555555555555558', colour_bar_as_of = $t0 + 3600000 WHERE id = $ranbar"
     rr=$(q "SELECT id FROM job_run WHERE vendor_run_id = 'daily-test-ran'")
     mr=$(q "SELECT id FROM job_run WHERE vendor_run_id = 'missed:$t0'")
     q "INSERT INTO job_slot (job_id, slot_start, open_at, close_at, due_at, day, state, run_id) VALUES
@@ -856,35 +859,39 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
        ($missed, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'missed', $mr),
        ($later, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'expected', NULL),
        ($down, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'unknown', NULL),
-       ($missed, $t0 - 86400000, $t0 - 90000000, $t0 - 84000000, $t0 - 76800000, '2020-01-14', 'missed', NULL)"
+       ($missed, $t0 - 86400000, $t0 - 90000000, $t0 - 84000000, $t0 - 76800000, '2020-01-14', 'missed', NULL),
+       ($ranwin, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'ran', NULL),
+       ($ranbar, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'ran', NULL)"
     q "INSERT OR REPLACE INTO job_schedule (job_id, origin, kind, description, timezone, grace_ms, confidence, evidence, warn_after_ms, crit_after_ms, updated_at)
        VALUES ($missed, 'learned', 'daily', 'daily 22:00-22:40', 'UTC', 7200000, 90, 27, 93600000, 180000000, $now)"
 
     run api "$VIEW" GET "/api/v1/daily?date=$day"
     echo "$output" | jq -c '.items[] | [.job.id, .status, .expected]'
-    jq -e --arg d "$day" '.date == $d and .total == 5 and (.items | length) == 5' <<<"$output"
-    jq -e '.totals == {"success": 1, "expected": 1, "running": 0, "unknown": 1, "warning": 0, "missed": 1, "failed": 1}' <<<"$output"
-    # worst first: the failed unscheduled run, Missed, unknown (source down), not yet, ran
-    [ "$(jq -r '[.items[].status] | join(",")' <<<"$output")" = failed,missed,unknown,expected,success ]
+    jq -e --arg d "$day" '.date == $d and .total == 7 and (.items | length) == 7' <<<"$output"
+    jq -e '.totals == {"success": 2, "expected": 1, "running": 0, "unknown": 1, "warning": 1, "missed": 1, "failed": 1}' <<<"$output"
+    # worst first: the failed unscheduled run, Missed, the bar's warning, unknown (source down), not yet, ran
+    [ "$(jq -r '[.items[].status] | join(",")' <<<"$output")" = failed,missed,warning,unknown,expected,success,success ]
+    jq -e --argjson j "$ranbar" '.items[2] | .job.id == $j and .slots[0].state == "ran" and .runs == []' <<<"$output"
+    jq -e --argjson j "$ranwin" '.items[] | select(.job.id == $j) | .status == "success" and .runs[0].vendor_run_id == "daily-test-ranwin"' <<<"$output"
     jq -e --argjson j "$adhoc" '.items[0] | .job.id == $j and .expected == false and (.slots | length) == 0 and .runs[0].status == "failed"' <<<"$output"
     jq -e --argjson j "$missed" --argjson r "$mr" '.items[1] | .job.id == $j and .expected == true and .schedule == "daily 22:00-22:40"
         and (.slots | length) == 1 and .slots[0].state == "missed" and .slots[0].run_id == $r
         and (.runs | length) == 1 and .runs[0].id == $r and .runs[0].status == "missed" and .runs[0].source_type == "expected" and .runs[0].reviewed == false' <<<"$output"
-    jq -e --argjson j "$down" '.items[2] | .job.id == $j and .slots[0].state == "unknown" and .runs == []' <<<"$output"
-    jq -e --argjson j "$later" '.items[3] | .job.id == $j and .slots[0].state == "expected" and .runs == []' <<<"$output"
-    jq -e --argjson j "$ran" --argjson r "$rr" '.items[4] | .job.id == $j and .runs[0].id == $r and .runs[0].anomaly == "ran 1 min, usually 2 h"' <<<"$output"
+    jq -e --argjson j "$down" '.items[3] | .job.id == $j and .slots[0].state == "unknown" and .runs == []' <<<"$output"
+    jq -e --argjson j "$later" '.items[4] | .job.id == $j and .slots[0].state == "expected" and .runs == []' <<<"$output"
+    jq -e --argjson j "$ran" --argjson r "$rr" '.items[] | select(.job.id == $j) | .job.id == $j and .runs[0].id == $r and .runs[0].anomaly == "ran 1 min, usually 2 h"' <<<"$output"
     # filters: status, customer, source; paging keeps the totals
     run api "$VIEW" GET "/api/v1/daily?date=$day&status=missed"
-    jq -e --argjson j "$missed" '.total == 1 and .items[0].job.id == $j and .totals.success == 1' <<<"$output"
+    jq -e --argjson j "$missed" '.total == 1 and .items[0].job.id == $j and .totals.success == 2' <<<"$output"
     run api "$VIEW" GET "/api/v1/daily?date=$day&status=expected"
     jq -e --argjson j "$later" '.total == 1 and .items[0].job.id == $j' <<<"$output"
     cust=$(q "SELECT customer_id FROM job WHERE id = $missed")
-    n=$(q "SELECT COUNT(*) FROM job WHERE customer_id = $cust AND id IN ($ran, $missed, $later, $down, $adhoc)")
+    n=$(q "SELECT COUNT(*) FROM job WHERE customer_id = $cust AND id IN ($ran, $missed, $later, $down, $adhoc, $ranwin, $ranbar)")
     run api "$VIEW" GET "/api/v1/daily?date=$day&customer=$cust"
     jq -e --argjson n "$n" --argjson c "$cust" '.total == $n and all(.items[]; .customer.id == $c)' <<<"$output"
     [ "$(api "$VIEW" GET "/api/v1/daily?date=$day&source=hycu-lab" | jq .total)" -eq 0 ]
-    run api "$VIEW" GET "/api/v1/daily?date=$day&limit=2&offset=4"
-    jq -e '.total == 5 and (.items | length) == 1 and .items[0].status == "success"' <<<"$output"
+    run api "$VIEW" GET "/api/v1/daily?date=$day&limit=2&offset=6"
+    jq -e '.total == 7 and (.items | length) == 1 and .items[0].status == "success"' <<<"$output"
     # the day before has only the older Missed slot; no date = today in the server's zone
     [ "$(api "$VIEW" GET "/api/v1/daily?date=2020-01-14" | jq -c '[.total, .items[0].status, .items[0].runs]')" = '[1,"missed",[]]' ]
     [ "$(api "$VIEW" GET /api/v1/daily | jq -r .date)" = "$(date +%F)" ]

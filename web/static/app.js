@@ -824,7 +824,7 @@ const DAILY_STATUSES = ['failed', 'missed', 'warning', 'unknown', 'running', 'ex
 function dailyChip(it) {
   const run = it.runs && it.runs[0];
   if (it.status === 'expected') return chip('expected');
-  if (it.status === 'unknown' && it.expected && !run) return chip('down');
+  if (it.status === 'unknown' && !run && (it.slots || []).some((x) => x.state === 'unknown')) return chip('down');
   if (it.status === 'missed') return chip('missed');
   if (run && (run.override ? 'success' : run.status) === it.status) return runChip(run);
   return chip(it.status);
@@ -930,7 +930,8 @@ async function pageDaily(ctx) {
       h('td', null, slotText(g.it)),
       h('td', null, g.run ? frag(g.run.source_type === 'expected' ? h('span', { class: 'muted' }, 'no backup') : timeEl(g.run.start_at),
         g.it.runs.length > 1 ? h('span', { class: 'muted small' }, ` (+${g.it.runs.length - 1} more)`) : null, ' ', anomalyNote(g.run))
-        : h('span', { class: 'muted' }, g.it.status === 'expected' ? 'not yet' : '—')),
+        : h('span', { class: 'muted' }, g.it.status === 'expected' ? 'not yet'
+          : (g.it.slots || []).some((x) => x.state === 'ran') ? 'ran (Cove colour bar)' : '—')),
       h('td', null, dailyChip(g.it)),
       h('td', null, !g.run ? h('span', { class: 'muted' }, '—')
         : g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.it.runs.length > 1 ? `${g.unreviewed} of ${g.it.runs.length} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
