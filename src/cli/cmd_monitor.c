@@ -269,7 +269,7 @@ int cmd_poll(int argc, char **argv)
             struct poller_summary sum;
             poller_run(store, s, instance, &g_stop, &sum);
             /* what did not happen: Missed, offline, anomalies (issue 9) */
-            poller_evaluate(store, cfg, s->name, bk_now_ms());
+            poller_evaluate(store, cfg, s->name, bk_now_ms(), true);
             print_summary(s->name, &sum);
             if (!sum.ok || sum.partial)
                 code = 1;

@@ -164,7 +164,7 @@ static void *worker_main(void *arg)
         if (w->store) {
             poller_run(w->store, cfg, g_d.instance, &g_d.stop, &sum);
             if (!g_d.stop)
-                poller_evaluate(w->store, whole, name, bk_now_ms());
+                poller_evaluate(w->store, whole, name, bk_now_ms(), false);
         } else {
             snprintf(sum.error, sizeof sum.error, "store unavailable");
             sum.code = BK_EIO;
@@ -654,7 +654,7 @@ int daemon_serve(int argc, char **argv)
             pthread_mutex_lock(&g_d.lock);
             const struct bk_config *whole = g_d.cfg;
             pthread_mutex_unlock(&g_d.lock);
-            poller_evaluate(main_store, whole, NULL, bk_now_ms());
+            poller_evaluate(main_store, whole, NULL, bk_now_ms(), false);
             web_data_changed(web);
             next_eval = now + EVAL_TICK_MS;
         }

@@ -140,7 +140,7 @@ static int src_id_row(const struct store_row *r, void *ud)
 }
 
 void poller_evaluate(struct bk_store *store, const struct bk_config *cfg, const char *source_name,
-                     int64_t now_ms)
+                     int64_t now_ms, bool quiet)
 {
     struct bk_err err = {0};
     int64_t id = 0;
@@ -161,10 +161,12 @@ void poller_evaluate(struct bk_store *store, const struct bk_config *cfg, const 
                  err.msg);
         return;
     }
-    if (st.missed_new || st.anomalies_new)
-        log_info("expected%s%s: jobs=%lld missed_new=%lld unknown=%lld offline=%lld "
-                 "anomalies_new=%lld seconds=%.2f",
-                 source_name ? " " : "", source_name ? source_name : "", (long long)st.jobs,
-                 (long long)st.missed_new, (long long)st.unknown, (long long)st.offline,
-                 (long long)st.anomalies_new, (double)(bk_mono_ms() - t0) / 1000.0);
+    /* info in the daemon's log; debug for `poll`, whose stdout is one line per source */
+    if ((st.missed_new || st.anomalies_new) && log_get_level() >= (quiet ? LOG_DEBUG : LOG_INFO))
+        log_msg(quiet ? LOG_DEBUG : LOG_INFO,
+                "expected%s%s: jobs=%lld missed_new=%lld unknown=%lld offline=%lld "
+                "anomalies_new=%lld seconds=%.2f",
+                source_name ? " " : "", source_name ? source_name : "", (long long)st.jobs,
+                (long long)st.missed_new, (long long)st.unknown, (long long)st.offline,
+                (long long)st.anomalies_new, (double)(bk_mono_ms() - t0) / 1000.0);
 }

@@ -28,7 +28,7 @@
 #define AHEAD_MS (2 * DAY_MS)
 #define MAX_SLOTS 2048
 
-enum run_flags { RF_ANOMALY = 1, RF_REVIEWED = 2, RF_OK = 4 };
+enum run_flags { RF_OK = 1 };
 
 struct run {
     int64_t job_id, id, start, end;
@@ -225,9 +225,18 @@ static int run_row(const struct store_row *r, void *ud)
     x->end = store_row_is_null(r, 3) ? 0 : store_row_int(r, 3);
     const char *status = store_row_text(r, 4);
     x->flags =
-        (store_row_int(r, 5) ? RF_ANOMALY : 0) | (store_row_int(r, 6) ? RF_REVIEWED : 0) |
-        (status && (strcmp(status, "success") == 0 || strcmp(status, "warning") == 0) ? RF_OK : 0);
+        status && (strcmp(status, "success") == 0 || strcmp(status, "warning") == 0) ? RF_OK : 0;
     return 0;
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+    const struct run *x = a, *y = b;
+    if (x->job_id != y->job_id)
+        return x->job_id < y->job_id ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 static int xslot_row(const struct store_row *r, void *ud)
@@ -423,8 +432,10 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
     for (size_t i = 0; i < ns; i++) {
         const struct bk_slot *sl = &e->slots[i];
         const struct xslot *old = find_xslot(xs, nxs, sl->start_ms);
-        if (old && strcmp(old->state, "missed") == 0)
-            continue; /* a Missed slot stays Missed: a late run is a run of its own */
+        /* decided slots stay decided: a Missed slot stays Missed (a late run is a run of its
+         * own), and a slot that ran stays ran when retention prunes its reviewed run */
+        if (old && (strcmp(old->state, "missed") == 0 || strcmp(old->state, "ran") == 0))
+            continue;
         const char *state = "expected";
         int64_t run_id = 0;
         if (sl->state == BK_SLOT_RAN) {
@@ -584,8 +595,7 @@ static int eval_anomalies(struct ev *e, const struct job *j, const struct run *r
         const struct run *r = &runs[i];
         if (r->end > newest)
             newest = r->end;
-        if (!(r->flags & RF_OK) || r->end <= since || r->end < r->start ||
-            (r->flags & (RF_ANOMALY | RF_REVIEWED)))
+        if (!(r->flags & RF_OK) || r->end <= since || r->end < r->start)
             continue;
         size_t nd = 0; /* the durations before this run */
         for (size_t k = 0; k < i && nd < 1024; k++) {
@@ -597,13 +607,14 @@ static int eval_anomalies(struct ev *e, const struct job *j, const struct run *r
         if (!bk_sched_duration_anomaly(e->durs, nd, r->end - r->start, &o, reason, sizeof reason))
             continue;
         struct store_param p[] = {SP_INT(r->id), SP_TEXT(reason)};
+        int64_t changes = 0;
         int rc = store_exec(e->s,
                             "UPDATE job_run SET anomaly = ?2 WHERE id = ?1 AND reviewed_at IS NULL"
                             " AND anomaly IS NULL",
-                            p, 2, NULL, NULL, err);
+                            p, 2, &changes, NULL, err);
         if (rc < 0)
             return rc;
-        e->st.anomalies_new++;
+        e->st.anomalies_new += changes;
     }
     *checked_until = newest;
     return 0;
@@ -713,13 +724,17 @@ static int eval_batch(struct ev *e, size_t b0, size_t b1, struct bk_err *err)
     struct store_param p[] = {SP_INT(lo), SP_INT(hi),
                               SP_INT(e->now - (int64_t)BK_SCHED_HORIZON_DAYS * DAY_MS)};
     int rc = store_query(e->s,
-                         "SELECT job_id, id, start_at, end_at, status, anomaly IS NOT NULL,"
-                         " reviewed_at IS NOT NULL FROM job_run"
-                         " WHERE job_id >= ?1 AND job_id <= ?2 AND start_at >= ?3"
-                         " AND source_type <> 'expected' ORDER BY job_id, start_at, id",
+                         /* covered by job_run_job_type_start (migration 7); the UPDATEs
+                          * check reviewed_at and anomaly themselves */
+                         "SELECT job_id, id, start_at, end_at, status FROM job_run"
+                         " WHERE job_id >= ?1 AND job_id <= ?2 AND source_type <> 'expected'"
+                         " AND start_at >= ?3 ORDER BY job_id",
                          p, 3, run_row, e, err);
     if (rc < 0)
         return rc;
+    /* the index gives each job's runs by source type, then start: one order per job */
+    if (e->nruns > 1)
+        qsort(e->runs, e->nruns, sizeof *e->runs, cmp_run);
     struct store_param q[] = {SP_INT(lo), SP_INT(hi), SP_INT(e->now - SLOT_KEEP_MS)};
     if ((rc = store_query(e->s,
                           "SELECT job_id, slot_start, state, COALESCE(run_id, 0) FROM job_slot"

@@ -455,6 +455,33 @@ static void test_duration_anomaly(void **state)
         q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND anomaly IS NOT NULL", j), 1);
 }
 
+/* Retention prunes reviewed runs: the slots they decided keep their state (no foreign key
+ * error, no Missed for a night that ran). */
+static void test_prune_keeps_slots(void **state)
+{
+    (void)state;
+    open_with(NULL);
+    int64_t now = at(2026, 1, 20, 12, 0);
+    int64_t j = add_job("srv-p", "server", NULL, 0, at(2025, 12, 20, 0, 0));
+    for (int d = 0; d < 26; d++)
+        add_run(j, at(2025, 12, 25, 22, 0) + d * D, 40 * 60000, "success"); /* to 01-19 */
+    add_poll(now - 60000);
+    eval(now);
+    assert_int_equal(MISSED(j), 0);
+    int64_t ran = q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'ran'", j);
+    assert_true(ran >= 5);
+    struct bk_err e = {0};
+    int64_t n = 0;
+    assert_int_equal(store_review_job(g_s, "cove-test", "srv-p", "op", &n, &e), 0);
+    assert_int_equal(store_prune_runs(g_s, now, &n, &e), 0);
+    assert_true(n >= 20);
+    add_poll(now + 60000);
+    eval(now + 2 * 60000);
+    assert_int_equal(MISSED(j), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'ran'", j),
+                     ran);
+}
+
 static void test_freshness(void **state)
 {
     (void)state;
@@ -485,6 +512,7 @@ int main(void)
         cmocka_unit_test_teardown(test_offline, teardown),
         cmocka_unit_test_teardown(test_source_down_unknown, teardown),
         cmocka_unit_test_teardown(test_duration_anomaly, teardown),
+        cmocka_unit_test_teardown(test_prune_keeps_slots, teardown),
         cmocka_unit_test(test_freshness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
