@@ -634,6 +634,31 @@ static void generate_device(struct cove *c, uint32_t i, size_t ncustomers, size_
         int64_t day = c->bar_day - (BAR_DAYS - 1 - k);
         hist[k] = day < created_day ? '0' : h < 80 ? '5' : h < 90 ? '8' : h < 96 ? '2' : '0';
     }
+    /* What did not happen (issue 9), by device number so every fleet of 20 or more has them:
+     * a server that stopped backing up 3-6 days ago (#4, #24, …), a weekly server (#11, #31,
+     * …: one session a week, the last 1-5 days ago) and a workstation offline for 4-9 days
+     * (#6, #26, …). Their colour bars and last sessions agree (device_seed zeroes the bar
+     * after the last session). Running and never-run devices keep their state. */
+    if (!is_running(s.status) && s.status != 0 && !stale) {
+        int64_t tod = s.t_last - floor_div(s.t_last, 86400) * 86400;
+        if (i % 20 == 4 && kind != 9) {
+            s.t_last -= 86400 * (int64_t)(3 + (i / 20) % 4);
+            stale = true;
+        } else if (i % 20 == 6 && d->os_type == 1) {
+            s.t_last -= 86400 * (int64_t)(4 + (i / 20) % 6);
+            stale = true;
+        } else if (i % 20 == 11 && kind != 9) {
+            int64_t off = 1 + (int64_t)(rnd(c, id, 13) % 5);
+            s.t_last = (c->bar_day - off) * 86400 + tod;
+            for (int k = 0; k < BAR_DAYS; k++) {
+                int64_t day = c->bar_day - (BAR_DAYS - 1 - k);
+                hist[k] = day >= created_day && (BAR_DAYS - 1 - k - off) % 7 == 0 ? '5' : '0';
+            }
+            stale = true; /* its last contact is its last session */
+        }
+        if (s.t_last + s.duration > now)
+            s.duration = now - s.t_last;
+    }
     s.history = hist;
     device_seed(c, d, &s);
     d->last_contact =

@@ -40,6 +40,7 @@ struct common {
     bool once;
     bool verbose;
     double warn_age, crit_age;
+    bool warn_given, crit_given; /* --warn-age / --crit-age override the per-job thresholds */
 };
 
 enum {
@@ -133,6 +134,7 @@ static int parse_common(int argc, char **argv, const char *allowed, const char *
                 return 1;
             }
             *(o == O_WARN ? &c->warn_age : &c->crit_age) = d;
+            *(o == O_WARN ? &c->warn_given : &c->crit_given) = true;
             break;
         }
         case O_HELP:
@@ -266,6 +268,8 @@ int cmd_poll(int argc, char **argv)
             }
             struct poller_summary sum;
             poller_run(store, s, instance, &g_stop, &sum);
+            /* what did not happen: Missed, offline, anomalies (issue 9) */
+            poller_evaluate(store, cfg, s->name, bk_now_ms(), true);
             print_summary(s->name, &sum);
             if (!sum.ok || sum.partial)
                 code = 1;
@@ -323,7 +327,11 @@ static const char STATUS_USAGE[] =
     "name or, since two customers may share a name, its id (the web UI's customer id).\n"
     "--status shows only jobs whose latest status is S: success, warning, failed, running,\n"
     "missed, unknown or none (never ran). json: an array of {customer, source, job, kind,\n"
-    "external_id, last_run_at, status, raw_status, reviewed, age_seconds}.\n";
+    "external_id, last_run_at, status, raw_status, reviewed, age_seconds, freshness,\n"
+    "schedule, anomaly}. FRESH (json: freshness) is ok, old (warning), stale (critical) or\n"
+    "never ran (json: never_new, a warning, or never_old, critical) by the job's thresholds\n"
+    "(see check --help); SCHEDULE is its expected schedule (learned or configured). A\n"
+    "Missed slot is a run of its own with status missed.\n";
 
 /* Vendor-supplied names go to terminals and line-oriented parsers: control bytes (and the
  * bytes of `also`) are written as \xHH. */
@@ -369,6 +377,13 @@ static int status_row(const struct store_status_row *r, void *ud)
     if (r->last_run_at > 0)
         bk_iso8601(r->last_run_at, when, sizeof when);
     int64_t age = r->last_run_at > 0 ? (c->now - r->last_run_at) / 1000 : -1;
+    enum bk_fresh f = store_job_freshness(r->last_real_run_at, r->first_seen_at, c->now,
+                                          r->warn_after_ms, r->crit_after_ms, 0, 0);
+    /* a green badge on a stale job is a defect: FRESH says old / stale / never ran */
+    const char *fresh = f == BK_FRESH_OK      ? "ok"
+                        : f == BK_FRESH_OLD   ? "old"
+                        : f == BK_FRESH_STALE ? "stale"
+                                              : "never-ran";
     if (c->json) {
         json_t *o = json_object();
         json_object_set_new(o, "customer", json_string(r->customer));
@@ -382,6 +397,9 @@ static int status_row(const struct store_status_row *r, void *ud)
                             r->raw_status ? json_string(r->raw_status) : json_null());
         json_object_set_new(o, "reviewed", json_boolean(r->reviewed));
         json_object_set_new(o, "age_seconds", age >= 0 ? json_integer(age) : json_null());
+        json_object_set_new(o, "freshness", json_string(store_fresh_name((int)f)));
+        json_object_set_new(o, "schedule", r->schedule ? json_string(r->schedule) : json_null());
+        json_object_set_new(o, "anomaly", r->anomaly ? json_string(r->anomaly) : json_null());
         json_array_append_new(c->arr, o);
     } else {
         char agebuf[32] = "-";
@@ -394,10 +412,12 @@ static int status_row(const struct store_status_row *r, void *ud)
                 snprintf(agebuf, sizeof agebuf, "%lldd", (long long)(age / 86400));
         }
         char cu[128], so[128], jo[128], ki[64];
-        printf("%-24.24s %-14.14s %-28.28s %-11.11s %-20s %-9s %5s %s\n",
+        char sc[128];
+        printf("%-24.24s %-14.14s %-28.28s %-11.11s %-20s %-9s %5s %-8s %-9s %s\n",
                esc_name(r->customer, cu, sizeof cu, NULL), esc_name(r->source, so, sizeof so, NULL),
                esc_name(r->job, jo, sizeof jo, NULL), esc_name(r->kind, ki, sizeof ki, NULL), when,
-               status, agebuf, r->reviewed ? "yes" : "no");
+               status, agebuf, r->reviewed ? "yes" : "no", fresh,
+               esc_name(r->schedule ? r->schedule : "-", sc, sizeof sc, NULL));
     }
     c->n++;
     return 0;
@@ -450,8 +470,8 @@ int cmd_status(int argc, char **argv)
     if (ctx.json)
         ctx.arr = json_array();
     else
-        printf("%-24s %-14s %-28s %-11s %-20s %-9s %5s %s\n", "CUSTOMER", "SOURCE", "JOB", "KIND",
-               "LAST RUN", "STATUS", "AGE", "REVIEWED");
+        printf("%-24s %-14s %-28s %-11s %-20s %-9s %5s %-8s %-9s %s\n", "CUSTOMER", "SOURCE", "JOB",
+               "KIND", "LAST RUN", "STATUS", "AGE", "REVIEWED", "FRESH", "SCHEDULE");
     if (store_status_each(store, c.customer, status_row, &ctx, &err) < 0) {
         fprintf(stderr, "backupctl status: %s\n", err.msg);
         code = 1;
@@ -470,16 +490,27 @@ int cmd_status(int argc, char **argv)
 static const char CHECK_USAGE[] =
     "Usage: backupctl check [--config F] [--customer C] [--warn-age DUR] [--crit-age DUR]\n"
     "\n"
-    "Nagios/Icinga plugin. CRITICAL for an unreviewed failed or missed last run, a last run\n"
-    "older than --crit-age (50h), or a source whose last successful poll is older than\n"
-    "3 x its interval; WARNING for warnings or runs older than --warn-age (26h); UNKNOWN\n"
-    "when the store cannot be read or the selection matches no job (an unknown --customer,\n"
-    "which takes a name or a customer id). Ages count from the start of the latest run.\n"
+    "Nagios/Icinga plugin. Per job (unreviewed runs only; an override counts as success):\n"
+    "  CRITICAL  the latest run failed, was Missed (no run by the end of an expected slot's\n"
+    "            grace) or is unknown, or an offline workstation reached the error days;\n"
+    "            stale: the last real run is older than the job's critical threshold;\n"
+    "            never ran and known for longer than that threshold.\n"
+    "  WARNING   the latest run is a warning (an offline workstation past the warning days\n"
+    "            is one), a successful run with a duration anomaly (\"ran 4 min, usually\n"
+    "            2 h\"), a last real run older than the job's warning threshold, or never\n"
+    "            ran yet (a fresh device that has not had its first night).\n"
+    "The thresholds follow the job's expected schedule (daily: 26h / 50h; weekly: 7d+2h /\n"
+    "14d+2h; [expected] stale_warn_KIND / stale_crit_KIND in the configuration);\n"
+    "--warn-age / --crit-age override them for every job when given. Synthetic Missed and\n"
+    "offline runs do not count as a last run for stale. CRITICAL too for a source whose\n"
+    "last successful poll is older than 3 x its interval. UNKNOWN when the store cannot be\n"
+    "read or the selection matches no job (an unknown --customer, which takes a name or a\n"
+    "customer id). Ages count from the start of the run.\n"
     "Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
 
 struct check_ctx {
     int64_t now;
-    double warn_age, crit_age;
+    int64_t warn_ms, crit_ms; /* 0: the job's own thresholds */
     int64_t failed, warning, stale, ok, jobs, sources_down;
     char first_bad[200];
     const struct bk_config *cfg;
@@ -490,22 +521,29 @@ static int check_row(const struct store_status_row *r, void *ud)
 {
     struct check_ctx *c = ud;
     c->jobs++;
-    double age = r->last_run_at > 0 ? (double)(c->now - r->last_run_at) / 1000.0 : -1;
-    bool bad_status = !r->override && !r->reviewed &&
-                      (strcmp(r->status, "failed") == 0 || strcmp(r->status, "missed") == 0 ||
-                       strcmp(r->status, "unknown") == 0);
+    bool open = !r->override && !r->reviewed;
+    bool bad_status =
+        open && (strcmp(r->status, "failed") == 0 || strcmp(r->status, "missed") == 0 ||
+                 strcmp(r->status, "unknown") == 0);
+    enum bk_fresh f =
+        store_job_freshness(r->last_real_run_at, r->first_seen_at, c->now, r->warn_after_ms,
+                            r->crit_after_ms, c->warn_ms, c->crit_ms);
     const char *why = NULL;
     if (bad_status) {
         c->failed++;
         why = r->status;
-    } else if (age < 0 || age > c->crit_age) {
-        /* never ran, or too long ago: a monitor that cannot see must not say green */
+    } else if (f == BK_FRESH_STALE || f == BK_FRESH_NEVER_OLD) {
+        /* a monitor that cannot see must not say green */
         c->stale++;
-        why = age < 0 ? "never ran" : "stale";
-    } else if ((!r->override && !r->reviewed && strcmp(r->status, "warning") == 0) ||
-               age > c->warn_age) {
+        why = f == BK_FRESH_STALE ? "stale" : "never ran";
+    } else if ((open && strcmp(r->status, "warning") == 0) ||
+               (open && r->anomaly && strcmp(r->status, "success") == 0) || f == BK_FRESH_OLD ||
+               f == BK_FRESH_NEVER_NEW) {
         c->warning++;
-        why = strcmp(r->status, "warning") == 0 ? "warning" : "old";
+        why = open && strcmp(r->status, "warning") == 0 ? "warning"
+              : f == BK_FRESH_OLD                       ? "old"
+              : f == BK_FRESH_NEVER_NEW                 ? "never ran"
+                                                        : "duration anomaly";
     } else {
         c->ok++;
     }
@@ -559,8 +597,8 @@ int cmd_check(int argc, char **argv)
         return 3;
     }
     struct check_ctx ctx = {.now = bk_now_ms(),
-                            .warn_age = c.warn_age,
-                            .crit_age = c.crit_age,
+                            .warn_ms = c.warn_given ? (int64_t)(c.warn_age * 1000) : 0,
+                            .crit_ms = c.crit_given ? (int64_t)(c.crit_age * 1000) : 0,
                             .cfg = cfg,
                             .seen = xcalloc(cfg->nsources + 1, sizeof(bool))};
     int code = 0;

@@ -4,10 +4,13 @@
  * keys, duplicate sources) runs afterwards and names the section's line. */
 #include "config/config.h"
 
+#include "core/schedule.h"
+#include "core/tzfile.h"
 #include "util/err.h"
 #include "util/str.h"
 #include "util/xalloc.h"
 
+#include <fnmatch.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +20,18 @@ struct draft {
     struct bk_config *c;
     char msg[400];
     int line; /* line counter maintained by our own reader */
-    enum { SEC_NONE, SEC_DATABASE, SEC_SERVER, SEC_RETENTION, SEC_SOURCE, SEC_ALERT, SEC_BAD } sec;
+    enum {
+        SEC_NONE,
+        SEC_DATABASE,
+        SEC_SERVER,
+        SEC_RETENTION,
+        SEC_SOURCE,
+        SEC_ALERT,
+        SEC_SCHEDULE,
+        SEC_CUSTOMER,
+        SEC_EXPECTED,
+        SEC_BAD
+    } sec;
     char *cur_section;   /* raw section name of the last section seen */
     bool new_section;    /* the reader saw a [section] line since the last key */
     int section_line;    /* line of the last [section] header */
@@ -55,6 +69,26 @@ void config_free(struct bk_config *c)
         free(c->alerts[i].format);
     }
     free(c->alerts);
+    for (size_t i = 0; i < c->nschedules; i++) {
+        struct bk_schedule_cfg *sc = &c->schedules[i];
+        free(sc->name);
+        free(sc->customer);
+        free(sc->source);
+        free(sc->job);
+        free(sc->kind);
+        free(sc->spec);
+        free(sc->timezone);
+    }
+    free(c->schedules);
+    for (size_t i = 0; i < c->ncustomers; i++) {
+        free(c->customers[i].name);
+        free(c->customers[i].timezone);
+    }
+    free(c->customers);
+    for (size_t i = 0; i < c->expected.nstale; i++)
+        free(c->expected.stale[i].kind);
+    free(c->expected.stale);
+    free(c->timezone);
     free(c->path);
     free(c->db_url);
     free(c->db_path);
@@ -80,6 +114,46 @@ const struct bk_source_cfg *config_find_source(const struct bk_config *c, const 
     for (size_t i = 0; i < c->nsources; i++)
         if (strcmp(c->sources[i].name, name) == 0)
             return &c->sources[i];
+    return NULL;
+}
+
+static bool glob_match(const char *pat, const char *v)
+{
+    if (!pat)
+        return true;
+    return fnmatch(pat, v ? v : "", 0) == 0;
+}
+
+const struct bk_schedule_cfg *config_match_schedule(const struct bk_config *c, const char *customer,
+                                                    const char *source, const char *job,
+                                                    const char *kind)
+{
+    for (size_t i = 0; i < c->nschedules; i++) {
+        const struct bk_schedule_cfg *sc = &c->schedules[i];
+        if (glob_match(sc->customer, customer) && glob_match(sc->source, source) &&
+            glob_match(sc->job, job) && glob_match(sc->kind, kind))
+            return sc;
+    }
+    return NULL;
+}
+
+const struct bk_customer_cfg *config_find_customer(const struct bk_config *c, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < c->ncustomers; i++)
+        if (strcmp(c->customers[i].name, name) == 0)
+            return &c->customers[i];
+    return NULL;
+}
+
+const struct bk_stale_cfg *config_find_stale(const struct bk_config *c, const char *kind)
+{
+    if (!kind)
+        return NULL;
+    for (size_t i = 0; i < c->expected.nstale; i++)
+        if (strcmp(c->expected.stale[i].kind, kind) == 0)
+            return &c->expected.stale[i];
     return NULL;
 }
 
@@ -224,6 +298,139 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
     return 1;
 }
 
+/* A zone name the core can load (validated at load time, so `config check` catches it). */
+static int check_zone(struct draft *d, const char *key, const char *value)
+{
+    struct bk_tz *tz = NULL;
+    struct bk_err e = {0};
+    if (!*value)
+        return fail(d, "%s is empty", key);
+    if (bk_tz_load(value, &tz, &e) < 0)
+        return fail(d, "%s \"%.60s\" is not a known time zone (e.g. Europe/Paris)", key, value);
+    bk_tz_free(tz);
+    return 1;
+}
+
+static int parse_schedule_key(struct draft *d, struct bk_schedule_cfg *sc, const char *key,
+                              const char *value)
+{
+    char **dst = strcmp(key, "customer") == 0 ? &sc->customer
+                 : strcmp(key, "source") == 0 ? &sc->source
+                 : strcmp(key, "job") == 0    ? &sc->job
+                 : strcmp(key, "kind") == 0   ? &sc->kind
+                                              : NULL;
+    if (dst) {
+        if (!*value)
+            return fail(d, "%s is empty (leave it out to match any)", key);
+        free(*dst);
+        *dst = xstrdup(value);
+        return 1;
+    }
+    if (strcmp(key, "every") == 0 || strcmp(key, "cron") == 0) {
+        bool every = key[0] == 'e';
+        if (sc->spec)
+            return fail(d, "schedule \"%s\": every and cron given twice (one of them)", sc->name);
+        struct bk_schedule tmp;
+        struct bk_err e = {0};
+        bool has_blank = strpbrk(value, " \t") != NULL || value[0] == '@';
+        if (every && has_blank)
+            return fail(d, "every \"%.60s\" is not a duration (e.g. 1d, 12h)", value);
+        if (!every && !has_blank)
+            return fail(d, "cron \"%.60s\" is not a cron expression (e.g. 0 22 * * *)", value);
+        if (bk_sched_parse(value, -1, &tmp, &e) < 0)
+            return fail(d, "%s: %s", key, e.msg);
+        sc->spec = xstrdup(value);
+        return 1;
+    }
+    if (strcmp(key, "timezone") == 0) {
+        if (!check_zone(d, key, value))
+            return 0;
+        free(sc->timezone);
+        sc->timezone = xstrdup(value);
+        return 1;
+    }
+    if (strcmp(key, "grace") == 0) {
+        double sec;
+        if (str_parse_duration(value, &sec) < 0 || sec < 0 || sec > 7 * 86400.0)
+            return fail(d, "grace \"%s\" must be a duration from 0 to 7d (e.g. 2h)", value);
+        sc->grace_ms = (int64_t)(sec * 1000);
+        return 1;
+    }
+    return fail(d,
+                "unknown key \"%s\" in a schedule section (customer, source, job, kind, "
+                "every, cron, timezone, grace)",
+                key);
+}
+
+static int parse_days(struct draft *d, const char *key, const char *value, int *out)
+{
+    double sec;
+    if (str_parse_duration(value, &sec) < 0 || sec < 86400 || sec > 366 * 86400.0)
+        return fail(d, "%s \"%s\" must be a duration of whole days from 1d to 366d", key, value);
+    *out = (int)(sec / 86400);
+    return 1;
+}
+
+static int parse_expected_key(struct draft *d, struct bk_expected_cfg *x, const char *key,
+                              const char *value)
+{
+    if (str_starts_with(key, "stale_warn_") || str_starts_with(key, "stale_crit_")) {
+        const char *kind = key + strlen("stale_warn_");
+        if (!*kind)
+            return fail(d, "%s names no job kind (e.g. stale_warn_server)", key);
+        double sec;
+        if (str_parse_duration(value, &sec) < 0 || sec < 60)
+            return fail(d, "%s \"%s\" must be a duration of at least 1m (e.g. 26h)", key, value);
+        struct bk_stale_cfg *st = NULL;
+        for (size_t i = 0; i < x->nstale; i++)
+            if (strcmp(x->stale[i].kind, kind) == 0)
+                st = &x->stale[i];
+        if (!st) {
+            x->stale = xrealloc(x->stale, (x->nstale + 1) * sizeof *x->stale);
+            st = &x->stale[x->nstale++];
+            memset(st, 0, sizeof *st);
+            st->kind = xstrdup(kind);
+        }
+        if (key[6] == 'w')
+            st->warn_ms = (int64_t)(sec * 1000);
+        else
+            st->crit_ms = (int64_t)(sec * 1000);
+        if (st->warn_ms && st->crit_ms && st->crit_ms < st->warn_ms)
+            return fail(d, "stale_crit_%s must not be shorter than stale_warn_%s", kind, kind);
+        return 1;
+    }
+    if (strcmp(key, "offline_warn") == 0)
+        return parse_days(d, key, value, &x->offline_warn_days);
+    if (strcmp(key, "offline_error") == 0)
+        return parse_days(d, key, value, &x->offline_error_days);
+    if (strcmp(key, "workstations_missed") == 0) {
+        bool b;
+        if (str_parse_bool(value, &b) < 0 || !*value)
+            return fail(d, "workstations_missed must be yes or no, not \"%s\"", value);
+        x->workstations_missed = b;
+        return 1;
+    }
+    if (strcmp(key, "duration_factor") == 0) {
+        char *end = NULL;
+        double f = strtod(value, &end);
+        if (!*value || !end || *end || !(f > 1.0 && f <= 100.0))
+            return fail(d, "duration_factor \"%s\" must be a number above 1 (e.g. 3)", value);
+        x->duration_factor = f;
+        return 1;
+    }
+    if (strcmp(key, "backfill") == 0) {
+        double sec;
+        if (str_parse_duration(value, &sec) < 0 || sec < 0 || sec > 35 * 86400.0)
+            return fail(d, "backfill \"%s\" must be a duration from 0 to 35d", value);
+        x->backfill_ms = (int64_t)(sec * 1000);
+        return 1;
+    }
+    return fail(d,
+                "unknown key \"%s\" in [expected] (stale_warn_KIND, stale_crit_KIND, "
+                "offline_warn, offline_error, workstations_missed, duration_factor, backfill)",
+                key);
+}
+
 static int handler(void *ud, const char *section, const char *key, const char *value)
 {
     struct draft *d = ud;
@@ -263,11 +470,39 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             memset(a, 0, sizeof *a);
             a->name = name;
             d->sec = SEC_ALERT;
+        } else if ((name = quoted_name(section, "schedule")) != NULL) {
+            for (size_t i = 0; i < c->nschedules; i++)
+                if (strcmp(c->schedules[i].name, name) == 0) {
+                    free(name);
+                    return fail(d, "schedule \"%s\" is defined twice", c->schedules[i].name);
+                }
+            c->schedules = xrealloc(c->schedules, (c->nschedules + 1) * sizeof *c->schedules);
+            struct bk_schedule_cfg *sc = &c->schedules[c->nschedules++];
+            memset(sc, 0, sizeof *sc);
+            sc->name = name;
+            sc->grace_ms = -1;
+            sc->line = d->section_line;
+            d->sec = SEC_SCHEDULE;
+        } else if ((name = quoted_name(section, "customer")) != NULL) {
+            for (size_t i = 0; i < c->ncustomers; i++)
+                if (strcmp(c->customers[i].name, name) == 0) {
+                    free(name);
+                    return fail(d, "customer \"%s\" is defined twice", c->customers[i].name);
+                }
+            c->customers = xrealloc(c->customers, (c->ncustomers + 1) * sizeof *c->customers);
+            struct bk_customer_cfg *cu = &c->customers[c->ncustomers++];
+            memset(cu, 0, sizeof *cu);
+            cu->name = name;
+            cu->line = d->section_line;
+            d->sec = SEC_CUSTOMER;
+        } else if (strcmp(section, "expected") == 0) {
+            d->sec = SEC_EXPECTED;
         } else {
             d->sec = SEC_BAD;
             return fail(d,
-                        "unknown section [%s] (expected database, server, source \"NAME\" or "
-                        "alert \"NAME\")",
+                        "unknown section [%s] (expected database, server, retention, expected, "
+                        "source \"NAME\", alert \"NAME\", schedule \"NAME\" or customer "
+                        "\"NAME\")",
                         section);
         }
     }
@@ -312,6 +547,11 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             if (str_parse_duration(value, &sec) < 0 || sec < 60)
                 return fail(d, "session_ttl \"%s\" must be a duration of at least 1m", value);
             c->session_ttl_ms = (int64_t)(sec * 1000);
+        } else if (strcmp(key, "timezone") == 0) {
+            if (!check_zone(d, key, value))
+                return 0;
+            free(c->timezone);
+            c->timezone = xstrdup(value);
         } else {
             return fail(d, "unknown key \"%s\" in [server]", key);
         }
@@ -353,6 +593,20 @@ static int handler(void *ud, const char *section, const char *key, const char *v
         }
         return 1;
     }
+    case SEC_SCHEDULE:
+        return parse_schedule_key(d, &c->schedules[c->nschedules - 1], key, value);
+    case SEC_CUSTOMER: {
+        struct bk_customer_cfg *cu = &c->customers[c->ncustomers - 1];
+        if (strcmp(key, "timezone") != 0)
+            return fail(d, "unknown key \"%s\" in a customer section (timezone)", key);
+        if (!check_zone(d, key, value))
+            return 0;
+        free(cu->timezone);
+        cu->timezone = xstrdup(value);
+        return 1;
+    }
+    case SEC_EXPECTED:
+        return parse_expected_key(d, &c->expected, key, value);
     default:
         return fail(d, "key \"%s\" outside a section", key);
     }
@@ -413,6 +667,23 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         return bk_err_set(err, BK_ECONFIG, "%s: [server] tls_cert and tls_key go together", name);
     if (!c->session_ttl_ms)
         c->session_ttl_ms = 12 * 3600 * 1000LL;
+    for (size_t i = 0; i < c->nschedules; i++)
+        if (!c->schedules[i].spec)
+            return bk_err_set(err, BK_ECONFIG, "%s:%d: schedule \"%s\": every or cron is required",
+                              name, c->schedules[i].line, c->schedules[i].name);
+    if (!c->expected.offline_warn_days)
+        c->expected.offline_warn_days = 3;
+    if (!c->expected.offline_error_days)
+        c->expected.offline_error_days = 7;
+    if (c->expected.offline_error_days < c->expected.offline_warn_days)
+        return bk_err_set(err, BK_ECONFIG,
+                          "%s: [expected] offline_error must not be shorter than "
+                          "offline_warn",
+                          name);
+    if (c->expected.duration_factor <= 1.0)
+        c->expected.duration_factor = 3.0;
+    if (c->expected.backfill_ms < 0)
+        c->expected.backfill_ms = 7 * 86400 * 1000LL;
     for (size_t i = 0; i < c->nsources; i++) {
         struct bk_source_cfg *s = &c->sources[i];
         const char *missing = NULL;
@@ -448,6 +719,7 @@ int config_parse_string(const char *text, const char *name, const char *basedir,
     d.c->path = xstrdup(name);
     d.c->retain_poll_runs_ms = 90 * 86400 * 1000LL;
     d.c->retain_audit_ms = 730 * 86400 * 1000LL;
+    d.c->expected.backfill_ms = -1;
     struct reader r = {.p = text, .d = &d};
     int line = ini_parse_stream(read_line, &r, handler, &d);
     free(d.cur_section);

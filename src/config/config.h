@@ -43,6 +43,42 @@ struct bk_alert_cfg {
     char *format; /* NULL or "slack" */
 };
 
+/* [schedule "name"]: a configured expected schedule for the jobs it matches (issue 9). The
+ * match keys are glob patterns (fnmatch, NULL = any); the first section that matches a job,
+ * in file order, wins. spec is what bk_sched_parse() accepts ("1d" from every =, or the cron
+ * expression from cron =). */
+struct bk_schedule_cfg {
+    char *name;
+    char *customer, *source, *job, *kind;
+    char *spec;
+    char *timezone;   /* NULL: the customer's zone, else the server's */
+    int64_t grace_ms; /* -1: the default (2 h) */
+    int line;
+};
+
+/* [customer "Name"]: per-customer settings (the customer's "backup night" zone). */
+struct bk_customer_cfg {
+    char *name;
+    char *timezone;
+    int line;
+};
+
+/* [expected] stale_warn_KIND / stale_crit_KIND: stale thresholds for a job kind. */
+struct bk_stale_cfg {
+    char *kind;
+    int64_t warn_ms, crit_ms; /* 0: from the schedule (bk_sched_stale_defaults) */
+};
+
+struct bk_expected_cfg {
+    struct bk_stale_cfg *stale;
+    size_t nstale;
+    int offline_warn_days;    /* default 3 */
+    int offline_error_days;   /* default 7 */
+    bool workstations_missed; /* default no: workstations get the offline check instead */
+    double duration_factor;   /* default 3 */
+    int64_t backfill_ms;      /* how far back a first evaluation looks, default 7d */
+};
+
 struct bk_config {
     char *path;     /* the file read */
     char *db_url;   /* as written */
@@ -59,6 +95,12 @@ struct bk_config {
     size_t nsources;
     struct bk_alert_cfg *alerts;
     size_t nalerts;
+    char *timezone; /* server.timezone: the default zone of backup nights; NULL = the system's */
+    struct bk_schedule_cfg *schedules;
+    size_t nschedules;
+    struct bk_customer_cfg *customers;
+    size_t ncustomers;
+    struct bk_expected_cfg expected;
 };
 
 /* Load and validate path. On error returns negative with err = "file:line: message" and
@@ -71,6 +113,15 @@ int config_parse_string(const char *text, const char *name, const char *basedir,
 void config_free(struct bk_config *c);
 const struct bk_source_cfg *config_find_source(const struct bk_config *c, const char *name);
 const char *bk_source_type_name(enum bk_source_type t);
+/* The first [schedule] section matching a job (NULL fields match only a "*" pattern or none),
+ * or NULL. */
+const struct bk_schedule_cfg *config_match_schedule(const struct bk_config *c, const char *customer,
+                                                    const char *source, const char *job,
+                                                    const char *kind);
+/* The [customer "name"] section, or NULL. */
+const struct bk_customer_cfg *config_find_customer(const struct bk_config *c, const char *name);
+/* The [expected] thresholds configured for a kind, or NULL. */
+const struct bk_stale_cfg *config_find_stale(const struct bk_config *c, const char *kind);
 /* Default config path: $BACKUPCTL_CONFIG, else /etc/backupctl/backupctl.conf. */
 const char *config_default_path(void);
 

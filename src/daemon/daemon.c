@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #define WORKERS 2
+#define EVAL_TICK_MS (5 * 60 * 1000) /* expected runs: slots due without a poll */
 
 struct src_state {
     char *name;
@@ -150,6 +151,7 @@ static void *worker_main(void *arg)
         job->queued = false;
         job->running = true;
         const struct bk_source_cfg *cfg = job->cfg;
+        const struct bk_config *whole = g_d.cfg; /* replaced configs stay allocated */
         char *name = xstrdup(job->name);
         pthread_mutex_unlock(&g_d.lock);
 
@@ -161,6 +163,8 @@ static void *worker_main(void *arg)
         struct poller_summary sum = {0};
         if (w->store) {
             poller_run(w->store, cfg, g_d.instance, &g_d.stop, &sum);
+            if (!g_d.stop)
+                poller_evaluate(w->store, whole, name, bk_now_ms(), false);
         } else {
             snprintf(sum.error, sizeof sum.error, "store unavailable");
             sum.code = BK_EIO;
@@ -599,6 +603,7 @@ int daemon_serve(int argc, char **argv)
     notify("READY=1\nSTATUS=polling");
 
     int64_t next_prune = bk_mono_ms() + 60000;
+    int64_t next_eval = bk_mono_ms() + EVAL_TICK_MS;
     for (;;) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
@@ -644,6 +649,15 @@ int daemon_serve(int argc, char **argv)
         if (any)
             pthread_cond_broadcast(&g_d.cond);
         pthread_mutex_unlock(&g_d.lock);
+        if (now >= next_eval) {
+            /* slots that became due without a poll (a source down turns them unknown) */
+            pthread_mutex_lock(&g_d.lock);
+            const struct bk_config *whole = g_d.cfg;
+            pthread_mutex_unlock(&g_d.lock);
+            poller_evaluate(main_store, whole, NULL, bk_now_ms(), false);
+            web_data_changed(web);
+            next_eval = now + EVAL_TICK_MS;
+        }
         if (now >= next_prune) {
             prune(main_store, g_d.cfg);
             next_prune = now + 3600 * 1000;

@@ -132,3 +132,41 @@ out:
     free(state);
     free(res.state_out);
 }
+
+static int src_id_row(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+void poller_evaluate(struct bk_store *store, const struct bk_config *cfg, const char *source_name,
+                     int64_t now_ms, bool quiet)
+{
+    struct bk_err err = {0};
+    int64_t id = 0;
+    if (source_name) {
+        struct store_param p[] = {SP_TEXT(source_name)};
+        if (store_query(store, "SELECT id FROM source WHERE name = ?1", p, 1, src_id_row, &id,
+                        &err) < 0) {
+            log_warn("expected: source %s: %s", source_name, err.msg);
+            return;
+        }
+        if (!id)
+            return;
+    }
+    struct store_expected_stats st;
+    int64_t t0 = bk_mono_ms();
+    if (store_expected_eval(store, cfg, id, now_ms, &st, &err) < 0) {
+        log_warn("expected: %s%s%s", source_name ? source_name : "", source_name ? ": " : "",
+                 err.msg);
+        return;
+    }
+    /* info in the daemon's log; debug for `poll`, whose stdout is one line per source */
+    if ((st.missed_new || st.anomalies_new) && log_get_level() >= (quiet ? LOG_DEBUG : LOG_INFO))
+        log_msg(quiet ? LOG_DEBUG : LOG_INFO,
+                "expected%s%s: jobs=%lld missed_new=%lld unknown=%lld offline=%lld "
+                "anomalies_new=%lld seconds=%.2f",
+                source_name ? " " : "", source_name ? source_name : "", (long long)st.jobs,
+                (long long)st.missed_new, (long long)st.unknown, (long long)st.offline,
+                (long long)st.anomalies_new, (double)(bk_mono_ms() - t0) / 1000.0);
+}

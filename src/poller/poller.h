@@ -24,4 +24,11 @@ struct poller_summary {
 void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const char *instance,
                 volatile sig_atomic_t *stop, struct poller_summary *sum);
 
+/* After a poll (and on the daemon's periodic tick): evaluate expected schedules, Missed,
+ * offline and duration anomalies (store_expected_eval) for the source named source_name, or
+ * for every source when NULL. Never fails as a call: problems are logged (the summary at
+ * debug level when quiet, else info). */
+void poller_evaluate(struct bk_store *store, const struct bk_config *cfg, const char *source_name,
+                     int64_t now_ms, bool quiet);
+
 #endif

@@ -179,6 +179,9 @@ int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct b
                          err)) < 0 ||
         (rc = store_exec(s, "DELETE FROM remark_run WHERE run_id IN (" PRUNED ")", p, 1, NULL, NULL,
                          err)) < 0 ||
+        /* a slot keeps its state (ran, missed) when the run that decided it is pruned */
+        (rc = store_exec(s, "UPDATE job_slot SET run_id = NULL WHERE run_id IN (" PRUNED ")", p, 1,
+                         NULL, NULL, err)) < 0 ||
         (rc = store_exec(s, "DELETE FROM job_run WHERE id IN (" PRUNED ")", p, 1, n, NULL, err)) <
             0 ||
         (rc = store_commit(s, err)) < 0) {

@@ -9,6 +9,7 @@
 #define BK_STORE_STORE_H
 
 #include "core/model.h"
+#include "core/schedule.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,6 +89,12 @@ struct store_status_row {
     bool reviewed;
     bool override;
     int64_t last_success_at; /* ms, 0 if never */
+    /* issue 9: freshness inputs (see store_job_freshness) and the schedule */
+    int64_t last_real_run_at;             /* ms: latest non-synthetic run start, 0 if none */
+    int64_t warn_after_ms, crit_after_ms; /* 0: never evaluated (26 h / 50 h) */
+    int64_t first_seen_at;
+    const char *schedule; /* job_schedule.description, NULL if never evaluated */
+    const char *anomaly;  /* the latest run's duration anomaly, NULL */
 };
 /* customer: NULL for all, else a customer's name or, when no customer has that name, its id. */
 int store_status_each(struct bk_store *s, const char *customer,
@@ -110,6 +117,48 @@ int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_ro
  * (a running run cannot be reviewed: the review would freeze it as running) (tests, CLI). */
 int store_review_job(struct bk_store *s, const char *source, const char *external_id,
                      const char *who, int64_t *n, struct bk_err *err);
+
+/* ---- Expected schedules, Missed runs, stale and offline (issue 9; SQL in expected.c) -------
+ * The evaluator: for each job (of source_id, 0 = all) reads its real runs of the last 90 days
+ * (and its Cove colour bar), takes its schedule (job_schedule_set > config [schedule] >
+ * learned), writes job_schedule, materialises job_slot for [max(first seen, now - backfill),
+ * now + 2 d), inserts one synthetic Missed run per missed slot (never for a slot whose due
+ * time no successful poll of its source has covered yet: that slot is `unknown`), keeps one
+ * offline run per idle workstation (which skip Missed unless configured) and marks duration
+ * anomalies of runs that ended since the last evaluation. Reviewed runs are never changed.
+ * One transaction per batch of jobs. cfg is borrowed; st may be NULL. */
+struct store_expected_stats {
+    int64_t jobs;          /* jobs evaluated */
+    int64_t missed_new;    /* Missed runs inserted */
+    int64_t unknown;       /* slots left unknown (source not polled since due) */
+    int64_t offline;       /* workstations with an offline run (warning or failed) */
+    int64_t anomalies_new; /* runs given a duration anomaly */
+    int64_t slots_written; /* job_slot rows inserted, updated or deleted */
+};
+int store_expected_eval(struct bk_store *s, const struct bk_config *cfg, int64_t source_id,
+                        int64_t now_ms, struct store_expected_stats *st, struct bk_err *err);
+/* The same for one job (the web API, right after a job_schedule_set change). */
+int store_expected_eval_job(struct bk_store *s, const struct bk_config *cfg, int64_t job_id,
+                            int64_t now_ms, struct bk_err *err);
+
+/* Freshness (stale / never ran), the ONE rule shared by check, status, /metrics and the API:
+ * bk_sched_freshness() over the job's thresholds (job_schedule.warn_after_ms/crit_after_ms;
+ * 26 h / 50 h for a job never evaluated; warn_ms/crit_ms > 0 override them, as check's
+ * --warn-age/--crit-age do), against its last real (non-expected) run start and, for never
+ * ran, its first sighting (job.created_at). */
+enum bk_fresh store_job_freshness(int64_t last_real_run_ms, int64_t first_seen_ms, int64_t now_ms,
+                                  int64_t job_warn_ms, int64_t job_crit_ms, int64_t warn_ms,
+                                  int64_t crit_ms);
+/* "ok", "old", "stale", "never_new", "never_old" (the API's words). */
+const char *store_fresh_name(int fresh);
+/* SQL columns for a query over `job j`: the job's last real run start (0 if none), its
+ * thresholds (0 if never evaluated) and first sighting, to feed store_job_freshness. */
+#define STORE_FRESH_COLUMNS                                                                        \
+    "COALESCE((SELECT MAX(fx.start_at) FROM job_run fx WHERE fx.job_id = j.id"                     \
+    " AND fx.source_type <> 'expected'), 0),"                                                      \
+    " COALESCE((SELECT fs.warn_after_ms FROM job_schedule fs WHERE fs.job_id = j.id), 0),"         \
+    " COALESCE((SELECT fs.crit_after_ms FROM job_schedule fs WHERE fs.job_id = j.id), 0),"         \
+    " j.created_at"
 
 /* ---- Generic queries ---------------------------------------------------------------------
  * For modules above the store (auth, web API) that need queries of their own. SQL uses ?N

@@ -4,6 +4,8 @@
  * {"items", "total", "limit", "offset"} in a stable order (id as the last tie-breaker); an
  * overridden run answers status "success" with "override": true and its "original_status".
  * Every change writes an audit row with the acting user. */
+#include "core/schedule.h"
+#include "core/tzfile.h"
 #include "store/overrides.h"
 #include "web/web_internal.h"
 
@@ -108,6 +110,8 @@ enum col_type {
     C_CONFIGURED,  /* the column (a source name) is in the configuration */
     C_UP,          /* column = last good poll (ms), aux = interval (ms): within 3 intervals */
     C_ACTIVE,      /* column = valid_from, aux = valid_until (ms, NULL = open): now inside */
+    C_FRESH,       /* STORE_FRESH_COLUMNS from this column on (the next 3 are C_HIDDEN):
+                    * store_job_freshness() as text */
     C_HIDDEN,      /* read by another column only */
 };
 
@@ -251,6 +255,13 @@ static void col_write(struct bk_buf *b, const struct store_row *r, int i, const 
         int64_t from = store_row_int(r, i), until = store_row_int(r, c->aux);
         bool on = (from <= 0 || from <= env->now) && (until <= 0 || env->now <= until);
         bk_buf_appends(b, on ? "true" : "false");
+        return;
+    }
+    case C_FRESH: {
+        enum bk_fresh f =
+            store_job_freshness(store_row_int(r, i), store_row_int(r, i + 3), env->now,
+                                store_row_int(r, i + 1), store_row_int(r, i + 2), 0, 0);
+        bk_buf_printf(b, "\"%s\"", store_fresh_name(f));
         return;
     }
     case C_HIDDEN:
@@ -766,7 +777,8 @@ void api_source_resume(struct web_req *rq)
 #define RUN_SELECT                                                                                 \
     "r.id, j.id, j.name, j.kind, c.id, c.name, s.name, r.source_type, r.vendor_run_id,"            \
     " r.start_at, r.end_at, r.status, r.status, r.override, r.raw_status, r.error_count,"          \
-    " r.message, r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at"
+    " r.message, r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at,"         \
+    " r.anomaly"
 #define RUN_FROM                                                                                   \
     "job_run r JOIN job j ON j.id = r.job_id JOIN source s ON s.id = j.source_id"                  \
     " LEFT JOIN customer c ON c.id = j.customer_id"
@@ -796,6 +808,7 @@ static const struct col RUN_COLS[] = {
     {"reviewed_by", C_TEXT, 0},
     {"created_at", C_TIME, 0},
     {"updated_at", C_TIME, 0},
+    {"anomaly", C_TEXT, 0},
 };
 #define NRUN_COLS (sizeof RUN_COLS / sizeof RUN_COLS[0])
 
@@ -844,11 +857,12 @@ static const struct col REMARK_COLS[] = {
 
 void api_runs(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit",    "offset", "reviewed", "status", "job",
-                                          "customer", "source", "from",     "to",     NULL};
+    static const char *const allowed[] = {"limit", "offset",      "reviewed", "status",
+                                          "job",   "customer",    "source",   "from",
+                                          "to",    "source_type", NULL};
     int64_t limit, offset, job = 0, from = 0, to = 0;
     bool reviewed = false, has_reviewed, has_job, has_from, has_to;
-    const char *status, *customer, *source;
+    const char *status, *customer, *source, *stype;
     if (!list_params(rq, allowed, &limit, &offset))
         return;
     if (params_bool(&rq->q, "reviewed", &reviewed, &has_reviewed, rq->msg, sizeof rq->msg) < 0 ||
@@ -857,7 +871,8 @@ void api_runs(struct web_req *rq)
         params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
         params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
         params_time(&rq->q, "from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
-        params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0) {
+        params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "source_type", 32, &stype, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
         return;
     }
@@ -883,6 +898,8 @@ void api_runs(struct web_req *rq)
         QB_AND(&q, "r.start_at >= ?", SP_INT(from));
     if (has_to)
         QB_AND(&q, "r.start_at <= ?", SP_INT(to));
+    if (stype)
+        QB_AND(&q, "r.source_type = ?", SP_TEXT(stype));
     /* the count needs the joins only for the filters that use them */
     const char *count_from = (customer || source) ? RUN_FROM : "job_run r";
     reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, RUN_ORDER, limit,
@@ -1092,15 +1109,30 @@ out:
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
+/* Freshness (issue 9): the job's last real run (not a synthetic Missed/offline one) against
+ * the stale thresholds the evaluator stored in job_schedule (26 h / 50 h without a row). The
+ * rule is the store's store_job_freshness() over STORE_FRESH_COLUMNS (C_FRESH). A list filter
+ * has to say it in SQL: FRESH_* below mirror that function (and_freshness), and api.bats
+ * checks that each filter returns exactly the jobs whose computed freshness it names. */
+#define FRESH_LAST                                                                                 \
+    "(SELECT y.start_at FROM job_run y WHERE y.job_id = j.id AND y.source_type <> 'expected'"      \
+    " AND y.start_at > 0 ORDER BY y.start_at DESC LIMIT 1)"
+#define FRESH_WARN "(CASE WHEN js.warn_after_ms > 0 THEN js.warn_after_ms ELSE 93600000 END)"
+#define FRESH_CRIT0 "(CASE WHEN js.crit_after_ms > 0 THEN js.crit_after_ms ELSE 180000000 END)"
+#define FRESH_CRIT                                                                                 \
+    "(CASE WHEN " FRESH_CRIT0 " < " FRESH_WARN " THEN " FRESH_WARN " ELSE " FRESH_CRIT0 " END)"
+
 #define JOB_SELECT                                                                                 \
     "j.id, j.name, j.kind, j.external_id, s.name, s.kind, c.id, c.name, j.retired_at,"             \
     " j.retired_at, r.status, r.id, r.status, r.override, r.status, r.raw_status, r.start_at,"     \
-    " r.end_at, r.reviewed_at, j.created_at, j.updated_at"
+    " r.end_at, r.reviewed_at, j.created_at, j.updated_at, js.description, " STORE_FRESH_COLUMNS   \
+    ", " FRESH_LAST
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
     JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"                     \
-                  " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+                  " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"            \
+                  " LEFT JOIN job_schedule js ON js.job_id = j.id"
 
 static const struct col JOB_COLS[] = {
     {"id", C_INT, 0},
@@ -1124,17 +1156,48 @@ static const struct col JOB_COLS[] = {
     {"last_run.reviewed", C_SET, 0},
     {"created_at", C_TIME, 0},
     {"updated_at", C_TIME, 0},
+    {"schedule", C_TEXT, 0},
+    {"freshness", C_FRESH, 0},
+    {"warn", C_HIDDEN, 0},
+    {"crit", C_HIDDEN, 0},
+    {"first_seen", C_HIDDEN, 0},
+    {"last_backup_at", C_TIME, 0}, /* the last real run (not a Missed or offline record) */
 };
 #define NJOB_COLS (sizeof JOB_COLS / sizeof JOB_COLS[0])
 
+/* The freshness filter: bk_sched_freshness() in SQL (ok | old | stale | never = never_new or
+ * never_old | critical = stale or never_old, what the Dashboard's Stale tile counts). */
+static void and_freshness(struct qb *q, const char *f, int64_t now)
+{
+    if (strcmp(f, "ok") == 0)
+        QB_AND(q, FRESH_LAST " IS NOT NULL AND ? - " FRESH_LAST " <= " FRESH_WARN, SP_INT(now));
+    else if (strcmp(f, "old") == 0)
+        QB_AND(q,
+               FRESH_LAST " IS NOT NULL AND ? - " FRESH_LAST " > " FRESH_WARN " AND ? - " FRESH_LAST
+                          " <= " FRESH_CRIT,
+               SP_INT(now), SP_INT(now));
+    else if (strcmp(f, "stale") == 0)
+        QB_AND(q, FRESH_LAST " IS NOT NULL AND ? - " FRESH_LAST " > " FRESH_CRIT, SP_INT(now));
+    else if (strcmp(f, "never") == 0)
+        QB_AND0(q, FRESH_LAST " IS NULL");
+    else
+        QB_AND(q,
+               "CASE WHEN " FRESH_LAST
+               " IS NULL THEN (j.created_at <= 0 OR ? - j.created_at > " FRESH_CRIT
+               ") ELSE ? - " FRESH_LAST " > " FRESH_CRIT " END",
+               SP_INT(now), SP_INT(now));
+}
+
 void api_jobs(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit",  "offset", "customer", "source", "kind",
-                                          "status", "q",      "retired",  "sort",   NULL};
+    static const char *const allowed[] = {"limit", "offset",    "customer", "source",
+                                          "kind",  "status",    "q",        "retired",
+                                          "sort",  "freshness", NULL};
     static const char *const retired_v[] = {"false", "true", "all", NULL};
     static const char *const sort_v[] = {"id", "name", NULL};
-    int64_t limit, offset;
-    const char *customer, *source, *kind, *status, *text, *retired, *sort;
+    static const char *const fresh_v[] = {"ok", "old", "stale", "never", "critical", NULL};
+    int64_t limit, offset, now = bk_now_ms();
+    const char *customer, *source, *kind, *status, *text, *retired, *sort, *fresh;
     if (!list_params(rq, allowed, &limit, &offset))
         return;
     if (params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
@@ -1143,12 +1206,15 @@ void api_jobs(struct web_req *rq)
         params_enum(&rq->q, "status", JOB_STATUSES, &status, rq->msg, sizeof rq->msg) < 0 ||
         params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0 ||
         params_enum(&rq->q, "retired", retired_v, &retired, rq->msg, sizeof rq->msg) < 0 ||
-        params_enum(&rq->q, "sort", sort_v, &sort, rq->msg, sizeof rq->msg) < 0) {
+        params_enum(&rq->q, "sort", sort_v, &sort, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "freshness", fresh_v, &fresh, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
         return;
     }
     struct qb q;
     qb_init(&q);
+    if (fresh)
+        and_freshness(&q, fresh, now);
     if (!retired || strcmp(retired, "false") == 0)
         QB_AND0(&q, "j.retired_at IS NULL");
     else if (strcmp(retired, "true") == 0)
@@ -1174,11 +1240,12 @@ void api_jobs(struct web_req *rq)
         sort && strcmp(sort, "name") == 0 ? "COALESCE(c.name, ''), j.name, j.id" : "j.id";
     /* the count joins only what its filters use: it visits every matching job */
     char *count_from =
-        xasprintf("job j%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
+        xasprintf("job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
                   customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
                   status ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
                            " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
-                         : "");
+                         : "",
+                  fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
     reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, count_from, &q, order, limit, offset);
     free(count_from);
     qb_free(&q);
@@ -1341,6 +1408,65 @@ static const struct col OVR_COLS[] = {
 };
 #define NOVR_COLS (sizeof OVR_COLS / sizeof OVR_COLS[0])
 
+/* The job's schedule (job_schedule as the evaluator last wrote it, with what was configured
+ * through the API) and freshness, set into job as objects. schedule is null when the job was
+ * never evaluated and has nothing configured. */
+static int job_schedule_json(struct web_req *rq, int64_t job_id, json_t *job)
+{
+    static const struct col scols[] = {
+        {"origin", C_TEXT, 0},
+        {"kind", C_TEXT, 0},
+        {"description", C_TEXT, 0},
+        {"timezone", C_TEXT, 0},
+        {"grace_seconds", C_SECS, 0},
+        {"confidence", C_INT, 0},
+        {"evidence", C_INT, 0},
+        {"config_name", C_TEXT, 0},
+        {"evaluated_at", C_TIME, 0},
+        {"configured.spec", C_TEXT, 0},
+        {"configured.timezone", C_TEXT, 0},
+        {"configured.grace_seconds", C_SECS, 0},
+        {"configured.created_by", C_TEXT, 0},
+        {"configured.created_at", C_TIME, 0},
+    };
+    static const struct col fcols[] = {
+        {"state", C_FRESH, 0},
+        {"warn", C_HIDDEN, 0},
+        {"crit", C_HIDDEN, 0},
+        {"first_seen", C_HIDDEN, 0},
+        {"last_run_at", C_TIME, 0},
+        {"warn_after_seconds", C_SECS, 0},
+        {"crit_after_seconds", C_SECS, 0},
+    };
+    struct store_param p[] = {SP_INT(job_id)};
+    int rc;
+    json_t *sched = query_one(rq,
+                              "SELECT js.origin, js.kind, js.description, js.timezone, js.grace_ms,"
+                              " js.confidence, js.evidence, js.config_name, js.updated_at,"
+                              " ss.spec, ss.timezone, ss.grace_ms, ss.created_by, ss.created_at"
+                              " FROM job j LEFT JOIN job_schedule js ON js.job_id = j.id"
+                              " LEFT JOIN job_schedule_set ss ON ss.job_id = j.id WHERE j.id = ?1",
+                              p, 1, scols, sizeof scols / sizeof scols[0], &rc);
+    if (rc < 0)
+        return -1;
+    if (sched && json_is_null(json_object_get(sched, "origin")) &&
+        json_is_null(json_object_get(sched, "configured"))) {
+        json_decref(sched);
+        sched = NULL;
+    }
+    json_object_set_new(job, "schedule", sched ? sched : json_null());
+    json_t *fresh =
+        query_one(rq,
+                  "SELECT " STORE_FRESH_COLUMNS ", " FRESH_LAST ", " FRESH_WARN ", " FRESH_CRIT
+                  " FROM job j LEFT JOIN job_schedule js ON js.job_id = j.id"
+                  " WHERE j.id = ?1",
+                  p, 1, fcols, sizeof fcols / sizeof fcols[0], &rc);
+    if (rc < 0)
+        return -1;
+    json_object_set_new(job, "freshness", fresh ? fresh : json_null());
+    return 0;
+}
+
 void api_job_get(struct web_req *rq)
 {
     int rc;
@@ -1389,6 +1515,8 @@ void api_job_get(struct web_req *rq)
     } else {
         json_object_set_new(job, "objects", json_array());
     }
+    if (job_schedule_json(rq, rq->id, job) < 0)
+        goto out;
     json_object_set_new(job, "colour_bar", bar);
     bar = NULL;
     json_object_set(job, "runs", runs);
@@ -1404,6 +1532,404 @@ out:
     json_decref(remarks);
     json_decref(bar);
     free(bs.digits);
+}
+
+/* ---- expected schedules (issue 9) ---------------------------------------------------------- */
+
+/* Re-evaluate the job's schedule, slots and Missed runs at once, so the answer (and the job
+ * page) shows what the change means. A failure is logged: the next evaluation cycle retries. */
+static void eval_job(struct web_req *rq, int64_t job_id)
+{
+    struct bk_err err = {0};
+    if (store_expected_eval_job(rq->st, rq->w->cfg, job_id, bk_now_ms(), &err) < 0)
+        log_warn("web: evaluating the schedule of job %lld: %s", (long long)job_id, err.msg);
+    web_data_changed(rq->w);
+}
+
+static int schedule_set_cb(const struct store_row *r, void *ud)
+{
+    json_t **o = ud;
+    *o = json_pack(
+        "{s:o,s:o,s:o}", "spec", web_jstr(store_row_text(r, 0)), "timezone",
+        store_row_is_null(r, 1) ? json_null() : web_jstr(store_row_text(r, 1)), "grace_seconds",
+        store_row_is_null(r, 2) ? json_null() : json_integer(store_row_int(r, 2) / 1000));
+    return 0;
+}
+
+/* The job's job_schedule_set row as {spec, timezone, grace_seconds}, or NULL (none). */
+static int schedule_set_get(struct web_req *rq, int64_t job_id, json_t **out, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(job_id)};
+    *out = NULL;
+    return store_query(rq->st,
+                       "SELECT spec, timezone, grace_ms FROM job_schedule_set WHERE job_id = ?1", p,
+                       1, schedule_set_cb, out, err);
+}
+
+/* 0 when the job in the path exists, else -1 with a 404 (or 500) set. */
+static int path_job(struct web_req *rq)
+{
+    int64_t n = 0;
+    struct store_param p[] = {SP_INT(rq->id)};
+    if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+        return -1;
+    if (!n) {
+        web_error(rq, 404, "not_found", "no job %lld", (long long)rq->id);
+        return -1;
+    }
+    return 0;
+}
+
+static void reply_schedule(struct web_req *rq)
+{
+    json_t *o = json_object();
+    if (job_schedule_json(rq, rq->id, o) == 0)
+        web_reply(rq, 200, o);
+    else
+        json_decref(o);
+}
+
+void api_job_schedule_put(struct web_req *rq)
+{
+    static const char *const fields[] = {"spec", "timezone", "grace", NULL};
+    struct bk_err err = {0};
+    const char *spec = NULL, *tzname = NULL, *grace = NULL;
+    int64_t grace_s = -1, now = bk_now_ms();
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "spec", BK_SCHED_MAX_SPEC, &spec, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "timezone", 128, &tzname, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "grace", 32, &grace, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!spec || !*spec) {
+        web_error(rq, 400, "bad_request",
+                  "spec: a cron expression (\"0 22 * * *\") or a duration (\"1d\") is required");
+        return;
+    }
+    if (tzname && !*tzname)
+        tzname = NULL;
+    if (grace && *grace && bk_sched_parse_duration(grace, &grace_s, &err) < 0) {
+        web_error(rq, 400, "bad_request", "grace: %s", err.msg);
+        return;
+    }
+    struct bk_schedule sch;
+    if (bk_sched_parse(spec, grace_s, &sch, &err) < 0) {
+        web_error(rq, 400, "bad_request", "spec: %s", err.msg);
+        return;
+    }
+    if (tzname) {
+        struct bk_tz *tz = NULL;
+        if (bk_tz_load(tzname, &tz, &err) < 0) {
+            web_error(rq, 400, "bad_request", "timezone: %s", err.msg);
+            return;
+        }
+        bk_tz_free(tz);
+    }
+    if (path_job(rq) < 0)
+        return;
+    json_t *before = NULL;
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    struct store_param pd[] = {SP_INT(rq->id)};
+    struct store_param pi[] = {SP_INT(rq->id),
+                               SP_TEXT(spec),
+                               tzname ? SP_TEXT(tzname) : SP_NULL,
+                               grace_s >= 0 ? SP_INT(grace_s * 1000) : SP_NULL,
+                               SP_TEXT(rq->who.name),
+                               SP_INT(now)};
+    if (schedule_set_get(rq, rq->id, &before, &err) < 0 ||
+        store_exec(rq->st, "DELETE FROM job_schedule_set WHERE job_id = ?1", pd, 1, NULL, NULL,
+                   &err) < 0 ||
+        store_exec(rq->st,
+                   "INSERT INTO job_schedule_set (job_id, spec, timezone, grace_ms, created_by,"
+                   " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                   pi, 6, NULL, NULL, &err) < 0) {
+        store_rollback(rq->st);
+        json_decref(before);
+        web_internal(rq, &err);
+        return;
+    }
+    json_t *after = json_pack("{s:o,s:o,s:o}", "spec", web_jstr(spec), "timezone",
+                              tzname ? web_jstr(tzname) : json_null(), "grace_seconds",
+                              grace_s >= 0 ? json_integer(grace_s) : json_null());
+    char target[32];
+    snprintf(target, sizeof target, "job:%lld", (long long)rq->id);
+    int arc = web_audit(rq, "job.schedule.set", target, before, after);
+    json_decref(before);
+    json_decref(after);
+    if (arc < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        web_internal(rq, &err);
+        return;
+    }
+    eval_job(rq, rq->id);
+    reply_schedule(rq);
+}
+
+void api_job_schedule_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    if (path_job(rq) < 0)
+        return;
+    json_t *before = NULL;
+    int64_t n = 0;
+    struct store_param pd[] = {SP_INT(rq->id)};
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    if (schedule_set_get(rq, rq->id, &before, &err) < 0 ||
+        store_exec(rq->st, "DELETE FROM job_schedule_set WHERE job_id = ?1", pd, 1, &n, NULL,
+                   &err) < 0) {
+        store_rollback(rq->st);
+        json_decref(before);
+        web_internal(rq, &err);
+        return;
+    }
+    int arc = 0;
+    if (n > 0) {
+        char target[32];
+        snprintf(target, sizeof target, "job:%lld", (long long)rq->id);
+        arc = web_audit(rq, "job.schedule.clear", target, before, NULL);
+    }
+    json_decref(before);
+    if (arc < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        web_internal(rq, &err);
+        return;
+    }
+    if (n > 0)
+        eval_job(rq, rq->id);
+    reply_schedule(rq);
+}
+
+/* ---- Daily Jobs (issue 9) ------------------------------------------------------------------ */
+
+/* A job-day's status, worst first: a slot with a run has the run's effective status; a slot
+ * the evaluator saw satisfied without naming its run (a Cove night known from the colour bar)
+ * has the status of the real run in its window, else the bar's digit of that UTC day; the
+ * others have their state (missed, expected = not yet due, unknown = the source was down). */
+static const char *const DAILY_STATUSES[] = {"success", "expected", "running", "unknown",
+                                             "warning", "missed",   "failed",  NULL};
+/* clang-format off */
+#define DAILY_RANK(st)                                                                             \
+    "(CASE " st " WHEN 'failed' THEN 7 WHEN 'missed' THEN 6 WHEN 'warning' THEN 5"                 \
+    " WHEN 'unknown' THEN 4 WHEN 'running' THEN 3 WHEN 'expected' THEN 2 WHEN 'success' THEN 1"    \
+    " ELSE 4 END)"
+#define DAILY_EFF(r) "(CASE WHEN " r ".override = 1 THEN 'success' ELSE " r ".status END)"
+/* the digit of the slot's UTC day in the job's colour bar (cove_digit_status below) */
+#define DAILY_BAR_STATUS                                                                           \
+    "(CASE substr(bj.colour_bar, length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"          \
+    " - sl.slot_start / 86400000), 1) WHEN '5' THEN 'success' WHEN '8' THEN 'warning'"             \
+    " WHEN '2' THEN 'failed' WHEN '3' THEN 'failed' WHEN '6' THEN 'failed' WHEN '7' THEN 'failed'" \
+    " WHEN '1' THEN 'running' WHEN '9' THEN 'running' ELSE 'unknown' END)"
+#define DAILY_SLOT_STATUS                                                                          \
+    "(CASE WHEN r.id IS NOT NULL THEN " DAILY_EFF("r")                                             \
+    " WHEN sl.state = 'ran' THEN COALESCE((SELECT " DAILY_EFF("w") " FROM job_run w"               \
+    " WHERE w.job_id = sl.job_id AND w.source_type <> 'expected' AND w.start_at >= sl.open_at"     \
+    " AND w.start_at < sl.close_at ORDER BY w.start_at DESC LIMIT 1), " DAILY_BAR_STATUS ")"       \
+    " ELSE sl.state END)"
+/* ?1 = the day (YYYY-MM-DD), [?2, ?3) = that day in the server's zone. Jobs with slots that
+ * day (the evaluator's job_slot rows, day = the local backup day in the schedule's zone), and
+ * jobs without any slot that day that ran in it (irregular or unknown schedules, ad-hoc runs)
+ * with the runs no slot claimed. */
+#define DAILY_FROM                                                                                 \
+    "(SELECT sl.job_id AS job_id, 1 AS sched, MAX(" DAILY_RANK(DAILY_SLOT_STATUS) ") AS rk"        \
+    " FROM job_slot sl JOIN job bj ON bj.id = sl.job_id LEFT JOIN job_run r ON r.id = sl.run_id"   \
+    " WHERE sl.day = ?1 GROUP BY sl.job_id"                                                        \
+    " UNION ALL SELECT r.job_id, 0, MAX(" DAILY_RANK(DAILY_EFF("r")) ") FROM job_run r"           \
+    " WHERE r.start_at >= ?2 AND r.start_at < ?3 AND NOT EXISTS (SELECT 1 FROM job_slot x"         \
+    " WHERE x.job_id = r.job_id AND (x.day = ?1 OR x.run_id = r.id)) GROUP BY r.job_id) d"         \
+    " JOIN job j ON j.id = d.job_id JOIN source s ON s.id = j.source_id"                           \
+    " LEFT JOIN customer c ON c.id = j.customer_id LEFT JOIN job_schedule js ON js.job_id = j.id"
+/* clang-format on */
+
+static const struct col DAILY_COLS[] = {
+    {"job.id", C_INT, 0},      {"job.name", C_TEXT, 0},      {"job.kind", C_TEXT, 0},
+    {"customer.id", C_INT, 0}, {"customer.name", C_TEXT, 0}, {"source", C_TEXT, 0},
+    {"schedule", C_TEXT, 0},   {"expected", C_BOOL, 0},      {"status", C_TEXT, 0},
+};
+
+static const struct col SLOT_COLS[] = {
+    {"start_at", C_TIME, 0}, {"open_at", C_TIME, 0}, {"close_at", C_TIME, 0},
+    {"due_at", C_TIME, 0},   {"state", C_TEXT, 0},   {"run_id", C_INT, 0},
+};
+
+/* "YYYY-MM-DD" → days since the epoch; false when it is not a real date. */
+static bool parse_ymd(const char *s, int64_t *days)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+        return false;
+    int64_t n = bk_days_from_civil(y, (unsigned)m, (unsigned)d);
+    int yy, mm, dd;
+    bk_civil_from_days(n, &yy, &mm, &dd);
+    if (yy != y || mm != m || dd != d)
+        return false;
+    *days = n;
+    return true;
+}
+
+static int daily_total_cb(const struct store_row *r, void *ud)
+{
+    json_t *totals = ud;
+    int64_t rk = store_row_int(r, 0);
+    if (rk >= 1 && rk <= 7)
+        json_object_set_new(totals, DAILY_STATUSES[rk - 1], json_integer(store_row_int(r, 1)));
+    return 0;
+}
+
+/* Each item's slots and runs of the day (a page holds at most 1000 jobs). */
+static int daily_details(struct web_req *rq, json_t *items, const char *date, int64_t lo,
+                         int64_t hi)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        int64_t job = json_integer_value(json_object_get(json_object_get(it, "job"), "id"));
+        bool sched = json_is_true(json_object_get(it, "expected"));
+        json_t *slots = json_array(), *runs = json_array();
+        json_object_set_new(it, "slots", slots);
+        json_object_set_new(it, "runs", runs);
+        struct store_param ps[] = {SP_INT(job), SP_TEXT(date)};
+        struct store_param pr[] = {SP_INT(job), SP_TEXT(date), SP_INT(lo),
+                                   SP_INT(hi),  SP_INT(sched), SP_INT(DETAIL_RUNS)};
+        if (query_rows(rq,
+                       "SELECT slot_start, open_at, close_at, due_at, state, run_id FROM job_slot"
+                       " WHERE job_id = ?1 AND day = ?2 ORDER BY slot_start",
+                       ps, 2, SLOT_COLS, sizeof SLOT_COLS / sizeof SLOT_COLS[0], slots) < 0 ||
+            query_rows(rq,
+                       "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 AND (r.id IN"
+                       " (SELECT run_id FROM job_slot WHERE job_id = ?1 AND day = ?2) OR ((CASE"
+                       " WHEN ?5 THEN r.start_at >= (SELECT MIN(open_at) FROM job_slot"
+                       " WHERE job_id = ?1 AND day = ?2) AND r.start_at < (SELECT MAX(due_at)"
+                       " FROM job_slot WHERE job_id = ?1 AND day = ?2)"
+                       " ELSE r.start_at >= ?3 AND r.start_at < ?4 END) AND NOT EXISTS"
+                       " (SELECT 1 FROM job_slot x WHERE x.job_id = ?1 AND x.run_id = r.id)))"
+                       " ORDER BY " RUN_ORDER " LIMIT ?6",
+                       pr, 6, RUN_COLS, NRUN_COLS, runs) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void api_daily(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit",  "offset", "date", "customer",
+                                          "source", "status", NULL};
+    struct bk_err err = {0};
+    int64_t limit, offset, days;
+    const char *date, *customer, *source, *status;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_text(&rq->q, "date", 10, &date, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "status", DAILY_STATUSES, &status, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (date && !parse_ymd(date, &days)) {
+        web_error(rq, 400, "bad_request", "date: expected a day as YYYY-MM-DD");
+        return;
+    }
+    struct bk_tz *tz = NULL;
+    if (bk_tz_load(rq->w->cfg ? rq->w->cfg->timezone : NULL, &tz, &err) < 0) {
+        log_warn("web: the server's time zone: %s (using UTC)", err.msg);
+        tz = NULL;
+    }
+    const struct bk_tz *z = tz ? tz : bk_tz_utc();
+    char ymd[16];
+    if (!date) {
+        struct bk_civil cv;
+        bk_tz_civil(z, bk_now_ms() / 1000, &cv);
+        days = cv.days;
+        int y, m, d;
+        bk_civil_from_days(days, &y, &m, &d);
+        snprintf(ymd, sizeof ymd, "%04d-%02d-%02d", y, m, d);
+        date = ymd;
+    }
+    int64_t lo = bk_tz_local_to_utc(z, days * 86400) * 1000;
+    int64_t hi = bk_tz_local_to_utc(z, (days + 1) * 86400) * 1000;
+    json_t *zone = web_jstr(bk_tz_name(z));
+    bk_tz_free(tz);
+
+    struct qb q;
+    qb_init(&q);
+    q.p[q.np++] = SP_TEXT(date);
+    q.p[q.np++] = SP_INT(lo);
+    q.p[q.np++] = SP_INT(hi);
+    if (customer)
+        and_customer(&q, customer);
+    if (source)
+        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+    /* the totals per status, over the other filters */
+    json_t *totals = json_object();
+    for (size_t k = 0; DAILY_STATUSES[k]; k++)
+        json_object_set_new(totals, DAILY_STATUSES[k], json_integer(0));
+    char *tsql =
+        xasprintf("SELECT d.rk, COUNT(*) FROM " DAILY_FROM " WHERE %s GROUP BY d.rk", q.where.data);
+    int rc = store_query(rq->st, tsql, q.p, q.np, daily_total_cb, totals, &err);
+    free(tsql);
+    if (rc < 0) {
+        web_internal(rq, &err);
+        goto out;
+    }
+    if (status) {
+        int64_t rk = 0;
+        for (size_t k = 0; DAILY_STATUSES[k]; k++)
+            if (strcmp(DAILY_STATUSES[k], status) == 0)
+                rk = (int64_t)k + 1;
+        QB_AND(&q, "d.rk = ?", SP_INT(rk));
+    }
+    reply_list(rq,
+               "j.id, j.name, j.kind, c.id, c.name, s.name, js.description, d.sched,"
+               " CASE d.rk WHEN 7 THEN 'failed' WHEN 6 THEN 'missed' WHEN 5 THEN 'warning'"
+               " WHEN 4 THEN 'unknown' WHEN 3 THEN 'running' WHEN 2 THEN 'expected'"
+               " ELSE 'success' END",
+               DAILY_COLS, sizeof DAILY_COLS / sizeof DAILY_COLS[0], DAILY_FROM, NULL, &q,
+               "d.rk DESC, COALESCE(c.name, ''), j.name, j.id", limit, offset);
+    if (rq->status != 200)
+        goto out;
+    json_t *page = json_loads(rq->text, 0, NULL);
+    if (!page || daily_details(rq, json_object_get(page, "items"), date, lo, hi) < 0) {
+        json_decref(page);
+        if (rq->status == 200)
+            web_error(rq, 500, "internal", "internal error (see the server log)");
+        goto out;
+    }
+    json_object_set_new(page, "date", json_string(date));
+    json_object_set(page, "timezone", zone);
+    json_object_set(page, "totals", totals);
+    web_reply(rq, 200, page);
+out:
+    json_decref(totals);
+    json_decref(zone);
+    qb_free(&q);
 }
 
 /* ---- remarks ------------------------------------------------------------------------------- */

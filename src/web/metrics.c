@@ -47,7 +47,8 @@ static void secs(struct bk_buf *b, int64_t ms)
 }
 
 struct job_ctx {
-    struct bk_buf status, last_run, last_ok;
+    struct bk_buf status, last_run, last_ok, stale;
+    int64_t now;
     const char *prev[4]; /* labels of the previous row, to skip exact duplicates */
     char *prev_own[4];
 };
@@ -91,6 +92,12 @@ static int job_cb(const struct store_status_row *r, void *ud)
     bk_buf_appends(&c->status, ",status=\"");
     metrics_escape_label(&c->status, status);
     bk_buf_appends(&c->status, "\"} 1\n");
+    /* issue 9: stale (or never ran for longer than the critical threshold), the rule check uses */
+    enum bk_fresh f = store_job_freshness(r->last_real_run_at, r->first_seen_at, c->now,
+                                          r->warn_after_ms, r->crit_after_ms, 0, 0);
+    bk_buf_appends(&c->stale, "backupctl_job_stale");
+    job_labels(&c->stale, r);
+    bk_buf_appends(&c->stale, f == BK_FRESH_STALE || f == BK_FRESH_NEVER_OLD ? "} 1\n" : "} 0\n");
     if (r->last_run_at > 0) {
         bk_buf_appends(&c->last_run, "backupctl_job_last_run_timestamp_seconds");
         job_labels(&c->last_run, r);
@@ -186,6 +193,8 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     bk_buf_init(&jc.status, METRICS_MAX);
     bk_buf_init(&jc.last_run, METRICS_MAX);
     bk_buf_init(&jc.last_ok, METRICS_MAX);
+    bk_buf_init(&jc.stale, METRICS_MAX);
+    jc.now = bk_now_ms();
     bk_buf_init(&sc.up, METRICS_MAX);
     bk_buf_init(&sc.last_ok, METRICS_MAX);
     bk_buf_init(&sc.duration, METRICS_MAX);
@@ -218,6 +227,10 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
                "Start (or end) time of the job's latest run.", &jc.last_run);
         family(out, "backupctl_job_last_success_timestamp_seconds", "gauge",
                "End time of the job's latest successful (or overridden) run.", &jc.last_ok);
+        family(out, "backupctl_job_stale", "gauge",
+               "1 when the job's last real run is older than its critical threshold (or it never "
+               "ran and is known for longer), as backupctl check counts stale.",
+               &jc.stale);
         family(out, "backupctl_source_up", "gauge",
                "1 when the source's last successful poll is at most 3 intervals old.", &sc.up);
         family(out, "backupctl_source_last_success_timestamp_seconds", "gauge",
@@ -233,6 +246,7 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     bk_buf_free(&jc.status);
     bk_buf_free(&jc.last_run);
     bk_buf_free(&jc.last_ok);
+    bk_buf_free(&jc.stale);
     for (int i = 0; i < 4; i++)
         free(jc.prev_own[i]);
     bk_buf_free(&sc.up);

@@ -145,14 +145,16 @@ describe('web UI', { timeout: 300000 }, () => {
       assert.equal(cells.length, 28, 'one cell per day');
       const withData = cells.filter((c) => c.digit !== '');
       assert.equal(withData.map((c) => c.digit).join(''), digits, `job ${j.name}: cells = D09F08`);
-      withData.forEach((c, i) => assert.equal(c.status, DIGIT_STATUS[digits[i]], `day ${i}: digit ${digits[i]}`));
+      // A day without a backup (0) that backupctl recorded as Missed is drawn Missed (issue 9).
+      const missedDays = new Set((await env.admin.get(`/runs?job=${j.id}&status=missed&limit=1000`)).items.map((r) => r.start_at.slice(0, 10)));
+      withData.forEach((c, i) => assert.equal(c.status, digits[i] === '0' && missedDays.has(c.date) ? 'missed' : DIGIT_STATUS[digits[i]], `day ${i}: digit ${digits[i]}`));
       // Newest on the right: dates strictly increase, the last one is the bar's day.
       for (let i = 1; i < withData.length; i++) assert.ok(withData[i - 1].date < withData[i].date);
       const asOf = (await env.admin.get(`/jobs/${j.id}`)).colour_bar.as_of.slice(0, 10);
       assert.equal(withData[withData.length - 1].date, asOf);
       for (const c of withData) assert.ok(c.title && c.title.length > 8, 'a tooltip per day');
       assert.match(withData[withData.length - 1].title, /Cove \d/);
-      assert.equal(await p.locator('.cbar-legend li').count(), 6, 'a legend');
+      assert.equal(await p.locator('.cbar-legend li').count(), 7, 'a legend (Missed included)');
     }
     await goto(p, env, `#/jobs/${picked[0].id}`);
     await screenshot(p, 'job-details');
@@ -398,6 +400,101 @@ describe('web UI', { timeout: 300000 }, () => {
       return { tag: e.tagName, text: e.textContent, outline: s.outlineStyle, width: s.outlineWidth };
     });
     assert.ok(focused.outline !== 'none' && focused.width !== '0px', `focus is visible: ${JSON.stringify(focused)}`);
+    noProblems(p);
+  });
+
+  // Issue 9: a device that silently stopped backing up is never green. It ran every night for
+  // weeks (its colour bar), then nothing for 4 days; one poll later the evaluator has learned
+  // its schedule and recorded the nights it missed.
+  test('a stopped device shows Missed on the Dashboard tile, in Daily Jobs and in Run Checks', async () => {
+    const name = 'stopped-srv-01';
+    const add = await fetch(`${env.coveUrl}/__sim/devices`, {
+      method: 'POST',
+      body: JSON.stringify({ add: {
+        name, os_type: 2, account_type: 1, status: 5, errors: 0, duration: 1800,
+        last_session: -4 * 86400, last_success: -4 * 86400, colour_bar: `${'5'.repeat(24)}0000`,
+      } }),
+    });
+    assert.equal(add.status, 200, await add.text());
+    await pollNow('cove-msp');
+    const job = (await env.admin.get(`/jobs?q=${name}`)).items.find((j) => j.name === name);
+    assert.ok(job, 'the stopped device is a job after the poll');
+    const missed = (await env.admin.get(`/runs?job=${job.id}&status=missed&limit=100`)).items;
+    assert.ok(missed.length >= 2, `Missed runs for the silent nights: ${JSON.stringify(missed.map((r) => r.start_at))}`);
+    assert.ok(missed.every((r) => r.source_type === 'expected' && !r.reviewed && r.message));
+
+    const p = await page();
+    await login(p, env, USERS.operator);
+    // Dashboard: the Missed tile counts it; the job is listed as needing attention, not green.
+    await goto(p, env, '#/');
+    const tile = Number((await p.textContent('.tile[data-status="missed"] .tile-n')).replace(/\D/g, ''));
+    const since = new Date();
+    since.setHours(0, 0, 0, 0);
+    const want = (await env.admin.get(`/runs?status=missed&reviewed=false&from=${since.getTime() - 86400000}&limit=1`)).total;
+    assert.ok(want >= 1, 'a Missed run of the stopped device since yesterday');
+    assert.equal(tile, want, 'the Missed tile is the API count');
+    assert.ok(!(await p.getAttribute('.tile[data-status="missed"]', 'class')).includes('tile-zero'));
+    await screenshot(p, 'dashboard-missed');
+
+    // Daily Jobs, yesterday: the device was expected and shows Missed (red), filterable.
+    const y = new Date(Date.now() - 86400000);
+    const ymd = `${y.getFullYear()}-${String(y.getMonth() + 1).padStart(2, '0')}-${String(y.getDate()).padStart(2, '0')}`;
+    await goto(p, env, `#/daily?date=${ymd}`);
+    const drow = p.locator(`tr[data-job="${job.id}"]`);
+    assert.equal(await drow.count(), 1, `the stopped device is listed on ${ymd} although it did not run`);
+    assert.equal(await drow.getAttribute('data-daily'), 'missed');
+    assert.equal(await drow.locator('.chip').getAttribute('data-status'), 'missed');
+    assert.match(await drow.textContent(), /Missed/);
+    await screenshot(p, 'daily-jobs');
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await p.selectOption('form.filters select[name="status"]', 'missed');
+    await ready(p);
+    assert.match(p.url(), /status=missed/);
+    assert.equal(await p.locator(`tr[data-job="${job.id}"]`).count(), 1);
+    assert.ok(await p.locator('tbody tr').evaluateAll((els) => els.every((e) => e.dataset.daily === 'missed')), 'only Missed jobs with the filter');
+
+    // Run Checks: the Missed runs are runs to review; reviewing one freezes it.
+    await goto(p, env, '#/runs');
+    const group = p.locator(`section.rc-group[data-job="${job.id}"]`);
+    assert.equal(await group.count(), 1, 'a Run Checks group for the stopped device');
+    assert.equal(await group.locator('.rc-ghead .chip').getAttribute('data-status'), 'missed');
+    const missedRows = group.locator('tbody tr').filter({ has: p.locator('.chip[data-status="missed"]') });
+    assert.equal(await missedRows.count(), missed.length, 'every Missed run of it');
+    assert.match(await missedRows.first().textContent(), /Expected schedule/);
+    await screenshot(p, 'run-checks-missed', { fullPage: false });
+    const first = missedRows.first();
+    const rid = Number(await first.getAttribute('data-run'));
+    await first.locator('button[data-action="review-run"]').click();
+    await p.waitForSelector(`tr[data-run="${rid}"]`, { state: 'detached' });
+    const after = await env.admin.get(`/runs/${rid}`);
+    assert.ok(after.reviewed && after.status === 'missed', 'reviewed, still Missed');
+
+    // The job page: its schedule, a freshness badge that is not green, Missed days in the bar.
+    await goto(p, env, `#/jobs/${job.id}`);
+    assert.notEqual(await p.locator('.job-meta .chip').first().getAttribute('data-status'), 'success');
+    assert.match(await p.textContent('#schedule-desc'), /daily|every|cron|several|weekly/);
+    assert.ok(await p.locator('.cbar-cell[data-status="missed"]').count() >= 2, 'Missed days in the colour bar');
+    assert.equal(await p.getAttribute('#schedule-origin', 'data-origin'), 'learned');
+    await screenshot(p, 'job-details');
+    // An operator configures the schedule: the parser's message for a bad cron, then a good one
+    // (evaluated at once: the page shows it configured).
+    await p.click('.schedule-edit summary');
+    await p.fill('.schedule-form input[name="spec"]', '0 25 * * *');
+    await p.click('.schedule-form button[data-action="schedule-save"]');
+    await p.waitForSelector('#schedule-error:has-text("spec: cron")');
+    assert.match(await p.textContent('#schedule-error'), /hour/);
+    // the browser logs that refused request (400) as a console error: exactly that one
+    const bad = p.problems.filter((m) => /status of 400/.test(m));
+    assert.equal(bad.length, 1, `one 400, the refused cron: ${JSON.stringify(p.problems)}`);
+    p.problems = p.problems.filter((m) => !/status of 400/.test(m));
+    await p.fill('.schedule-form input[name="spec"]', '30 6 * * *');
+    await p.fill('.schedule-form input[name="timezone"]', 'Europe/Paris');
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await p.click('.schedule-form button[data-action="schedule-save"]');
+    await p.waitForSelector('#schedule-origin[data-origin="api"]');
+    await ready(p);
+    assert.equal((await env.admin.get(`/jobs/${job.id}`)).schedule.configured.spec, '30 6 * * *');
+    await screenshot(p, 'job-schedule-configured');
     noProblems(p);
   });
 });

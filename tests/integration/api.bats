@@ -829,3 +829,180 @@ cove_run() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j
     # just under the limits is an ordinary request
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 30000 /dev/zero | tr '\0' a)" "$URL/healthz")" = 200 ]
 }
+
+# ---- issue 9: expected schedules, Daily Jobs, freshness ---------------------------------------
+# These seed job_slot / job_schedule rows as the evaluator writes them (the contract of
+# migration 6), on a day long past, so nothing the daemon polls lands on it.
+
+# ms DATE-TEXT : epoch ms of a local time (the daemon runs in this environment's zone too)
+ms() { echo "$(date -d "$1" +%s)000"; }
+cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHERE s.name = 'cove-msp' AND j.retired_at IS NULL ORDER BY j.id LIMIT $1"; }
+
+@test "daily: a day with ran, missed, not-yet and source-down jobs, and an unscheduled job that ran" {
+    day=2020-01-15
+    t0=$(ms "$day 22:00")
+    now=$(($(date +%s) * 1000))
+    mapfile -t J < <(cove_jobs 9)
+    ran=${J[0]} missed=${J[1]} later=${J[2]} down=${J[3]} adhoc=${J[4]} ranwin=${J[5]} ranbar=${J[8]}
+    [ -n "$ranbar" ]
+    q "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, end_at, status, raw_status, created_at, updated_at, anomaly)
+       VALUES ($ran, 'api', 'daily-test-ran', $t0 + 600000, $t0 + 660000, 'success', '5', $now, $now, 'ran 1 min, usually 2 h'),
+              ($missed, 'expected', 'missed:$t0', $t0, NULL, 'missed', 'missed', $now, $now, NULL),
+              ($adhoc, 'api', 'daily-test-adhoc', $t0 - 3600000, $t0 - 3000000, 'failed', '2', $now, $now, NULL),
+              ($ranwin, 'api', 'daily-test-ranwin', $t0 + 60000, $t0 + 120000, 'success', '5', $now, $now, NULL)"
+    # a Cove night the evaluator knew only from the colour bar: its digit that day (8) says how
+    q "UPDATE job SET colour_bar = '5555555555555555555555555558', colour_bar_as_of = $t0 + 3600000 WHERE id = $ranbar"
+    rr=$(q "SELECT id FROM job_run WHERE vendor_run_id = 'daily-test-ran'")
+    mr=$(q "SELECT id FROM job_run WHERE vendor_run_id = 'missed:$t0'")
+    q "INSERT INTO job_slot (job_id, slot_start, open_at, close_at, due_at, day, state, run_id) VALUES
+       ($ran, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'ran', $rr),
+       ($missed, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'missed', $mr),
+       ($later, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'expected', NULL),
+       ($down, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'unknown', NULL),
+       ($missed, $t0 - 86400000, $t0 - 90000000, $t0 - 84000000, $t0 - 76800000, '2020-01-14', 'missed', NULL),
+       ($ranwin, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'ran', NULL),
+       ($ranbar, $t0, $t0 - 3600000, $t0 + 2400000, $t0 + 9600000, '$day', 'ran', NULL)"
+    q "INSERT OR REPLACE INTO job_schedule (job_id, origin, kind, description, timezone, grace_ms, confidence, evidence, warn_after_ms, crit_after_ms, updated_at)
+       VALUES ($missed, 'learned', 'daily', 'daily 22:00-22:40', 'UTC', 7200000, 90, 27, 93600000, 180000000, $now)"
+
+    run api "$VIEW" GET "/api/v1/daily?date=$day"
+    echo "$output" | jq -c '.items[] | [.job.id, .status, .expected]'
+    jq -e --arg d "$day" '.date == $d and .total == 7 and (.items | length) == 7' <<<"$output"
+    jq -e '.totals == {"success": 2, "expected": 1, "running": 0, "unknown": 1, "warning": 1, "missed": 1, "failed": 1}' <<<"$output"
+    # worst first: the failed unscheduled run, Missed, the bar's warning, unknown (source down), not yet, ran
+    [ "$(jq -r '[.items[].status] | join(",")' <<<"$output")" = failed,missed,warning,unknown,expected,success,success ]
+    jq -e --argjson j "$ranbar" '.items[2] | .job.id == $j and .slots[0].state == "ran" and .runs == []' <<<"$output"
+    jq -e --argjson j "$ranwin" '.items[] | select(.job.id == $j) | .status == "success" and .runs[0].vendor_run_id == "daily-test-ranwin"' <<<"$output"
+    jq -e --argjson j "$adhoc" '.items[0] | .job.id == $j and .expected == false and (.slots | length) == 0 and .runs[0].status == "failed"' <<<"$output"
+    jq -e --argjson j "$missed" --argjson r "$mr" '.items[1] | .job.id == $j and .expected == true and .schedule == "daily 22:00-22:40"
+        and (.slots | length) == 1 and .slots[0].state == "missed" and .slots[0].run_id == $r
+        and (.runs | length) == 1 and .runs[0].id == $r and .runs[0].status == "missed" and .runs[0].source_type == "expected" and .runs[0].reviewed == false' <<<"$output"
+    jq -e --argjson j "$down" '.items[3] | .job.id == $j and .slots[0].state == "unknown" and .runs == []' <<<"$output"
+    jq -e --argjson j "$later" '.items[4] | .job.id == $j and .slots[0].state == "expected" and .runs == []' <<<"$output"
+    jq -e --argjson j "$ran" --argjson r "$rr" '.items[] | select(.job.id == $j) | .job.id == $j and .runs[0].id == $r and .runs[0].anomaly == "ran 1 min, usually 2 h"' <<<"$output"
+    # filters: status, customer, source; paging keeps the totals
+    run api "$VIEW" GET "/api/v1/daily?date=$day&status=missed"
+    jq -e --argjson j "$missed" '.total == 1 and .items[0].job.id == $j and .totals.success == 2' <<<"$output"
+    run api "$VIEW" GET "/api/v1/daily?date=$day&status=expected"
+    jq -e --argjson j "$later" '.total == 1 and .items[0].job.id == $j' <<<"$output"
+    cust=$(q "SELECT customer_id FROM job WHERE id = $missed")
+    n=$(q "SELECT COUNT(*) FROM job WHERE customer_id = $cust AND id IN ($ran, $missed, $later, $down, $adhoc, $ranwin, $ranbar)")
+    run api "$VIEW" GET "/api/v1/daily?date=$day&customer=$cust"
+    jq -e --argjson n "$n" --argjson c "$cust" '.total == $n and all(.items[]; .customer.id == $c)' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/daily?date=$day&source=hycu-lab" | jq .total)" -eq 0 ]
+    run api "$VIEW" GET "/api/v1/daily?date=$day&limit=2&offset=6"
+    jq -e '.total == 7 and (.items | length) == 1 and .items[0].status == "success"' <<<"$output"
+    # the day before has only the older Missed slot; no date = today in the server's zone
+    [ "$(api "$VIEW" GET "/api/v1/daily?date=2020-01-14" | jq -c '[.total, .items[0].status, .items[0].runs]')" = '[1,"missed",[]]' ]
+    [ "$(api "$VIEW" GET /api/v1/daily | jq -r .date)" = "$(date +%F)" ]
+    # bad input: one line naming the parameter
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/daily?date=2020-02-30"
+    run api "$VIEW" GET "/api/v1/daily?date=yesterday"
+    [[ "$(jq -r .error.message <<<"$output")" == date:* ]]
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/daily?status=late"
+    # the Missed run is a run: listed with source_type=expected, reviewable, then frozen
+    run api "$VIEW" GET "/api/v1/runs?source_type=expected&status=missed&limit=1000"
+    jq -e --argjson r "$mr" 'any(.items[]; .id == $r) and all(.items[]; .source_type == "expected")' <<<"$output"
+    run api "$OPER" POST "/api/v1/runs/$mr/review"
+    jq -e '.reviewed == true and .status == "missed" and .reviewed_by == "oper"' <<<"$output"
+    run api "$VIEW" GET "/api/v1/daily?date=$day&status=missed"
+    jq -e '.items[0].runs[0].reviewed == true' <<<"$output"
+}
+
+@test "schedule: PUT validates with the parser (400 + its message), viewers get 403, audited before/after; DELETE goes back" {
+    jid=$(job_id vm-0002)
+    [ -n "$jid" ]
+    p=/api/v1/jobs/$jid/schedule
+    errcheck 403 forbidden "$VIEW" PUT "$p" '{"spec": "0 22 * * *"}'
+    errcheck 403 forbidden "$VIEW" DELETE "$p"
+    errcheck 404 not_found "$OPER" PUT /api/v1/jobs/999999/schedule '{"spec": "1d"}'
+    errcheck 400 bad_request "$OPER" PUT "$p" '{}'
+    errcheck 400 bad_request "$OPER" PUT "$p" '{"spec": "1d", "colour": "red"}'
+    run api "$OPER" PUT "$p" '{"spec": "0 25 * * *"}'
+    m=$(jq -r .error.message <<<"$output")
+    echo "$m"
+    [[ "$m" == 'spec: cron "0 25 * * *": column '*'(hour)'* ]]
+    [ "$(wc -l <<<"$m")" -eq 1 ]
+    run api "$OPER" PUT "$p" '{"spec": "1d", "timezone": "Mars/Olympus_Mons"}'
+    [[ "$(jq -r .error.message <<<"$output")" == timezone:* ]]
+    run api "$OPER" PUT "$p" '{"spec": "1d", "timezone": "../../etc/passwd"}'
+    [[ "$(jq -r .error.message <<<"$output")" == timezone:* ]]
+    run api "$OPER" PUT "$p" '{"spec": "1d", "grace": "2 hours"}'
+    [[ "$(jq -r .error.message <<<"$output")" == grace:* ]]
+    run api "$OPER" PUT "$p" '{"spec": "1m"}'
+    [[ "$(jq -r .error.message <<<"$output")" == spec:*'at least 5m'* ]]
+    [ "$(q "SELECT COUNT(*) FROM job_schedule_set WHERE job_id = $jid")" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE action LIKE 'job.schedule%'")" -eq 0 ]
+    # a good one
+    run api "$OPER" PUT "$p" '{"spec": "0 22 * * *", "timezone": "Europe/Paris", "grace": "1h"}'
+    echo "$output"
+    jq -e '.schedule.configured | .spec == "0 22 * * *" and .timezone == "Europe/Paris" and .grace_seconds == 3600 and .created_by == "oper"' <<<"$output"
+    # evaluated at once: the configured schedule is in force, with its slots
+    jq -e '.schedule | .origin == "api" and .timezone == "Europe/Paris" and .grace_seconds == 3600 and (.description | test("22"))' <<<"$output"
+    [ "$(q "SELECT COUNT(*) FROM job_slot WHERE job_id = $jid")" -gt 0 ]
+    jq -e '.freshness.state | IN("ok", "old", "stale", "never_new", "never_old")' <<<"$output"
+    [ "$(q "SELECT spec || '|' || timezone || '|' || grace_ms || '|' || created_by FROM job_schedule_set WHERE job_id = $jid")" = '0 22 * * *|Europe/Paris|3600000|oper' ]
+    [ "$(q "SELECT who || '|' || target || '|' || COALESCE(before_json, 'null') FROM audit WHERE action = 'job.schedule.set'")" = "oper|job:$jid|null" ]
+    [ "$(q "SELECT json_extract(after_json, '\$.spec') FROM audit WHERE action = 'job.schedule.set'")" = '0 22 * * *' ]
+    # changed: the audit row has what it was
+    run api "$OPER" PUT "$p" '{"spec": "1d"}'
+    jq -e '.schedule.configured | .spec == "1d" and .timezone == null and .grace_seconds == null' <<<"$output"
+    [ "$(q "SELECT json_extract(before_json, '\$.spec') || '>' || json_extract(after_json, '\$.spec') FROM audit WHERE action = 'job.schedule.set' ORDER BY id DESC LIMIT 1")" = '0 22 * * *>1d' ]
+    run api "$VIEW" GET "/api/v1/jobs/$jid"
+    jq -e '.schedule.configured.spec == "1d" and (.freshness | has("last_run_at") and has("warn_after_seconds"))' <<<"$output"
+    # DELETE: back to config/learned, audited; a second one changes nothing
+    run api "$OPER" DELETE "$p"
+    jq -e '.schedule.configured == null and .schedule.origin != "api"' <<<"$output"
+    [ "$(q "SELECT COUNT(*) FROM job_schedule_set WHERE job_id = $jid")" -eq 0 ]
+    [ "$(q "SELECT json_extract(before_json, '\$.spec') FROM audit WHERE action = 'job.schedule.clear' AND target = 'job:$jid'")" = 1d ]
+    [ "$(code "$OPER" DELETE "$p")" = 200 ]
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE action = 'job.schedule.clear'")" -eq 1 ]
+}
+
+@test "freshness: jobs list and job page from the stored thresholds; a Missed run does not freshen; filters partition" {
+    now=$(($(date +%s) * 1000))
+    mapfile -t J < <(cove_jobs 8)
+    stale=${J[6]} fine=${J[7]}
+    # thresholds as the evaluator stores them: 1 s / 2 s makes the last run stale, 30 days fresh
+    q "INSERT OR REPLACE INTO job_schedule (job_id, origin, kind, description, timezone, grace_ms, warn_after_ms, crit_after_ms, updated_at) VALUES
+       ($stale, 'learned', 'daily', 'daily 01:00-01:30', 'UTC', 7200000, 1000, 2000, $now),
+       ($fine, 'learned', 'daily', 'daily 01:00-01:30', 'UTC', 7200000, 2592000000, 5184000000, $now)"
+    sid=$(q "SELECT id FROM source WHERE name = 'cove-msp'")
+    q "INSERT INTO job (source_id, external_id, name, kind, created_at, updated_at) VALUES
+       ($sid, 'fresh-new', 'never-ran-new', 'server', $now, $now),
+       ($sid, 'fresh-old', 'never-ran-old', 'server', $now - 4 * 86400000, $now)"
+    new=$(job_id never-ran-new) old=$(job_id never-ran-old)
+    last=$(q "SELECT MAX(start_at) FROM job_run WHERE job_id = $stale AND source_type <> 'expected'")
+    # a synthetic Missed run after it is not a backup
+    q "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, status, raw_status, created_at, updated_at)
+       VALUES ($stale, 'expected', 'missed:$now', $now, 'missed', 'missed', $now, $now)"
+    run api "$VIEW" GET "/api/v1/jobs/$stale"
+    echo "$output" | jq -c .freshness
+    jq -e '.freshness | .state == "stale" and .warn_after_seconds == 1 and .crit_after_seconds == 2' <<<"$output"
+    [ "$(jq '.freshness.last_run_at | sub("\\.[0-9]+"; "") | fromdateiso8601' <<<"$output")" -eq $((last / 1000)) ]
+    jq -e '.status == "missed" and .schedule.description == "daily 01:00-01:30" and .schedule.origin == "learned"' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/jobs/$fine" | jq -r .freshness.state)" = ok ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs/$new" | jq -c '[.freshness.state, .freshness.last_run_at, .schedule]')" = '["never_new",null,null]' ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs/$old" | jq -r .freshness.state)" = never_old ]
+    # the list: schedule description and freshness per job, agreeing with the filters
+    run api "$VIEW" GET "/api/v1/jobs?limit=1000"
+    jq -e --argjson s "$stale" '.items[] | select(.id == $s) | .freshness == "stale" and .schedule == "daily 01:00-01:30" and .last_run.status == "missed"' <<<"$output"
+    [ "$(jq --argjson s "$stale" '.items[] | select(.id == $s) | .last_backup_at | sub("\\.[0-9]+"; "") | fromdateiso8601' <<<"$output")" -eq $((last / 1000)) ]
+    total=$(jq .total <<<"$output")
+    sum=0
+    for f in ok old stale never; do
+        run api "$VIEW" GET "/api/v1/jobs?limit=1000&freshness=$f"
+        n=$(jq .total <<<"$output")
+        sum=$((sum + n))
+        case $f in
+        never) jq -e 'all(.items[]; .freshness | IN("never_new", "never_old"))' <<<"$output" ;;
+        *) jq -e --arg f "$f" 'all(.items[]; .freshness == $f)' <<<"$output" ;;
+        esac
+    done
+    [ "$sum" -eq "$total" ]
+    run api "$VIEW" GET "/api/v1/jobs?limit=1000&freshness=critical"
+    jq -e --argjson s "$stale" --argjson o "$old" --argjson n "$new" \
+        'any(.items[]; .id == $s) and any(.items[]; .id == $o) and all(.items[]; .id != $n) and all(.items[]; .freshness | IN("stale", "never_old"))' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/jobs?freshness=stale&customer=nobody-at-all" | jq .total)" -eq 0 ]
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/jobs?freshness=green"
+}

@@ -260,7 +260,8 @@ exact_scenario() {
     run eas '{"PartnerId":1000,"Filter":"I1 =~ '"'"'*onerror*'"'"'","Columns":["I1"]}'
     [[ "$output" == *'"Settings":[{"I1":"<img src=x onerror=alert(1)>"}]'* ]]
     run eas '{"PartnerId":1000,"Filter":"(AT == 2 OR OT == 1) and TS > 2.days().ago()","Columns":["AT"],"Totals":["COUNT(1)"]}'
-    [[ "$output" == *'"totalStatistics":[{"COUNT(1)":"8"}]'* ]]
+    # 7: the generated fleet's device #6, a workstation, is offline for days (issue 9)
+    [[ "$output" == *'"totalStatistics":[{"COUNT(1)":"7"}]'* ]]
     run eas '{"PartnerId":1000,"Filter":"AT ==","Columns":["I1"]}'
     [[ "$output" == *'"error":{"code":-32602,"data":0,"message":"Invalid filter'* ]]
     run eas '{"PartnerId":1000,"OrderBy":"AN SIDEWAYS","Columns":["I1"]}'

@@ -162,6 +162,75 @@ static void test_defaults(void **state)
     config_free(c);
 }
 
+/* issue 9: [schedule "name"], [customer "name"], [expected], [server] timezone. */
+static void test_schedules(void **state)
+{
+    (void)state;
+    static const char T[] = "[server]\ntimezone = Europe/Paris\n"
+                            "[customer \"Acme\"]\ntimezone = America/New_York\n"
+                            "[schedule \"weekly\"]\nkind = server\njob = db-*\n"
+                            "cron = 0 3 * * 0\ngrace = 3h\n"
+                            "[schedule \"nightly\"]\ncustomer = Acme\nevery = 1d\n"
+                            "timezone = UTC\n"
+                            "[expected]\nstale_warn_m365 = 30h\nstale_crit_m365 = 3d\n"
+                            "offline_warn = 2d\noffline_error = 5d\nworkstations_missed = yes\n"
+                            "duration_factor = 4\nbackfill = 3d\n";
+    struct bk_config *c;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(T, "s.conf", "/tmp", &c, &e), 0);
+    assert_string_equal(c->timezone, "Europe/Paris");
+    assert_int_equal(c->nschedules, 2);
+    const struct bk_schedule_cfg *m = config_match_schedule(c, "Acme", "cove", "db-1", "server");
+    assert_non_null(m);
+    assert_string_equal(m->name, "weekly"); /* first match wins, in file order */
+    assert_string_equal(m->spec, "0 3 * * 0");
+    assert_int_equal(m->grace_ms, 3 * 3600 * 1000LL);
+    m = config_match_schedule(c, "Acme", "cove", "web-1", "server");
+    assert_string_equal(m->name, "nightly");
+    assert_int_equal(m->grace_ms, -1);
+    assert_null(config_match_schedule(c, "Other", "cove", "web-1", "server"));
+    assert_string_equal(config_find_customer(c, "Acme")->timezone, "America/New_York");
+    assert_int_equal(config_find_stale(c, "m365")->warn_ms, 30 * 3600 * 1000LL);
+    assert_int_equal(config_find_stale(c, "m365")->crit_ms, 3 * 86400 * 1000LL);
+    assert_null(config_find_stale(c, "server"));
+    assert_int_equal(c->expected.offline_warn_days, 2);
+    assert_int_equal(c->expected.offline_error_days, 5);
+    assert_true(c->expected.workstations_missed);
+    assert_true(c->expected.duration_factor > 3.9 && c->expected.duration_factor < 4.1);
+    assert_int_equal(c->expected.backfill_ms, 3 * 86400 * 1000LL);
+    config_free(c);
+    /* defaults */
+    assert_int_equal(config_parse_string("[server]\n", "d.conf", "/tmp", &c, &e), 0);
+    assert_null(c->timezone);
+    assert_int_equal(c->expected.offline_warn_days, 3);
+    assert_int_equal(c->expected.offline_error_days, 7);
+    assert_false(c->expected.workstations_missed);
+    assert_int_equal(c->expected.backfill_ms, 7 * 86400 * 1000LL);
+    config_free(c);
+}
+
+static void test_schedule_errors(void **state)
+{
+    (void)state;
+    expect_error("[server]\n[schedule \"a\"]\ncron = 0 25 * * *\n", "f.conf:3:");
+    expect_error("[schedule \"a\"]\nevery = 1x\n", "f.conf:2:");
+    expect_error("[schedule \"a\"]\nevery = 0 22 * * *\n", "not a duration");
+    expect_error("[schedule \"a\"]\ncron = 1d\n", "not a cron expression");
+    expect_error("[schedule \"a\"]\nevery = 1d\ncron = 0 1 * * *\n", "given twice");
+    expect_error("[schedule \"a\"]\nevery = 1d\ntimezone = Mars/Olympus\n",
+                 "f.conf:3: timezone \"Mars/Olympus\" is not a known time zone");
+    expect_error("[schedule \"a\"]\njob = x\n",
+                 "f.conf:1: schedule \"a\": every or cron is required");
+    expect_error("[schedule \"a\"]\nevery = 1d\nwhen = now\n", "f.conf:3: unknown key \"when\"");
+    expect_error("[server]\ntimezone = ../etc/passwd\n", "f.conf:2: timezone");
+    expect_error("[customer \"A\"]\ntimezone = Nowhere/City\n", "f.conf:2:");
+    expect_error("[expected]\nstale_warn_server = soon\n", "f.conf:2: stale_warn_server");
+    expect_error("[expected]\nstale_warn_server = 2d\nstale_crit_server = 1d\n", "f.conf:3:");
+    expect_error("[expected]\noffline_warn = 5d\noffline_error = 2d\n", "offline_error");
+    expect_error("[expected]\nduration_factor = 0.5\n", "f.conf:2: duration_factor");
+    expect_error("[expected]\nbackfill = 90d\n", "f.conf:2: backfill");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +240,8 @@ int main(void)
         cmocka_unit_test(test_malformed_header),
         cmocka_unit_test(test_page_size_before_type),
         cmocka_unit_test(test_url_credentials),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_schedule_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

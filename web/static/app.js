@@ -132,6 +132,7 @@ async function api(method, path, body) {
 const get = (path, params) => api('GET', path + qs(params));
 const post = (path, body) => api('POST', path, body === undefined ? {} : body);
 const del = (path, body) => api('DELETE', path, body);
+const put = (path, body) => api('PUT', path, body === undefined ? {} : body);
 
 function sessionLost() {
   if (!state.user) return;
@@ -215,6 +216,9 @@ const STATUS = {
   success: { label: 'Success', icon: '✓', rank: 1 },
   override: { label: 'Success (override)', icon: '✓', rank: 1 },
   none: { label: 'No runs', icon: '–', rank: 0 },
+  // Daily Jobs: a slot without a run (issue 9)
+  expected: { label: 'Expected (not yet)', icon: '◷', rank: 0.5 },
+  down: { label: 'Unknown — source down', icon: '?', rank: 3 },
 };
 const WORST_FIRST = ['failed', 'missed', 'warning', 'unknown', 'running', 'success'];
 const rankOf = (s) => (STATUS[s] || STATUS.unknown).rank;
@@ -235,7 +239,43 @@ const SOURCE_TYPE = {
   api: { label: 'API', title: 'Polled from the vendor API' },
   trigger: { label: 'Scheduler trigger', title: 'Started by a scheduler through backupctl backup' },
   email: { label: 'E-mail', title: 'Imported from a report e-mail' },
+  expected: { label: 'Expected schedule', title: 'Recorded by backupctl: no backup when the schedule expected one (Missed), or a device offline' },
 };
+
+// Freshness (issue 9): the job's last real run against its stale thresholds. A stale job is
+// never shown green, whatever the status of its latest run.
+const FRESH = {
+  ok: null,
+  old: { label: 'Old', cls: 'warning', title: 'The last backup is older than the warning threshold' },
+  stale: { label: 'Stale', cls: 'failed', title: 'The last backup is older than the critical threshold' },
+  never_new: { label: 'Never ran', cls: 'warning', title: 'No backup yet; the job is new' },
+  never_old: { label: 'Never ran', cls: 'failed', title: 'No backup since the job was first seen, longer than the critical threshold' },
+};
+
+// "Stale — last run 3 days ago"; null when fresh.
+function freshBadge(state, lastRunAt) {
+  const f = FRESH[state];
+  if (!f) return null;
+  const when = lastRunAt && (state === 'old' || state === 'stale') ? ` — last run ${relTime(new Date(lastRunAt))}` : '';
+  return h('span', { class: `fresh fresh-${f.cls}`, title: f.title, dataset: { freshness: state } },
+    h('span', { 'aria-hidden': 'true' }, f.cls === 'failed' ? '⚠ ' : '◔ '), `${f.label}${when}`);
+}
+
+// A job's status: its latest run, but a stale job never shows a green success.
+function jobChip(j) {
+  const f = FRESH[j.freshness && typeof j.freshness === 'object' ? j.freshness.state : j.freshness];
+  const st = j.last_run ? (j.last_run.override ? 'success' : j.last_run.status) : j.status;
+  if (f && (st === 'success' || st === 'none' || !st)) {
+    return h('span', { class: `chip chip-${f.cls}`, dataset: { status: f.cls, freshness: 'not-ok' }, title: f.title },
+      h('span', { class: 'chip-icon', 'aria-hidden': 'true' }, f.cls === 'failed' ? '✕' : '!'), f.label);
+  }
+  return j.last_run ? runChip(j.last_run) : chip(j.status);
+}
+
+function anomalyNote(run) {
+  return run && run.anomaly ? h('span', { class: 'anomaly', title: 'Duration anomaly: the run took much less or much more than usual' },
+    h('span', { 'aria-hidden': 'true' }, '⏱ '), run.anomaly) : null;
+}
 
 function sourceBadge(type) {
   const t = SOURCE_TYPE[type] || { label: type || 'unknown', title: 'Source type' };
@@ -599,17 +639,23 @@ async function pageDashboard(ctx) {
   const body = h('div', { class: 'dash' });
   add(ctx.root, pageHead('Dashboard', h('span', { class: 'muted' }, `Today, ${fmtDate.format(new Date())} (${TZ})`)), body);
 
-  const counts = WORST_FIRST.map((s) => get('/runs', { from, status: s, limit: 1 }));
-  const [unrev, jobsAll, failing, missed, sources, ...byStatus] = await Promise.allSettled([
+  // The Missed tile counts the unreviewed Missed runs since yesterday: a night's slot starts on
+  // one day and is found missed on the next, so "today" alone would show 0 every morning.
+  const sinceYesterday = from - 86400000;
+  const counts = WORST_FIRST.map((s) => (s === 'missed'
+    ? get('/runs', { from: sinceYesterday, status: s, reviewed: 'false', limit: 1 })
+    : get('/runs', { from, status: s, limit: 1 })));
+  const [unrev, jobsAll, failing, missed, stale, sources, ...byStatus] = await Promise.allSettled([
     get('/runs', { reviewed: 'false', limit: 1 }),
     get('/jobs', { limit: 1 }),
     get('/jobs', { status: 'failed', limit: 25, sort: 'name' }),
     get('/jobs', { status: 'missed', limit: 25, sort: 'name' }),
+    get('/jobs', { freshness: 'critical', limit: 25, sort: 'name' }),
     get('/sources', { limit: 1000 }),
     ...counts,
   ]);
   if (!ctx.alive()) return;
-  const firstErr = [unrev, jobsAll, failing, missed, sources, ...byStatus].find((r) => r.status === 'rejected');
+  const firstErr = [unrev, jobsAll, failing, missed, stale, sources, ...byStatus].find((r) => r.status === 'rejected');
   if (firstErr && firstErr.reason.status === 0) {
     clear(body, errorState(firstErr.reason, () => route()));
     return;
@@ -622,11 +668,20 @@ async function pageDashboard(ctx) {
     const n = r.status === 'fulfilled' ? r.value.total : null;
     add(tiles, h('a', {
       class: ['tile', `tile-${s}`, n ? null : 'tile-zero'],
-      href: `#/daily${qs({ date: today, status: s })}`,
+      href: s === 'missed' ? '#/runs' : `#/daily${qs({ date: today, status: s })}`,
+      title: s === 'missed' ? 'Unreviewed Missed runs since yesterday: review them in Run Checks' : null,
       dataset: { status: s },
     }, h('span', { class: 'tile-n' }, n === null ? '?' : fmtNum.format(n)),
-    h('span', { class: 'tile-label' }, h('span', { 'aria-hidden': 'true', class: 'tile-icon' }, STATUS[s].icon), ` ${STATUS[s].label}`)));
+    h('span', { class: 'tile-label' }, h('span', { 'aria-hidden': 'true', class: 'tile-icon' }, STATUS[s].icon), ` ${STATUS[s].label}`),
+    s === 'missed' ? h('span', { class: 'tile-sub small' }, 'unreviewed, since yesterday') : null));
   });
+  const nStale = stale.status === 'fulfilled' ? stale.value.total : null;
+  add(tiles, h('a', {
+    class: ['tile', 'tile-stale', nStale ? null : 'tile-zero'], href: `#/jobs${qs({ freshness: 'critical' })}`, dataset: { status: 'stale' },
+    title: 'Jobs whose last backup is older than their critical threshold, or that never ran since long',
+  }, h('span', { class: 'tile-n' }, nStale === null ? '?' : fmtNum.format(nStale)),
+  h('span', { class: 'tile-label' }, h('span', { 'aria-hidden': 'true', class: 'tile-icon' }, '⚠'), ' Stale jobs'),
+  h('span', { class: 'tile-sub small' }, 'no recent backup')));
   const nUnrev = unrev.status === 'fulfilled' ? unrev.value.total : null;
   if (nUnrev !== null) refreshBadge(nUnrev);
   const nJobs = jobsAll.status === 'fulfilled' ? jobsAll.value.total : null;
@@ -634,22 +689,26 @@ async function pageDashboard(ctx) {
   add(body,
     h('div', { class: 'dash-top' },
       section("Today's runs by status", tiles,
-        h('p', { class: 'muted small' }, 'Runs that started today in your time zone. Select a count to see those runs in Daily Jobs.')),
+        h('p', { class: 'muted small' }, 'Runs that started today in your time zone (Missed: unreviewed since yesterday; Stale: jobs now). Select a count to see them.')),
       h('a', { class: ['card', 'unrev', nUnrev ? 'unrev-some' : 'unrev-none'], href: '#/runs', id: 'unreviewed-card' },
         h('span', { class: 'unrev-n' }, nUnrev === null ? '?' : fmtNum.format(nUnrev)),
         h('span', { class: 'unrev-label' }, nUnrev === 1 ? 'unreviewed run' : 'unreviewed runs'),
         h('span', { class: 'unrev-go' }, nUnrev ? 'Open Run Checks →' : 'Nothing to review ✓'),
         nJobs !== null ? h('span', { class: 'muted small' }, `${plural(nJobs, 'job')} monitored`) : null)));
 
-  // Jobs that need attention: failed, then missed.
+  // Jobs that need attention: failed, then missed, then stale.
   const attention = [];
-  for (const r of [failing, missed]) if (r.status === 'fulfilled') attention.push(...r.value.items);
-  const more = [failing, missed].reduce((a, r) => a + (r.status === 'fulfilled' ? Math.max(0, r.value.total - r.value.items.length) : 0), 0);
+  const seen = new Set();
+  for (const r of [failing, missed, stale]) {
+    if (r.status !== 'fulfilled') continue;
+    for (const j of r.value.items) if (!seen.has(j.id)) { seen.add(j.id); attention.push(j); }
+  }
+  const more = [failing, missed, stale].reduce((a, r) => a + (r.status === 'fulfilled' ? Math.max(0, r.value.total - r.value.items.length) : 0), 0);
   const attnBody = failing.status === 'rejected' ? errorState(failing.reason, () => route()) :
-    attention.length === 0 ? emptyState('No job is failing or missed right now.', 'Jobs whose latest run failed or was missed are listed here.') :
+    attention.length === 0 ? emptyState('No job is failing, missed or stale right now.', 'Jobs whose latest run failed or was missed, and jobs with no recent backup, are listed here.') :
       frag(jobsTable(attention, { compact: true }),
         more ? h('p', null, h('a', { href: `#/jobs${qs({ status: 'failed' })}` }, `${plural(more, 'more job')} need attention — see all failing jobs`)) : null);
-  add(body, section('Failing and missed jobs', attnBody));
+  add(body, section('Failing, missed and stale jobs', attnBody));
 
   // Sources health.
   add(body, section('Sources', sources.status === 'fulfilled'
@@ -662,13 +721,14 @@ async function pageDashboard(ctx) {
 
 function jobsTable(items, opts = {}) {
   const cols = [{ label: 'Status' }, { label: 'Customer › Job' }, { label: 'Kind' }, { label: 'Source' },
-    { label: 'Last run' }, { label: 'Reviewed' }];
-  return table(cols, items.map((j) => h('tr', { dataset: { job: j.id } },
-    h('td', null, j.last_run ? runChip(j.last_run) : chip(j.status)),
+    { label: 'Schedule' }, { label: 'Last backup' }, { label: 'Reviewed' }];
+  return table(cols, items.map((j) => h('tr', { dataset: { job: j.id, freshness: j.freshness || '' } },
+    h('td', null, jobChip(j)),
     h('td', null, jobLink(j, j.customer), j.retired ? h('span', { class: 'badge' }, 'retired') : null),
     h('td', null, kindBadge(j.kind)),
     h('td', null, j.source),
-    h('td', null, timeEl(j.last_run && j.last_run.start_at, { none: 'never ran' })),
+    h('td', { class: 'small' }, j.schedule || h('span', { class: 'muted' }, 'not known yet')),
+    h('td', null, timeEl(j.last_backup_at, { none: 'never ran' }), ' ', freshBadge(j.freshness, null)),
     h('td', null, j.last_run ? reviewedCell(j.last_run) : h('span', { class: 'muted' }, '—')))), { caption: 'Jobs' });
 }
 
@@ -677,16 +737,19 @@ async function pageJobs(ctx) {
   const p = ctx.params;
   const limit = clampLimit(p.get('limit'), 50);
   const offset = Math.max(0, Number(p.get('offset')) || 0);
-  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '', sort: p.get('sort') || 'name' };
+  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '', sort: p.get('sort') || 'name', freshness: p.get('freshness') || '' };
   const list = h('div', { 'aria-live': 'polite' });
   const customers = await customerOptions();
   if (!ctx.alive()) return;
-  add(ctx.root, pageHead('Jobs'), filterBar(filters, customers, { statuses: [...WORST_FIRST, 'none'], text: 'Job or customer name', sort: true }), list);
+  const freshSel = h('select', { name: 'freshness', dataset: { label: 'Freshness' } }, h('option', { value: '' }, 'Any freshness'),
+    [['ok', 'Recent backup'], ['old', 'Old (warning)'], ['stale', 'Stale (critical)'], ['never', 'Never ran'], ['critical', 'Stale or never ran (critical)']]
+      .map(([v, l]) => h('option', { value: v, selected: v === filters.freshness }, l)));
+  add(ctx.root, pageHead('Jobs'), filterBar(filters, customers, { statuses: [...WORST_FIRST, 'none'], text: 'Job or customer name', sort: true, extra: [freshSel] }), list);
   try {
     const res = await get('/jobs', { ...filters, limit, offset });
     if (!ctx.alive()) return;
     if (!res.items.length) {
-      add(list, emptyState('No job matches these filters.', res.total === 0 && !filters.q && !filters.status && !filters.customer
+      add(list, emptyState('No job matches these filters.', res.total === 0 && !filters.q && !filters.status && !filters.customer && !filters.freshness
         ? 'Jobs appear after the first poll of a source: check Sources.' : 'Clear a filter to see more.'));
     } else {
       add(list, jobsTable(res.items), pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
@@ -752,6 +815,33 @@ function filterBar(filters, customers, opts) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Daily Jobs                                                                                     */
 
+// One row per job of the day (GET /daily): what was expected (the job's slots that day: ran,
+// Missed, Expected (not yet), Unknown — source down) with its runs, and the jobs without a slot
+// that day that ran anyway. Worst first.
+const DAILY_STATUSES = ['failed', 'missed', 'warning', 'unknown', 'running', 'expected', 'success'];
+
+// The chip of a job-day: its latest run's when it ran, else the state of its slot.
+function dailyChip(it) {
+  const run = it.runs && it.runs[0];
+  if (it.status === 'expected') return chip('expected');
+  if (it.status === 'unknown' && !run && (it.slots || []).some((x) => x.state === 'unknown')) return chip('down');
+  if (it.status === 'missed') return chip('missed');
+  if (run && (run.override ? 'success' : run.status) === it.status) return runChip(run);
+  return chip(it.status);
+}
+
+const fmtTime = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+function slotText(it) {
+  const slots = it.slots || [];
+  if (!it.expected) return h('span', { class: 'muted small', title: 'No slot of its schedule falls on this day (irregular or not learned yet)' }, 'not expected that day');
+  const first = slots[0];
+  const label = slots.length > 1 ? `${slots.length} slots from ${fmtTime.format(new Date(first.start_at))}` : `at ${fmtTime.format(new Date(first.start_at))}`;
+  const due = slots[slots.length - 1].due_at;
+  return h('span', { class: 'small', title: due ? `Missed if no run by ${utcText(due)}` : null }, label,
+    due ? h('span', { class: 'muted' }, `, due ${fmtTime.format(new Date(due))}`) : null);
+}
+
 async function pageDaily(ctx) {
   document.title = 'Daily Jobs — backupctl';
   const p = ctx.params;
@@ -759,9 +849,10 @@ async function pageDaily(ctx) {
   const limit = clampLimit(p.get('limit'), 250);
   const offset = Math.max(0, Number(p.get('offset')) || 0);
   const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '' };
+  if (filters.status && !DAILY_STATUSES.includes(filters.status)) filters.status = '';
   const sortKey = p.get('sort') || 'status';
   const sortDir = p.get('dir') === 'asc' ? 'asc' : (p.get('dir') === 'desc' ? 'desc' : (sortKey === 'status' ? 'desc' : 'asc'));
-  const [from, to] = dayRange(date);
+  const [from] = dayRange(date);
   const dateIn = h('input', { type: 'date', name: 'date', value: date, max: todayYmd(), dataset: { label: 'Date' } });
   const customers = await customerOptions();
   if (!ctx.alive()) return;
@@ -775,78 +866,78 @@ async function pageDaily(ctx) {
     pageHead('Daily Jobs',
       h('button', { type: 'button', class: 'btn btn-small', onclick: () => shift(-1) }, '‹ Previous day'),
       h('button', { type: 'button', class: 'btn btn-small', disabled: date >= todayYmd(), onclick: () => shift(1) }, 'Next day ›')),
-    filterBar(filters, customers, { statuses: WORST_FIRST, text: 'Job, customer or message', textLabel: 'Filter', extra: [dateIn] }),
+    h('p', { class: 'lead' }, 'What should have run that day, and what did: every job its schedule expected — with its run, “Missed”, or “Expected (not yet)” — and the jobs without a slot that day that ran.'),
+    filterBar(filters, customers, { statuses: DAILY_STATUSES, text: 'Job, customer or message', textLabel: 'Filter', extra: [dateIn] }),
     list);
   let res;
   try {
-    res = await get('/runs', { from, to, customer: filters.customer, status: filters.status, limit, offset });
+    res = await get('/daily', { date, customer: filters.customer, status: filters.status, limit, offset });
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     add(list, errorState(e, () => route()));
     return;
   }
   if (!ctx.alive()) return;
-  // One row per job: its latest run of the day (runs arrive newest first).
-  const byJob = new Map();
-  for (const r of res.items) {
-    const g = byJob.get(r.job.id);
-    if (!g) byJob.set(r.job.id, { run: r, n: 1, unreviewed: r.reviewed ? 0 : 1, worst: r.override ? 'success' : r.status });
-    else {
-      g.n++;
-      if (!r.reviewed) g.unreviewed++;
-      const st = r.override ? 'success' : r.status;
-      if (rankOf(st) > rankOf(g.worst)) g.worst = st;
-    }
-  }
-  let rows = [...byJob.values()];
+  let rows = res.items.map((it) => ({ it, run: (it.runs || [])[0] || null, unreviewed: (it.runs || []).filter((r) => !r.reviewed).length }));
   const needle = filters.q.toLowerCase();
   if (needle) {
-    rows = rows.filter(({ run }) => [run.job.name, run.customer && run.customer.name, run.message, run.source]
+    rows = rows.filter(({ it }) => [it.job.name, it.customer && it.customer.name, it.source, it.schedule, ...(it.runs || []).map((r) => r.message)]
       .some((s) => s && s.toLowerCase().includes(needle)));
   }
+  const rankD = (s) => DAILY_STATUSES.length - DAILY_STATUSES.indexOf(s);
   const keyFn = {
-    customer: (g) => `${(g.run.customer && g.run.customer.name) || ''}\u0000${g.run.job.name || ''}`.toLowerCase(),
-    job: (g) => (g.run.job.name || '').toLowerCase(),
-    source: (g) => g.run.source || '',
-    kind: (g) => g.run.job.kind || '',
-    last: (g) => g.run.start_at || '',
-    status: (g) => rankOf(g.run.override ? 'success' : g.run.status) * 10 + (g.run.override ? 0 : 1),
+    customer: (g) => `${(g.it.customer && g.it.customer.name) || ''}\u0000${g.it.job.name || ''}`.toLowerCase(),
+    job: (g) => (g.it.job.name || '').toLowerCase(),
+    source: (g) => g.it.source || '',
+    kind: (g) => g.it.job.kind || '',
+    last: (g) => (g.run && g.run.start_at) || '',
+    status: (g) => rankD(g.it.status),
     reviewed: (g) => g.unreviewed,
-  }[sortKey] || ((g) => 0);
+  }[sortKey] || (() => 0);
   rows.sort((a, b) => {
     const x = keyFn(a);
     const y = keyFn(b);
     const c = x < y ? -1 : x > y ? 1 : 0;
-    return (sortDir === 'asc' ? c : -c) || (a.run.job.id - b.run.job.id);
+    return (sortDir === 'asc' ? c : -c) || (a.it.job.id - b.it.job.id);
   });
   const onSort = (k) => setParams({ sort: k, dir: k === sortKey ? (sortDir === 'asc' ? 'desc' : 'asc') : (k === 'status' || k === 'last' ? 'desc' : 'asc') }, true);
-  const summary = h('p', { class: 'summary' },
-    `${fmtDate.format(new Date(from))}: ${plural(res.total, 'run')}`,
-    res.total > res.items.length ? ` (this page: ${plural(res.items.length, 'run')}, ${plural(byJob.size, 'job')})` : ` of ${plural(byJob.size, 'job')}`,
-    needle ? `; ${plural(rows.length, 'job')} match “${filters.q}” on this page` : '');
+  const totals = res.totals || {};
+  const nAll = DAILY_STATUSES.reduce((a, s) => a + (totals[s] || 0), 0);
+  const summary = h('div', { class: 'summary daily-summary' },
+    h('span', null, `${fmtDate.format(new Date(from))}: ${plural(nAll, 'job')}`),
+    DAILY_STATUSES.filter((s) => totals[s]).map((s) => h('a', {
+      class: ['daily-total', `chip`, `chip-${s}`], href: `#/daily${qs({ date, customer: filters.customer, status: filters.status === s ? '' : s })}`, dataset: { total: s },
+    }, h('span', { class: 'chip-icon', 'aria-hidden': 'true' }, STATUS[s].icon), `${fmtNum.format(totals[s])} ${STATUS[s].label.toLowerCase()}`)),
+    filters.status ? h('span', null, ` — showing ${STATUS[filters.status].label.toLowerCase()} only`) : null,
+    needle ? h('span', null, `; ${plural(rows.length, 'job')} match “${filters.q}” on this page`) : null);
   if (!res.total) {
-    add(list, emptyState(`No run started on ${fmtDate.format(new Date(from))}${filters.status || filters.customer ? ' with these filters' : ''}.`,
-      date === todayYmd() ? 'Runs appear after the next poll of each source (see Sources), or pick an earlier day.' : 'Pick another day or clear the filters.'));
+    add(list, summary, emptyState(`No job was expected or ran on ${fmtDate.format(new Date(from))}${filters.status || filters.customer ? ' with these filters' : ''}.`,
+      date === todayYmd() ? 'Schedules are learned from the runs polled so far (see Sources), or pick an earlier day.' : 'Pick another day or clear the filters.'));
     return;
   }
   const cols = [
     { label: 'Customer', sortKey: 'customer' }, { label: 'Source', sortKey: 'source' }, { label: 'Kind', sortKey: 'kind' },
-    { label: 'Job', sortKey: 'job' }, { label: 'Last run', sortKey: 'last' }, { label: 'Status', sortKey: 'status' },
+    { label: 'Job', sortKey: 'job' }, { label: 'Expected' }, { label: 'Run', sortKey: 'last' }, { label: 'Status', sortKey: 'status' },
     { label: 'Reviewed', sortKey: 'reviewed' }, { label: '', cls: 'col-act' },
   ];
   add(list, summary,
-    rows.length ? table(cols, rows.map((g) => h('tr', { dataset: { job: g.run.job.id, run: g.run.id } },
-      h('td', null, g.run.customer ? g.run.customer.name : h('span', { class: 'muted' }, '—')),
-      h('td', null, g.run.source),
-      h('td', null, kindBadge(g.run.job.kind)),
-      h('td', null, h('a', { href: `#/jobs/${Number(g.run.job.id)}` }, g.run.job.name)),
-      h('td', null, timeEl(g.run.start_at), g.n > 1 ? h('span', { class: 'muted small' }, ` (+${g.n - 1} earlier)`) : null),
-      h('td', null, runChip(g.run), g.n > 1 && g.worst !== (g.run.override ? 'success' : g.run.status)
-        ? h('span', { class: 'muted small' }, ` worst today: ${STATUS[g.worst].label}`) : null),
-      h('td', null, g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.n > 1 ? `${g.unreviewed} of ${g.n} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
-      h('td', { class: 'col-act' }, h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(g.run.id, { onChange: () => route() }) }, 'Details')))),
+    rows.length ? table(cols, rows.map((g) => h('tr', { dataset: { job: g.it.job.id, run: g.run ? g.run.id : '', daily: g.it.status }, class: `daily-${g.it.status}` },
+      h('td', null, g.it.customer ? g.it.customer.name : h('span', { class: 'muted' }, '—')),
+      h('td', null, g.it.source),
+      h('td', null, kindBadge(g.it.job.kind)),
+      h('td', null, h('a', { href: `#/jobs/${Number(g.it.job.id)}` }, g.it.job.name),
+        g.it.schedule ? h('div', { class: 'muted small' }, g.it.schedule) : null),
+      h('td', null, slotText(g.it)),
+      h('td', null, g.run ? frag(g.run.source_type === 'expected' ? h('span', { class: 'muted' }, 'no backup') : timeEl(g.run.start_at),
+        g.it.runs.length > 1 ? h('span', { class: 'muted small' }, ` (+${g.it.runs.length - 1} more)`) : null, ' ', anomalyNote(g.run))
+        : h('span', { class: 'muted' }, g.it.status === 'expected' ? 'not yet'
+          : (g.it.slots || []).some((x) => x.state === 'ran') ? 'ran (Cove colour bar)' : '—')),
+      h('td', null, dailyChip(g.it)),
+      h('td', null, !g.run ? h('span', { class: 'muted' }, '—')
+        : g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.it.runs.length > 1 ? `${g.unreviewed} of ${g.it.runs.length} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
+      h('td', { class: 'col-act' }, g.run ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(g.run.id, { onChange: () => route() }) }, 'Details') : null))),
     { onSort, sort: { key: sortKey, dir: sortDir }, caption: 'Jobs of the day' })
-      : emptyState(`No job on this page matches “${filters.q}”.`, 'The text filter looks at the runs of this page; raise the page size or clear it.'),
+      : emptyState(`No job on this page matches “${filters.q}”.`, 'The text filter looks at the jobs of this page; raise the page size or clear it.'),
     pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
 }
 
@@ -1010,7 +1101,7 @@ async function pageRunChecks(ctx) {
       h('td', { class: 'col-status' }, runChip(r)),
       h('td', { class: 'col-raw' }, r.raw_status ? h('code', { title: 'Status as the vendor reported it' }, r.raw_status) : null),
       h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, 'no message'),
-        r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null),
+        r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null, ' ', anomalyNote(r)),
       h('td', null, sourceBadge(r.source_type)),
       h('td', { class: 'col-act' },
         r.reviewed ? reviewedCell(r) : null,
@@ -1139,7 +1230,7 @@ async function openRun(id, opts = {}) {
     fact('Message', run.message || h('span', { class: 'muted' }, 'no message')),
     fact('Started', timeEl(run.start_at)),
     fact('Ended', timeEl(run.end_at, { none: run.status === 'running' ? 'still running' : '—' })),
-    fact('Duration', duration(run.start_at, run.end_at)),
+    fact('Duration', frag(duration(run.start_at, run.end_at), run.anomaly ? frag(' ', anomalyNote(run)) : null)),
     fact('Errors', run.error_count === null || run.error_count === undefined ? '—' : fmtNum.format(run.error_count)),
     fact('Source', frag(h('span', null, `${run.source} `), sourceBadge(run.source_type))),
     fact('Job kind', run.job.kind || '—'),
@@ -1322,7 +1413,7 @@ const BAR_ICON = { none: '', success: '✓', warning: '!', failed: '✕', runnin
 
 // 28 cells, oldest left, newest right. A vendor bar (Cove D09F08) is drawn from its digits — one
 // per day, the last is the newest — a computed one from the days the API derived from stored runs.
-function colourBar(bar) {
+function colourBar(bar, missedDays = new Set()) {
   const days = (bar && bar.days) || [];
   const vendor = bar && bar.source === 'vendor' && typeof bar.digits === 'string';
   const cells = [];
@@ -1338,7 +1429,8 @@ function colourBar(bar) {
       return d.toISOString().slice(0, 10);
     });
     for (let i = 0; i < 28 - digits.length; i++) cells.push({ status: 'nodata', date: null, digit: null });
-    digits.forEach((dg, i) => cells.push({ status: BAR_DIGIT[dg] || 'unknown', date: dates[i], digit: dg }));
+    // A day Cove shows without a backup that backupctl recorded as Missed is drawn Missed.
+    digits.forEach((dg, i) => cells.push({ status: dg === '0' && missedDays.has(dates[i]) ? 'missed' : (BAR_DIGIT[dg] || 'unknown'), date: dates[i], digit: dg }));
   } else {
     for (let i = 0; i < 28 - days.length; i++) cells.push({ status: 'nodata', date: null, digit: null });
     for (const d of days) cells.push({ status: d.status, date: d.date, digit: null });
@@ -1354,7 +1446,7 @@ function colourBar(bar) {
       }, h('span', { 'aria-hidden': 'true' }, BAR_ICON[c.status] || ''));
     }));
   const legend = h('ul', { class: 'cbar-legend', 'aria-label': 'Legend' },
-    ['success', 'warning', 'failed', 'running', 'unknown', 'none'].map((s) => h('li', null,
+    ['success', 'warning', 'failed', 'missed', 'running', 'unknown', 'none'].map((s) => h('li', null,
       h('span', { class: `cbar-cell cb-${s}`, 'aria-hidden': 'true' }, h('span', null, BAR_ICON[s])), ` ${BAR_LABEL[s]}`)));
   const first = cells.find((c) => c.date);
   const last = cells[cells.length - 1];
@@ -1370,6 +1462,75 @@ function colourBar(bar) {
     h('p', { class: 'muted small' }, vendor
       ? frag('From Cove’s colour bar (D09F08) as of ', timeEl(bar.as_of), '; days are UTC.')
       : 'Computed from the stored runs: the worst run of each UTC day.'));
+}
+
+function secondsText(sec) {
+  if (sec === null || sec === undefined) return '—';
+  if (sec >= 86400 && sec % 3600 === 0) return sec % 86400 === 0 ? plural(sec / 86400, 'day') : `${fmtNum.format(sec / 3600)} h`;
+  return interval(sec);
+}
+
+const ORIGIN = { learned: 'Learned from its history', config: 'Configured in the configuration file', api: 'Configured on this page' };
+
+// The job's expected schedule (where it comes from), its freshness, and the operator's form.
+function scheduleView(job) {
+  const s = job.schedule;
+  const f = job.freshness || {};
+  const cfg = s && s.configured;
+  const origin = s && s.origin ? [
+    ORIGIN[s.origin] || s.origin,
+    s.origin === 'learned' && s.evidence !== null ? `, from ${plural(s.evidence, 'day')}` : '',
+    s.origin === 'learned' && s.confidence !== null ? `, confidence ${s.confidence} %` : '',
+    s.origin === 'config' && s.config_name ? ` ([schedule "${s.config_name}"])` : '',
+    s.origin === 'api' && cfg && cfg.created_by ? ` by ${cfg.created_by}` : '',
+  ].join('') : null;
+  const facts = h('dl', { class: 'facts' },
+    fact('Schedule', s && s.description ? h('strong', { id: 'schedule-desc' }, s.description)
+      : h('span', { class: 'muted', id: 'schedule-desc' }, cfg ? `configured (${cfg.spec}), not evaluated yet` : 'not known yet: it is learned from the first runs')),
+    s && s.origin ? fact('From', h('span', { id: 'schedule-origin', dataset: { origin: s.origin } }, origin)) : null,
+    s && s.timezone ? fact('Time zone', s.timezone) : null,
+    s && s.grace_seconds !== null && s.grace_seconds !== undefined ? fact('Grace', `${secondsText(s.grace_seconds)} after the window, then Missed`) : null,
+    fact('Freshness', f.state === 'ok'
+      ? frag(h('span', { class: 'fresh fresh-ok', dataset: { freshness: 'ok' } }, h('span', { 'aria-hidden': 'true' }, '✓ '), 'Recent'), ' last backup ', timeEl(f.last_run_at, { relative: true }))
+      : (freshBadge(f.state, f.last_run_at) || '—')),
+    f.warn_after_seconds ? fact('Thresholds', `old after ${secondsText(f.warn_after_seconds)}, stale after ${secondsText(f.crit_after_seconds)} without a backup`) : null);
+  if (!can('operator')) return facts;
+
+  const spec = h('input', { type: 'text', name: 'spec', value: cfg ? cfg.spec : '', placeholder: '0 22 * * *  or  1d', maxlength: '256', required: true, autocomplete: 'off' });
+  const tz = h('input', { type: 'text', name: 'timezone', value: cfg && cfg.timezone ? cfg.timezone : '', placeholder: 'e.g. Europe/Paris (default: the customer’s, else the server’s)', maxlength: '128', autocomplete: 'off' });
+  const grace = h('input', { type: 'text', name: 'grace', value: cfg && cfg.grace_seconds !== null && cfg.grace_seconds !== undefined ? `${Math.round(cfg.grace_seconds / 60)}m` : '', placeholder: '2h', maxlength: '32', autocomplete: 'off' });
+  const err = h('div', { class: 'form-error', role: 'alert', id: 'schedule-error' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'schedule-save' } }, cfg ? 'Change schedule' : 'Set schedule');
+  const clearBtn = cfg ? h('button', { type: 'button', class: 'btn', dataset: { action: 'schedule-clear' }, onclick: () => withBusy(clearBtn, async () => {
+    await del(`/jobs/${Number(job.id)}/schedule`);
+    toast('Configured schedule removed: back to the configuration or the learned schedule.');
+    route();
+  }) }, 'Clear (back to learned)') : null;
+  const form = h('form', {
+    class: 'panel-form schedule-form', onsubmit: (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      const body = { spec: spec.value.trim() };
+      if (tz.value.trim()) body.timezone = tz.value.trim();
+      if (grace.value.trim()) body.grace = grace.value.trim();
+      withBusy(save, async () => {
+        try {
+          await put(`/jobs/${Number(job.id)}/schedule`, body);
+        } catch (x) {
+          if (!(x instanceof ApiError)) throw x;
+          err.textContent = x.message; // the parser's one-line message
+          spec.focus();
+          return;
+        }
+        toast(`Schedule of ${job.name} set.`);
+        route();
+      });
+    },
+  },
+  field('Cron expression or every', spec, 'cron “min hour day month weekday” (0 22 * * 1-5), @daily, or a duration: 12h, 1d, 1w'),
+  field('Time zone', tz), field('Grace', grace, 'how long after the window before a slot is Missed'),
+  err, h('div', { class: 'row' }, save, clearBtn));
+  return frag(facts, h('details', { class: 'schedule-edit', open: !!cfg }, h('summary', null, cfg ? 'Configured schedule' : 'Configure a schedule…'), form));
 }
 
 async function pageJob(ctx) {
@@ -1406,7 +1567,7 @@ async function pageJob(ctx) {
         job.customer ? h('a', { href: `#/jobs${qs({ customer: job.customer.id })}` }, job.customer.name) : 'no customer'),
       h('h1', { id: 'page-title', tabindex: '-1' }, job.name),
       h('div', { class: 'job-meta' },
-        job.last_run ? runChip(job.last_run) : chip(job.status), kindBadge(job.kind),
+        jobChip(job), freshBadge(job.freshness && job.freshness.state, job.freshness && job.freshness.last_run_at), kindBadge(job.kind),
         h('span', { class: 'badge badge-source', title: `Source ${job.source} (${job.source_kind})` }, `${job.source} · ${job.source_kind}`),
         job.last_run && job.runs && job.runs[0] ? sourceBadge(job.runs[0].source_type) : null,
         job.external_id ? h('span', { class: 'muted small' }, `vendor id ${job.external_id}`) : null,
@@ -1421,7 +1582,7 @@ async function pageJob(ctx) {
   const runRows = runsPage.items.map((r) => h('tr', { dataset: { run: r.id } },
     h('td', null, timeEl(r.start_at)), h('td', null, timeEl(r.end_at, { none: r.status === 'running' ? 'running' : '—' })),
     h('td', null, runChip(r)), h('td', null, r.raw_status ? h('code', null, r.raw_status) : '—'),
-    h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, '—')),
+    h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, '—'), ' ', anomalyNote(r)),
     h('td', null, sourceBadge(r.source_type)), h('td', null, reviewedCell(r)),
     h('td', { class: 'col-act' }, h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(r.id, { onChange: () => route() }) }, 'Details'))));
   const history = runsPage.total ? frag(
@@ -1448,10 +1609,12 @@ async function pageJob(ctx) {
     }), { caption: 'Overrides' })
     : h('p', { class: 'muted' }, 'No override applies to this job. Create one from a run’s details (“Treat as success…”).');
 
+  const missedDays = new Set((job.runs || []).filter((r) => r.status === 'missed' && r.start_at).map((r) => r.start_at.slice(0, 10)));
   add(ctx.root, head,
     h('div', { class: 'grid2' },
-      section('Last 28 days', colourBar(job.colour_bar)),
-      section('Data sources (latest run)', dsTable)),
+      section('Expected schedule', scheduleView(job)),
+      section('Last 28 days', colourBar(job.colour_bar, missedDays))),
+    section('Data sources (latest run)', dsTable),
     section(`Runs (${fmtNum.format(runsPage.total)})`, history),
     h('div', { class: 'grid2' },
       section('Remarks', remarkList(job.remarks || [])),
