@@ -31,6 +31,9 @@ wait_listening() {
 # start_serve ARGS... : `backupctl serve --config ${SERVE_CONF:-$T/b.conf} ARGS`; sets
 # SERVE_PID and SERVE_URL (exported). Output in $T/serve.out/.err.
 start_serve() {
+    # Truncated here, not by the child's redirection: the child may open the file after
+    # wait_listening has already read a previous program's "listening on" line from it.
+    : >"$T/serve.out"
     "$BACKUPCTL" serve --config "${SERVE_CONF:-$T/b.conf}" "$@" >"$T/serve.out" 2>"$T/serve.err" &
     export SERVE_PID=$!
     local addr
@@ -43,6 +46,7 @@ start_serve() {
 start_sim() {
     local name=$1 bin=$2
     shift 2
+    : >"$T/$name.out" # see start_serve: a restarted simulator must not find the old port
     "$bin" --port 0 "$@" >"$T/$name.out" 2>"$T/$name.err" &
     local pid=$!
     SIM_PIDS="$SIM_PIDS $pid"

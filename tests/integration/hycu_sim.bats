@@ -22,6 +22,7 @@ teardown() {
 
 # start_sim [options...]: runs the simulator on a free port and sets PORT and BASE.
 start_sim() {
+    : >"$T/out" # truncated before the start: a restart must not read the old port
     "$SIM" --port 0 "$@" >"$T/out" 2>"$T/err" &
     SIM_PID=$!
     local i
