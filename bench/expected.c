@@ -153,6 +153,7 @@ static int bench(int njobs)
                njobs, cycle + 1, cycle == 0 ? "(first)" : "(steady)", wall, cpu, cpu * 1e6 / njobs,
                (long long)st.missed_new, (long long)st.offline, (long long)st.anomalies_new,
                (long long)st.slots_written);
+        fflush(stdout);
     }
     store_close(s);
     char p[128];
