@@ -150,9 +150,10 @@ static int bench(int njobs)
         double wall = (double)(bk_mono_ms() - t0) / 1000.0, cpu = cpu_s() - c0;
         printf("jobs=%-6d cycle=%d %-7s wall=%.3f s cpu=%.3f s per_job=%.1f us  missed_new=%lld "
                "offline=%lld anomalies_new=%lld slots_written=%lld\n",
-               njobs, cycle + 1, cycle == 0 ? "(first)" : "(steady)", wall, cpu,
-               cpu * 1e6 / njobs, (long long)st.missed_new, (long long)st.offline,
-               (long long)st.anomalies_new, (long long)st.slots_written);
+               njobs, cycle + 1, cycle == 0 ? "(first)" : "(steady)", wall, cpu, cpu * 1e6 / njobs,
+               (long long)st.missed_new, (long long)st.offline, (long long)st.anomalies_new,
+               (long long)st.slots_written);
+        fflush(stdout);
     }
     store_close(s);
     char p[128];

@@ -56,7 +56,7 @@ struct zone {
 };
 
 struct srcpoll {
-    int64_t source_id, last_ok_start;
+    int64_t source_id, last_ok_start, interval_ms;
 };
 
 struct ev {
@@ -199,16 +199,18 @@ static int poll_row(const struct store_row *r, void *ud)
     e->polls = xrealloc(e->polls, (e->npolls + 1) * sizeof *e->polls);
     e->polls[e->npolls].source_id = store_row_int(r, 0);
     e->polls[e->npolls].last_ok_start = store_row_int(r, 1);
+    e->polls[e->npolls].interval_ms = store_row_int(r, 2);
     e->npolls++;
     return 0;
 }
 
-static int64_t last_ok_poll(const struct ev *e, int64_t source_id)
+static const struct srcpoll *source_poll(const struct ev *e, int64_t source_id)
 {
+    static const struct srcpoll none = {0, 0, 0};
     for (size_t i = 0; i < e->npolls; i++)
         if (e->polls[i].source_id == source_id)
-            return e->polls[i].last_ok_start;
-    return 0;
+            return &e->polls[i];
+    return &none;
 }
 
 static int run_row(const struct store_row *r, void *ud)
@@ -412,7 +414,11 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
     }
     int64_t to = e->now + AHEAD_MS;
     size_t ns = bk_sched_check(sc, tz, times, nt, from, to, e->now, e->slots, MAX_SLOTS);
-    int64_t covered = last_ok_poll(e, j->source_id);
+    const struct srcpoll *sp = source_poll(e, j->source_id);
+    int64_t covered = sp->last_ok_start;
+    /* a source polled fine within 3 intervals (check's rule) is only waiting for its next
+     * poll: the slot stays expected; one that is not is down, and the slot unknown */
+    bool healthy = covered > 0 && sp->interval_ms > 0 && e->now - covered <= 3 * sp->interval_ms;
     int rc = 0;
     /* slots of the window that the schedule no longer has (it changed) go, unless missed */
     size_t k = 0;
@@ -442,7 +448,9 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
             state = "ran";
             run_id = sl->run >= 0 ? run_id_at(runs, nruns, times[sl->run]) : 0;
         } else if (sl->state == BK_SLOT_MISSED) {
-            if (covered < sl->due_ms) {
+            if (covered < sl->due_ms && healthy) {
+                state = "expected"; /* due, but the poll that will tell has not run yet */
+            } else if (covered < sl->due_ms) {
                 state = "unknown"; /* no successful poll since it was due: cannot tell */
                 e->st.unknown++;
             } else {
@@ -801,8 +809,9 @@ static int eval_where(struct bk_store *s, const struct bk_config *cfg, const cha
     free(sql);
     if (rc == 0)
         rc = store_query(s,
-                         "SELECT source_id, MAX(started_at) FROM poll_run WHERE result = 'ok'"
-                         " GROUP BY source_id",
+                         "SELECT s.id, (SELECT MAX(p.started_at) FROM poll_run p"
+                         "  WHERE p.source_id = s.id AND p.result = 'ok'), s.interval_ms"
+                         " FROM source s",
                          NULL, 0, poll_row, &e, err);
     if (rc == 0 && e.njobs) {
         e.slots = xmalloc(MAX_SLOTS * sizeof *e.slots);

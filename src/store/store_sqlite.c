@@ -20,10 +20,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#define EXEC_CACHE 16
+
 struct sq {
     sqlite3 *db;
     bool readonly;
     sqlite3_stmt *ins_job, *ins_run, *ins_obj;
+    /* store_exec statements kept prepared, by SQL text: the expected-runs evaluator runs the
+     * same few statements thousands of times per cycle (bench/expected) */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[EXEC_CACHE];
+    unsigned cache_next;
 };
 
 /* The database file, so an error that reaches a log or a 500 says which file failed (a
@@ -136,6 +145,10 @@ static void sq_close(void *impl)
     sqlite3_finalize(q->ins_job);
     sqlite3_finalize(q->ins_run);
     sqlite3_finalize(q->ins_obj);
+    for (int i = 0; i < EXEC_CACHE; i++) {
+        sqlite3_finalize(q->cache[i].st);
+        free(q->cache[i].sql);
+    }
     sqlite3_close(q->db);
     free(q);
 }
@@ -884,10 +897,20 @@ static int sq_exec(void *impl, const char *sql, const struct store_param *p, siz
                    int64_t *changes, int64_t *last_id, struct bk_err *err)
 {
     struct sq *q = impl;
-    sqlite3_stmt *st;
-    int rc = prepare(q, sql, &st, err);
-    if (rc < 0)
-        return rc;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    for (int i = 0; i < EXEC_CACHE && !st; i++)
+        if (q->cache[i].sql && strcmp(q->cache[i].sql, sql) == 0)
+            st = q->cache[i].st;
+    if (!st) {
+        if ((rc = prepare(q, sql, &st, err)) < 0)
+            return rc;
+        unsigned k = q->cache_next++ % EXEC_CACHE;
+        sqlite3_finalize(q->cache[k].st);
+        free(q->cache[k].sql);
+        q->cache[k].sql = xstrdup(sql);
+        q->cache[k].st = st;
+    }
     if ((rc = bind_params(q, st, p, np, err)) == 0) {
         int s = sqlite3_step(st);
         if (s != SQLITE_DONE && s != SQLITE_ROW) {
@@ -901,7 +924,8 @@ static int sq_exec(void *impl, const char *sql, const struct store_param *p, siz
                 *last_id = sqlite3_last_insert_rowid(q->db);
         }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 

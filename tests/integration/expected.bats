@@ -190,3 +190,34 @@ metrics_public = yes'
     [ "$status" -eq 0 ]
     [[ "$output" == "promcheck: OK: "* ]]
 }
+
+@test "check: never ran is a warning until older than the critical threshold; anomalies warn; --crit-age overrides" {
+    scenario '{"devices": [
+      {"account_id": 900011, "name": "srv-new", "os_type": 2, "status": 0},
+      {"account_id": 900012, "name": "srv-ok", "os_type": 2, "status": 5, "last_session": -600,
+       "colour_bar": "5555555555555555555555555555"}]}'
+    start_sim COVE "$COVE_SIM" --devices 0 --scenario "$T/scenario.json"
+    conf
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "BACKUPCTL WARNING - 0 failed, 1 warning, 0 stale, "*"srv-new: never ran"* ]]
+    run "$BACKUPCTL" status --config "$T/b.conf" --format json
+    [ "$(jq -r '.[] | select(.job == "srv-new") | .freshness' <<<"$output")" = never_new ]
+    # known for 3 days without a run: critical
+    sqlite3 "$T/b.db" "UPDATE job SET created_at = created_at - 3 * 86400000 WHERE name = 'srv-new'"
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 2 ]
+    [[ "$output" == "BACKUPCTL CRITICAL - 0 failed, 0 warning, 1 stale, "*"srv-new: never ran"* ]]
+    run "$BACKUPCTL" check --config "$T/b.conf" --crit-age 100h
+    [ "$status" -eq 1 ]
+    # a successful run with a duration anomaly is a warning until reviewed
+    sqlite3 "$T/b.db" "UPDATE job SET retired_at = 1 WHERE name = 'srv-new';
+      UPDATE job_run SET anomaly = 'ran 4 min, usually 2 h' WHERE source_type <> 'expected'"
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"srv-ok: duration anomaly"* ]]
+    sqlite3 "$T/b.db" "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op'"
+    run "$BACKUPCTL" check --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+}

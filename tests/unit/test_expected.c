@@ -429,6 +429,39 @@ static void test_source_down_unknown(void **state)
         q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 0);
 }
 
+/* A healthy source (polled within 3 intervals) whose next poll has not run since a slot
+ * became due: the slot waits as expected, neither unknown nor Missed. */
+static void test_due_before_next_poll(void **state)
+{
+    (void)state;
+    open_with(NULL);
+    int64_t now = at(2026, 1, 20, 0, 50); /* the 19th's 22:00 slot is due at 00:00 */
+    int64_t j = add_job("srv-w", "server", NULL, 0, at(2025, 12, 20, 0, 0));
+    for (int d = 0; d < 25; d++)
+        add_run(j, at(2025, 12, 25, 22, 0) + d * D, 20 * 60000, "success"); /* to 01-18 */
+    add_poll(now - 60000); /* interval 1 min: healthy; started after the due time */
+    eval(now);
+    assert_int_equal(MISSED(j), 1);
+    struct bk_err e = {0};
+    struct store_param p[] = {SP_INT(g_src_id)};
+    assert_int_equal(store_exec(g_s, "UPDATE source SET interval_ms = 900000 WHERE id = ?1", p, 1,
+                                NULL, NULL, &e),
+                     0);
+    /* the next night's slot is due at 00:00 on the 21st; the last poll at 23:55 */
+    add_poll(at(2026, 1, 20, 23, 55));
+    eval(at(2026, 1, 21, 0, 5));
+    assert_int_equal(MISSED(j), 1);
+    assert_string_equal(q_text("SELECT state FROM job_slot WHERE job_id = ?1 ORDER BY slot_start"
+                               " DESC LIMIT 1 OFFSET 2",
+                               j),
+                        "expected");
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND state = 'unknown'", j), 0);
+    add_poll(at(2026, 1, 21, 0, 10));
+    eval(at(2026, 1, 21, 0, 11));
+    assert_int_equal(MISSED(j), 2);
+}
+
 /* A run much shorter than the job's usual duration gets a reason; its status is unchanged. */
 static void test_duration_anomaly(void **state)
 {
@@ -512,6 +545,7 @@ int main(void)
         cmocka_unit_test_teardown(test_offline, teardown),
         cmocka_unit_test_teardown(test_source_down_unknown, teardown),
         cmocka_unit_test_teardown(test_duration_anomaly, teardown),
+        cmocka_unit_test_teardown(test_due_before_next_poll, teardown),
         cmocka_unit_test_teardown(test_prune_keeps_slots, teardown),
         cmocka_unit_test(test_freshness),
     };
