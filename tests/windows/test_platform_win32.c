@@ -16,14 +16,14 @@
 
 static int passed, failed;
 
-#define CHECK(cond)                                                                              \
-    do {                                                                                         \
-        if (cond) {                                                                              \
-            passed++;                                                                            \
-        } else {                                                                                 \
-            failed++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
-        }                                                                                        \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                        \
+        }                                                                                          \
     } while (0)
 
 /* Writes path and gives it the DACL of the SDDL string (protected: nothing inherited). */
@@ -35,14 +35,15 @@ static int make_file(const char *path, const char *sddl_dacl)
     fputs("{\"token\": \"t\"}\n", f);
     fclose(f);
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl_dacl, SDDL_REVISION_1, &sd, NULL))
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl_dacl, SDDL_REVISION_1, &sd,
+                                                              NULL))
         return -1;
     BOOL present = FALSE, defaulted = FALSE;
     PACL dacl = NULL;
     GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
-    DWORD rc = SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT,
-                                     DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                                     NULL, NULL, dacl, NULL);
+    DWORD rc = SetNamedSecurityInfoA(
+        (char *)path, SE_FILE_OBJECT,
+        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL);
     LocalFree(sd);
     return rc == ERROR_SUCCESS ? 0 : -1;
 }
