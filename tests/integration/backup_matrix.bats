@@ -3,6 +3,8 @@
 # BK_EXE unset) and backupctl.exe under Debian's wine64 (scripts/test-windows sets BK_EXE to the
 # .exe and BK_WINE to the wine launcher, with one WINEPREFIX initialised for the whole run).
 # Same scenarios, same exit codes, same report bytes. backup.bats has the full Linux matrix.
+bats_require_minimum_version 1.5.0
+
 
 setup() {
     load helpers
@@ -143,7 +145,7 @@ matrix_scenario() {
     grep -q '"status": "warning"' "$T/report.json"
     grep -q '"raw_status": "WARNING"' "$T/report.json"
     grep -q '"exit_code": 0' "$T/report.json"
-    ! grep -q $'\r' "$T/report.json"
+    run ! grep -q $'\r' "$T/report.json"
     jq -e '.jobs | length == 1' "$T/report.json" >/dev/null
 }
 
