@@ -2,6 +2,8 @@
 # `backupctl serve` as a daemon: start-up checks, schedule, backoff, SIGHUP, SIGTERM, one
 # instance per SQLite file. API routes are covered by api.bats.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     load helpers
     setup_tmp
@@ -295,7 +297,7 @@ wait_for() { # SQL EXPECTED [tries]
     refused 4
     grep -q "\[database\] url changed (from $T/b.db to $T/other.db); the database only changes with a restart" "$T/serve.err"
     if grep -q 'configuration reloaded' "$T/serve.err"; then grep 'reloaded' "$T/serve.err"; false; fi
-    ! grep -q 'removed from the schedule' "$T/serve.err" || false
+    run ! grep -q 'removed from the schedule' "$T/serve.err"
     # the running configuration still polls (the next 10 s interval), into the old database
     n=$(ok)
     wait_for "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'" $((n + 1)) 600
