@@ -3,6 +3,7 @@
  * — that is how every error gets its file:line. Validation that needs the whole file (required
  * keys, duplicate sources) runs afterwards and names the section's line. */
 #include "config/config.h"
+#include "config/config_int.h"
 
 #include "core/schedule.h"
 #include "core/tzfile.h"
@@ -30,6 +31,7 @@ struct draft {
         SEC_SCHEDULE,
         SEC_CUSTOMER,
         SEC_EXPECTED,
+        SEC_MAINT,
         SEC_BAD
     } sec;
     char *cur_section;   /* raw section name of the last section seen */
@@ -62,13 +64,7 @@ void config_free(struct bk_config *c)
         free(s->ca_file);
     }
     free(c->sources);
-    for (size_t i = 0; i < c->nalerts; i++) {
-        free(c->alerts[i].name);
-        free(c->alerts[i].webhook);
-        free(c->alerts[i].email);
-        free(c->alerts[i].format);
-    }
-    free(c->alerts);
+    cfg_alerts_free(c);
     for (size_t i = 0; i < c->nschedules; i++) {
         struct bk_schedule_cfg *sc = &c->schedules[i];
         free(sc->name);
@@ -89,6 +85,7 @@ void config_free(struct bk_config *c)
         free(c->expected.stale[i].kind);
     free(c->expected.stale);
     free(c->timezone);
+    free(c->public_url);
     free(c->path);
     free(c->db_url);
     free(c->db_path);
@@ -189,7 +186,7 @@ static char *quoted_name(const char *section, const char *kind)
     return name;
 }
 
-static bool valid_url(const char *v)
+bool cfg_valid_url(const char *v)
 {
     return (str_starts_with(v, "https://") || str_starts_with(v, "http://")) && strlen(v) > 8 &&
            !strpbrk(v, " \t");
@@ -206,26 +203,36 @@ static bool valid_env_name(const char *v)
     return !(v[0] >= '0' && v[0] <= '9');
 }
 
-static int set_secret(struct draft *d, struct bk_secret_ref *r, const char *base, const char *key,
-                      const char *value)
+int cfg_secret(struct bk_secret_ref *r, const char *base, const char *key, const char *value,
+               char *msg, size_t n)
 {
     size_t bl = strlen(base);
     const char *sfx = key + bl;
     if (strcmp(sfx, "") == 0)
-        return fail(d, "\"%s\" must not hold the secret itself: use %s_file or %s_env", key, base,
-                    base);
-    if (r->file || r->env)
-        return fail(d, "%s given twice (%s_file and %s_env are exclusive)", base, base, base);
-    if (!*value)
-        return fail(d, "%s is empty", key);
-    if (strcmp(sfx, "_file") == 0) {
+        snprintf(msg, n, "\"%s\" must not hold the secret itself: use %s_file or %s_env", key, base,
+                 base);
+    else if (strcmp(sfx, "_file") != 0 && strcmp(sfx, "_env") != 0)
+        snprintf(msg, n, "unknown key \"%.60s\" (%s_file or %s_env)", key, base, base);
+    else if (r->file || r->env)
+        snprintf(msg, n, "%s given twice (%s_file and %s_env are exclusive)", base, base, base);
+    else if (!*value)
+        snprintf(msg, n, "%s is empty", key);
+    else if (strcmp(sfx, "_file") == 0)
         r->file = xstrdup(value);
-    } else {
-        if (!valid_env_name(value))
-            return fail(d, "%s: \"%s\" is not an environment variable name", key, value);
+    else if (!valid_env_name(value))
+        snprintf(msg, n, "%s: \"%.60s\" is not an environment variable name", key, value);
+    else
         r->env = xstrdup(value);
-    }
-    return 1;
+    return r->file || r->env ? 1 : 0;
+}
+
+static int set_secret(struct draft *d, struct bk_secret_ref *r, const char *base, const char *key,
+                      const char *value)
+{
+    char msg[sizeof d->msg] = "";
+    if (cfg_secret(r, base, key, value, msg, sizeof msg))
+        return 1;
+    return fail(d, "%s", msg);
 }
 
 static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char *key,
@@ -239,7 +246,7 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
         else
             return fail(d, "type must be cove or hycu, not \"%s\"", value);
     } else if (strcmp(key, "url") == 0) {
-        if (!valid_url(value)) {
+        if (!cfg_valid_url(value)) {
             /* echo it without what a URL may hide: user-info and the query string */
             if (str_url_has_userinfo(value))
                 return fail(d, "url is not an http(s) URL");
@@ -465,11 +472,33 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             s->line = d->section_line;
             d->sec = SEC_SOURCE;
         } else if ((name = quoted_name(section, "alert")) != NULL) {
+            for (size_t i = 0; i < c->nalerts; i++)
+                if (strcmp(c->alerts[i].name, name) == 0) {
+                    free(name);
+                    return fail(d, "alert \"%s\" is defined twice", c->alerts[i].name);
+                }
             c->alerts = xrealloc(c->alerts, (c->nalerts + 1) * sizeof *c->alerts);
             struct bk_alert_cfg *a = &c->alerts[c->nalerts++];
             memset(a, 0, sizeof *a);
             a->name = name;
+            a->line = d->section_line;
+            a->min_severity = BK_SEV_WARNING;
+            a->after = 1;
+            a->recovered = true;
+            a->summary_minute = -1;
             d->sec = SEC_ALERT;
+        } else if ((name = quoted_name(section, "maintenance")) != NULL) {
+            for (size_t i = 0; i < c->nmaints; i++)
+                if (strcmp(c->maints[i].name, name) == 0) {
+                    free(name);
+                    return fail(d, "maintenance \"%s\" is defined twice", c->maints[i].name);
+                }
+            c->maints = xrealloc(c->maints, (c->nmaints + 1) * sizeof *c->maints);
+            struct bk_maint_cfg *m = &c->maints[c->nmaints++];
+            memset(m, 0, sizeof *m);
+            m->name = name;
+            m->line = d->section_line;
+            d->sec = SEC_MAINT;
         } else if ((name = quoted_name(section, "schedule")) != NULL) {
             for (size_t i = 0; i < c->nschedules; i++)
                 if (strcmp(c->schedules[i].name, name) == 0) {
@@ -501,8 +530,8 @@ static int handler(void *ud, const char *section, const char *key, const char *v
             d->sec = SEC_BAD;
             return fail(d,
                         "unknown section [%s] (expected database, server, retention, expected, "
-                        "source \"NAME\", alert \"NAME\", schedule \"NAME\" or customer "
-                        "\"NAME\")",
+                        "source \"NAME\", alert \"NAME\", schedule \"NAME\", maintenance "
+                        "\"NAME\" or customer \"NAME\")",
                         section);
         }
     }
@@ -552,6 +581,12 @@ static int handler(void *ud, const char *section, const char *key, const char *v
                 return 0;
             free(c->timezone);
             c->timezone = xstrdup(value);
+        } else if (strcmp(key, "public_url") == 0) {
+            if (!cfg_valid_url(value) || str_url_has_userinfo(value) || strpbrk(value, "?#"))
+                return fail(d, "public_url must be an http(s) URL without credentials or query "
+                               "(e.g. https://backups.example/)");
+            free(c->public_url);
+            c->public_url = xstrdup(value);
         } else {
             return fail(d, "unknown key \"%s\" in [server]", key);
         }
@@ -573,25 +608,14 @@ static int handler(void *ud, const char *section, const char *key, const char *v
     }
     case SEC_SOURCE:
         return parse_source_key(d, &c->sources[c->nsources - 1], key, value);
-    case SEC_ALERT: {
-        struct bk_alert_cfg *a = &c->alerts[c->nalerts - 1];
-        if (strcmp(key, "webhook") == 0) {
-            if (!valid_url(value))
-                return fail(d, "webhook \"%s\" is not an http(s) URL", value);
-            free(a->webhook);
-            a->webhook = xstrdup(value);
-        } else if (strcmp(key, "email") == 0) {
-            free(a->email);
-            a->email = xstrdup(value);
-        } else if (strcmp(key, "format") == 0) {
-            if (strcmp(value, "slack") != 0 && strcmp(value, "json") != 0)
-                return fail(d, "format must be json or slack");
-            free(a->format);
-            a->format = xstrdup(value);
-        } else {
-            return fail(d, "unknown key \"%s\" in an alert section", key);
-        }
-        return 1;
+    case SEC_ALERT:
+    case SEC_MAINT: {
+        char msg[sizeof d->msg] = "";
+        if (d->sec == SEC_ALERT
+                ? cfg_alert_key(&c->alerts[c->nalerts - 1], key, value, msg, sizeof msg)
+                : cfg_maint_key(&c->maints[c->nmaints - 1], key, value, msg, sizeof msg))
+            return 1;
+        return fail(d, "%s", msg);
     }
     case SEC_SCHEDULE:
         return parse_schedule_key(d, &c->schedules[c->nschedules - 1], key, value);
@@ -684,6 +708,9 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         c->expected.duration_factor = 3.0;
     if (c->expected.backfill_ms < 0)
         c->expected.backfill_ms = 7 * 86400 * 1000LL;
+    int arc = cfg_alerts_validate(c, name, err);
+    if (arc < 0)
+        return arc;
     for (size_t i = 0; i < c->nsources; i++) {
         struct bk_source_cfg *s = &c->sources[i];
         const char *missing = NULL;

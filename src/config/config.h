@@ -36,11 +36,56 @@ struct bk_source_cfg {
     int line; /* where the section starts, for messages */
 };
 
+/* [alert "name"] (issue 10): one or two channels (webhook, e-mail), the filters that pick the
+ * incidents it tells about, the rules that keep it quiet, and an optional daily summary. */
+enum bk_alert_format { BK_ALERT_JSON = 0, BK_ALERT_SLACK, BK_ALERT_TEAMS };
+/* Severity order of what an alert reports (min_severity = warning | failed). */
+enum bk_alert_sev { BK_SEV_WARNING = 1, BK_SEV_FAILED = 2 };
+
 struct bk_alert_cfg {
     char *name;
+    int line;
+    /* webhook channel: the URL in the file, or as a secret (Slack and Teams URLs carry a token) */
     char *webhook;
-    char *email;
-    char *format; /* NULL or "slack" */
+    struct bk_secret_ref webhook_ref; /* webhook_file / webhook_env */
+    enum bk_alert_format format;      /* format = json (default) | slack | teams */
+    char **headers;                   /* header = Name: value (repeatable), sent as given */
+    size_t nheaders;
+    struct bk_secret_ref hmac; /* secret_file / secret_env: HMAC-SHA256 key of the signature */
+    /* e-mail channel */
+    char **to; /* email = a@example.com, b@example.com */
+    size_t nto;
+    char *smtp; /* smtp://host[:port] (STARTTLS) or smtps://host[:port]; default smtp://localhost:25
+                 */
+    char *from; /* From: address; NULL = backupctl@HOSTNAME */
+    char *smtp_username;                /* AUTH user; with smtp_password_file / _env */
+    struct bk_secret_ref smtp_password; /* smtp_password_file / smtp_password_env */
+    bool tls_off;  /* tls = off: allow plain SMTP (default: STARTTLS required) */
+    char *ca_file; /* webhook and SMTP: CA bundle */
+    bool insecure; /* skip TLS verification (tests only) */
+    /* filters: glob patterns, NULL = any */
+    char *customer, *source, *job, *kind;
+    enum bk_alert_sev min_severity; /* default BK_SEV_WARNING */
+    /* noise rules */
+    int after;          /* consecutive failed runs before an incident opens (default 1) */
+    int64_t repeat_ms;  /* reminder every repeat while the incident is unreviewed; 0 = none */
+    bool recovered;     /* send the "recovered" message (default yes) */
+    int summary_minute; /* summary = HH:MM local time of the daily summary; -1 = none */
+    bool
+        summary_all; /* summary_per = all: one summary for every customer (default: per customer) */
+};
+
+/* [maintenance "name"]: a window that mutes opening incidents of what it matches. One-off
+ * (start = / end = local "YYYY-MM-DD HH:MM") or recurring (cron = + duration =), in
+ * timezone = or else the customer's zone. */
+struct bk_maint_cfg {
+    char *name;
+    int line;
+    char *customer, *source, *job; /* glob patterns, NULL = any */
+    char *start, *end;             /* one-off, local times as written (validated) */
+    char *cron;                    /* recurring: when a window opens (bk_sched_parse cron) */
+    int64_t duration_ms;           /* recurring: how long it stays open */
+    char *timezone;                /* NULL: the customer's zone, else the server's */
 };
 
 /* [schedule "name"]: a configured expected schedule for the jobs it matches (issue 9). The
@@ -95,7 +140,11 @@ struct bk_config {
     size_t nsources;
     struct bk_alert_cfg *alerts;
     size_t nalerts;
-    char *timezone; /* server.timezone: the default zone of backup nights; NULL = the system's */
+    struct bk_maint_cfg *maints;
+    size_t nmaints;
+    char
+        *public_url; /* server.public_url: base of the links in alerts (e.g. https://bk.example/) */
+    char *timezone;  /* server.timezone: the default zone of backup nights; NULL = the system's */
     struct bk_schedule_cfg *schedules;
     size_t nschedules;
     struct bk_customer_cfg *customers;
@@ -122,6 +171,9 @@ const struct bk_schedule_cfg *config_match_schedule(const struct bk_config *c, c
 const struct bk_customer_cfg *config_find_customer(const struct bk_config *c, const char *name);
 /* The [expected] thresholds configured for a kind, or NULL. */
 const struct bk_stale_cfg *config_find_stale(const struct bk_config *c, const char *kind);
+/* Does an alert section's filter take a job of this customer/source/name/kind? */
+bool config_alert_matches(const struct bk_alert_cfg *a, const char *customer, const char *source,
+                          const char *job, const char *kind);
 /* Default config path: $BACKUPCTL_CONFIG, else /etc/backupctl/backupctl.conf. */
 const char *config_default_path(void);
 

@@ -120,6 +120,25 @@ int secrets_check_config(const struct bk_config *cfg, struct bk_err *err)
                 return rc;
         }
     }
+    for (size_t i = 0; i < cfg->nalerts; i++) {
+        const struct bk_alert_cfg *a = &cfg->alerts[i];
+        const struct bk_secret_ref *refs[] = {&a->webhook_ref, &a->hmac, &a->smtp_password};
+        const char *names[] = {"webhook", "secret", "smtp_password"};
+        for (size_t k = 0; k < 3; k++) {
+            if (!refs[k]->file && !refs[k]->env)
+                continue;
+            char what[200], *v = NULL;
+            snprintf(what, sizeof what, "%s:%d: alert \"%s\" %s", cfg->path, a->line, a->name,
+                     names[k]);
+            int rc = secret_resolve(refs[k], what, &v, err);
+            if (v) {
+                memset(v, 0, strlen(v));
+                free(v);
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
     if (cfg->tls_key) { /* the web server's private key is a secret file too */
         char what[PATH_MAX_WHAT], *v = NULL;
         snprintf(what, sizeof what, "%s: [server] tls_key", cfg->path);

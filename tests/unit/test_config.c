@@ -231,6 +231,94 @@ static void test_schedule_errors(void **state)
     expect_error("[expected]\nbackfill = 90d\n", "f.conf:2: backfill");
 }
 
+static void test_alerts(void **state)
+{
+    (void)state;
+    struct bk_config *c;
+    struct bk_err e = {0};
+    const char *text = "[server]\npublic_url = https://bk.example/\n"
+                       "[alert \"ops\"]\n"
+                       "webhook = https://hooks.example/backup\n"
+                       "format = teams\n"
+                       "header = X-Team: backup\n"
+                       "header = X-Env: prod\n"
+                       "secret_env = HOOK_KEY\n"
+                       "email = ops@example.com, oncall@example.com\n"
+                       "smtp = smtps://mail.example:465\n"
+                       "from = backupctl@example.com\n"
+                       "smtp_username = bk\n"
+                       "smtp_password_file = /etc/backupctl/smtp.secret\n"
+                       "customer = Acme*\n"
+                       "kind = server\n"
+                       "min_severity = failed\n"
+                       "after = 3\n"
+                       "repeat = 4h\n"
+                       "summary = 07:30\n"
+                       "summary_per = all\n"
+                       "[alert \"slack\"]\n"
+                       "webhook_env = SLACK_URL\nformat = slack\n"
+                       "[alert \"local\"]\nemail = root@localhost\n"
+                       "[maintenance \"patch\"]\ncustomer = Acme\ncron = 0 22 * * 6\n"
+                       "duration = 4h\ntimezone = Europe/Paris\n"
+                       "[maintenance \"move\"]\njob = srv-*\n"
+                       "start = 2026-12-05 20:00\nend = 2026-12-06 06:00\n";
+    assert_int_equal(config_parse_string(text, "a.conf", ".", &c, &e), 0);
+    assert_string_equal(c->public_url, "https://bk.example/");
+    assert_int_equal(c->nalerts, 3);
+    const struct bk_alert_cfg *a = &c->alerts[0];
+    assert_int_equal(a->format, BK_ALERT_TEAMS);
+    assert_int_equal(a->nheaders, 2);
+    assert_string_equal(a->headers[1], "X-Env: prod");
+    assert_string_equal(a->hmac.env, "HOOK_KEY");
+    assert_int_equal(a->nto, 2);
+    assert_string_equal(a->to[1], "oncall@example.com");
+    assert_string_equal(a->smtp_password.file, "/etc/backupctl/smtp.secret");
+    assert_int_equal(a->min_severity, BK_SEV_FAILED);
+    assert_int_equal(a->after, 3);
+    assert_int_equal(a->repeat_ms, 4 * 3600 * 1000LL);
+    assert_int_equal(a->summary_minute, 7 * 60 + 30);
+    assert_true(a->summary_all);
+    assert_true(a->recovered);
+    assert_true(config_alert_matches(a, "Acme Corp", "cove", "srv1", "server"));
+    assert_false(config_alert_matches(a, "Contoso", "cove", "srv1", "server"));
+    assert_false(config_alert_matches(a, "Acme Corp", "cove", "ws1", "workstation"));
+    assert_string_equal(c->alerts[1].webhook_ref.env, "SLACK_URL");
+    assert_int_equal(c->alerts[1].format, BK_ALERT_SLACK);
+    assert_int_equal(c->alerts[1].after, 1);
+    assert_int_equal(c->alerts[1].summary_minute, -1);
+    assert_string_equal(c->alerts[2].smtp, "smtp://localhost:25"); /* DESIGN §6's example */
+    assert_null(c->alerts[2].from);
+    assert_int_equal(c->nmaints, 2);
+    assert_string_equal(c->maints[0].cron, "0 22 * * 6");
+    assert_int_equal(c->maints[0].duration_ms, 4 * 3600 * 1000LL);
+    assert_string_equal(c->maints[1].end, "2026-12-06 06:00");
+    config_free(c);
+
+    expect_error("[alert \"a\"]\nformat = slack\n", "webhook (or webhook_file");
+    expect_error("[alert \"a\"]\nwebhook = ftp://x/y\n", "not an http(s) URL");
+    expect_error("[alert \"a\"]\nwebhook = https://u:p@x/y\n", "without credentials");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nwebhook_env = U\n", "given twice");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nsecret = k\n", "must not hold");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nheader = NoColon\n", "Name: value");
+    expect_error("[alert \"a\"]\nemail = not-an-address\n", "is not an address");
+    expect_error("[alert \"a\"]\nemail = a@b.c\nsmtp = http://x\n", "smtp://HOST");
+    expect_error("[alert \"a\"]\nemail = a@b.c\nsmtp_password_env = P\n", "smtp_username");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nafter = 0\n", "from 1 to 100");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nrepeat = 1m\n", "at least 5m");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nsummary = 7:30\n", "HH:MM");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\ntls = maybe\n", "on or off");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\nbogus = 1\n", "unknown key \"bogus\"");
+    expect_error("[alert \"a\"]\nwebhook = https://x/y\n[alert \"a\"]\nformat = json\n",
+                 "defined twice");
+    expect_error("[maintenance \"m\"]\ncron = 0 22 * * 6\n", "cron needs duration");
+    expect_error("[maintenance \"m\"]\nstart = 2026-12-05 20:00\n", "start and end");
+    expect_error("[maintenance \"m\"]\nstart = 2026-12-05 20:00\nend = 2026-12-05 19:00\n",
+                 "end must be after start");
+    expect_error("[maintenance \"m\"]\nstart = 2026-13-05 20:00\n", "YYYY-MM-DD HH:MM");
+    expect_error("[maintenance \"m\"]\ntimezone = Mars/Base\n", "not a known time zone");
+    expect_error("[server]\npublic_url = https://x/?a=1\n", "public_url");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_url_credentials),
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_schedule_errors),
+        cmocka_unit_test(test_alerts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
