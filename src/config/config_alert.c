@@ -300,10 +300,11 @@ int cfg_maint_key(struct bk_maint_cfg *m, const char *key, const char *value, ch
         m->timezone = xstrdup(value);
         return 1;
     }
-    return msgf(msg, n,
-                "unknown key \"%.60s\" in a maintenance section (customer, source, job, start, end, "
-                "cron, duration, timezone)",
-                key);
+    return msgf(
+        msg, n,
+        "unknown key \"%.60s\" in a maintenance section (customer, source, job, start, end, "
+        "cron, duration, timezone)",
+        key);
 }
 
 int cfg_alerts_validate(struct bk_config *c, const char *name, struct bk_err *err)
