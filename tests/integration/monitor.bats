@@ -255,3 +255,29 @@ q() { sqlite3 "$T/b.db" "$1"; }
     [ "$status" -eq 0 ]
     [[ "$output" == *"web UI"* ]]
 }
+
+@test "config check: an alert's secrets are checked like a source's, and never echoed" {
+    printf 'smtp-hunter2\n' >"$T/smtp.secret"
+    chmod 644 "$T/smtp.secret"
+    cat >"$T/b.conf" <<CONF
+[database]
+url = sqlite://b.db
+[alert "ops"]
+email = ops@example.com
+smtp = smtp://127.0.0.1:2525
+smtp_username = bk
+smtp_password_file = $T/smtp.secret
+CONF
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'b.conf:3: alert "ops" smtp_password'* ]]
+    [[ "$output" != *hunter2* ]]
+    chmod 600 "$T/smtp.secret"
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    printf 'webhook_env = BK_TEST_UNSET_HOOK\nformat = slack\n' >>"$T/b.conf"
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'alert "ops" webhook'* ]]
+    [[ "$output" == *BK_TEST_UNSET_HOOK* ]]
+}
