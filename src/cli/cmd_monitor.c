@@ -257,6 +257,15 @@ int cmd_poll(int argc, char **argv)
             const struct bk_source_cfg *s = &cfg->sources[i];
             if ((c.source && strcmp(s->name, c.source) != 0) || (!c.source && !s->enabled))
                 continue;
+            if (bk_source_type_passive(s->type)) { /* pings come to serve: nothing to poll */
+                if (c.source) {
+                    fprintf(stderr, "backupctl poll: source %s is a %s source: nothing to poll\n",
+                            s->name, bk_source_type_name(s->type));
+                    code = 1;
+                    any = true;
+                }
+                continue;
+            }
             any = true;
             if (!c.once && !pollsched_due(&sched[i], bk_mono_ms())) {
                 if (!sched[i].auth_held) {
@@ -568,8 +577,8 @@ static int check_source(const struct store_source_row *r, void *ud)
     if (i == c->cfg->nsources || !c->cfg->sources[i].enabled)
         return 0;
     c->seen[i] = true;
-    if (r->paused)
-        return 0;
+    if (r->paused || bk_source_type_passive(c->cfg->sources[i].type))
+        return 0; /* a push source is never polled, so never "down" */
     if (r->last_success_at <= 0 || c->now - r->last_success_at > 3 * r->interval_ms)
         c->sources_down++;
     return 0;
@@ -621,7 +630,8 @@ int cmd_check(int argc, char **argv)
     }
     /* Configured sources never polled have no row yet: they are down too. */
     for (size_t i = 0; i < cfg->nsources; i++)
-        if (cfg->sources[i].enabled && !ctx.seen[i])
+        if (cfg->sources[i].enabled && !ctx.seen[i] &&
+            !bk_source_type_passive(cfg->sources[i].type))
             ctx.sources_down++;
     const char *word = "OK";
     if (ctx.failed || ctx.stale || ctx.sources_down) {

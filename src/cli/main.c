@@ -5,6 +5,7 @@
 #include "util/log.h"
 #ifndef BK_BACKUP_ONLY
 #include "cli/cmd_monitor.h"
+#include "cli/cmd_push.h"
 #include "cli/cmd_users.h"
 #include "daemon/daemon.h"
 #endif
@@ -32,6 +33,8 @@ static const struct command commands[] = {
     {"config", cmd_config, "validate the configuration file (config check)"},
     {"user", cmd_user, "web users: add, passwd, del, list"},
     {"token", cmd_token, "API tokens: add, list, revoke"},
+    {"job", cmd_job, "push jobs: add (prints the job's ping URL)"},
+    {"ping", cmd_ping, "report a run of a push job, or wrap a command and report it"},
 #endif
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},

@@ -97,7 +97,12 @@ void config_free(struct bk_config *c)
 
 const char *bk_source_type_name(enum bk_source_type t)
 {
-    return t == BK_SOURCE_HYCU ? "hycu" : "cove";
+    return t == BK_SOURCE_HYCU ? "hycu" : t == BK_SOURCE_PUSH ? "push" : "cove";
+}
+
+bool bk_source_type_passive(enum bk_source_type t)
+{
+    return t == BK_SOURCE_PUSH;
 }
 
 const char *config_default_path(void)
@@ -243,8 +248,10 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
             s->type = BK_SOURCE_COVE;
         else if (strcmp(value, "hycu") == 0)
             s->type = BK_SOURCE_HYCU;
+        else if (strcmp(value, "push") == 0)
+            s->type = BK_SOURCE_PUSH;
         else
-            return fail(d, "type must be cove or hycu, not \"%s\"", value);
+            return fail(d, "type must be cove, hycu or push, not \"%s\"", value);
     } else if (strcmp(key, "url") == 0) {
         if (!cfg_valid_url(value)) {
             /* echo it without what a URL may hide: user-info and the query string */
@@ -716,6 +723,14 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         const char *missing = NULL;
         if ((int)s->type == -1)
             missing = "type";
+        else if (s->type == BK_SOURCE_PUSH && (s->url || s->username || s->password.file ||
+                                               s->password.env || s->token.file || s->token.env))
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s:%d: source \"%s\": a push source takes no url or credentials "
+                              "(its jobs are pinged: backupctl job add)",
+                              name, s->line, s->name);
+        else if (s->type == BK_SOURCE_PUSH)
+            missing = NULL;
         else if (!s->url)
             missing = "url";
         else if (s->type == BK_SOURCE_COVE && !s->username)
@@ -730,8 +745,10 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               s->line, s->name, missing);
         if (!s->page_size)
             s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
-        if (s->type == BK_SOURCE_HYCU && !s->customer)
+        if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH) && !s->customer)
             s->customer = xstrdup(s->name);
+        if (s->type == BK_SOURCE_PUSH)
+            s->url = xstrdup(""); /* nothing to reach: pings come to us */
     }
     return 0;
 }

@@ -10,7 +10,7 @@
 
 struct bk_err;
 
-enum bk_source_type { BK_SOURCE_COVE = 0, BK_SOURCE_HYCU };
+enum bk_source_type { BK_SOURCE_COVE = 0, BK_SOURCE_HYCU, BK_SOURCE_PUSH };
 
 /* A secret reference: exactly one of file/env is set. */
 struct bk_secret_ref {
@@ -162,6 +162,9 @@ int config_parse_string(const char *text, const char *name, const char *basedir,
 void config_free(struct bk_config *c);
 const struct bk_source_cfg *config_find_source(const struct bk_config *c, const char *name);
 const char *bk_source_type_name(enum bk_source_type t);
+/* A source that is never polled: its runs arrive (push check-ins). Such a source is never
+ * "down", and `poll` has nothing to do for it. */
+bool bk_source_type_passive(enum bk_source_type t);
 /* The first [schedule] section matching a job (NULL fields match only a "*" pattern or none),
  * or NULL. */
 const struct bk_schedule_cfg *config_match_schedule(const struct bk_config *c, const char *customer,

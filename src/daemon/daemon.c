@@ -111,7 +111,7 @@ static void apply_sources(struct bk_config *cfg)
     }
     for (size_t i = 0; i < cfg->nsources; i++) {
         const struct bk_source_cfg *n = &cfg->sources[i];
-        if (!n->enabled || find_src(n->name))
+        if (!n->enabled || bk_source_type_passive(n->type) || find_src(n->name))
             continue;
         g_d.src = xrealloc(g_d.src, (g_d.nsrc + 1) * sizeof *g_d.src);
         struct src_state *s = &g_d.src[g_d.nsrc++];

@@ -46,6 +46,13 @@ int bk_plat_open_read(const char *path);
 /* fopen(3) of a UTF-8 path (Windows: through its wide form, whatever the ANSI code page). */
 FILE *bk_plat_fopen(const char *path, const char *mode);
 
+/* Run argv[0] (searched in PATH) with argv; its stdout and stderr go to out() as they come
+ * (one pipe, so their order is kept) and the exit status (0..255; 128+N for a signal N) to
+ * *status. 0, or -1 with a one-line reason in why when it could not be started. POSIX only
+ * for now: the Windows build answers -1 ("not supported"). */
+int bk_plat_run(char *const argv[], void (*out)(const char *b, size_t n, void *ud), void *ud,
+                int *status, char *why, size_t whylen);
+
 /* "windows" or "posix", for --help and --version. */
 const char *bk_plat_name(void);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t *g_stop_flag;
@@ -123,4 +124,71 @@ FILE *bk_plat_fopen(const char *path, const char *mode)
 const char *bk_plat_name(void)
 {
     return "posix";
+}
+
+int bk_plat_run(char *const argv[], void (*out)(const char *b, size_t n, void *ud), void *ud,
+                int *status, char *why, size_t whylen)
+{
+    int fds[2], errp[2];
+    if (pipe(fds) != 0) {
+        snprintf(why, whylen, "cannot create a pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe(errp) != 0) {
+        snprintf(why, whylen, "cannot create a pipe: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(errp[i], F_SETFD, FD_CLOEXEC);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, whylen, "cannot fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        close(errp[0]);
+        close(errp[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        execvp(argv[0], argv);
+        int e = errno; /* tell the parent why exec failed (the pipe closes on a good exec) */
+        if (write(errp[1], &e, sizeof e) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(fds[1]);
+    close(errp[1]);
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n > 0) {
+            out(buf, (size_t)n, ud);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        break;
+    }
+    close(fds[0]);
+    int e = 0;
+    ssize_t got;
+    do
+        got = read(errp[0], &e, sizeof e);
+    while (got < 0 && errno == EINTR);
+    close(errp[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (got == (ssize_t)sizeof e) {
+        snprintf(why, whylen, "cannot run %.200s: %s", argv[0], strerror(e));
+        return -1;
+    }
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
+    return 0;
 }

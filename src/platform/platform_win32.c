@@ -290,3 +290,14 @@ const char *bk_plat_name(void)
 {
     return "windows";
 }
+
+int bk_plat_run(char *const argv[], void (*out)(const char *b, size_t n, void *ud), void *ud,
+                int *status, char *why, size_t whylen)
+{
+    (void)argv;
+    (void)out;
+    (void)ud;
+    (void)status;
+    snprintf(why, whylen, "running a command is not supported on Windows yet");
+    return -1;
+}

@@ -200,6 +200,11 @@ static int poll_row(const struct store_row *r, void *ud)
     e->polls[e->npolls].source_id = store_row_int(r, 0);
     e->polls[e->npolls].last_ok_start = store_row_int(r, 1);
     e->polls[e->npolls].interval_ms = store_row_int(r, 2);
+    const char *kind = store_row_text(r, 3);
+    if (kind && strcmp(kind, "push") == 0) { /* never polled: its jobs' slots are always seen */
+        e->polls[e->npolls].last_ok_start = e->now;
+        e->polls[e->npolls].interval_ms = 1;
+    }
     e->npolls++;
     return 0;
 }
@@ -810,7 +815,7 @@ static int eval_where(struct bk_store *s, const struct bk_config *cfg, const cha
     if (rc == 0)
         rc = store_query(s,
                          "SELECT s.id, (SELECT MAX(p.started_at) FROM poll_run p"
-                         "  WHERE p.source_id = s.id AND p.result = 'ok'), s.interval_ms"
+                         "  WHERE p.source_id = s.id AND p.result = 'ok'), s.interval_ms, s.kind"
                          " FROM source s",
                          NULL, 0, poll_row, &e, err);
     if (rc == 0 && e.njobs) {

@@ -139,6 +139,11 @@ static const char *const store_migrations[] = {
      * index covers that read (no table lookups): 10,000 jobs x 90 days, see bench/expected. */
     "CREATE INDEX job_run_job_type_start ON job_run (job_id, source_type, start_at, end_at,"
     " status);",
+    /* 8: push check-ins (issue 14). A job of a `type = push` source has one push_check row;
+     * its uuid is the secret part of the job's ping URL (never logged in full). */
+    "CREATE TABLE push_check ("
+    " job_id INTEGER PRIMARY KEY REFERENCES job(id), uuid TEXT NOT NULL UNIQUE,"
+    " created_by TEXT, created_at INTEGER NOT NULL, last_ping_at INTEGER);",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -170,8 +170,9 @@ static int change_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
-int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *target,
-                               struct store_override_changes *ch, struct bk_err *err)
+/* run_id > 0: that run only (a push check-in changed one run); else every unreviewed run. */
+static int reevaluate(struct bk_store *s, const char *who, const char *target, int64_t run_id,
+                      struct store_override_changes *ch, struct bk_err *err)
 {
     struct ovr_list rules = {0};
     struct plist pl = {0}, *l = &pl;
@@ -189,6 +190,7 @@ int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *
     if (rc < 0)
         goto out;
     padd(l, SP_INT(bk_now_ms())); /* ?1 */
+    padd(l, SP_INT(run_id));      /* ?2: 0 = every run */
     bk_buf_appends(&expr, "(CASE WHEN ");
     if (rules.n == 0)
         bk_buf_appends(&expr, "1 = 0");
@@ -208,7 +210,7 @@ int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *
     /* Which runs flip, for the audit row; then flip them (same transaction, same rows). */
     bk_buf_printf(&sql,
                   "SELECT id, override FROM job_run WHERE ?1 IS NOT NULL AND reviewed_at IS NULL"
-                  " AND override <> %s ORDER BY id",
+                  " AND (?2 = 0 OR id = ?2) AND override <> %s ORDER BY id",
                   expr.data);
     if ((rc = store_query(s, sql.data, l->v, l->n, change_cb, &c, err)) < 0)
         goto out;
@@ -218,7 +220,7 @@ int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *
     bk_buf_init(&sql, OVR_SQL_MAX);
     bk_buf_printf(&sql,
                   "UPDATE job_run SET override = 1 - override, updated_at = ?1"
-                  " WHERE reviewed_at IS NULL AND override <> %s",
+                  " WHERE reviewed_at IS NULL AND (?2 = 0 OR id = ?2) AND override <> %s",
                   expr.data);
     int64_t n = 0;
     if ((rc = store_exec(s, sql.data, l->v, l->n, &n, NULL, err)) < 0)
@@ -258,6 +260,18 @@ out:
     bk_buf_free(&c.set);
     bk_buf_free(&c.cleared);
     return rc;
+}
+
+int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *target,
+                               struct store_override_changes *ch, struct bk_err *err)
+{
+    return reevaluate(s, who, target, 0, ch, err);
+}
+
+int store_overrides_reevaluate_run(struct bk_store *s, int64_t run_id, const char *target,
+                                   struct store_override_changes *ch, struct bk_err *err)
+{
+    return reevaluate(s, "push", target, run_id, ch, err);
 }
 
 int store_overrides_apply_all(struct bk_store *s, const char *target,

@@ -42,6 +42,9 @@ struct store_override_changes {
  * who NULL = "system"). */
 int store_overrides_reevaluate(struct bk_store *s, const char *who, const char *target,
                                struct store_override_changes *ch, struct bk_err *err);
+/* The same for one run only (a push check-in), inside the caller's transaction. */
+int store_overrides_reevaluate_run(struct bk_store *s, int64_t run_id, const char *target,
+                                   struct store_override_changes *ch, struct bk_err *err);
 /* The same in a transaction of its own (the poller: who "poller", target e.g. the source). */
 int store_overrides_apply_all(struct bk_store *s, const char *target,
                               struct store_override_changes *ch, struct bk_err *err);

@@ -32,6 +32,11 @@
 #define LOGIN_USER_FAILURES 5
 #define LOGIN_IP_FAILURES 20
 #define LOGIN_WINDOW_MS (5 * 60 * 1000)
+/* Push check-ins: a script pings start + end per run; these bound a runaway loop or a
+ * flood without ever limiting a real fleet behind one address (100 pings/s). */
+#define PING_PER_UUID 60
+#define PING_PER_IP 6000
+#define PING_WINDOW_MS (60 * 1000)
 #define PEM_MAX (1024 * 1024)
 /* Request limits we answer ourselves, in JSON; MHD's own per-connection memory is set well
  * above them (MHD_MEMORY) so that MHD's HTML 414/431 pages are reached only far beyond. */
@@ -85,7 +90,8 @@ void web_bad_request(struct web_req *rq)
 
 void web_internal(struct web_req *rq, const struct bk_err *err)
 {
-    log_err("%s %s: %s", rq->method, rq->path, err && err->msg[0] ? err->msg : "internal error");
+    log_err("%s %s: %s", rq->method, rq->log_path,
+            err && err->msg[0] ? err->msg : "internal error");
     web_error(rq, 500, "internal", "internal error (see the server log)");
 }
 
@@ -359,6 +365,10 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
             }
         }
     }
+    if (rt->flags & WR_RAW) {
+        rq->raw = cr->body.data;
+        rq->rawlen = cr->body.len;
+    }
     if (rt->flags & WR_BODY) {
         if (cr->body.len > 0 && !json_content_type(rq->conn)) {
             web_error(rq, 415, "unsupported_media_type",
@@ -440,9 +450,9 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
     unsigned cls = rq->status / 100;
     atomic_fetch_add(&w->requests[cls < 6 ? cls : 0], 1);
     if (rq->status >= 500)
-        log_warn("%s %s -> %u", rq->method, rq->path, rq->status);
+        log_warn("%s %s -> %u", rq->method, rq->log_path, rq->status);
     else
-        log_debug("%s %s -> %u", rq->method, rq->path, rq->status);
+        log_debug("%s %s -> %u", rq->method, rq->log_path, rq->status);
     enum MHD_Result rc = MHD_queue_response(rq->conn, rq->status, r);
     MHD_destroy_response(r);
     return rc;
@@ -457,7 +467,7 @@ static bool is_asset_request(const char *url, const char *method)
         return false;
     return strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0 &&
            strcmp(url, "/metrics") != 0 && strcmp(url, "/healthz") != 0 &&
-           strcmp(url, "/readyz") != 0;
+           strcmp(url, "/readyz") != 0 && strncmp(url, "/ping/", 6) != 0;
 }
 
 static enum MHD_Result serve_asset(struct web *w, struct MHD_Connection *conn, const char *url,
@@ -505,6 +515,7 @@ static enum MHD_Result handle(struct web *w, struct MHD_Connection *conn, const 
             return arc;
     }
     struct web_req rq = {.w = w, .conn = conn, .method = method, .path = url};
+    web_log_path(url, rq.log_path, sizeof rq.log_path);
     peer_ip(conn, rq.peer, sizeof rq.peer);
     dispatch(w, &rq, cr);
     enum MHD_Result rc = send_reply(w, &rq);
@@ -824,6 +835,8 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     pthread_cond_init(&w->conn_cond, NULL);
     w->login_user_rl = ratelimit_new(LOGIN_USER_FAILURES, LOGIN_WINDOW_MS, 4096);
     w->login_ip_rl = ratelimit_new(LOGIN_IP_FAILURES, LOGIN_WINDOW_MS, 4096);
+    w->ping_uuid_rl = ratelimit_new(PING_PER_UUID, PING_WINDOW_MS, 16384);
+    w->ping_ip_rl = ratelimit_new(PING_PER_IP, PING_WINDOW_MS, 4096);
 
     struct sockaddr_storage sa;
     socklen_t salen = 0;
@@ -914,8 +927,9 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     }
     w->reaper_started = true;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    w->port = di ? di->port : 0;
     if (port_out)
-        *port_out = di ? di->port : 0;
+        *port_out = w->port;
     *out = w;
     return 0;
 fail:
@@ -946,6 +960,8 @@ void web_stop(struct web *w)
     pthread_mutex_destroy(&w->count_lock);
     ratelimit_free(w->login_user_rl);
     ratelimit_free(w->login_ip_rl);
+    ratelimit_free(w->ping_uuid_rl);
+    ratelimit_free(w->ping_ip_rl);
     if (w->tls_key_pem)
         memset(w->tls_key_pem, 0, strlen(w->tls_key_pem));
     free(w->tls_cert_pem);

@@ -52,12 +52,15 @@ struct web {
     struct MHD_Daemon *mhd;
     bool tls;
     bool loopback; /* listening on a loopback address only */
+    unsigned port; /* the port bound (listen may say 0) */
     char *tls_cert_pem, *tls_key_pem;
     pthread_mutex_t pool_lock;
     struct bk_store *pool[WEB_POOL_MAX];
     size_t npool;
     struct web_ratelimit *login_user_rl; /* failures per user name */
     struct web_ratelimit *login_ip_rl;   /* failures per client address */
+    struct web_ratelimit *ping_uuid_rl;  /* push check-ins per ping uuid */
+    struct web_ratelimit *ping_ip_rl;    /* push check-ins per client address */
     atomic_uint_fast64_t requests[6];    /* by status class: [1]=1xx … [5]=5xx, [0] other */
     atomic_uint_fast64_t login_failures;
     atomic_uint_fast64_t data_gen; /* bumped whenever data may have changed */
@@ -79,6 +82,7 @@ enum web_route_flag {
     WR_PUBLIC = 1u << 0,  /* no authentication */
     WR_BODY = 1u << 1,    /* a JSON object body is required */
     WR_METRICS = 1u << 2, /* public when opts.metrics_public */
+    WR_RAW = 1u << 3,     /* any body, kept as bytes (push check-ins) */
 };
 
 struct web_route {
@@ -119,7 +123,10 @@ struct web_req {
     struct bk_store *st;
     struct auth_identity who;
     bool authed;
-    char peer[64]; /* client IP, for rate limiting */
+    char peer[64];      /* client IP, for rate limiting */
+    char log_path[128]; /* the path as logs show it: a ping uuid cut to its first 8 chars */
+    const char *raw;    /* WR_RAW routes: the body (not NUL-terminated), borrowed */
+    size_t rawlen;
     /* response */
     unsigned status;
     json_t *json;
@@ -159,6 +166,12 @@ json_t *web_jstr(const char *s);
 json_t *web_jtime(int64_t ms);
 
 /* Handlers (api.c, metrics.c, web.c). */
+/* ping.c: push check-ins (issue 14) */
+void api_ping(struct web_req *rq);
+void api_push_job_create(struct web_req *rq);
+void api_job_ping_url(struct web_req *rq);
+/* The path of url as a log line may show it (ping uuids cut short), into out. Pure. */
+void web_log_path(const char *url, char *out, size_t n);
 void api_healthz(struct web_req *rq);
 void api_readyz(struct web_req *rq);
 void api_openapi(struct web_req *rq);

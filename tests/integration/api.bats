@@ -593,13 +593,20 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
         /api/v1/tokens/*) p=${p//\{id\}/$tid} ;;
         /api/v1/sources/*) p=${p//\{name\}/cove-msp} ;;
         /api/v1/users/*) p=${p//\{name\}/coverage} ;;
+        # push check-ins (push.bats has the push source): reached when the handler's own
+        # 404 answers, not the router's "no such resource"
+        /ping/*) p=${p/\{name\}/00000000-0000-4000-8000-000000000000} p=${p/\{name\}/start} ;;
         esac
         [[ "$p" != *"{"* ]] || {
             echo "no object for the parameter of $m $p"
             return 1
         }
-        c=$(curl -s -o /dev/null -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ADMIN" "$URL$p")
+        c=$(curl -s -o "$T/opbody" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $ADMIN" "$URL$p")
         echo "$m $p: $c"
+        if [[ "$c" = 404 && ( "$p" = /ping/* || "$p" = /api/v1/jobs/*/ping ) ]] &&
+            jq -e '.error.message | test("push job")' "$T/opbody" >/dev/null; then
+            continue
+        fi
         [[ "$c" != 404 && "$c" != 405 && "$c" -lt 500 ]] || {
             echo "$m $p: $c"
             return 1
