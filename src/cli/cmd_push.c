@@ -44,9 +44,12 @@ static const char PING_USAGE[] =
 static int job_add(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
-        {"name", required_argument, NULL, 'n'},   {"customer", required_argument, NULL, 'C'},
-        {"kind", required_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"source", required_argument, NULL, 's'},
+        {"name", required_argument, NULL, 'n'},
+        {"customer", required_argument, NULL, 'C'},
+        {"kind", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = config_default_path(), *source = NULL, *name = NULL, *customer = NULL,

@@ -403,9 +403,73 @@ static int64_t run_id_at(const struct run *runs, size_t n, int64_t start)
     return lo < n && runs[lo].start == start ? runs[lo].id : 0;
 }
 
+/* Delete a synthetic run unless it was reviewed (a review is history); *gone says whether it
+ * went. The remark links go with it, never those of a reviewed run. */
+static int delete_run(struct ev *e, int64_t id, bool *gone, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id)};
+    int64_t n = 0;
+    int rc = store_exec(e->s,
+                        "DELETE FROM remark_run WHERE run_id = ?1 AND EXISTS (SELECT 1 FROM"
+                        " job_run r WHERE r.id = ?1 AND r.reviewed_at IS NULL)",
+                        p, 1, NULL, NULL, err);
+    if (rc == 0)
+        rc = store_exec(e->s,
+                        "DELETE FROM job_run WHERE id = ?1 AND reviewed_at IS NULL"
+                        " AND source_type = 'expected'",
+                        p, 1, &n, NULL, err);
+    if (gone)
+        *gone = n > 0;
+    return rc;
+}
+
+/* One audit row for the unreviewed Missed runs a schedule change dropped (ids "1,2,3"). */
+static int audit_dropped(struct ev *e, const struct job *j, const char *ids, int64_t n,
+                         struct bk_err *err)
+{
+    char target[32];
+    snprintf(target, sizeof target, "job %" PRId64, j->id);
+    char *after = xasprintf("{\"reason\":\"the expected schedule changed\",\"runs\":[%s],"
+                            "\"runs_dropped\":%" PRId64 "}",
+                            ids, n);
+    struct store_param p[] = {SP_INT(e->now), SP_TEXT(target), SP_TEXT(after)};
+    int rc = store_exec(e->s,
+                        "INSERT INTO audit (at, who, action, target, before_json, after_json)"
+                        " VALUES (?1, 'system', 'run.missed.dropped', ?2, NULL, ?3)",
+                        p, 3, NULL, NULL, err);
+    free(after);
+    return rc;
+}
+
+/* A Missed slot the schedule in force no longer has: when the schedule changed, its
+ * unreviewed Missed run goes with the slot (the new schedule never expected it); a reviewed
+ * one stays, with its slot, as history. */
+static int drop_missed(struct ev *e, const struct job *j, const struct xslot *x, char *ids,
+                       size_t idsz, int64_t *ndropped, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(j->id), SP_INT(x->start)};
+    int64_t n = 0;
+    int rc = store_exec(e->s,
+                        "DELETE FROM job_slot WHERE job_id = ?1 AND slot_start = ?2 AND NOT EXISTS"
+                        " (SELECT 1 FROM job_run r WHERE r.id = job_slot.run_id"
+                        " AND r.reviewed_at IS NOT NULL)",
+                        p, 2, &n, NULL, err);
+    if (rc < 0 || n == 0)
+        return rc;
+    e->st.slots_written++;
+    bool gone = false;
+    if (!x->run_id || (rc = delete_run(e, x->run_id, &gone, err)) < 0 || !gone)
+        return rc;
+    size_t l = strlen(ids);
+    if (l + 24 < idsz)
+        snprintf(ids + l, idsz - l, "%s%" PRId64, l ? "," : "", x->run_id);
+    (*ndropped)++;
+    return 0;
+}
+
 static int write_slots(struct ev *e, const struct job *j, const struct bk_schedule *sc,
                        const struct bk_tz *tz, const char *desc, const struct run *runs,
-                       size_t nruns, const struct xslot *xs, size_t nxs, int64_t from,
+                       size_t nruns, const struct xslot *xs, size_t nxs, int64_t from, bool changed,
                        struct bk_err *err)
 {
     size_t nt = 0;
@@ -425,21 +489,31 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
      * poll: the slot stays expected; one that is not is down, and the slot unknown */
     bool healthy = covered > 0 && sp->interval_ms > 0 && e->now - covered <= 3 * sp->interval_ms;
     int rc = 0;
-    /* slots of the window that the schedule no longer has (it changed) go, unless missed */
+    /* slots of the window that the schedule no longer has go; a missed one only when the
+     * schedule changed (see drop_missed) */
     size_t k = 0;
+    char ids[1024] = "";
+    int64_t ndropped = 0;
     for (size_t i = 0; i < nxs; i++) {
-        if (xs[i].start < from || strcmp(xs[i].state, "missed") == 0)
+        if (xs[i].start < from)
             continue;
         while (k < ns && e->slots[k].start_ms < xs[i].start)
             k++;
         if (k < ns && e->slots[k].start_ms == xs[i].start)
             continue;
+        if (strcmp(xs[i].state, "missed") == 0) {
+            if (changed && (rc = drop_missed(e, j, &xs[i], ids, sizeof ids, &ndropped, err)) < 0)
+                return rc;
+            continue;
+        }
         struct store_param p[] = {SP_INT(j->id), SP_INT(xs[i].start)};
         if ((rc = store_exec(e->s, "DELETE FROM job_slot WHERE job_id = ?1 AND slot_start = ?2", p,
                              2, NULL, NULL, err)) < 0)
             return rc;
         e->st.slots_written++;
     }
+    if (ndropped && (rc = audit_dropped(e, j, ids, ndropped, err)) < 0)
+        return rc;
     for (size_t i = 0; i < ns; i++) {
         const struct bk_slot *sl = &e->slots[i];
         const struct xslot *old = find_xslot(xs, nxs, sl->start_ms);
@@ -513,16 +587,6 @@ static int offline_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
-static int delete_run(struct ev *e, int64_t id, struct bk_err *err)
-{
-    struct store_param p[] = {SP_INT(id)};
-    int rc = store_exec(e->s, "DELETE FROM remark_run WHERE run_id = ?1", p, 1, NULL, NULL, err);
-    if (rc == 0)
-        rc = store_exec(e->s, "DELETE FROM job_run WHERE id = ?1 AND reviewed_at IS NULL", p, 1,
-                        NULL, NULL, err);
-    return rc;
-}
-
 /* A workstation's offline check: one synthetic run per stretch of inactivity, keyed by the
  * last active day, escalating in place (warning → failed) and deleted when activity resumes;
  * a reviewed one is never touched. */
@@ -578,7 +642,7 @@ static int eval_offline(struct ev *e, const struct job *j, const struct run *run
                                  " WHERE id = ?1 AND reviewed_at IS NULL",
                                  p, 4, NULL, NULL, err)) < 0)
                 return rc;
-        } else if ((rc = delete_run(e, x->id, err)) < 0) {
+        } else if ((rc = delete_run(e, x->id, NULL, err)) < 0) {
             return rc;
         }
     }
@@ -700,6 +764,10 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
     if (so.crit_ms < so.warn_ms)
         so.crit_ms = so.warn_ms;
     int rc = 0;
+    /* the schedule in force changed (configured, cleared, relearned to another shape) */
+    bool changed = j->has_sched && !(eq_str(j->js_origin, origin) &&
+                                     eq_str(j->js_kind, bk_sched_kind_name(sc.kind)) &&
+                                     eq_str(j->js_desc, desc) && eq_str(j->js_tz, bk_tz_name(tz)));
     if (sched_has_slots(sc.kind) && !exempt) {
         int64_t first = j->created_at;
         if (j->bar && *j->bar)
@@ -707,10 +775,19 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
         int64_t from = e->now - cfg->expected.backfill_ms;
         if (first > from)
             from = first;
-        if ((rc = write_slots(e, j, &sc, tz, desc, lr, nt, xs, nxs, from, err)) < 0)
+        if ((rc = write_slots(e, j, &sc, tz, desc, lr, nt, xs, nxs, from, changed, err)) < 0)
             return rc;
     } else if (nxs) {
-        /* no slots any more (irregular, or exempt): forget the future ones */
+        /* no slots any more (irregular, or exempt): forget the future ones, and the
+         * unreviewed Missed runs of a schedule that is no longer in force */
+        char ids[1024] = "";
+        int64_t ndropped = 0;
+        for (size_t i = 0; changed && i < nxs; i++)
+            if (strcmp(xs[i].state, "missed") == 0 &&
+                (rc = drop_missed(e, j, &xs[i], ids, sizeof ids, &ndropped, err)) < 0)
+                return rc;
+        if (ndropped && (rc = audit_dropped(e, j, ids, ndropped, err)) < 0)
+            return rc;
         struct store_param p[] = {SP_INT(j->id), SP_INT(e->now)};
         if ((rc = store_exec(e->s,
                              "DELETE FROM job_slot WHERE job_id = ?1 AND state <> 'missed'"

@@ -106,8 +106,8 @@ int store_push_job_add(struct bk_store *s, int64_t source_id, const char *custom
                     " VALUES (?1, ?2, ?2, ?3, ?3) ON CONFLICT (source_id, external_id) DO NOTHING",
                     cp, 3, NULL, NULL, err);
     if (rc == 0)
-        rc = store_query(s, "SELECT id FROM customer WHERE source_id = ?1 AND external_id = ?2",
-                         cp, 2, first_int, &cust, err);
+        rc = store_query(s, "SELECT id FROM customer WHERE source_id = ?1 AND external_id = ?2", cp,
+                         2, first_int, &cust, err);
     if (rc >= 0) {
         struct store_param ep[] = {SP_INT(source_id), SP_INT(cust), SP_TEXT(name)};
         rc = store_query(s,
@@ -121,8 +121,12 @@ int store_push_job_add(struct bk_store *s, int64_t source_id, const char *custom
                           customer, name);
     }
     if (rc >= 0) {
-        struct store_param jp[] = {SP_INT(source_id), SP_INT(cust), SP_TEXT(ext), SP_TEXT(name),
-                                   SP_TEXT(kind ? kind : "script"), SP_INT(now_ms)};
+        struct store_param jp[] = {SP_INT(source_id),
+                                   SP_INT(cust),
+                                   SP_TEXT(ext),
+                                   SP_TEXT(name),
+                                   SP_TEXT(kind ? kind : "script"),
+                                   SP_INT(now_ms)};
         rc = store_exec(s,
                         "INSERT INTO job (source_id, customer_id, external_id, name, kind,"
                         " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -151,8 +155,8 @@ int store_push_job_uuid(struct bk_store *s, int64_t job_id, char *uuid_out, stru
                          uuid_out, err);
     if (rc < 0)
         return rc;
-    return uuid_out[0] ? 0 : bk_err_set(err, BK_ENOTFOUND, "job %" PRId64 " is not a push job",
-                                        job_id);
+    return uuid_out[0] ? 0
+                       : bk_err_set(err, BK_ENOTFOUND, "job %" PRId64 " is not a push job", job_id);
 }
 
 /* The first STORE_PUSH_MESSAGE_MAX bytes of a ping's body as text a list and a log can show:
@@ -168,8 +172,11 @@ static char *body_message(const char *b, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)b[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xe0) == 0xc0 ? 2
+                     : (c & 0xf0) == 0xe0 ? 3
+                     : (c & 0xf8) == 0xf0 ? 4
+                                          : 0;
         bool ok = len > 0 && i + len <= n && !(len == 2 && c < 0xc2) && !(c > 0xf4);
         for (size_t k = 1; ok && k < len; k++)
             ok = ((unsigned char)b[i + k] & 0xc0) == 0x80;
@@ -270,8 +277,8 @@ static int apply_ping(struct bk_store *s, const struct store_ping *p, struct sto
     }
     const char *stname = bk_run_status_name(st);
     out->duration_ms = -1;
-    if (same.id && (p->kind == STORE_PING_START || strcmp(same.status, "running") != 0 ||
-                    same.reviewed)) {
+    if (same.id &&
+        (p->kind == STORE_PING_START || strcmp(same.status, "running") != 0 || same.reviewed)) {
         /* the same rid again: a retried ping, or an end for a run already closed */
         out->duplicate = true;
         out->run_id = same.id;
@@ -293,8 +300,7 @@ static int apply_ping(struct bk_store *s, const struct store_ping *p, struct sto
         snprintf(gen, sizeof gen, "ping:%" PRId64 ":%02x%02x%02x%02x", p->now_ms, rb[0], rb[1],
                  rb[2], rb[3]);
         struct store_param ip[] = {SP_INT(out->job_id), SP_TEXT(vrid ? vrid : gen),
-                                   SP_INT(p->now_ms),   SP_TEXT(raw),
-                                   SP_TEXT(msg)};
+                                   SP_INT(p->now_ms), SP_TEXT(raw), SP_TEXT(msg)};
         if (rc >= 0)
             rc = store_exec(s,
                             "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at,"

@@ -13,7 +13,7 @@
 struct bk_store;
 struct bk_err;
 
-#define STORE_PUSH_UUID_LEN 36   /* 8-4-4-4-12 lower-case hex, version 4 */
+#define STORE_PUSH_UUID_LEN 36       /* 8-4-4-4-12 lower-case hex, version 4 */
 #define STORE_PUSH_MESSAGE_MAX 10240 /* bytes of a ping's body kept as the run's message */
 
 struct bk_config;
@@ -55,10 +55,10 @@ struct store_ping {
 };
 
 struct store_ping_result {
-    bool found;      /* the uuid names a push job */
-    bool duplicate;  /* a repeated ping (same rid) changed nothing */
-    int64_t job_id;  /* when found */
-    int64_t run_id;  /* the run created or finished */
+    bool found;          /* the uuid names a push job */
+    bool duplicate;      /* a repeated ping (same rid) changed nothing */
+    int64_t job_id;      /* when found */
+    int64_t run_id;      /* the run created or finished */
     int64_t duration_ms; /* start to end, when a start ping was seen; else -1 */
 };
 

@@ -75,8 +75,9 @@ void api_ping(struct web_req *rq)
         return;
     }
     if (ping_kind(rq->cap[1], &p) < 0) {
-        web_error(rq, 404, "not_found", "a ping is /ping/UUID, /ping/UUID/start, /ping/UUID/fail "
-                                        "or /ping/UUID/EXIT-STATUS (0-255)");
+        web_error(rq, 404, "not_found",
+                  "a ping is /ping/UUID, /ping/UUID/start, /ping/UUID/fail "
+                  "or /ping/UUID/EXIT-STATUS (0-255)");
         return;
     }
     p.rid = params_get(&rq->q, "rid");
@@ -140,8 +141,8 @@ void api_push_job_create(struct web_req *rq)
     }
     const struct bk_source_cfg *sc = config_find_source(rq->w->cfg, source);
     if (!sc || sc->type != BK_SOURCE_PUSH) {
-        web_error(rq, 400, "bad_request", "source \"%.100s\" is not a push source of the configuration",
-                  source);
+        web_error(rq, 400, "bad_request",
+                  "source \"%.100s\" is not a push source of the configuration", source);
         return;
     }
     struct bk_err err = {0};

@@ -221,3 +221,36 @@ metrics_public = yes'
     run "$BACKUPCTL" check --config "$T/b.conf"
     [ "$status" -eq 0 ]
 }
+
+@test "a schedule set through the API drops the old schedule's unreviewed Missed runs, keeps a reviewed one" {
+    scenario_fleet
+    start_sim COVE "$COVE_SIM" --devices 0 --scenario "$T/scenario.json"
+    conf
+    sed -i 's/^timezone = UTC$/timezone = UTC\nlisten = 127.0.0.1:0/' "$T/b.conf"
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null
+    jid=$(q "SELECT id FROM job WHERE name = 'srv-stopped5'")
+    old=$(missed srv-stopped5)
+    [ "$old" -ge 3 ]
+    keep=$(q "SELECT MIN(id) FROM job_run WHERE job_id = $jid AND status = 'missed'")
+    q "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op' WHERE id = $keep"
+    printf 'correct-horse-1\n' >"$T/pw"
+    chmod 600 "$T/pw"
+    "$BACKUPCTL" user add oper --role operator --password-file "$T/pw" --config "$T/b.conf" >/dev/null
+    tok=$("$BACKUPCTL" token add --user oper --config "$T/b.conf" 2>/dev/null)
+    start_serve
+    # the learned slot's minute of the day, and a schedule 6 hours away from it
+    min=$(q "SELECT (start_at / 60000) % 1440 FROM job_run WHERE id = $keep")
+    h=$(((min / 60 + 6) % 24))
+    run curl -fsS -X PUT -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+        -d "{\"spec\": \"0 $h * * *\", \"timezone\": \"UTC\"}" "$SERVE_URL/api/v1/jobs/$jid/schedule"
+    [ "$status" -eq 0 ]
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    # the old schedule's Missed: only the reviewed one is left
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $jid AND status = 'missed' AND (start_at / 60000) % 1440 = $min")" -eq 1 ]
+    [ "$(q "SELECT reviewed_by FROM job_run WHERE id = $keep")" = op ]
+    # the new schedule's own Missed nights, one per day
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $jid AND status = 'missed' AND (start_at / 60000) % 1440 = $((h * 60))")" -ge 3 ]
+    [ "$(q "SELECT COUNT(*) FROM (SELECT day FROM job_slot s JOIN job_run r ON r.id = s.run_id WHERE s.job_id = $jid AND s.state = 'missed' AND r.reviewed_at IS NULL GROUP BY day HAVING COUNT(*) > 1)")" -eq 0 ]
+    [ "$(q "SELECT who FROM audit WHERE action = 'run.missed.dropped' AND target = 'job $jid'")" = system ]
+}

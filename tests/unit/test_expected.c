@@ -535,6 +535,87 @@ static void test_freshness(void **state)
     assert_string_equal(store_fresh_name(BK_FRESH_NEVER_OLD), "never_old");
 }
 
+/* A schedule change (configured through the API) drops the unreviewed Missed runs of slots
+ * the new schedule does not have — one audit row lists them — and keeps a reviewed one; a
+ * past day never shows a Missed of the old schedule beside one of the new. Clearing the
+ * schedule back to the learned one does the same the other way. */
+static void test_schedule_change_drops_missed(void **state)
+{
+    (void)state;
+    open_with(NULL);
+    int64_t now = at(2026, 1, 20, 12, 0);
+    int64_t j = add_job("srv-change", "server", NULL, 0, at(2025, 12, 20, 0, 0));
+    for (int d = 0; d < 23; d++) /* daily 22:00 UTC, stopped after 2026-01-16 */
+        add_run(j, at(2025, 12, 25, 22, 0) + d * D, 40 * 60000, "success");
+    add_poll(now - 60000);
+    eval(now);
+    assert_int_equal(MISSED(j), 3); /* the 17th, 18th and 19th */
+    struct bk_err e = {0};
+    /* the operator reviews the Missed of the 17th: history from now on */
+    int64_t reviewed = q_int("SELECT id FROM job_run WHERE job_id = ?1 AND status = 'missed'"
+                             " ORDER BY start_at LIMIT 1",
+                             j);
+    struct store_param rp[] = {SP_INT(reviewed)};
+    assert_int_equal(store_exec(g_s,
+                                "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op'"
+                                " WHERE id = ?1",
+                                rp, 1, NULL, NULL, &e),
+                     0);
+    /* the backup really runs at 03:00 now: the operator says so */
+    struct store_param p[] = {SP_INT(j)};
+    assert_int_equal(store_exec(g_s,
+                                "INSERT INTO job_schedule_set (job_id, spec, timezone, grace_ms,"
+                                " created_by, created_at) VALUES (?1, '0 3 * * *', 'UTC', NULL,"
+                                " 'op', 0)",
+                                p, 1, NULL, NULL, &e),
+                     0);
+    if (store_expected_eval_job(g_s, g_cfg, j, now, &e) < 0)
+        fail_msg("eval_job: %s", e.msg);
+    /* the 22:00 Missed of the 18th and 19th are gone; the reviewed one of the 17th stays; the
+     * new schedule's own misses (03:00 of the 18th .. 20th) are there, once each */
+    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND status = 'missed'"
+                           " AND start_at % 86400000 = 79200000",
+                           j),
+                     1);
+    assert_int_equal(
+        q_int("SELECT COUNT(*) FROM job_run WHERE id = ?1 AND reviewed_at = 1", reviewed), 1);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM job_slot WHERE job_id = ?1 AND run_id = "
+                           "(SELECT id FROM job_run WHERE job_id = ?1 AND reviewed_at = 1)",
+                           j),
+                     1);
+    int64_t new_missed = q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND status ="
+                               " 'missed' AND start_at % 86400000 = 10800000",
+                               j);
+    assert_true(new_missed >= 3);
+    /* no day shows two unreviewed Missed */
+    assert_int_equal(q_int("SELECT COUNT(*) FROM (SELECT day FROM job_slot WHERE job_id = ?1"
+                           " AND state = 'missed' AND run_id IN (SELECT id FROM job_run"
+                           " WHERE reviewed_at IS NULL) GROUP BY day HAVING COUNT(*) > 1)",
+                           j),
+                     0);
+    assert_non_null(strstr(q_text("SELECT after_json FROM audit WHERE action ="
+                                  " 'run.missed.dropped' AND target = 'job ' || ?1",
+                                  j),
+                           "\"runs_dropped\":2"));
+    /* evaluating again changes nothing */
+    int64_t total = q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1", j);
+    assert_int_equal(store_expected_eval_job(g_s, g_cfg, j, now + 60000, &e), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1", j), total);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM audit WHERE action = 'run.missed.dropped'"
+                           " AND target = 'job ' || ?1",
+                           j),
+                     1);
+    /* back to the learned 22:00 schedule: the 03:00 Missed go, the 22:00 ones come back */
+    assert_int_equal(
+        store_exec(g_s, "DELETE FROM job_schedule_set WHERE job_id = ?1", p, 1, NULL, NULL, &e), 0);
+    assert_int_equal(store_expected_eval_job(g_s, g_cfg, j, now + 120000, &e), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM job_run WHERE job_id = ?1 AND status = 'missed'"
+                           " AND start_at % 86400000 = 10800000",
+                           j),
+                     0);
+    assert_int_equal(MISSED(j), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +628,7 @@ int main(void)
         cmocka_unit_test_teardown(test_duration_anomaly, teardown),
         cmocka_unit_test_teardown(test_due_before_next_poll, teardown),
         cmocka_unit_test_teardown(test_prune_keeps_slots, teardown),
+        cmocka_unit_test_teardown(test_schedule_change_drops_missed, teardown),
         cmocka_unit_test(test_freshness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
