@@ -274,6 +274,44 @@ int store_overrides_reevaluate_run(struct bk_store *s, int64_t run_id, const cha
     return reevaluate(s, "push", target, run_id, ch, err);
 }
 
+static int count_cb(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+int store_override_matches(struct bk_store *s, int64_t id, int64_t *matches, struct bk_err *err)
+{
+    struct ovr_list rules = {0};
+    struct plist pl = {0};
+    struct bk_buf sql;
+    *matches = 0;
+    struct store_param p[] = {SP_INT(id)};
+    int rc = store_query(s,
+                         "SELECT id, job_id, object_name, match_status, match_kind, match_text,"
+                         " valid_from, valid_until FROM override WHERE id = ?1",
+                         p, 1, collect, &rules, err);
+    bk_buf_init(&sql, OVR_SQL_MAX);
+    if (rc == 0 && rules.n == 1) {
+        bk_buf_appends(&sql, "SELECT COUNT(*) FROM job_run WHERE ");
+        rule_cond(&sql, &pl, &rules.v[0].o);
+        rc = store_query(s, sql.data, pl.v, pl.n, count_cb, matches, err);
+    }
+    for (size_t i = 0; i < rules.n; i++) {
+        free(rules.v[i].object_name);
+        free(rules.v[i].match_status);
+        free(rules.v[i].match_kind);
+        free(rules.v[i].match_text);
+    }
+    free(rules.v);
+    for (size_t i = 0; i < pl.nowned; i++)
+        free(pl.owned[i]);
+    free(pl.owned);
+    free(pl.v);
+    bk_buf_free(&sql);
+    return rc;
+}
+
 int store_overrides_apply_all(struct bk_store *s, const char *target,
                               struct store_override_changes *ch, struct bk_err *err)
 {

@@ -49,6 +49,10 @@ int store_overrides_reevaluate_run(struct bk_store *s, int64_t run_id, const cha
 int store_overrides_apply_all(struct bk_store *s, const char *target,
                               struct store_override_changes *ch, struct bk_err *err);
 
+/* How many runs (reviewed or not) rule id matches now, whatever the other rules: what the
+ * Overrides page shows as "matches so far". 0 when there is no such rule. */
+int store_override_matches(struct bk_store *s, int64_t id, int64_t *matches, struct bk_err *err);
+
 /* LIKE pattern for kind/text: lower-cased, '%', '_' and '\' escaped (ESCAPE '\'), wrapped in
  * '%' as kind says. Caller frees. */
 char *store_like_pattern(const char *kind, const char *text);

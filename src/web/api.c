@@ -6,6 +6,7 @@
  * Every change writes an audit row with the acting user. */
 #include "core/schedule.h"
 #include "core/tzfile.h"
+#include "store/lists.h"
 #include "store/overrides.h"
 #include "web/web_internal.h"
 
@@ -591,6 +592,19 @@ void api_session_get(struct web_req *rq)
     ident_json(rq, &rq->who, 0);
 }
 
+void api_session_probe(struct web_req *rq)
+{
+    if (!no_params(rq))
+        return;
+    if (!rq->authed) {
+        web_reply(rq, 200, json_pack("{s:b}", "authenticated", false));
+        return;
+    }
+    ident_json(rq, &rq->who, 0);
+    if (json_is_object(rq->json))
+        json_object_set_new(rq->json, "authenticated", json_true());
+}
+
 void api_session_delete(struct web_req *rq)
 {
     struct bk_err err = {0};
@@ -772,6 +786,125 @@ void api_source_resume(struct web_req *rq)
     set_paused(rq, false);
 }
 
+static void day_string(int64_t epoch_day, char *out, size_t outsz);
+
+/* ---- per-row extras of the lists (issue 13) ------------------------------------------------ */
+
+struct item_ref {
+    int64_t id;
+    json_t *item; /* borrowed from the page */
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct item_ref *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+struct extras {
+    struct item_ref *refs;
+    size_t n;
+};
+
+static json_t *ref_find(struct extras *e, int64_t id)
+{
+    struct item_ref key = {id, NULL};
+    struct item_ref *hit = bsearch(&key, e->refs, e->n, sizeof *e->refs, ref_cmp);
+    return hit ? hit->item : NULL;
+}
+
+static int extras_obj_cb(int64_t run, const char *name, const char *status, const char *raw,
+                         const char *message, void *ud)
+{
+    json_t *it = ref_find(ud, run);
+    if (it)
+        json_array_append_new(json_object_get(it, "objects"),
+                              json_pack("{s:o,s:o,s:o,s:o}", "name", web_jstr(name), "status",
+                                        web_jstr(status), "raw_status", web_jstr(raw), "message",
+                                        web_jstr(message)));
+    return 0;
+}
+
+static int extras_remark_cb(int64_t run, int64_t count, void *ud)
+{
+    json_t *it = ref_find(ud, run);
+    if (it)
+        json_object_set_new(it, "remarks", json_integer(count));
+    return 0;
+}
+
+static int64_t item_job_id(json_t *it, bool job_items)
+{
+    if (job_items)
+        return json_integer_value(json_object_get(it, "id"));
+    return json_integer_value(json_object_get(json_object_get(it, "job"), "id"));
+}
+
+/* Every item of items gets "history" (its job's 28-day strip, lists.h) and history_start (the
+ * first day, UTC); with runs also "objects" (the run's datasources) and "remarks" (a count).
+ * job_items: the items are jobs (their id), else they name their job in "job". 0 or -1
+ * (response set). */
+static int add_extras(struct web_req *rq, json_t *items, bool job_items, bool runs)
+{
+    struct bk_err err = {0};
+    size_t n = json_array_size(items);
+    int64_t now = bk_now_ms();
+    int64_t *jobs = xcalloc(n ? n : 1, sizeof *jobs);
+    char(*hist)[STORE_HISTORY_DAYS + 1] = xcalloc(n ? n : 1, sizeof *hist);
+    struct extras e = {xcalloc(n ? n : 1, sizeof *e.refs), n};
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        jobs[i] = item_job_id(it, job_items);
+        e.refs[i] = (struct item_ref){json_integer_value(json_object_get(it, "id")), it};
+        if (runs) {
+            json_object_set_new(it, "objects", json_array());
+            json_object_set_new(it, "remarks", json_integer(0));
+        }
+    }
+    qsort(e.refs, n, sizeof *e.refs, ref_cmp);
+    rc = store_lists_history(rq->st, jobs, n, now, hist, &err);
+    if (rc == 0 && runs) {
+        int64_t *ids = xcalloc(n ? n : 1, sizeof *ids);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = e.refs[i].id;
+        rc = store_lists_run_extras(rq->st, ids, n, extras_obj_cb, extras_remark_cb, &e, &err);
+        free(ids);
+    }
+    if (rc < 0) {
+        web_internal(rq, &err);
+    } else {
+        char day[16];
+        day_string(now / DAY_MS - (STORE_HISTORY_DAYS - 1), day, sizeof day);
+        for (size_t i = 0; i < n; i++) {
+            json_t *it = json_array_get(items, i);
+            json_object_set_new(it, "history", json_string(hist[i]));
+            json_object_set_new(it, "history_start", json_string(day));
+        }
+    }
+    free(jobs);
+    free(hist);
+    free(e.refs);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The list answer reply_list() left in rq->text, with add_extras() on its items. */
+static void reply_with_extras(struct web_req *rq, bool job_items, bool runs)
+{
+    if (rq->status != 200 || !rq->text)
+        return;
+    json_t *page = json_loads(rq->text, 0, NULL);
+    if (!page) {
+        web_error(rq, 500, "internal", "cannot encode the response");
+        return;
+    }
+    if (add_extras(rq, json_object_get(page, "items"), job_items, runs) < 0) {
+        json_decref(page);
+        return;
+    }
+    web_reply(rq, 200, page);
+}
+
 /* ---- runs ---------------------------------------------------------------------------------- */
 
 #define RUN_SELECT                                                                                 \
@@ -783,6 +916,11 @@ void api_source_resume(struct web_req *rq)
     "job_run r JOIN job j ON j.id = r.job_id JOIN source s ON s.id = j.source_id"                  \
     " LEFT JOIN customer c ON c.id = j.customer_id"
 #define RUN_ORDER "r.start_at DESC, r.id DESC"
+/* worst first: an overridden run ranks as a success */
+#define RUN_RANK                                                                                   \
+    "(CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r.status = 'missed'"    \
+    " THEN 5 WHEN r.status = 'warning' THEN 4 WHEN r.status = 'unknown' THEN 3"                    \
+    " WHEN r.status = 'running' THEN 2 WHEN r.status = 'success' THEN 1 ELSE 3 END)"
 
 /* An overridden run reads as a success; its stored status stays visible. */
 static const struct col RUN_COLS[] = {
@@ -857,12 +995,13 @@ static const struct col REMARK_COLS[] = {
 
 void api_runs(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit", "offset",      "reviewed", "status",
-                                          "job",   "customer",    "source",   "from",
-                                          "to",    "source_type", NULL};
+    static const char *const allowed[] = {"limit", "offset", "reviewed", "status",      "job",
+                                          "kind",  "q",      "customer", "source",      "from",
+                                          "to",    "sort",   "extras",   "source_type", NULL};
+    static const char *const sort_v[] = {"newest", "oldest", "status", "customer", NULL};
     int64_t limit, offset, job = 0, from = 0, to = 0;
-    bool reviewed = false, has_reviewed, has_job, has_from, has_to;
-    const char *status, *customer, *source, *stype;
+    bool reviewed = false, has_reviewed, has_job, has_from, has_to, extras = false, has_extras;
+    const char *status, *customer, *source, *stype, *kind, *text, *sort;
     if (!list_params(rq, allowed, &limit, &offset))
         return;
     if (params_bool(&rq->q, "reviewed", &reviewed, &has_reviewed, rq->msg, sizeof rq->msg) < 0 ||
@@ -872,7 +1011,11 @@ void api_runs(struct web_req *rq)
         params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
         params_time(&rq->q, "from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
         params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0 ||
-        params_text(&rq->q, "source_type", 32, &stype, rq->msg, sizeof rq->msg) < 0) {
+        params_text(&rq->q, "source_type", 32, &stype, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "kind", 64, &kind, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0 ||
+        params_enum(&rq->q, "sort", sort_v, &sort, rq->msg, sizeof rq->msg) < 0 ||
+        params_bool(&rq->q, "extras", &extras, &has_extras, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
         return;
     }
@@ -882,6 +1025,15 @@ void api_runs(struct web_req *rq)
     }
     struct qb q;
     qb_init(&q);
+    if (kind)
+        QB_AND(&q, "j.kind = ?", SP_TEXT(kind));
+    if (text) {
+        const char *like = qb_own(&q, store_like_pattern("contains", text));
+        QB_AND(&q,
+               "LOWER(j.name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ? ESCAPE '\\'"
+               " OR LOWER(COALESCE(r.message, '')) LIKE ? ESCAPE '\\'",
+               SP_TEXT(like), SP_TEXT(like), SP_TEXT(like));
+    }
     if (has_reviewed)
         QB_AND0(&q, reviewed ? "r.reviewed_at IS NOT NULL" : "r.reviewed_at IS NULL");
     if (status && strcmp(status, "success") == 0)
@@ -901,10 +1053,18 @@ void api_runs(struct web_req *rq)
     if (stype)
         QB_AND(&q, "r.source_type = ?", SP_TEXT(stype));
     /* the count needs the joins only for the filters that use them */
-    const char *count_from = (customer || source) ? RUN_FROM : "job_run r";
-    reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, RUN_ORDER, limit,
-               offset);
+    const char *count_from = (customer || source || kind || text) ? RUN_FROM : "job_run r";
+    const char *order = RUN_ORDER;
+    if (sort && strcmp(sort, "oldest") == 0)
+        order = "r.start_at, r.id";
+    else if (sort && strcmp(sort, "status") == 0)
+        order = RUN_RANK " DESC, " RUN_ORDER;
+    else if (sort && strcmp(sort, "customer") == 0)
+        order = "COALESCE(c.name, ''), c.id, " RUN_RANK " DESC, j.name, j.id, " RUN_ORDER;
+    reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, order, limit, offset);
     qb_free(&q);
+    if (extras)
+        reply_with_extras(rq, false, true);
 }
 
 static json_t *load_run(struct web_req *rq, int64_t id, int *rc)
@@ -1190,13 +1350,14 @@ static void and_freshness(struct qb *q, const char *f, int64_t now)
 
 void api_jobs(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit", "offset",    "customer", "source",
-                                          "kind",  "status",    "q",        "retired",
-                                          "sort",  "freshness", NULL};
+    static const char *const allowed[] = {"limit",     "offset", "customer", "source", "kind",
+                                          "status",    "q",      "retired",  "sort",   "from",
+                                          "freshness", "to",     "extras",   NULL};
     static const char *const retired_v[] = {"false", "true", "all", NULL};
-    static const char *const sort_v[] = {"id", "name", NULL};
+    static const char *const sort_v[] = {"id", "name", "status", "last", NULL};
     static const char *const fresh_v[] = {"ok", "old", "stale", "never", "critical", NULL};
-    int64_t limit, offset, now = bk_now_ms();
+    int64_t limit, offset, now = bk_now_ms(), from = 0, to = 0;
+    bool has_from, has_to, extras = false, has_extras;
     const char *customer, *source, *kind, *status, *text, *retired, *sort, *fresh;
     if (!list_params(rq, allowed, &limit, &offset))
         return;
@@ -1207,12 +1368,24 @@ void api_jobs(struct web_req *rq)
         params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0 ||
         params_enum(&rq->q, "retired", retired_v, &retired, rq->msg, sizeof rq->msg) < 0 ||
         params_enum(&rq->q, "sort", sort_v, &sort, rq->msg, sizeof rq->msg) < 0 ||
-        params_enum(&rq->q, "freshness", fresh_v, &fresh, rq->msg, sizeof rq->msg) < 0) {
+        params_enum(&rq->q, "freshness", fresh_v, &fresh, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
+        params_time(&rq->q, "to", &to, &has_to, rq->msg, sizeof rq->msg) < 0 ||
+        params_bool(&rq->q, "extras", &extras, &has_extras, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
+        return;
+    }
+    if (has_from && has_to && from > to) {
+        web_error(rq, 400, "bad_request", "from: must not be after to");
         return;
     }
     struct qb q;
     qb_init(&q);
+    /* from/to: the latest run started in the window */
+    if (has_from)
+        QB_AND(&q, "r.start_at >= ?", SP_INT(from));
+    if (has_to)
+        QB_AND(&q, "r.start_at <= ?", SP_INT(to));
     if (fresh)
         and_freshness(&q, fresh, now);
     if (!retired || strcmp(retired, "false") == 0)
@@ -1236,19 +1409,28 @@ void api_jobs(struct web_req *rq)
                "(CASE WHEN r.id IS NULL THEN 'none' WHEN r.override = 1 THEN 'success'"
                " ELSE r.status END) = ?",
                SP_TEXT(status));
-    const char *order =
-        sort && strcmp(sort, "name") == 0 ? "COALESCE(c.name, ''), j.name, j.id" : "j.id";
+    const char *order = "j.id";
+    if (sort && strcmp(sort, "name") == 0)
+        order = "COALESCE(c.name, ''), j.name, j.id";
+    else if (sort && strcmp(sort, "status") == 0)
+        order = "(CASE WHEN r.id IS NULL THEN 0 ELSE " RUN_RANK " END) DESC, COALESCE(c.name, ''),"
+                " j.name, j.id";
+    else if (sort && strcmp(sort, "last") == 0)
+        order = "r.start_at IS NULL, r.start_at DESC, j.id";
     /* the count joins only what its filters use: it visits every matching job */
     char *count_from =
         xasprintf("job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
                   customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
-                  status ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
-                           " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
-                         : "",
+                  status || has_from || has_to
+                      ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
+                        " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+                      : "",
                   fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
     reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, count_from, &q, order, limit, offset);
     free(count_from);
     qb_free(&q);
+    if (extras)
+        reply_with_extras(rq, true, false);
 }
 
 /* Cove colour-bar digits (session status codes) ↔ normalised statuses. */
@@ -1839,17 +2021,21 @@ static int daily_details(struct web_req *rq, json_t *items, const char *date, in
 
 void api_daily(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit",  "offset", "date", "customer",
-                                          "source", "status", NULL};
+    static const char *const allowed[] = {"limit",  "offset", "date", "customer", "source",
+                                          "status", "kind",   "q",    "extras",   NULL};
     struct bk_err err = {0};
     int64_t limit, offset, days;
-    const char *date, *customer, *source, *status;
+    bool extras = false, has_extras;
+    const char *date, *customer, *source, *status, *kind, *text;
     if (!list_params(rq, allowed, &limit, &offset))
         return;
     if (params_text(&rq->q, "date", 10, &date, rq->msg, sizeof rq->msg) < 0 ||
         params_text(&rq->q, "customer", 256, &customer, rq->msg, sizeof rq->msg) < 0 ||
         params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
-        params_enum(&rq->q, "status", DAILY_STATUSES, &status, rq->msg, sizeof rq->msg) < 0) {
+        params_enum(&rq->q, "status", DAILY_STATUSES, &status, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "kind", 64, &kind, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "q", 256, &text, rq->msg, sizeof rq->msg) < 0 ||
+        params_bool(&rq->q, "extras", &extras, &has_extras, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
         return;
     }
@@ -1887,6 +2073,14 @@ void api_daily(struct web_req *rq)
         and_customer(&q, customer);
     if (source)
         QB_AND(&q, "s.name = ?", SP_TEXT(source));
+    if (kind)
+        QB_AND(&q, "j.kind = ?", SP_TEXT(kind));
+    if (text) {
+        const char *like = qb_own(&q, store_like_pattern("contains", text));
+        QB_AND(&q,
+               "LOWER(j.name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ? ESCAPE '\\'",
+               SP_TEXT(like), SP_TEXT(like));
+    }
     /* the totals per status, over the other filters */
     json_t *totals = json_object();
     for (size_t k = 0; DAILY_STATUSES[k]; k++)
@@ -1916,7 +2110,8 @@ void api_daily(struct web_req *rq)
     if (rq->status != 200)
         goto out;
     json_t *page = json_loads(rq->text, 0, NULL);
-    if (!page || daily_details(rq, json_object_get(page, "items"), date, lo, hi) < 0) {
+    if (!page || daily_details(rq, json_object_get(page, "items"), date, lo, hi) < 0 ||
+        (extras && add_extras(rq, json_object_get(page, "items"), false, false) < 0)) {
         json_decref(page);
         if (rq->status == 200)
             web_error(rq, 500, "internal", "internal error (see the server log)");
@@ -2056,6 +2251,134 @@ out:
     free(ids);
 }
 
+/* The remark of the path as JSON (REMARK_COLS + runs), NULL with the response set (404). */
+static json_t *load_remark(struct web_req *rq)
+{
+    int rc;
+    struct store_param p[] = {SP_INT(rq->id)};
+    json_t *m = query_one(rq, "SELECT id, body, created_by, created_at FROM remark WHERE id = ?1",
+                          p, 1, REMARK_COLS, 4, &rc);
+    if (rc < 0)
+        return NULL;
+    if (!m) {
+        web_error(rq, 404, "not_found", "no remark %lld", (long long)rq->id);
+        return NULL;
+    }
+    json_t *arr = json_pack("[O]", m);
+    json_decref(m);
+    if (remark_runs(rq, arr) < 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    m = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return m;
+}
+
+/* Its author or an admin may change a remark. */
+static bool remark_mine(struct web_req *rq, const json_t *m)
+{
+    const char *by = json_string_value(json_object_get(m, "created_by"));
+    if (rq->who.role == BK_ROLE_ADMIN || (by && strcmp(by, rq->who.name) == 0))
+        return true;
+    web_error(rq, 403, "forbidden", "only its author (%s) or an admin may change this remark",
+              by ? by : "?");
+    return false;
+}
+
+void api_remark_update(struct web_req *rq)
+{
+    static const char *const fields[] = {"body", NULL};
+    struct bk_err err = {0};
+    const char *body = NULL;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "body", 10000, &body, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!body || !*body) {
+        web_error(rq, 400, "bad_request", "body: a non-empty text is required");
+        return;
+    }
+    json_t *before = load_remark(rq);
+    if (!before)
+        return;
+    if (!remark_mine(rq, before)) {
+        json_decref(before);
+        return;
+    }
+    json_t *after = json_deep_copy(before);
+    json_object_set_new(after, "body", web_jstr(body));
+    char target[32];
+    snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
+    struct store_param p[] = {SP_TEXT(body), SP_INT(rq->id)};
+    if (store_begin(rq->st, &err) < 0)
+        goto dberr;
+    if (store_exec(rq->st, "UPDATE remark SET body = ?1 WHERE id = ?2", p, 2, NULL, NULL, &err) <
+        0) {
+        store_rollback(rq->st);
+        goto dberr;
+    }
+    if (web_audit(rq, "remark.update", target, before, after) < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        goto out;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        goto dberr;
+    }
+    web_reply(rq, 200, json_incref(after));
+    goto out;
+dberr:
+    web_internal(rq, &err);
+out:
+    json_decref(before);
+    json_decref(after);
+}
+
+void api_remark_delete(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    json_t *before = load_remark(rq);
+    if (!before)
+        return;
+    if (!remark_mine(rq, before)) {
+        json_decref(before);
+        return;
+    }
+    char target[32];
+    snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
+    struct store_param p[] = {SP_INT(rq->id)};
+    if (store_begin(rq->st, &err) < 0)
+        goto dberr;
+    if (store_exec(rq->st, "DELETE FROM remark_run WHERE remark_id = ?1", p, 1, NULL, NULL, &err) <
+            0 ||
+        store_exec(rq->st, "DELETE FROM remark WHERE id = ?1", p, 1, NULL, NULL, &err) < 0) {
+        store_rollback(rq->st);
+        goto dberr;
+    }
+    if (web_audit(rq, "remark.delete", target, before, NULL) < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        goto out;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        goto dberr;
+    }
+    web_reply(rq, 204, NULL);
+    goto out;
+dberr:
+    web_internal(rq, &err);
+out:
+    json_decref(before);
+}
+
 /* ---- overrides ----------------------------------------------------------------------------- */
 
 void api_overrides(struct web_req *rq)
@@ -2076,6 +2399,41 @@ void api_overrides(struct web_req *rq)
     reply_list(rq, OVR_SELECT, OVR_COLS, NOVR_COLS, OVR_FROM, "override o", &q, "o.id", limit,
                offset);
     qb_free(&q);
+    if (rq->status != 200 || !rq->text)
+        return;
+    /* each rule's matches so far and the runs it changed when it was created (its audit row);
+     * one query each per rule of the page: rules are few */
+    json_t *page = json_loads(rq->text, 0, NULL);
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(page, "items"), i, o)
+    {
+        struct bk_err err = {0};
+        int64_t id = json_integer_value(json_object_get(o, "id")), matches = 0;
+        if (store_override_matches(rq->st, id, &matches, &err) < 0) {
+            json_decref(page);
+            web_internal(rq, &err);
+            return;
+        }
+        json_object_set_new(o, "matches", json_integer(matches));
+        char target[32];
+        snprintf(target, sizeof target, "override:%lld", (long long)id);
+        static const struct col acol[] = {{"after", C_JSON, 0}};
+        struct store_param p[] = {SP_TEXT(target)};
+        int rc;
+        json_t *a = query_one(rq,
+                              "SELECT after_json FROM audit WHERE action = 'override.create'"
+                              " AND target = ?1 ORDER BY id LIMIT 1",
+                              p, 1, acol, 1, &rc);
+        if (rc < 0) {
+            json_decref(page);
+            return;
+        }
+        json_t *ru = json_object_get(json_object_get(a, "after"), "runs_updated");
+        json_object_set_new(o, "runs_changed", json_is_integer(ru) ? json_incref(ru) : json_null());
+        json_decref(a);
+    }
+    web_reply(rq, 200, page);
 }
 
 void api_override_create(struct web_req *rq)
@@ -2466,6 +2824,82 @@ void api_user_create(struct web_req *rq)
         return;
     }
     web_reply(rq, 201, json_pack("{s:o,s:s}", "name", web_jstr(name), "role", bk_role_name(role)));
+}
+
+/* Change a user's role and/or password (admin, audited). Not your own role, never the last
+ * admin's: either could leave nobody able to manage users. */
+void api_user_update(struct web_req *rq)
+{
+    static const char *const fields[] = {"role", "password", NULL};
+    struct bk_err err = {0};
+    const char *role_s = NULL, *pass = NULL;
+    enum bk_role role = BK_ROLE_VIEWER;
+    struct user_info u;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "role", 16, &role_s, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_text(rq->body, "password", 1024, &pass, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (!role_s && !pass) {
+        web_error(rq, 400, "bad_request", "body: give a role, a password, or both");
+        return;
+    }
+    if (role_s && bk_role_parse(role_s, &role) < 0) {
+        web_error(rq, 400, "bad_request", "role: must be admin, operator or viewer");
+        return;
+    }
+    if (lookup_user(rq, rq->cap[0], &u) < 0)
+        return;
+    if (!u.found) {
+        web_error(rq, 404, "not_found", "no user with that name");
+        return;
+    }
+    bool role_change = role_s && role != u.role;
+    if (role_change && strcmp(rq->cap[0], rq->who.name) == 0) {
+        web_error(rq, 409, "conflict", "you cannot change your own role");
+        return;
+    }
+    if (role_change && u.role == BK_ROLE_ADMIN && u.admins <= 1) {
+        web_error(rq, 409, "conflict", "cannot change the role of the last admin");
+        return;
+    }
+    if (pass) {
+        int rc = auth_user_passwd_as(rq->st, rq->who.name, rq->cap[0], pass, &err);
+        if (rc == -BK_EINVAL) {
+            web_error(rq, 400, "bad_request", "%s", err.msg);
+            return;
+        }
+        if (rc < 0) {
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    if (role_change) {
+        struct store_param p[] = {SP_TEXT(bk_role_name(role)), SP_TEXT(rq->cap[0])};
+        json_t *before = json_pack("{s:s}", "role", bk_role_name(u.role));
+        json_t *after = json_pack("{s:s}", "role", bk_role_name(role));
+        int rc = store_begin(rq->st, &err);
+        if (rc == 0)
+            rc = store_exec(rq->st, "UPDATE app_user SET role = ?1 WHERE name = ?2", p, 2, NULL,
+                            NULL, &err);
+        if (rc == 0 && web_audit(rq, "user.role", rq->cap[0], before, after) < 0)
+            rc = bk_err_set(&err, BK_EIO, "cannot write the audit row");
+        if (rc == 0)
+            rc = store_commit(rq->st, &err);
+        json_decref(before);
+        json_decref(after);
+        if (rc < 0) {
+            store_rollback(rq->st);
+            web_internal(rq, &err);
+            return;
+        }
+    }
+    web_reply(rq, 200,
+              json_pack("{s:o,s:s,s:b}", "name", web_jstr(rq->cap[0]), "role",
+                        bk_role_name(role_s ? role : u.role), "password_changed", pass != NULL));
 }
 
 void api_user_delete(struct web_req *rq)

@@ -350,7 +350,15 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
         web_error(rq, 503, "unavailable", "database unavailable");
         return;
     }
-    if (!public_route) {
+    if (!public_route && (rt->flags & WR_AUTH_OPTIONAL)) {
+        /* "am I logged in?" without a 401 the browser would log as an error */
+        if (authenticate(rq) < 0) {
+            if (rq->status != 401)
+                return;
+            web_reply(rq, 0, NULL);
+            memset(&rq->who, 0, sizeof rq->who);
+        }
+    } else if (!public_route) {
         if (authenticate(rq) < 0)
             return;
         if (rq->who.role < rt->min_role) {

@@ -79,10 +79,12 @@ struct web_req;
 typedef void (*web_handler)(struct web_req *rq);
 
 enum web_route_flag {
-    WR_PUBLIC = 1u << 0,  /* no authentication */
-    WR_BODY = 1u << 1,    /* a JSON object body is required */
-    WR_METRICS = 1u << 2, /* public when opts.metrics_public */
-    WR_RAW = 1u << 3,     /* any body, kept as bytes (push check-ins) */
+    WR_PUBLIC = 1u << 0,        /* no authentication */
+    WR_BODY = 1u << 1,          /* a JSON object body is required */
+    WR_METRICS = 1u << 2,       /* public when opts.metrics_public */
+    WR_AUTH_OPTIONAL = 1u << 3, /* GET only: the handler runs anonymous (rq->authed false)
+                                 * when there are no valid credentials, instead of a 401 */
+    WR_RAW = 1u << 4,           /* any body, kept as bytes (push check-ins) */
 };
 
 struct web_route {
@@ -195,6 +197,10 @@ void api_run_review(struct web_req *rq);
 void api_runs_review(struct web_req *rq);
 void api_remarks(struct web_req *rq);
 void api_remark_create(struct web_req *rq);
+void api_remark_update(struct web_req *rq);
+void api_remark_delete(struct web_req *rq);
+void api_session_probe(struct web_req *rq);
+void api_user_update(struct web_req *rq);
 void api_overrides(struct web_req *rq);
 void api_override_create(struct web_req *rq);
 void api_overrides_delete(struct web_req *rq);

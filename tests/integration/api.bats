@@ -583,14 +583,16 @@ run_id() { q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.n
     rid=$(run_id vm-0001) # reviewed already: reviewing again changes nothing
     oid=$(api "$ADMIN" POST /api/v1/overrides '{"object_name": "coverage-only"}' | jq .id)
     tid=$(api "$ADMIN" POST /api/v1/tokens '{"name": "coverage"}' | jq .id)
+    mid=$(api "$ADMIN" POST /api/v1/remarks '{"body": "coverage"}' | jq .id)
     [ "$(code "$ADMIN" POST /api/v1/users '{"name": "coverage", "role": "viewer", "password": "coverage-pass-1"}')" = 201 ]
-    [[ "$jid$rid$oid$tid" =~ ^[0-9]+$ ]]
+    [[ "$jid$rid$oid$tid$mid" =~ ^[0-9]+$ ]]
     while read -r m p; do
         case "$p" in
         /api/v1/jobs/*) p=${p//\{id\}/$jid} ;;
         /api/v1/runs/*) p=${p//\{id\}/$rid} ;;
         /api/v1/overrides/*) p=${p//\{id\}/$oid} ;;
         /api/v1/tokens/*) p=${p//\{id\}/$tid} ;;
+        /api/v1/remarks/*) p=${p//\{id\}/$mid} ;;
         /api/v1/sources/*) p=${p//\{name\}/cove-msp} ;;
         /api/v1/users/*) p=${p//\{name\}/coverage} ;;
         # push check-ins (push.bats has the push source): reached when the handler's own
@@ -1012,4 +1014,189 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
         'any(.items[]; .id == $s) and any(.items[]; .id == $o) and all(.items[]; .id != $n) and all(.items[]; .freshness | IN("stale", "never_old"))' <<<"$output"
     [ "$(api "$VIEW" GET "/api/v1/jobs?freshness=stale&customer=nobody-at-all" | jq .total)" -eq 0 ]
     errcheck 400 bad_request "$VIEW" GET "/api/v1/jobs?freshness=green"
+}
+
+# rank of an effective status, worst = highest (the order of Run Checks)
+RANK_SQL="CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r.status = 'missed' THEN 5 WHEN r.status = 'warning' THEN 4 WHEN r.status = 'unknown' THEN 3 WHEN r.status = 'running' THEN 2 WHEN r.status = 'success' THEN 1 ELSE 3 END"
+
+@test "runs filters (issue 13): customer id, kind, q, from/to, sort by status and customer; each filter agrees with the database" {
+    cid=$(q "SELECT c.id FROM customer c JOIN source s ON s.id = c.source_id WHERE s.name = 'cove-msp' ORDER BY c.id LIMIT 1")
+    cname=$(q "SELECT name FROM customer WHERE id = $cid")
+    run api "$VIEW" GET "/api/v1/runs?customer=$cid&limit=1000"
+    [ "$(jq .total <<<"$output")" -eq "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.customer_id = $cid")" ]
+    jq -e --argjson c "$cid" '.total > 0 and all(.items[]; .customer.id == $c)' <<<"$output"
+    # kind
+    kind=$(q "SELECT kind FROM job WHERE customer_id = $cid GROUP BY kind ORDER BY COUNT(*) DESC LIMIT 1")
+    run api "$VIEW" GET "/api/v1/runs?customer=$cid&kind=$kind&limit=1000"
+    [ "$(jq .total <<<"$output")" -eq "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.customer_id = $cid AND j.kind = '$kind'")" ]
+    jq -e --arg k "$kind" '.total > 0 and all(.items[]; .job.kind == $k)' <<<"$output"
+    # q: job name, customer name or message, case-insensitive
+    run api "$VIEW" GET "/api/v1/runs?q=DISK%20FULL&limit=1000"
+    jq -e '.total >= 1 and all(.items[]; (.message // "") | test("disk full"; "i"))' <<<"$output"
+    jq -e 'any(.items[]; .job.name == "db01")' <<<"$output"
+    run api "$VIEW" GET "/api/v1/runs?q=$(jq -rn --arg s "$cname" '$s|@uri')&limit=1000"
+    jq -e --arg c "$cname" '.total > 0 and any(.items[]; .customer.name == $c) and all(.items[]; (.job.name + " " + (.customer.name // "") + " " + (.message // "")) | ascii_downcase | contains($c | ascii_downcase))' <<<"$output"
+    [ "$(api "$VIEW" GET "/api/v1/runs?q=no-such-text-anywhere-xyz" | jq .total)" -eq 0 ]
+    # a LIKE wildcard in q is text, not a pattern
+    [ "$(api "$VIEW" GET "/api/v1/runs?q=%25%25" | jq .total)" -eq "$(q "SELECT COUNT(*) FROM job_run r JOIN job j ON j.id = r.job_id LEFT JOIN customer c ON c.id = j.customer_id WHERE instr(j.name, '%%') OR instr(COALESCE(c.name, ''), '%%') OR instr(COALESCE(r.message, ''), '%%')")" ]
+    # from/to
+    mid=$(q "SELECT start_at FROM job_run ORDER BY start_at LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM job_run)")
+    run api "$VIEW" GET "/api/v1/runs?from=$mid&limit=1"
+    [ "$(jq .total <<<"$output")" -eq "$(q "SELECT COUNT(*) FROM job_run WHERE start_at >= $mid")" ]
+    run api "$VIEW" GET "/api/v1/runs?to=$mid&limit=1"
+    [ "$(jq .total <<<"$output")" -eq "$(q "SELECT COUNT(*) FROM job_run WHERE start_at <= $mid")" ]
+    # sort=status: worst first, newest first within a status; the same set as without sort
+    run api "$VIEW" GET "/api/v1/runs?sort=status&limit=1000"
+    want=$(q "SELECT r.id FROM job_run r ORDER BY $RANK_SQL DESC, r.start_at DESC, r.id DESC" | paste -sd,)
+    [ "$(jq -r '[.items[].id] | join(",")' <<<"$output")" = "$want" ]
+    jq -e '[.items[].status] | index("failed") < (index("success") // 100000)' <<<"$output"
+    # sort=customer: customers by name, worst first inside one
+    run api "$VIEW" GET "/api/v1/runs?sort=customer&limit=1000"
+    want=$(q "SELECT r.id FROM job_run r JOIN job j ON j.id = r.job_id LEFT JOIN customer c ON c.id = j.customer_id ORDER BY COALESCE(c.name, ''), c.id, $RANK_SQL DESC, j.name, j.id, r.start_at DESC, r.id DESC" | paste -sd,)
+    [ "$(jq -r '[.items[].id] | join(",")' <<<"$output")" = "$want" ]
+    run api "$VIEW" GET "/api/v1/runs?sort=oldest&limit=3"
+    [ "$(jq -r '[.items[].id] | join(",")' <<<"$output")" = "$(q "SELECT id FROM job_run ORDER BY start_at, id LIMIT 3" | paste -sd,)" ]
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/runs?sort=worst"
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/runs?extras=maybe"
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/runs?kind=$(printf 'x%.0s' {1..80})"
+}
+
+@test "runs extras (issue 13): the 28-day history strip, the datasources and the remark count on every row" {
+    run api "$VIEW" GET "/api/v1/runs?extras=true&limit=1000"
+    jq -e '.total > 0 and all(.items[]; (.history | test("^[FMWURS-]{28}$")) and (.history_start | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}$")) and (.objects | type == "array") and (.remarks | type == "number"))' <<<"$output"
+    # without extras, the rows are as before
+    api "$VIEW" GET "/api/v1/runs?limit=5" | jq -e 'all(.items[]; has("history") | not)'
+    # the first day is 27 days before today (UTC)
+    [ "$(jq -r '.items[0].history_start' <<<"$output")" = "$(date -u -d '27 days ago' +%F)" ]
+    # HYCU (no vendor bar): today's letter is the worst effective status of today's runs
+    for name in db01 web01 vm-0001; do
+        jid=$(job_id "$name")
+        today0=$(($(date -u +%s) / 86400 * 86400000))
+        worst=$(q "SELECT MAX($RANK_SQL) FROM job_run r WHERE r.job_id = $jid AND r.start_at >= $today0")
+        letter=$(printf '%s' "-SRUWMF" | cut -c$((${worst:-0} + 1)))
+        got=$(api "$VIEW" GET "/api/v1/runs?job=$jid&extras=true&limit=1" | jq -r '.items[0].history[27:28]')
+        echo "$name: worst rank $worst, got $got"
+        [ "$got" = "$letter" ]
+    done
+    # Cove: the colour bar's digits, newest on the right (a day without a backup may show Missed)
+    jid=$(q "SELECT id FROM job WHERE colour_bar IS NOT NULL AND length(colour_bar) >= 28 AND colour_bar GLOB '*[2367]*' ORDER BY id LIMIT 1")
+    bar=$(q "SELECT substr(colour_bar, -28) FROM job WHERE id = $jid")
+    hist=$(api "$VIEW" GET "/api/v1/jobs?extras=true&limit=1000" | jq -r --argjson j "$jid" '.items[] | select(.id == $j) | .history')
+    echo "bar $bar, history $hist"
+    for i in $(seq 0 27); do
+        d=${bar:$i:1} l=${hist:$i:1}
+        case $d in
+        5) [ "$l" = S ] ;; 8) [ "$l" = W ] ;; 2 | 3 | 6 | 7) [ "$l" = F ] ;; 1 | 9) [ "$l" = R ] ;;
+        0) [[ "$l" = - || "$l" = M || "$l" = S ]] ;; *) [ "$l" = U ] ;;
+        esac
+    done
+    # datasources: every object of the run, named, with its vendor status
+    rid=$(q "SELECT run_id FROM job_object o JOIN job_run r ON r.id = o.run_id GROUP BY run_id HAVING COUNT(*) >= 2 ORDER BY run_id DESC LIMIT 1")
+    jid=$(q "SELECT job_id FROM job_run WHERE id = $rid")
+    run api "$VIEW" GET "/api/v1/runs?job=$jid&extras=true&limit=1000"
+    [ "$(jq -r --argjson r "$rid" '.items[] | select(.id == $r) | [.objects[] | "\(.name)=\(.status)=\(.raw_status)"] | join(",")' <<<"$output")" = \
+        "$(q "SELECT name || '=' || status || '=' || COALESCE(raw_status, '') FROM job_object WHERE run_id = $rid ORDER BY name, id" | paste -sd,)" ]
+    # remarks: the count of the run's remarks
+    rid=$(run_id web01)
+    before=$(api "$VIEW" GET "/api/v1/runs?job=$(job_id web01)&extras=true&limit=1" | jq '.items[0].remarks')
+    [ "$(code "$OPER" POST /api/v1/remarks "{\"body\": \"strip test\", \"runs\": [$rid]}")" = 201 ]
+    [ "$(api "$VIEW" GET "/api/v1/runs?job=$(job_id web01)&extras=true&limit=1" | jq '.items[0].remarks')" -eq $((before + 1)) ]
+    # daily and jobs carry the strip too
+    api "$VIEW" GET "/api/v1/daily?extras=true&limit=1000" | jq -e 'all(.items[]; .history | test("^[FMWURS-]{28}$"))'
+}
+
+@test "jobs filters (issue 13): from/to on the latest run, sort by status and by last run; daily kind and q" {
+    run api "$VIEW" GET "/api/v1/jobs?sort=status&limit=1000"
+    ranks=$(jq -r '[.items[] | .status | {"failed": 6, "missed": 5, "warning": 4, "unknown": 3, "running": 2, "success": 1, "none": 0}[.]] | join(",")' <<<"$output")
+    echo "$ranks"
+    [ "$ranks" = "$(tr , '\n' <<<"$ranks" | sort -rn | paste -sd,)" ]
+    run api "$VIEW" GET "/api/v1/jobs?sort=last&limit=1000"
+    jq -e '[.items[].last_run.start_at // empty] as $t | $t == ($t | sort | reverse)' <<<"$output"
+    t=$(q "SELECT MAX(start_at) FROM job_run") 
+    run api "$VIEW" GET "/api/v1/jobs?from=$t&limit=1000"
+    jq -e '.total >= 1' <<<"$output"
+    [ "$(jq .total <<<"$output")" -eq "$(q "SELECT COUNT(*) FROM job j WHERE j.retired_at IS NULL AND (SELECT y.start_at FROM job_run y WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1) >= $t")" ]
+    [ "$(api "$VIEW" GET "/api/v1/jobs?to=0&limit=1" | jq .total)" -eq 0 ]
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/jobs?from=$t&to=0"
+    errcheck 400 bad_request "$VIEW" GET "/api/v1/jobs?sort=worst"
+    # daily: kind and q narrow the day's jobs
+    run api "$VIEW" GET "/api/v1/daily?limit=1000"
+    all=$(jq .total <<<"$output")
+    run api "$VIEW" GET "/api/v1/daily?q=db01&limit=1000"
+    jq -e '.total >= 1 and all(.items[]; (.job.name + " " + (.customer.name // "")) | ascii_downcase | contains("db01"))' <<<"$output"
+    run api "$VIEW" GET "/api/v1/daily?kind=vm&limit=1000"
+    jq -e --argjson a "$all" '.total <= $a and all(.items[]; .job.kind == "vm")' <<<"$output"
+}
+
+@test "remarks (issue 13): its author or an admin edits and deletes one, audited; others get 403" {
+    mine=$(api "$OPER" POST /api/v1/remarks "{\"body\": \"first text\", \"runs\": [$(run_id db01)]}" | jq .id)
+    theirs=$(api "$ADMIN" POST /api/v1/remarks '{"body": "admin text"}' | jq .id)
+    run api "$OPER" PUT "/api/v1/remarks/$mine" '{"body": "second text"}'
+    jq -e '.body == "second text" and .created_by == "oper" and (.runs | length) == 1' <<<"$output"
+    [ "$(q "SELECT body FROM remark WHERE id = $mine")" = "second text" ]
+    [ "$(q "SELECT who || ' ' || json_extract(before_json, '$.body') || ' > ' || json_extract(after_json, '$.body') FROM audit WHERE action = 'remark.update' AND target = 'remark:$mine'")" = "oper first text > second text" ]
+    errcheck 403 forbidden "$OPER" PUT "/api/v1/remarks/$theirs" '{"body": "not mine"}'
+    errcheck 403 forbidden "$OPER" DELETE "/api/v1/remarks/$theirs"
+    errcheck 403 forbidden "$VIEW" PUT "/api/v1/remarks/$mine" '{"body": "viewer"}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/remarks/$mine" '{"body": ""}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/remarks/$mine" '{"body": "x", "runs": []}'
+    errcheck 404 not_found "$OPER" PUT /api/v1/remarks/999999 '{"body": "x"}'
+    [ "$(q "SELECT body FROM remark WHERE id = $theirs")" = "admin text" ]
+    # an admin deletes anyone's; the run no longer lists it
+    [ "$(code "$ADMIN" DELETE "/api/v1/remarks/$mine")" = 204 ]
+    [ "$(q "SELECT COUNT(*) FROM remark WHERE id = $mine") $(q "SELECT COUNT(*) FROM remark_run WHERE remark_id = $mine")" = "0 0" ]
+    api "$VIEW" GET "/api/v1/runs/$(run_id db01)" | jq -e --argjson m "$mine" 'all(.remarks[]; .id != $m)'
+    [ "$(q "SELECT who || ' ' || json_extract(before_json, '$.body') FROM audit WHERE action = 'remark.delete' AND target = 'remark:$mine'")" = "admin second text" ]
+    errcheck 404 not_found "$ADMIN" DELETE "/api/v1/remarks/$mine"
+}
+
+@test "users (issue 13): an admin changes a role and resets a password, audited; never their own role or the last admin's" {
+    [ "$(code "$ADMIN" POST /api/v1/users '{"name": "rolecheck", "role": "viewer", "password": "correct-horse-1"}')" = 201 ]
+    run api "$ADMIN" PUT /api/v1/users/rolecheck '{"role": "operator"}'
+    jq -e '.role == "operator" and .password_changed == false' <<<"$output"
+    [ "$(q "SELECT role FROM app_user WHERE name = 'rolecheck'")" = operator ]
+    [ "$(q "SELECT who || ' ' || json_extract(before_json, '$.role') || ' ' || json_extract(after_json, '$.role') FROM audit WHERE action = 'user.role' AND target = 'rolecheck' ORDER BY id DESC LIMIT 1")" = "admin viewer operator" ]
+    # the new role applies to the user's session at once
+    curl -s -c "$T/rc.jar" -H 'Content-Type: application/json' -d '{"username": "rolecheck", "password": "correct-horse-1"}' "$URL/api/v1/session" | jq -e '.role == "operator"'
+    # a new password: the old one stops working, the new one logs in
+    [ "$(code "$ADMIN" PUT /api/v1/users/rolecheck '{"password": "battery-staple-2"}')" = 200 ]
+    [ "$(code "" POST /api/v1/session '{"username": "rolecheck", "password": "correct-horse-1"}')" = 401 ]
+    [ "$(code "" POST /api/v1/session '{"username": "rolecheck", "password": "battery-staple-2"}')" = 200 ]
+    # and ends the sessions opened with the old one
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/rc.jar" "$URL/api/v1/session")" = 401 ]
+    errcheck 400 bad_request "$ADMIN" PUT /api/v1/users/rolecheck '{"password": "short"}'
+    errcheck 400 bad_request "$ADMIN" PUT /api/v1/users/rolecheck '{"role": "root"}'
+    errcheck 400 bad_request "$ADMIN" PUT /api/v1/users/rolecheck '{}'
+    errcheck 409 conflict "$ADMIN" PUT /api/v1/users/admin '{"role": "viewer"}'
+    errcheck 404 not_found "$ADMIN" PUT /api/v1/users/nobody '{"role": "viewer"}'
+    errcheck 403 forbidden "$OPER" PUT /api/v1/users/rolecheck '{"role": "admin"}'
+    [ "$(code "$ADMIN" PUT /api/v1/users/rolecheck '{"role": "viewer"}')" = 200 ]
+    [ "$(q "SELECT role FROM app_user WHERE name = 'rolecheck'")" = viewer ]
+    [ "$(code "$ADMIN" DELETE /api/v1/users/rolecheck)" = 204 ]
+}
+
+@test "session probe (issue 13): 200 with authenticated false without (valid) credentials, the identity with them" {
+    run curl -s -w '\n%{http_code}' "$URL/api/v1/session/probe"
+    [ "$output" = $'{"authenticated":false}\n200' ]
+    run curl -s -w '\n%{http_code}' -H "Authorization: Bearer bk_not-a-real-token" "$URL/api/v1/session/probe"
+    [ "$output" = $'{"authenticated":false}\n200' ]
+    run curl -s -w '\n%{http_code}' --cookie "bk_session=forged" "$URL/api/v1/session/probe"
+    [ "$output" = $'{"authenticated":false}\n200' ]
+    api "$OPER" GET /api/v1/session/probe | jq -e '.authenticated == true and .user == "oper" and .role == "operator"'
+    errcheck 400 bad_request "$OPER" GET "/api/v1/session/probe?x=1"
+    # the plain GET /session still answers 401 without credentials
+    errcheck 401 unauthorized "" GET /api/v1/session
+}
+
+@test "overrides list (issue 13): each rule with its matches so far and the runs it changed" {
+    jid=$(job_id web01)
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $jid, \"match_status\": \"warning\", \"match_kind\": \"contains\", \"match_text\": \"snapshot\"}"
+    oid=$(jq .id <<<"$output")
+    changed=$(jq .runs_updated <<<"$output")
+    run api "$VIEW" GET "/api/v1/overrides?limit=1000"
+    jq -e --argjson o "$oid" --argjson c "$changed" '.items[] | select(.id == $o) | .runs_changed == $c and .matches >= 1' <<<"$output"
+    [ "$(jq --argjson o "$oid" '.items[] | select(.id == $o) | .matches' <<<"$output")" -eq \
+        "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $jid AND status = 'warning' AND LOWER(COALESCE(message, '')) LIKE '%snapshot%'")" ]
+    jq -e 'all(.items[]; has("matches") and has("runs_changed"))' <<<"$output"
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
 }
