@@ -403,6 +403,37 @@ describe('web UI', { timeout: 300000 }, () => {
     noProblems(p);
   });
 
+  // Issue 14: a job that reports its own runs shows an operator its ping URL and ready-made
+  // snippets; a ping through the URL the page shows is a run on the same page; a viewer never
+  // sees the URL (it is the job's credential).
+  test('a push job shows its ping URL and snippets to an operator, a ping lands on its page, a viewer sees no URL', async () => {
+    const oper = await new ApiClient(env.url).login(USERS.operator);
+    const job = await oper.post('/jobs', { source: 'scripts', name: 'pg-dump nightly', customer: 'Lab Corp' });
+    const p = await page();
+    await login(p, env, USERS.operator);
+    await goto(p, env, `#/jobs/${job.id}`);
+    const shown = await p.textContent('code.ping-url');
+    assert.equal(shown, job.ping_url, 'the page shows the ping URL the API created');
+    const snippets = await p.locator('.snippet pre').allTextContents();
+    assert.ok(snippets.length >= 3, `curl, backupctl and cron/systemd snippets: ${snippets.length}`);
+    assert.ok(snippets.every((t) => t.includes(job.ping_url)), 'every snippet uses this job\'s URL');
+    assert.match(snippets.join('\n'), /backupctl ping "[^"]+" -- /);
+    await screenshot(p, 'push-job-operator');
+    const ping = await fetch(`${shown}/fail`, { method: 'POST', body: 'pg_dump: connection refused' });
+    assert.equal(ping.status, 200);
+    await goto(p, env, `#/jobs/${job.id}`);
+    assert.match(await p.textContent('main'), /Failed/);
+    noProblems(p);
+
+    const v = await page();
+    await login(v, env, USERS.viewer);
+    await goto(v, env, `#/jobs/${job.id}`);
+    assert.equal(await v.locator('code.ping-url, .snippet').count(), 0, 'no URL for a viewer');
+    const html = await v.content();
+    assert.ok(!html.includes(job.ping_url.split('/ping/')[1]), 'the uuid is nowhere in the viewer\'s page');
+    noProblems(v);
+  });
+
   // Issue 9: a device that silently stopped backing up is never green. It ran every night for
   // weeks (its colour bar), then nothing for 4 days; one poll later the evaluator has learned
   // its schedule and recorded the nights it missed.

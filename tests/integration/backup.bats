@@ -340,7 +340,7 @@ wait_for_poll() {
     wait_for_poll
     kill -TERM $pid
     rc=0; wait $pid || rc=$?
-    [ "$rc" -eq 7 ]
+    [ "$rc" -eq 7 ] || { echo "exit $rc; stderr:"; cat "$T/err"; false; }
     grep -q 'interrupted by SIGTERM' "$T/err"
     [ "$(log_has '"DELETE","path":"/rest/v1.0/jobs/')" -eq 1 ]
     grep -q 'HYCU BACKUP EXECUTION REPORT' "$T/out"
@@ -355,7 +355,7 @@ wait_for_poll() {
     wait_for_poll
     kill -INT $pid
     rc=0; wait $pid || rc=$?
-    [ "$rc" -eq 7 ]
+    [ "$rc" -eq 7 ] || { echo "exit $rc; stderr:"; cat "$T/err"; false; }
     [ "$(log_has '"DELETE"')" -eq 0 ]
     grep -q 'keep running' "$T/out"
 }

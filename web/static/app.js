@@ -240,7 +240,28 @@ const SOURCE_TYPE = {
   trigger: { label: 'Scheduler trigger', title: 'Started by a scheduler through backupctl backup' },
   email: { label: 'E-mail', title: 'Imported from a report e-mail' },
   expected: { label: 'Expected schedule', title: 'Recorded by backupctl: no backup when the schedule expected one (Missed), or a device offline' },
+  push: { label: 'Push check-in', title: 'Reported by the job itself through its ping URL' },
 };
+
+// Push check-ins (issue 14): how a script reports its runs, ready to copy. The URL is the
+// job's credential, so only operators see it.
+function pingSnippets(url) {
+  const u = String(url);
+  const snip = (label, text) => h('div', { class: 'snippet' },
+    h('p', { class: 'small' }, label),
+    h('pre', null, h('code', null, text)),
+    h('button', { type: 'button', class: 'btn btn-small', onclick: () => {
+      if (navigator.clipboard) navigator.clipboard.writeText(text).then(() => toast('Copied.'), () => toast('Select the text and copy it.'));
+      else toast('Select the text and copy it.');
+    } }, 'Copy'));
+  return frag(
+    h('p', null, 'Ping URL (keep it like a password): ', h('code', { class: 'ping-url' }, u)),
+    snip('curl, around any command (start, then the exit status; the output tail as message):',
+      `curl -fsS -m 10 --retry 5 "${u}/start"\nOUT=$(your-backup-command 2>&1); RC=$?\nprintf '%s' "$OUT" | tail -c 10000 | curl -fsS -m 10 --retry 5 --data-binary @- "${u}/$RC"`),
+    snip('The same with backupctl (a run id makes retries safe):', `backupctl ping "${u}" -- your-backup-command --its-options`),
+    snip('cron:', `30 1 * * * backupctl ping "${u}" -- /usr/local/bin/nightly-backup`),
+    snip('systemd (in the service unit):', `[Service]\nExecStart=/usr/bin/backupctl ping "${u}" -- /usr/local/bin/nightly-backup`));
+}
 
 // Freshness (issue 9): the job's last real run against its stale thresholds. A stale job is
 // never shown green, whatever the status of its latest run.
@@ -1588,7 +1609,7 @@ async function pageJob(ctx) {
   const history = runsPage.total ? frag(
     table([{ label: 'Started' }, { label: 'Ended' }, { label: 'Status' }, { label: 'Vendor status' }, { label: 'Message' }, { label: 'Source type' }, { label: 'Reviewed' }, { label: '', cls: 'col-act' }], runRows, { caption: 'Runs' }),
     pager({ total: runsPage.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }))
-    : emptyState('This job has no run yet.', 'Runs appear after the vendor reports one and the next poll stores it.');
+    : emptyState('This job has no run yet.', job.source_kind === 'push' ? 'Runs appear when the job calls its ping URL.' : 'Runs appear after the vendor reports one and the next poll stores it.');
 
   const ovr = job.overrides || [];
   const ovrBody = ovr.length ? table([{ label: 'Applies to' }, { label: 'Treat as success when' }, { label: 'Valid' }, { label: 'Created' }, { label: '', cls: 'col-act' }],
@@ -1610,10 +1631,20 @@ async function pageJob(ctx) {
     : h('p', { class: 'muted' }, 'No override applies to this job. Create one from a run’s details (“Treat as success…”).');
 
   const missedDays = new Set((job.runs || []).filter((r) => r.status === 'missed' && r.start_at).map((r) => r.start_at.slice(0, 10)));
+  let ping = null;
+  if (job.source_kind === 'push' && can('operator')) {
+    try {
+      ping = section('Report runs (push check-in)', pingSnippets((await get(`/jobs/${id}/ping`)).ping_url));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+    if (!ctx.alive()) return;
+  }
   add(ctx.root, head,
     h('div', { class: 'grid2' },
       section('Expected schedule', scheduleView(job)),
       section('Last 28 days', colourBar(job.colour_bar, missedDays))),
+    ping,
     section('Data sources (latest run)', dsTable),
     section(`Runs (${fmtNum.format(runsPage.total)})`, history),
     h('div', { class: 'grid2' },
