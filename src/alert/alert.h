@@ -47,6 +47,26 @@ struct bk_alert_secrets {
     const char *smtp_password; /* smtp_password_file / smtp_password_env */
 };
 
+/* The secrets of one alert section, resolved (secrets.c). Owned copies; alert_secrets_free
+ * wipes them. 0, or -BK_ECONFIG/-BK_EIO with err naming the section and key, never the
+ * value. */
+struct bk_alert_secrets_owned {
+    struct bk_alert_secrets s; /* points into the fields below */
+    char *webhook_url, *hmac_key, *smtp_password;
+};
+struct bk_err;
+int alert_secrets_load(const struct bk_alert_cfg *a, struct bk_alert_secrets_owned *out,
+                       struct bk_err *err);
+void alert_secrets_free(struct bk_alert_secrets_owned *o);
+
+/* Webhook (webhook.c): one POST of m to sec->webhook_url (or a->webhook), body per a->format
+ * (DESIGN §6 JSON, Slack or Teams), header Idempotency-Key: m->id, a->headers, and when
+ * sec->hmac_key is set X-Backupctl-Signature: sha256=HEX(HMAC-SHA256(key, body)).
+ * 2xx = OK; 408/425/429/5xx and transport errors = RETRY (Retry-After honoured); other
+ * 4xx = FAILED. */
+void alert_webhook_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets *sec,
+                        const struct bk_alert_msg *m, long timeout_ms, struct bk_send_result *res);
+
 /* E-mail (mail.c): one message to every address of a->to over a->smtp, STARTTLS required
  * unless a->tls_off, AUTH when a->smtp_username is set; text + HTML parts, Date, Message-ID
  * "<incident_id.seq@host>", In-Reply-To/References to the incident's first message for
