@@ -5,6 +5,8 @@
  * beyond the worker count. */
 #include "daemon/daemon.h"
 
+#include "alert/deliver.h"
+#include "alert/engine.h"
 #include "auth/auth.h"
 #include "config/config.h"
 #include "poller/poller.h"
@@ -36,6 +38,7 @@
 
 #define WORKERS 2
 #define EVAL_TICK_MS (5 * 60 * 1000) /* expected runs: slots due without a poll */
+#define ALERT_TICK_MS (30 * 1000)    /* alerts: pings, reviews and reminders between polls */
 
 struct src_state {
     char *name;
@@ -66,6 +69,9 @@ struct daemon {
     int64_t polls_total;
     struct bk_store *hook_store; /* used by web hooks, under lock */
     struct web *web;
+    bool alert_kick;  /* under lock: the outbox may have new rows */
+    bool alert_dirty; /* under lock: a request changed runs; evaluate the rules soon */
+    pthread_cond_t alert_cond;
 };
 
 static struct daemon g_d;
@@ -125,6 +131,68 @@ static void apply_sources(struct bk_config *cfg)
     g_d.cfg = cfg;
 }
 
+/* ---- alerts --------------------------------------------------------------------------- */
+
+/* The alert rules after a poll, an expected-runs evaluation or a tick; then wake the
+ * delivery thread. */
+static void alerts_evaluate(struct bk_store *s, const struct bk_config *cfg)
+{
+    if (!cfg->nalerts)
+        return;
+    struct alert_eval_stats st;
+    struct bk_err err = {0};
+    int64_t t0 = bk_mono_ms();
+    if (alert_evaluate(s, cfg, bk_now_ms(), &st, &err) < 0) {
+        log_warn("alerts: %s", err.msg);
+        return;
+    }
+    if (st.queued || st.muted)
+        log_info("alerts: opened=%lld followups=%lld reminders=%lld closed=%lld muted=%lld "
+                 "queued=%lld seconds=%.3f",
+                 (long long)st.opened, (long long)st.followups, (long long)st.reminders,
+                 (long long)st.closed, (long long)st.muted, (long long)st.queued,
+                 (double)(bk_mono_ms() - t0) / 1000.0);
+    if (st.queued) {
+        pthread_mutex_lock(&g_d.lock);
+        g_d.alert_kick = true;
+        pthread_cond_broadcast(&g_d.alert_cond);
+        pthread_mutex_unlock(&g_d.lock);
+    }
+}
+
+/* The delivery thread: every second (or when kicked), the due outbox rows. A pending row
+ * left by a previous run of serve is sent on the first round. */
+static void *deliver_main(void *arg)
+{
+    (void)arg;
+    struct bk_store *s = NULL;
+    pthread_mutex_lock(&g_d.lock);
+    while (!g_d.stopping) {
+        const struct bk_config *cfg = g_d.cfg;
+        g_d.alert_kick = false;
+        pthread_mutex_unlock(&g_d.lock);
+        struct bk_err err = {0};
+        if (!s && store_open(cfg, &s, &err) < 0)
+            log_err("alert delivery: %s", err.msg);
+        int n = 0;
+        if (s && cfg->nalerts) {
+            n = alert_deliver_due(s, cfg, g_d.instance, bk_now_ms(), 20, NULL, &err);
+            if (n < 0)
+                log_warn("alert delivery: %s", err.msg);
+        }
+        pthread_mutex_lock(&g_d.lock);
+        if (n > 0 || g_d.alert_kick || g_d.stopping)
+            continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&g_d.alert_cond, &g_d.lock, &ts);
+    }
+    pthread_mutex_unlock(&g_d.lock);
+    store_close(s);
+    return NULL;
+}
+
 /* ---- workers ------------------------------------------------------------------------- */
 
 struct worker {
@@ -163,8 +231,10 @@ static void *worker_main(void *arg)
         struct poller_summary sum = {0};
         if (w->store) {
             poller_run(w->store, cfg, g_d.instance, &g_d.stop, &sum);
-            if (!g_d.stop)
+            if (!g_d.stop) {
                 poller_evaluate(w->store, whole, name, bk_now_ms(), false);
+                alerts_evaluate(w->store, whole);
+            }
         } else {
             snprintf(sum.error, sizeof sum.error, "store unavailable");
             sum.code = BK_EIO;
@@ -215,6 +285,14 @@ static void *worker_main(void *arg)
 }
 
 /* ---- web hooks ------------------------------------------------------------------------ */
+
+static void hook_changed(void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&g_d.lock);
+    g_d.alert_dirty = true;
+    pthread_mutex_unlock(&g_d.lock);
+}
 
 static int hook_poll_now(void *ud, const char *source, const char *who, struct bk_err *err)
 {
@@ -542,6 +620,7 @@ int daemon_serve(int argc, char **argv)
     memset(&g_d, 0, sizeof g_d);
     pthread_mutex_init(&g_d.lock, NULL);
     pthread_cond_init(&g_d.cond, NULL);
+    pthread_cond_init(&g_d.alert_cond, NULL);
     g_d.started_at = bk_now_ms();
     g_seed = (unsigned)g_d.started_at ^ (unsigned)getpid();
     char host[256] = "localhost";
@@ -555,7 +634,8 @@ int daemon_serve(int argc, char **argv)
     struct web_hooks hooks = {.poll_now = hook_poll_now,
                               .set_paused = hook_set_paused,
                               .metrics = hook_metrics,
-                              .ready = hook_ready};
+                              .ready = hook_ready,
+                              .changed = hook_changed};
     struct web_opts wo = {.listen = cfg->listen,
                           .tls_cert = cfg->tls_cert,
                           .tls_key = cfg->tls_key,
@@ -597,6 +677,8 @@ int daemon_serve(int argc, char **argv)
     memset(workers, 0, sizeof workers);
     for (int i = 0; i < WORKERS; i++)
         pthread_create(&workers[i].th, NULL, worker_main, &workers[i]);
+    pthread_t deliverer;
+    pthread_create(&deliverer, NULL, deliver_main, NULL);
     pthread_mutex_lock(&g_d.lock);
     g_d.ready = true;
     pthread_mutex_unlock(&g_d.lock);
@@ -604,6 +686,7 @@ int daemon_serve(int argc, char **argv)
 
     int64_t next_prune = bk_mono_ms() + 60000;
     int64_t next_eval = bk_mono_ms() + EVAL_TICK_MS;
+    int64_t next_alert = bk_mono_ms() + ALERT_TICK_MS, last_alert = 0;
     for (;;) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
@@ -658,6 +741,18 @@ int daemon_serve(int argc, char **argv)
             web_data_changed(web);
             next_eval = now + EVAL_TICK_MS;
         }
+        pthread_mutex_lock(&g_d.lock);
+        bool dirty = g_d.alert_dirty && now >= last_alert + 1000; /* at most once a second */
+        pthread_mutex_unlock(&g_d.lock);
+        if (dirty || now >= next_alert) {
+            pthread_mutex_lock(&g_d.lock);
+            const struct bk_config *whole = g_d.cfg;
+            g_d.alert_dirty = false;
+            pthread_mutex_unlock(&g_d.lock);
+            last_alert = now;
+            alerts_evaluate(main_store, whole);
+            next_alert = now + ALERT_TICK_MS;
+        }
         if (now >= next_prune) {
             prune(main_store, g_d.cfg);
             next_prune = now + 3600 * 1000;
@@ -674,8 +769,10 @@ int daemon_serve(int argc, char **argv)
     pthread_mutex_unlock(&g_d.lock);
     /* Workers return within the grace period: transfers poll the stop flag at least once a
      * second and store transactions are short. */
+    pthread_cond_broadcast(&g_d.alert_cond);
     for (int i = 0; i < WORKERS; i++)
         pthread_join(workers[i].th, NULL);
+    pthread_join(deliverer, NULL);
     web_stop(web);
     store_close(g_d.hook_store);
     store_close(main_store);

@@ -318,11 +318,13 @@ int http_request(struct http_client *c, const struct http_req *req, struct http_
     resp->attempts = 0;
     resp->status = 0;
     resp->transport = 0;
+    resp->retry_after_s = 0;
     int rc;
     for (;;) {
         long retry_after = 0;
         resp->attempts++;
         rc = attempt_once(c, req, resp, &retry_after, err);
+        resp->retry_after_s = retry_after;
         if (rc == 0 || resp->attempts > c->o.retries ||
             !http_should_retry(req->retry, rc, resp->status))
             break;

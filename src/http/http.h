@@ -47,7 +47,8 @@ struct http_resp {
     long status;        /* last HTTP status, 0 if none */
     struct bk_buf body; /* NUL-terminated */
     int attempts;
-    int transport; /* BK_E* of the last transport failure, 0 if a response came */
+    int transport;      /* BK_E* of the last transport failure, 0 if a response came */
+    long retry_after_s; /* the last reply's Retry-After (seconds), 0 = none */
 };
 
 /* Defaults applied to zero fields. Caller frees with http_client_free(). */

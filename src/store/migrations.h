@@ -144,6 +144,31 @@ static const char *const store_migrations[] = {
     "CREATE TABLE push_check ("
     " job_id INTEGER PRIMARY KEY REFERENCES job(id), uuid TEXT NOT NULL UNIQUE,"
     " created_by TEXT, created_at INTEGER NOT NULL, last_ping_at INTEGER);",
+    /* 9: alerts (issue 10). alert_incident: one open incident per (alert section, job or
+     * source) at most (the partial unique index), its uid threads its messages. alert_outbox:
+     * one row per (incident message, channel), written in the transaction that opened, reminded
+     * or closed the incident; uid is the Idempotency-Key of every attempt. A row is claimed
+     * (state sending, claimed_until) before it is sent, so two workers never send it twice;
+     * a claim that expired (a worker died) is taken again. alert_counter holds
+     * backupctl_alerts_sent_total, which no pruning makes go down. */
+    "CREATE TABLE alert_incident ("
+    " id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, alert TEXT NOT NULL,"
+    " scope TEXT NOT NULL, target_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " run_id INTEGER, muted INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0,"
+    " opened_at INTEGER NOT NULL, last_sent_at INTEGER, closed_at INTEGER);"
+    "CREATE UNIQUE INDEX alert_incident_open ON alert_incident (alert, scope, target_id)"
+    " WHERE closed_at IS NULL;"
+    "CREATE TABLE alert_outbox ("
+    " id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, alert TEXT NOT NULL,"
+    " channel TEXT NOT NULL, incident_id INTEGER REFERENCES alert_incident(id),"
+    " seq INTEGER NOT NULL, event TEXT NOT NULL, title TEXT NOT NULL, payload TEXT NOT NULL,"
+    " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    " claimed_by TEXT, claimed_until INTEGER, last_error TEXT, last_code INTEGER,"
+    " created_at INTEGER NOT NULL, sent_at INTEGER);"
+    "CREATE INDEX alert_outbox_due ON alert_outbox (state, next_at);"
+    "CREATE TABLE alert_counter ("
+    " channel TEXT NOT NULL, result TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY (channel, result));",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

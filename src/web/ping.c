@@ -115,6 +115,7 @@ void api_ping(struct web_req *rq)
         return;
     }
     web_data_changed(rq->w);
+    web_changed(rq);
     json_t *o = json_pack("{s:b,s:I,s:I,s:b}", "ok", 1, "job_id", (json_int_t)res.job_id, "run_id",
                           (json_int_t)res.run_id, "duplicate", res.duplicate);
     if (res.duration_ms >= 0)

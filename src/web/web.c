@@ -121,9 +121,16 @@ json_t *web_jtime(int64_t ms)
     return json_string(buf);
 }
 
+void web_changed(struct web_req *rq)
+{
+    if (rq->w && rq->w->hooks.changed)
+        rq->w->hooks.changed(rq->w->hooks.ud);
+}
+
 int web_audit(struct web_req *rq, const char *action, const char *target, const json_t *before,
               const json_t *after)
 {
+    web_changed(rq); /* every audited action is a change an alert may depend on */
     char *b = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *a = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     struct bk_err err = {0};

@@ -24,7 +24,13 @@ struct web_hooks {
     void (*metrics)(void *ud, struct bk_buf *out);
     /* /readyz: the daemon has opened the store and started its scheduler. */
     bool (*ready)(void *ud);
+    /* Runs changed outside a poll (a ping, a review, an override, a remark): the alert
+     * rules should look again soon. Called from request threads; must not block. */
+    void (*changed)(void *ud);
 };
+/* Tell the daemon (hooks.changed) that a request changed runs. */
+struct web_req;
+void web_changed(struct web_req *rq);
 
 struct web_opts {
     const char *listen;   /* "127.0.0.1:8080" */

@@ -1,0 +1,542 @@
+/* The alert rules (see engine.h). SQL is in store/alerts.c. */
+#include "alert/engine.h"
+
+#include "config/config.h"
+#include "core/schedule.h"
+#include "core/tzfile.h"
+#include "store/alerts.h"
+#include "store/push.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a job or source looks like to the rules, worst last. KEEP: say nothing new (a run in
+ * progress, an unknown outcome, fewer failures than `after`): an open incident stays open. */
+enum cond { C_OK = 0, C_KEEP, C_WARNING, C_OFFLINE_WARN, C_STALE, C_OFFLINE, C_MISSED, C_FAILED,
+            C_DOWN };
+
+static const char *cond_kind(enum cond c)
+{
+    static const char *const k[] = {"ok",      "keep",    "warning", "offline", "stale",
+                                    "offline", "missed",  "failed",  "down"};
+    return k[c];
+}
+
+static const char *cond_event(enum cond c)
+{
+    switch (c) {
+    case C_WARNING:
+        return "run.warning";
+    case C_OFFLINE_WARN:
+    case C_OFFLINE:
+        return "job.offline";
+    case C_STALE:
+        return "job.stale";
+    case C_MISSED:
+        return "run.missed";
+    case C_FAILED:
+        return "run.failed";
+    case C_DOWN:
+        return "source.down";
+    default:
+        return "run.recovered";
+    }
+}
+
+static enum bk_alert_sev cond_sev(enum cond c)
+{
+    return c == C_WARNING || c == C_OFFLINE_WARN ? BK_SEV_WARNING : BK_SEV_FAILED;
+}
+
+static const char *cond_title(enum cond c)
+{
+    switch (c) {
+    case C_WARNING:
+        return "Warning";
+    case C_OFFLINE_WARN:
+    case C_OFFLINE:
+        return "Offline";
+    case C_STALE:
+        return "No recent backup";
+    case C_MISSED:
+        return "Missed";
+    case C_FAILED:
+        return "Failed";
+    case C_DOWN:
+        return "Source down";
+    default:
+        return "Recovered";
+    }
+}
+
+struct job {
+    int64_t id, source_id, run_id, run_at;
+    char *customer, *tz, *source, *name, *kind, *status, *message;
+    bool reviewed;
+    int consec; /* failed runs in a row (see store_alert_jobs_each) */
+    enum cond cond;
+};
+
+struct src {
+    int64_t id;
+    char *name, *error;
+    bool down;
+};
+
+struct ctx {
+    struct job *jobs;
+    size_t njobs, cap;
+    struct src *srcs;
+    size_t nsrcs, scap;
+    int64_t now;
+};
+
+static bool is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+/* The one place a job's latest run and freshness become an alert condition. */
+static enum cond job_cond(const struct store_alert_job *j, int64_t now)
+{
+    const char *st = j->status;
+    bool synthetic = is(j->source_type, "expected");
+    if (!j->override) {
+        if (is(st, "missed"))
+            return C_MISSED;
+        if (is(st, "failed"))
+            return synthetic ? C_OFFLINE : C_FAILED;
+        if (is(st, "warning"))
+            return synthetic ? C_OFFLINE_WARN : C_WARNING;
+    }
+    if (is(st, "running") || is(st, "unknown"))
+        return C_KEEP;
+    enum bk_fresh f = store_job_freshness(j->last_real, j->first_seen, now, j->warn_ms,
+                                          j->crit_ms, 0, 0);
+    if (f == BK_FRESH_STALE || f == BK_FRESH_NEVER_OLD)
+        return C_STALE;
+    if (f == BK_FRESH_NEVER_NEW)
+        return C_KEEP;
+    return C_OK;
+}
+
+static int collect_job(const struct store_alert_job *j, void *ud)
+{
+    struct ctx *c = ud;
+    if (c->njobs == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 256;
+        c->jobs = xrealloc(c->jobs, c->cap * sizeof *c->jobs);
+    }
+    struct job *o = &c->jobs[c->njobs++];
+    o->id = j->job_id;
+    o->source_id = j->source_id;
+    o->run_id = j->run_id;
+    o->run_at = j->run_at;
+    o->customer = xstrdup(j->customer ? j->customer : "");
+    o->tz = j->customer_tz ? xstrdup(j->customer_tz) : NULL;
+    o->source = xstrdup(j->source ? j->source : "");
+    o->name = xstrdup(j->job ? j->job : "");
+    o->kind = xstrdup(j->kind ? j->kind : "");
+    o->status = xstrdup(j->status ? j->status : "none");
+    o->message = j->message ? xstrdup(j->message) : NULL;
+    o->reviewed = j->reviewed;
+    o->cond = job_cond(j, c->now);
+    o->consec = j->consec_failed;
+    return 0;
+}
+
+static int collect_src(const struct store_alert_source *r, void *ud)
+{
+    struct ctx *c = ud;
+    if (c->nsrcs == c->scap) {
+        c->scap = c->scap ? c->scap * 2 : 16;
+        c->srcs = xrealloc(c->srcs, c->scap * sizeof *c->srcs);
+    }
+    struct src *o = &c->srcs[c->nsrcs++];
+    o->id = r->id;
+    o->name = xstrdup(r->name);
+    o->error = r->last_error ? xstrdup(r->last_error) : NULL;
+    /* Down: its latest finished poll failed and no good poll in 3 intervals (the rule of
+     * backupctl_source_up). A source never polled yet is not down: nothing was tried. */
+    bool up = r->last_ok_at > 0 && c->now - r->last_ok_at <= 3 * r->interval_ms;
+    o->down = r->last_result && is(r->last_result, "failed") && !up;
+    return 0;
+}
+
+/* ---- maintenance windows ------------------------------------------------------------- */
+
+static bool cron_match(const struct bk_cron *c, const struct bk_civil *t)
+{
+    if (!(c->minutes >> t->min & 1) || !(c->hours >> t->hour & 1) || !(c->months >> t->month & 1))
+        return false;
+    bool md = c->mdays >> t->day & 1, wd = c->wdays >> t->wday & 1;
+    if (c->mday_any && c->wday_any)
+        return true;
+    if (c->mday_any)
+        return wd;
+    if (c->wday_any)
+        return md;
+    return md || wd;
+}
+
+static int64_t local_to_utc_ms(const struct bk_tz *tz, const char *when)
+{
+    int y, mo, d, h, mi;
+    if (sscanf(when, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) != 5)
+        return 0;
+    int64_t local = bk_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60;
+    return bk_tz_local_to_utc(tz, local) * 1000;
+}
+
+bool alert_maint_open(const struct bk_maint_cfg *m, const char *tzname, int64_t now_ms)
+{
+    struct bk_tz *tz = NULL;
+    struct bk_err e = {0};
+    const char *zone = m->timezone ? m->timezone : tzname;
+    if (bk_tz_load(zone, &tz, &e) < 0)
+        tz = NULL; /* an unknown zone name: UTC */
+    const struct bk_tz *z = tz ? tz : bk_tz_utc();
+    bool open = false;
+    if (m->start && m->end) {
+        int64_t a = local_to_utc_ms(z, m->start), b = local_to_utc_ms(z, m->end);
+        open = a && b && now_ms >= a && now_ms < b;
+    } else if (m->cron && m->duration_ms > 0) {
+        struct bk_cron c;
+        if (bk_sched_parse_cron(m->cron, &c, &e) == 0) {
+            int64_t span = m->duration_ms / 60000;
+            if (span > 31 * 1440)
+                span = 31 * 1440;
+            int64_t now_min = now_ms / 60000;
+            for (int64_t k = 0; k < span && !open; k++) {
+                struct bk_civil t;
+                bk_tz_civil(z, (now_min - k) * 60, &t);
+                open = cron_match(&c, &t);
+            }
+        }
+    }
+    bk_tz_free(tz);
+    return open;
+}
+
+static bool glob(const char *pat, const char *v)
+{
+    return !pat || fnmatch(pat, v ? v : "", 0) == 0;
+}
+
+static bool in_maintenance(const struct bk_config *cfg, const char *customer, const char *tz,
+                           const char *source, const char *job, int64_t now)
+{
+    for (size_t i = 0; i < cfg->nmaints; i++) {
+        const struct bk_maint_cfg *m = &cfg->maints[i];
+        if (glob(m->customer, customer) && glob(m->source, source) && glob(m->job, job) &&
+            alert_maint_open(m, tz, now))
+            return true;
+    }
+    return false;
+}
+
+/* ---- messages ------------------------------------------------------------------------ */
+
+struct subject {
+    const char *scope; /* "job" | "source" */
+    int64_t target;
+    const char *customer, *source, *job, *status, *message;
+    int64_t run_id, run_at;
+    bool reviewed;
+};
+
+static bool has_webhook(const struct bk_alert_cfg *a)
+{
+    return a->webhook || a->webhook_ref.file || a->webhook_ref.env;
+}
+
+static int queue(struct bk_store *s, const struct bk_config *cfg, const struct bk_alert_cfg *a,
+                 int64_t incident_id, const char *incident_uid, int seq, const char *event,
+                 enum cond c, const struct subject *x, const char *note, int64_t now,
+                 struct alert_eval_stats *st, struct bk_err *err)
+{
+    char *title = strcmp(x->scope, "source") == 0
+                      ? xasprintf("%s: source %s", cond_title(c), x->source)
+                      : xasprintf("%s: %s / %s (%s)", cond_title(c), x->customer, x->job,
+                                  x->source);
+    if (strcmp(event, "reminder") == 0) {
+        char *t = xasprintf("Reminder: %s", title);
+        free(title);
+        title = t;
+    }
+    char *url = NULL;
+    if (cfg->public_url && strcmp(x->scope, "job") == 0) {
+        size_t n = strlen(cfg->public_url);
+        while (n > 0 && cfg->public_url[n - 1] == '/')
+            n--;
+        url = xasprintf("%.*s/#/jobs/%lld", (int)n, cfg->public_url, (long long)x->target);
+    }
+    char at[40] = "";
+    if (x->run_at)
+        bk_iso8601(x->run_at, at, sizeof at);
+    char *text = xasprintf("%s\n\nCustomer: %s\nSource: %s\n%s%s%sStatus: %s\n%s%s%s%s%s%s%s%s",
+                           title, x->customer ? x->customer : "", x->source,
+                           x->job ? "Job: " : "", x->job ? x->job : "", x->job ? "\n" : "",
+                           x->status, *at ? "Run started: " : "", at, *at ? "\n" : "",
+                           x->message ? "Message: " : "", x->message ? x->message : "",
+                           x->message ? "\n" : "", note ? note : "", url ? "" : "");
+    if (url) {
+        char *t = xasprintf("%s\nOpen the job: %s\n", text, url);
+        free(text);
+        text = t;
+    }
+    json_t *p = json_object();
+    json_object_set_new(p, "event", json_string(event));
+    json_object_set_new(p, "customer", x->customer ? json_string(x->customer) : json_null());
+    json_object_set_new(p, "source", json_string(x->source));
+    json_object_set_new(p, "job", x->job ? json_string(x->job) : json_null());
+    json_object_set_new(p, "status", json_string(x->status));
+    json_object_set_new(p, "title", json_string(title));
+    json_object_set_new(p, "text", json_string(text));
+    json_object_set_new(p, "url", url ? json_string(url) : json_null());
+    json_object_set_new(p, "at", json_integer(x->run_at ? x->run_at : now));
+    if (x->run_id) {
+        json_t *r = json_object();
+        json_object_set_new(r, "id", json_integer(x->run_id));
+        json_object_set_new(r, "status", json_string(x->status));
+        json_object_set_new(r, "start_at", *at ? json_string(at) : json_null());
+        json_object_set_new(r, "message", x->message ? json_string(x->message) : json_null());
+        json_object_set_new(r, "reviewed", json_boolean(x->reviewed));
+        json_object_set_new(p, "run", r);
+    }
+    char *payload = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    int rc = 0;
+    const char *channels[2];
+    size_t nch = 0;
+    if (has_webhook(a))
+        channels[nch++] = "webhook";
+    if (a->nto > 0)
+        channels[nch++] = "email";
+    for (size_t i = 0; i < nch && rc >= 0; i++) {
+        char uid[40];
+        if ((rc = store_push_new_uuid(uid, err)) < 0)
+            break;
+        rc = store_outbox_insert(s, uid, a->name, channels[i], incident_id, seq, event, title,
+                                 payload ? payload : "{}", now, err);
+        if (rc >= 0)
+            st->queued++;
+    }
+    (void)incident_uid;
+    free(payload);
+    free(text);
+    free(title);
+    free(url);
+    return rc;
+}
+
+/* ---- the rules ----------------------------------------------------------------------- */
+
+static int cmp_inc(const void *k, const void *e)
+{
+    const struct store_incident *a = k, *b = e;
+    int c = strcmp(a->alert, b->alert);
+    if (!c)
+        c = strcmp(a->scope, b->scope);
+    if (!c)
+        c = a->target_id < b->target_id ? -1 : a->target_id > b->target_id;
+    return c;
+}
+
+static struct store_incident *find_inc(struct store_incident *v, size_t n, const char *alert,
+                                       const char *scope, int64_t target)
+{
+    struct store_incident k = {.alert = (char *)alert, .scope = (char *)scope, .target_id = target};
+    return n ? bsearch(&k, v, n, sizeof *v, cmp_inc) : NULL;
+}
+
+/* One subject under one section: cur is its condition as this section sees it. */
+static int apply(struct bk_store *s, const struct bk_config *cfg, const struct bk_alert_cfg *a,
+                 struct store_incident *inc, enum cond cur, const struct subject *x, bool maint,
+                 int64_t now, struct alert_eval_stats *st, struct bk_err *err)
+{
+    if (cur != C_OK && cur != C_KEEP && cond_sev(cur) < a->min_severity)
+        cur = C_OK; /* below this section's threshold: as good as fine */
+    if (!inc) {
+        if (cur == C_OK || cur == C_KEEP)
+            return 0;
+        char uid[40];
+        int64_t id = 0;
+        int rc = store_push_new_uuid(uid, err);
+        if (rc >= 0)
+            rc = store_incident_insert(s, uid, a->name, x->scope, x->target, cond_kind(cur),
+                                       x->run_id, maint, now, &id, err);
+        if (rc < 0)
+            return rc;
+        if (maint) {
+            st->muted++;
+            return 0;
+        }
+        st->opened++;
+        return queue(s, cfg, a, id, uid, 0, cond_event(cur), cur, x, NULL, now, st, err);
+    }
+    if (cur == C_OK) {
+        int rc = store_incident_update(s, inc->id, inc->seq + 1, inc->kind, 0, 0, true, now, err);
+        if (rc < 0 || inc->muted || !a->recovered)
+            return rc;
+        st->closed++;
+        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1,
+                     strcmp(x->scope, "source") == 0 ? "source.recovered" : "run.recovered",
+                     C_OK, x, NULL, now, st, err);
+    }
+    if (inc->muted) {
+        /* Opened during maintenance: when the window is over and the problem is still
+         * there, tell about it now, once. */
+        if (maint || cur == C_KEEP)
+            return 0;
+        int rc = store_incident_unmute(s, inc->id, err);
+        if (rc >= 0)
+            rc = store_incident_update(s, inc->id, inc->seq, cond_kind(cur), x->run_id, now,
+                                       false, now, err);
+        if (rc < 0)
+            return rc;
+        st->opened++;
+        return queue(s, cfg, a, inc->id, inc->uid, inc->seq, cond_event(cur), cur, x,
+                     "\nIt started during a maintenance window and is still there after it.\n",
+                     now, st, err);
+    }
+    if (cur != C_KEEP && strcmp(cond_kind(cur), inc->kind) != 0) {
+        int rc = store_incident_update(s, inc->id, inc->seq + 1, cond_kind(cur), x->run_id, now,
+                                       false, now, err);
+        if (rc < 0)
+            return rc;
+        st->followups++;
+        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, cond_event(cur), cur, x, NULL,
+                     now, st, err);
+    }
+    /* Reminders while nobody reviewed the run; a review acknowledges the incident. */
+    if (a->repeat_ms > 0 && !x->reviewed && inc->last_sent_at > 0 &&
+        now - inc->last_sent_at >= a->repeat_ms) {
+        enum cond k = cur == C_KEEP ? C_FAILED : cur;
+        int rc = store_incident_update(s, inc->id, inc->seq + 1, inc->kind, 0, now, false, now,
+                                       err);
+        if (rc < 0)
+            return rc;
+        st->reminders++;
+        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, "reminder", k, x, NULL, now, st,
+                     err);
+    }
+    return 0;
+}
+
+static void free_ctx(struct ctx *c)
+{
+    for (size_t i = 0; i < c->njobs; i++) {
+        struct job *j = &c->jobs[i];
+        free(j->customer);
+        free(j->tz);
+        free(j->source);
+        free(j->name);
+        free(j->kind);
+        free(j->status);
+        free(j->message);
+    }
+    free(c->jobs);
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        free(c->srcs[i].name);
+        free(c->srcs[i].error);
+    }
+    free(c->srcs);
+}
+
+static struct src *find_src(struct ctx *c, int64_t id)
+{
+    for (size_t i = 0; i < c->nsrcs; i++)
+        if (c->srcs[i].id == id)
+            return &c->srcs[i];
+    return NULL;
+}
+
+int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_ms,
+                   struct alert_eval_stats *st, struct bk_err *err)
+{
+    struct alert_eval_stats local = {0};
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    if (!cfg->nalerts)
+        return 0;
+    struct ctx c = {.now = now_ms};
+    struct store_incident *inc = NULL;
+    size_t ninc = 0;
+    int rc = store_begin(s, err); /* the write lock first: two evaluators never both open */
+    if (rc < 0)
+        return rc;
+    if ((rc = store_alert_jobs_each(s, collect_job, &c, err)) < 0 ||
+        (rc = store_alert_sources_each(s, collect_src, &c, err)) < 0 ||
+        (rc = store_incidents_open(s, &inc, &ninc, err)) < 0)
+        goto out;
+    for (size_t ai = 0; ai < cfg->nalerts && rc >= 0; ai++) {
+        const struct bk_alert_cfg *a = &cfg->alerts[ai];
+        bool *src_hit = xcalloc(c.nsrcs ? c.nsrcs : 1, sizeof *src_hit);
+        for (size_t i = 0; i < c.njobs && rc >= 0; i++) {
+            struct job *j = &c.jobs[i];
+            if (!config_alert_matches(a, j->customer, j->source, j->name, j->kind))
+                continue;
+            struct src *sr = find_src(&c, j->source_id);
+            if (sr)
+                src_hit[sr - c.srcs] = true;
+            enum cond cur = j->cond;
+            /* A source that cannot be polled is one incident for the source: its jobs'
+             * staleness says nothing new. */
+            if (sr && sr->down && cur == C_STALE)
+                cur = C_KEEP;
+            struct store_incident *open = find_inc(inc, ninc, a->name, "job", j->id);
+            if (!open && cur == C_FAILED && j->consec < a->after)
+                cur = C_KEEP; /* not yet `after` failures in a row */
+            bool maint = !open && cur != C_OK && cur != C_KEEP &&
+                         in_maintenance(cfg, j->customer, j->tz, j->source, j->name, now_ms);
+            if (open && open->muted)
+                maint = in_maintenance(cfg, j->customer, j->tz, j->source, j->name, now_ms);
+            struct subject x = {.scope = "job",
+                                .target = j->id,
+                                .customer = j->customer,
+                                .source = j->source,
+                                .job = j->name,
+                                .status = j->status,
+                                .message = j->message,
+                                .run_id = j->run_id,
+                                .run_at = j->run_at,
+                                .reviewed = j->reviewed};
+            rc = apply(s, cfg, a, open, cur, &x, maint, now_ms, st, err);
+        }
+        for (size_t i = 0; i < c.nsrcs && rc >= 0; i++) {
+            struct src *sr = &c.srcs[i];
+            if (!glob(a->source, sr->name) || a->job || a->kind)
+                continue;
+            if (a->customer && !src_hit[i])
+                continue;
+            struct store_incident *open = find_inc(inc, ninc, a->name, "source", sr->id);
+            enum cond cur = sr->down ? C_DOWN : C_OK;
+            bool maint = cur == C_DOWN && in_maintenance(cfg, NULL, NULL, sr->name, NULL, now_ms);
+            struct subject x = {.scope = "source",
+                                .target = sr->id,
+                                .source = sr->name,
+                                .status = sr->down ? "down" : "up",
+                                .message = sr->error};
+            rc = apply(s, cfg, a, open, cur, &x, maint, now_ms, st, err);
+        }
+        free(src_hit);
+    }
+out:
+    store_incidents_free(inc, ninc);
+    free_ctx(&c);
+    if (rc < 0) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, err);
+}

@@ -1,0 +1,347 @@
+/* Alerts (issue 10): incidents and the outbox, SQL only (see alerts.h). */
+#include "store/alerts.h"
+
+#include "store/store.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct jobs_ctx {
+    int (*cb)(const struct store_alert_job *j, void *ud);
+    void *ud;
+};
+
+static int job_row(const struct store_row *r, void *ud)
+{
+    struct jobs_ctx *c = ud;
+    struct store_alert_job j = {
+        .job_id = store_row_int(r, 0),
+        .source_id = store_row_int(r, 1),
+        .customer = store_row_text(r, 2),
+        .customer_tz = store_row_text(r, 3),
+        .source = store_row_text(r, 4),
+        .job = store_row_text(r, 5),
+        .kind = store_row_text(r, 6),
+        .run_id = store_row_int(r, 7),
+        .status = store_row_text(r, 8),
+        .source_type = store_row_text(r, 9),
+        .message = store_row_text(r, 10),
+        .override = store_row_int(r, 11) != 0,
+        .reviewed = store_row_int(r, 12) != 0,
+        .run_at = store_row_int(r, 13),
+        .consec_failed = (int)store_row_int(r, 14),
+        .last_real = store_row_int(r, 15),
+        .warn_ms = store_row_int(r, 16),
+        .crit_ms = store_row_int(r, 17),
+        .first_seen = store_row_int(r, 18),
+    };
+    return c->cb(&j, c->ud);
+}
+
+int store_alert_jobs_each(struct bk_store *s, int (*cb)(const struct store_alert_job *j, void *ud),
+                          void *ud, struct bk_err *err)
+{
+    struct jobs_ctx c = {cb, ud};
+    /* consec_failed only for a job whose latest run failed: the failed runs after the newest
+     * run that is final and not failed (an overridden failure counts as success). */
+    return store_query(
+        s,
+        "SELECT j.id, j.source_id, COALESCE(c.name, ''), c.timezone, s.name, j.name, j.kind,"
+        " COALESCE(r.id, 0), COALESCE(r.status, 'none'), r.source_type, r.message,"
+        " COALESCE(r.override, 0), r.reviewed_at IS NOT NULL, COALESCE(r.start_at, r.end_at, 0),"
+        " CASE WHEN r.status = 'failed' AND COALESCE(r.override, 0) = 0 THEN"
+        "  (SELECT COUNT(*) FROM job_run f WHERE f.job_id = j.id AND f.status = 'failed'"
+        "   AND f.override = 0 AND f.start_at > COALESCE((SELECT MAX(g.start_at) FROM job_run g"
+        "    WHERE g.job_id = j.id AND g.status <> 'running'"
+        "    AND (g.status <> 'failed' OR g.override = 1)), 0))"
+        " ELSE 0 END,"
+        " " STORE_FRESH_COLUMNS " FROM job j JOIN source s ON s.id = j.source_id"
+        " LEFT JOIN customer c ON c.id = j.customer_id"
+        " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
+        "  ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+        " WHERE j.retired_at IS NULL ORDER BY j.id",
+        NULL, 0, job_row, &c, err);
+}
+
+struct src_ctx {
+    int (*cb)(const struct store_alert_source *r, void *ud);
+    void *ud;
+};
+
+static int source_row(const struct store_row *r, void *ud)
+{
+    struct src_ctx *c = ud;
+    struct store_alert_source x = {
+        .id = store_row_int(r, 0),
+        .name = store_row_text(r, 1),
+        .kind = store_row_text(r, 2),
+        .interval_ms = store_row_int(r, 3),
+        .last_ok_at = store_row_int(r, 4),
+        .last_result = store_row_text(r, 5),
+        .last_error = store_row_text(r, 6),
+    };
+    return c->cb(&x, c->ud);
+}
+
+int store_alert_sources_each(struct bk_store *s,
+                             int (*cb)(const struct store_alert_source *r, void *ud), void *ud,
+                             struct bk_err *err)
+{
+    struct src_ctx c = {cb, ud};
+    return store_query(s,
+                       "SELECT s.id, s.name, s.kind, s.interval_ms,"
+                       " COALESCE((SELECT MAX(finished_at) FROM poll_run x WHERE x.source_id = s.id"
+                       "  AND x.result = 'ok'), 0), p.result, p.error"
+                       " FROM source s LEFT JOIN poll_run p ON p.id = (SELECT id FROM poll_run y"
+                       "  WHERE y.source_id = s.id AND y.result <> 'running'"
+                       "  ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
+                       " WHERE s.kind <> 'push' ORDER BY s.id",
+                       NULL, 0, source_row, &c, err);
+}
+
+struct inc_ctx {
+    struct store_incident *v;
+    size_t n, cap;
+};
+
+static int inc_row(const struct store_row *r, void *ud)
+{
+    struct inc_ctx *c = ud;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    struct store_incident *i = &c->v[c->n++];
+    i->id = store_row_int(r, 0);
+    i->uid = xstrdup(store_row_text(r, 1));
+    i->alert = xstrdup(store_row_text(r, 2));
+    i->scope = xstrdup(store_row_text(r, 3));
+    i->target_id = store_row_int(r, 4);
+    i->kind = xstrdup(store_row_text(r, 5));
+    i->run_id = store_row_int(r, 6);
+    i->muted = store_row_int(r, 7) != 0;
+    i->seq = (int)store_row_int(r, 8);
+    i->opened_at = store_row_int(r, 9);
+    i->last_sent_at = store_row_int(r, 10);
+    return 0;
+}
+
+int store_incidents_open(struct bk_store *s, struct store_incident **out, size_t *n,
+                         struct bk_err *err)
+{
+    struct inc_ctx c = {0};
+    int rc = store_query(s,
+                         "SELECT id, uid, alert, scope, target_id, kind, COALESCE(run_id, 0), muted,"
+                         " seq, opened_at, COALESCE(last_sent_at, 0) FROM alert_incident"
+                         " WHERE closed_at IS NULL ORDER BY alert, scope, target_id",
+                         NULL, 0, inc_row, &c, err);
+    if (rc < 0) {
+        store_incidents_free(c.v, c.n);
+        return rc;
+    }
+    *out = c.v;
+    *n = c.n;
+    return 0;
+}
+
+void store_incidents_free(struct store_incident *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].uid);
+        free(v[i].alert);
+        free(v[i].scope);
+        free(v[i].kind);
+    }
+    free(v);
+}
+
+int store_incident_insert(struct bk_store *s, const char *uid, const char *alert,
+                          const char *scope, int64_t target, const char *kind, int64_t run_id,
+                          bool muted, int64_t now_ms, int64_t *id, struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(uid),    SP_TEXT(alert),
+                              SP_TEXT(scope),  SP_INT(target),
+                              SP_TEXT(kind),   run_id ? SP_INT(run_id) : SP_NULL,
+                              SP_INT(muted),   SP_INT(now_ms),
+                              muted ? SP_NULL : SP_INT(now_ms)};
+    return store_exec(s,
+                      "INSERT INTO alert_incident (uid, alert, scope, target_id, kind, run_id,"
+                      " muted, seq, opened_at, last_sent_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                      p, 9, NULL, id, err);
+}
+
+int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind,
+                          int64_t run_id, int64_t sent_at, bool close, int64_t now_ms,
+                          struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id),
+                              SP_INT(seq),
+                              SP_TEXT(kind),
+                              run_id ? SP_INT(run_id) : SP_NULL,
+                              sent_at ? SP_INT(sent_at) : SP_NULL,
+                              close ? SP_INT(now_ms) : SP_NULL};
+    return store_exec(s,
+                      "UPDATE alert_incident SET seq = ?2, kind = ?3, run_id = COALESCE(?4, run_id),"
+                      " last_sent_at = COALESCE(?5, last_sent_at), closed_at = ?6 WHERE id = ?1",
+                      p, 6, NULL, NULL, err);
+}
+
+int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id)};
+    return store_exec(s, "UPDATE alert_incident SET muted = 0 WHERE id = ?1", p, 1, NULL, NULL,
+                      err);
+}
+
+int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert,
+                        const char *channel, int64_t incident_id, int seq, const char *event,
+                        const char *title, const char *payload, int64_t now_ms,
+                        struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(uid),   SP_TEXT(alert),   SP_TEXT(channel),
+                              incident_id ? SP_INT(incident_id) : SP_NULL,
+                              SP_INT(seq),    SP_TEXT(event),   SP_TEXT(title),
+                              SP_TEXT(payload), SP_INT(now_ms)};
+    return store_exec(s,
+                      "INSERT INTO alert_outbox (uid, alert, channel, incident_id, seq, event,"
+                      " title, payload, state, attempts, next_at, created_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9)",
+                      p, 9, NULL, NULL, err);
+}
+
+struct claim_ctx {
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int claim_id(const struct store_row *r, void *ud)
+{
+    struct claim_ctx *c = ud;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->ids = xrealloc(c->ids, c->cap * sizeof *c->ids);
+    }
+    c->ids[c->n++] = store_row_int(r, 0);
+    return 0;
+}
+
+struct each_ctx {
+    int (*cb)(const struct store_outbox_row *r, void *ud);
+    void *ud;
+};
+
+static int outbox_row(const struct store_row *r, void *ud)
+{
+    struct each_ctx *c = ud;
+    struct store_outbox_row o = {
+        .id = store_row_int(r, 0),
+        .uid = store_row_text(r, 1),
+        .alert = store_row_text(r, 2),
+        .channel = store_row_text(r, 3),
+        .event = store_row_text(r, 4),
+        .title = store_row_text(r, 5),
+        .payload = store_row_text(r, 6),
+        .seq = (int)store_row_int(r, 7),
+        .attempts = (int)store_row_int(r, 8),
+        .incident_uid = store_row_text(r, 9),
+    };
+    return c->cb(&o, c->ud);
+}
+
+int store_outbox_claim(struct bk_store *s, const char *instance, int64_t now_ms, int64_t lease_ms,
+                       int max, int (*cb)(const struct store_outbox_row *r, void *ud), void *ud,
+                       struct bk_err *err)
+{
+    struct claim_ctx c = {0};
+    int rc = store_begin(s, err);
+    if (rc < 0)
+        return rc;
+    struct store_param p[] = {SP_INT(now_ms), SP_INT(max)};
+    rc = store_query(s,
+                     "SELECT id FROM alert_outbox WHERE (state = 'pending' AND next_at <= ?1)"
+                     " OR (state = 'sending' AND claimed_until < ?1) ORDER BY next_at, id LIMIT ?2",
+                     p, 2, claim_id, &c, err);
+    for (size_t i = 0; rc >= 0 && i < c.n; i++) {
+        struct store_param q[] = {SP_INT(c.ids[i]), SP_TEXT(instance), SP_INT(now_ms + lease_ms)};
+        rc = store_exec(s,
+                        "UPDATE alert_outbox SET state = 'sending', claimed_by = ?2,"
+                        " claimed_until = ?3, attempts = attempts + 1 WHERE id = ?1",
+                        q, 3, NULL, NULL, err);
+    }
+    if (rc < 0) {
+        store_rollback(s);
+        free(c.ids);
+        return rc;
+    }
+    if ((rc = store_commit(s, err)) < 0) {
+        free(c.ids);
+        return rc;
+    }
+    struct each_ctx e = {cb, ud};
+    for (size_t i = 0; rc >= 0 && i < c.n; i++) {
+        struct store_param q[] = {SP_INT(c.ids[i]), SP_TEXT(instance)};
+        rc = store_query(s,
+                         "SELECT o.id, o.uid, o.alert, o.channel, o.event, o.title, o.payload,"
+                         " o.seq, o.attempts, COALESCE(i.uid, o.uid) FROM alert_outbox o"
+                         " LEFT JOIN alert_incident i ON i.id = o.incident_id"
+                         " WHERE o.id = ?1 AND o.claimed_by = ?2",
+                         q, 2, outbox_row, &e, err);
+    }
+    free(c.ids);
+    return rc < 0 ? rc : (int)c.n;
+}
+
+int store_outbox_done(struct bk_store *s, int64_t id, const char *instance, const char *state,
+                      int64_t next_at, long code, const char *error, int64_t now_ms,
+                      struct bk_err *err)
+{
+    int rc = store_begin(s, err);
+    if (rc < 0)
+        return rc;
+    bool sent = strcmp(state, "sent") == 0;
+    struct store_param p[] = {SP_INT(id),
+                              SP_TEXT(instance),
+                              SP_TEXT(state),
+                              SP_INT(next_at),
+                              code ? SP_INT(code) : SP_NULL,
+                              SP_TEXT(error && *error ? error : NULL),
+                              sent ? SP_INT(now_ms) : SP_NULL};
+    int64_t changes = 0;
+    rc = store_exec(s,
+                    "UPDATE alert_outbox SET state = ?3, next_at = ?4, last_code = ?5,"
+                    " last_error = ?6, sent_at = ?7, claimed_by = NULL, claimed_until = NULL"
+                    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'sending'",
+                    p, 7, &changes, NULL, err);
+    if (rc >= 0 && changes > 0) {
+        struct store_param q[] = {SP_INT(id),
+                                  SP_TEXT(sent                              ? "sent"
+                                          : strcmp(state, "pending") == 0 ? "retry"
+                                                                          : "failed")};
+        rc = store_exec(s,
+                        "INSERT INTO alert_counter (channel, result, n)"
+                        " SELECT channel, ?2, 1 FROM alert_outbox WHERE id = ?1"
+                        " ON CONFLICT (channel, result) DO UPDATE SET n = alert_counter.n + 1",
+                        q, 2, NULL, NULL, err);
+    }
+    if (rc < 0) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, err);
+}
+
+int store_outbox_retry(struct bk_store *s, int64_t id, int64_t now_ms, bool *found,
+                       struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id), SP_INT(now_ms)};
+    int64_t changes = 0;
+    int rc = store_exec(s,
+                        "UPDATE alert_outbox SET state = 'pending', next_at = ?2"
+                        " WHERE id = ?1 AND state IN ('failed', 'pending')",
+                        p, 2, &changes, NULL, err);
+    *found = changes > 0;
+    return rc;
+}
