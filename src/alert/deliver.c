@@ -123,7 +123,8 @@ int alert_deliver_due(struct bk_store *s, const struct bk_config *cfg, const cha
         int64_t next = now_ms;
         if (res.outcome == BK_SEND_RETRY && r->attempts < ALERT_MAX_ATTEMPTS) {
             state = "pending";
-            int64_t wait = res.retry_after_ms > 0 ? res.retry_after_ms : alert_backoff_ms(r->attempts);
+            int64_t wait =
+                res.retry_after_ms > 0 ? res.retry_after_ms : alert_backoff_ms(r->attempts);
             if (wait > 3600000)
                 wait = 3600000;
             next = now_ms + wait;

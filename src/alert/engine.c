@@ -20,13 +20,22 @@
 
 /* What a job or source looks like to the rules, worst last. KEEP: say nothing new (a run in
  * progress, an unknown outcome, fewer failures than `after`): an open incident stays open. */
-enum cond { C_OK = 0, C_KEEP, C_WARNING, C_OFFLINE_WARN, C_STALE, C_OFFLINE, C_MISSED, C_FAILED,
-            C_DOWN };
+enum cond {
+    C_OK = 0,
+    C_KEEP,
+    C_WARNING,
+    C_OFFLINE_WARN,
+    C_STALE,
+    C_OFFLINE,
+    C_MISSED,
+    C_FAILED,
+    C_DOWN
+};
 
 static const char *cond_kind(enum cond c)
 {
-    static const char *const k[] = {"ok",      "keep",    "warning", "offline", "stale",
-                                    "offline", "missed",  "failed",  "down"};
+    static const char *const k[] = {"ok",      "keep",   "warning", "offline", "stale",
+                                    "offline", "missed", "failed",  "down"};
     return k[c];
 }
 
@@ -119,8 +128,8 @@ static enum cond job_cond(const struct store_alert_job *j, int64_t now)
     }
     if (is(st, "running") || is(st, "unknown"))
         return C_KEEP;
-    enum bk_fresh f = store_job_freshness(j->last_real, j->first_seen, now, j->warn_ms,
-                                          j->crit_ms, 0, 0);
+    enum bk_fresh f =
+        store_job_freshness(j->last_real, j->first_seen, now, j->warn_ms, j->crit_ms, 0, 0);
     if (f == BK_FRESH_STALE || f == BK_FRESH_NEVER_OLD)
         return C_STALE;
     if (f == BK_FRESH_NEVER_NEW)
@@ -263,10 +272,10 @@ static int queue(struct bk_store *s, const struct bk_config *cfg, const struct b
                  enum cond c, const struct subject *x, const char *note, int64_t now,
                  struct alert_eval_stats *st, struct bk_err *err)
 {
-    char *title = strcmp(x->scope, "source") == 0
-                      ? xasprintf("%s: source %s", cond_title(c), x->source)
-                      : xasprintf("%s: %s / %s (%s)", cond_title(c), x->customer, x->job,
-                                  x->source);
+    char *title =
+        strcmp(x->scope, "source") == 0
+            ? xasprintf("%s: source %s", cond_title(c), x->source)
+            : xasprintf("%s: %s / %s (%s)", cond_title(c), x->customer, x->job, x->source);
     if (strcmp(event, "reminder") == 0) {
         char *t = xasprintf("Reminder: %s", title);
         free(title);
@@ -282,12 +291,12 @@ static int queue(struct bk_store *s, const struct bk_config *cfg, const struct b
     char at[40] = "";
     if (x->run_at)
         bk_iso8601(x->run_at, at, sizeof at);
-    char *text = xasprintf("%s\n\nCustomer: %s\nSource: %s\n%s%s%sStatus: %s\n%s%s%s%s%s%s%s%s",
-                           title, x->customer ? x->customer : "", x->source,
-                           x->job ? "Job: " : "", x->job ? x->job : "", x->job ? "\n" : "",
-                           x->status, *at ? "Run started: " : "", at, *at ? "\n" : "",
-                           x->message ? "Message: " : "", x->message ? x->message : "",
-                           x->message ? "\n" : "", note ? note : "", url ? "" : "");
+    char *text =
+        xasprintf("%s\n\nCustomer: %s\nSource: %s\n%s%s%sStatus: %s\n%s%s%s%s%s%s%s%s", title,
+                  x->customer ? x->customer : "", x->source, x->job ? "Job: " : "",
+                  x->job ? x->job : "", x->job ? "\n" : "", x->status, *at ? "Run started: " : "",
+                  at, *at ? "\n" : "", x->message ? "Message: " : "", x->message ? x->message : "",
+                  x->message ? "\n" : "", note ? note : "", url ? "" : "");
     if (url) {
         char *t = xasprintf("%s\nOpen the job: %s\n", text, url);
         free(text);
@@ -389,8 +398,8 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
             return rc;
         st->closed++;
         return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1,
-                     strcmp(x->scope, "source") == 0 ? "source.recovered" : "run.recovered",
-                     C_OK, x, NULL, now, st, err);
+                     strcmp(x->scope, "source") == 0 ? "source.recovered" : "run.recovered", C_OK,
+                     x, NULL, now, st, err);
     }
     if (inc->muted) {
         /* Opened during maintenance: when the window is over and the problem is still
@@ -399,14 +408,14 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
             return 0;
         int rc = store_incident_unmute(s, inc->id, err);
         if (rc >= 0)
-            rc = store_incident_update(s, inc->id, inc->seq, cond_kind(cur), x->run_id, now,
-                                       false, now, err);
+            rc = store_incident_update(s, inc->id, inc->seq, cond_kind(cur), x->run_id, now, false,
+                                       now, err);
         if (rc < 0)
             return rc;
         st->opened++;
         return queue(s, cfg, a, inc->id, inc->uid, inc->seq, cond_event(cur), cur, x,
-                     "\nIt started during a maintenance window and is still there after it.\n",
-                     now, st, err);
+                     "\nIt started during a maintenance window and is still there after it.\n", now,
+                     st, err);
     }
     if (cur != C_KEEP && strcmp(cond_kind(cur), inc->kind) != 0) {
         int rc = store_incident_update(s, inc->id, inc->seq + 1, cond_kind(cur), x->run_id, now,
@@ -414,15 +423,15 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
         if (rc < 0)
             return rc;
         st->followups++;
-        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, cond_event(cur), cur, x, NULL,
-                     now, st, err);
+        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, cond_event(cur), cur, x, NULL, now,
+                     st, err);
     }
     /* Reminders while nobody reviewed the run; a review acknowledges the incident. */
     if (a->repeat_ms > 0 && !x->reviewed && inc->last_sent_at > 0 &&
         now - inc->last_sent_at >= a->repeat_ms) {
         enum cond k = cur == C_KEEP ? C_FAILED : cur;
-        int rc = store_incident_update(s, inc->id, inc->seq + 1, inc->kind, 0, now, false, now,
-                                       err);
+        int rc =
+            store_incident_update(s, inc->id, inc->seq + 1, inc->kind, 0, now, false, now, err);
         if (rc < 0)
             return rc;
         st->reminders++;

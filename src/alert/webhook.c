@@ -23,9 +23,9 @@ char *alert_webhook_body(enum bk_alert_format f, const struct bk_alert_msg *m)
     json_t *o = json_object();
     const char *title = m->title ? m->title : "backupctl";
     if (f == BK_ALERT_SLACK) {
-        char *t = m->url ? xasprintf("%s\n%s\n<%s|Open the job>", title, m->text ? m->text : "",
-                                     m->url)
-                         : xasprintf("%s\n%s", title, m->text ? m->text : "");
+        char *t =
+            m->url ? xasprintf("%s\n%s\n<%s|Open the job>", title, m->text ? m->text : "", m->url)
+                   : xasprintf("%s\n%s", title, m->text ? m->text : "");
         json_object_set_new(o, "text", json_string(t));
         free(t);
     } else if (f == BK_ALERT_TEAMS) {
@@ -47,7 +47,8 @@ char *alert_webhook_body(enum bk_alert_format f, const struct bk_alert_msg *m)
         }
     } else {
         json_object_set_new(o, "id", json_string(m->id ? m->id : ""));
-        json_object_set_new(o, "incident", m->incident_id ? json_string(m->incident_id) : json_null());
+        json_object_set_new(o, "incident",
+                            m->incident_id ? json_string(m->incident_id) : json_null());
         json_object_set_new(o, "event", json_string(m->event ? m->event : ""));
 #define S(k, v) json_object_set_new(o, k, (v) ? json_string(v) : json_null())
         S("customer", m->customer);

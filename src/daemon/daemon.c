@@ -180,6 +180,8 @@ static void *deliver_main(void *arg)
             if (n < 0)
                 log_warn("alert delivery: %s", err.msg);
         }
+        if (n > 0)
+            web_data_changed(g_d.web); /* the Alerts page and its counts */
         pthread_mutex_lock(&g_d.lock);
         if (n > 0 || g_d.alert_kick || g_d.stopping)
             continue;

@@ -132,11 +132,12 @@ int store_incidents_open(struct bk_store *s, struct store_incident **out, size_t
                          struct bk_err *err)
 {
     struct inc_ctx c = {0};
-    int rc = store_query(s,
-                         "SELECT id, uid, alert, scope, target_id, kind, COALESCE(run_id, 0), muted,"
-                         " seq, opened_at, COALESCE(last_sent_at, 0) FROM alert_incident"
-                         " WHERE closed_at IS NULL ORDER BY alert, scope, target_id",
-                         NULL, 0, inc_row, &c, err);
+    int rc =
+        store_query(s,
+                    "SELECT id, uid, alert, scope, target_id, kind, COALESCE(run_id, 0), muted,"
+                    " seq, opened_at, COALESCE(last_sent_at, 0) FROM alert_incident"
+                    " WHERE closed_at IS NULL ORDER BY alert, scope, target_id",
+                    NULL, 0, inc_row, &c, err);
     if (rc < 0) {
         store_incidents_free(c.v, c.n);
         return rc;
@@ -157,15 +158,13 @@ void store_incidents_free(struct store_incident *v, size_t n)
     free(v);
 }
 
-int store_incident_insert(struct bk_store *s, const char *uid, const char *alert,
-                          const char *scope, int64_t target, const char *kind, int64_t run_id,
-                          bool muted, int64_t now_ms, int64_t *id, struct bk_err *err)
+int store_incident_insert(struct bk_store *s, const char *uid, const char *alert, const char *scope,
+                          int64_t target, const char *kind, int64_t run_id, bool muted,
+                          int64_t now_ms, int64_t *id, struct bk_err *err)
 {
-    struct store_param p[] = {SP_TEXT(uid),    SP_TEXT(alert),
-                              SP_TEXT(scope),  SP_INT(target),
-                              SP_TEXT(kind),   run_id ? SP_INT(run_id) : SP_NULL,
-                              SP_INT(muted),   SP_INT(now_ms),
-                              muted ? SP_NULL : SP_INT(now_ms)};
+    struct store_param p[] = {SP_TEXT(uid),   SP_TEXT(alert), SP_TEXT(scope),
+                              SP_INT(target), SP_TEXT(kind),  run_id ? SP_INT(run_id) : SP_NULL,
+                              SP_INT(muted),  SP_INT(now_ms), muted ? SP_NULL : SP_INT(now_ms)};
     return store_exec(s,
                       "INSERT INTO alert_incident (uid, alert, scope, target_id, kind, run_id,"
                       " muted, seq, opened_at, last_sent_at)"
@@ -173,9 +172,8 @@ int store_incident_insert(struct bk_store *s, const char *uid, const char *alert
                       p, 9, NULL, id, err);
 }
 
-int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind,
-                          int64_t run_id, int64_t sent_at, bool close, int64_t now_ms,
-                          struct bk_err *err)
+int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind, int64_t run_id,
+                          int64_t sent_at, bool close, int64_t now_ms, struct bk_err *err)
 {
     struct store_param p[] = {SP_INT(id),
                               SP_INT(seq),
@@ -183,10 +181,11 @@ int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *k
                               run_id ? SP_INT(run_id) : SP_NULL,
                               sent_at ? SP_INT(sent_at) : SP_NULL,
                               close ? SP_INT(now_ms) : SP_NULL};
-    return store_exec(s,
-                      "UPDATE alert_incident SET seq = ?2, kind = ?3, run_id = COALESCE(?4, run_id),"
-                      " last_sent_at = COALESCE(?5, last_sent_at), closed_at = ?6 WHERE id = ?1",
-                      p, 6, NULL, NULL, err);
+    return store_exec(
+        s,
+        "UPDATE alert_incident SET seq = ?2, kind = ?3, run_id = COALESCE(?4, run_id),"
+        " last_sent_at = COALESCE(?5, last_sent_at), closed_at = ?6 WHERE id = ?1",
+        p, 6, NULL, NULL, err);
 }
 
 int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err)
@@ -196,15 +195,15 @@ int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err)
                       err);
 }
 
-int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert,
-                        const char *channel, int64_t incident_id, int seq, const char *event,
-                        const char *title, const char *payload, int64_t now_ms,
-                        struct bk_err *err)
+int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert, const char *channel,
+                        int64_t incident_id, int seq, const char *event, const char *title,
+                        const char *payload, int64_t now_ms, struct bk_err *err)
 {
-    struct store_param p[] = {SP_TEXT(uid),   SP_TEXT(alert),   SP_TEXT(channel),
-                              incident_id ? SP_INT(incident_id) : SP_NULL,
-                              SP_INT(seq),    SP_TEXT(event),   SP_TEXT(title),
-                              SP_TEXT(payload), SP_INT(now_ms)};
+    struct store_param p[] = {SP_TEXT(uid),     SP_TEXT(alert),
+                              SP_TEXT(channel), incident_id ? SP_INT(incident_id) : SP_NULL,
+                              SP_INT(seq),      SP_TEXT(event),
+                              SP_TEXT(title),   SP_TEXT(payload),
+                              SP_INT(now_ms)};
     return store_exec(s,
                       "INSERT INTO alert_outbox (uid, alert, channel, incident_id, seq, event,"
                       " title, payload, state, attempts, next_at, created_at)"
@@ -316,10 +315,9 @@ int store_outbox_done(struct bk_store *s, int64_t id, const char *instance, cons
                     " WHERE id = ?1 AND claimed_by = ?2 AND state = 'sending'",
                     p, 7, &changes, NULL, err);
     if (rc >= 0 && changes > 0) {
-        struct store_param q[] = {SP_INT(id),
-                                  SP_TEXT(sent                              ? "sent"
-                                          : strcmp(state, "pending") == 0 ? "retry"
-                                                                          : "failed")};
+        struct store_param q[] = {SP_INT(id), SP_TEXT(sent                            ? "sent"
+                                                      : strcmp(state, "pending") == 0 ? "retry"
+                                                                                      : "failed")};
         rc = store_exec(s,
                         "INSERT INTO alert_counter (channel, result, n)"
                         " SELECT channel, ?2, 1 FROM alert_outbox WHERE id = ?1"

@@ -20,8 +20,8 @@ struct store_alert_job {
     const char *source_type; /* "expected" for Missed / offline runs */
     const char *message;
     bool override, reviewed;
-    int64_t run_at;      /* its start (or end) */
-    int consec_failed;   /* failed non-overridden runs since the last other final run */
+    int64_t run_at;    /* its start (or end) */
+    int consec_failed; /* failed non-overridden runs since the last other final run */
     int64_t last_real, warn_ms, crit_ms, first_seen; /* STORE_FRESH_COLUMNS */
 };
 int store_alert_jobs_each(struct bk_store *s, int (*cb)(const struct store_alert_job *j, void *ud),
@@ -52,18 +52,16 @@ int store_incidents_open(struct bk_store *s, struct store_incident **out, size_t
 void store_incidents_free(struct store_incident *v, size_t n);
 
 /* Inside a transaction the caller holds: */
-int store_incident_insert(struct bk_store *s, const char *uid, const char *alert,
-                          const char *scope, int64_t target, const char *kind, int64_t run_id,
-                          bool muted, int64_t now_ms, int64_t *id, struct bk_err *err);
+int store_incident_insert(struct bk_store *s, const char *uid, const char *alert, const char *scope,
+                          int64_t target, const char *kind, int64_t run_id, bool muted,
+                          int64_t now_ms, int64_t *id, struct bk_err *err);
 /* seq, kind, run and last_sent_at after a message; closed when close is set. */
-int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind,
-                          int64_t run_id, int64_t sent_at, bool close, int64_t now_ms,
-                          struct bk_err *err);
+int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind, int64_t run_id,
+                          int64_t sent_at, bool close, int64_t now_ms, struct bk_err *err);
 int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err);
-int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert,
-                        const char *channel, int64_t incident_id, int seq, const char *event,
-                        const char *title, const char *payload, int64_t now_ms,
-                        struct bk_err *err);
+int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert, const char *channel,
+                        int64_t incident_id, int seq, const char *event, const char *title,
+                        const char *payload, int64_t now_ms, struct bk_err *err);
 
 /* Delivery: claim up to max due rows (pending with next_at <= now, or sending with an expired
  * claim) for lease_ms in one transaction; cb gets each claimed row afterwards. */

@@ -6,6 +6,7 @@
  * Every change writes an audit row with the acting user. */
 #include "core/schedule.h"
 #include "core/tzfile.h"
+#include "store/alerts.h"
 #include "store/lists.h"
 #include "store/overrides.h"
 #include "web/web_internal.h"
@@ -697,6 +698,69 @@ void api_sources(struct web_req *rq)
                " WHERE result = 'ok' GROUP BY source_id) ok ON ok.source_id = s.id",
                "source s", &q, "s.name, s.id", limit, offset);
     qb_free(&q);
+}
+
+/* Alerts (issue 10): the outbox, newest first, filtered by state and section. */
+void api_alerts(struct web_req *rq)
+{
+    static const char *const allowed[] = {"limit", "offset", "state", "alert", NULL};
+    static const struct col cols[] = {
+        {"id", C_INT, 0},        {"alert", C_TEXT, 0},      {"channel", C_TEXT, 0},
+        {"event", C_TEXT, 0},    {"title", C_TEXT, 0},      {"state", C_TEXT, 0},
+        {"attempts", C_INT, 0},  {"next_at", C_TIME, 0},    {"last_error", C_TEXT, 0},
+        {"last_code", C_INT, 0}, {"created_at", C_TIME, 0}, {"sent_at", C_TIME, 0},
+        {"incident", C_TEXT, 0}, {"job_id", C_INT, 0},
+    };
+    int64_t limit, offset;
+    const char *state, *alert;
+    if (!list_params(rq, allowed, &limit, &offset))
+        return;
+    if (params_text(&rq->q, "state", 16, &state, rq->msg, sizeof rq->msg) < 0 ||
+        params_text(&rq->q, "alert", 256, &alert, rq->msg, sizeof rq->msg) < 0) {
+        web_bad_request(rq);
+        return;
+    }
+    if (state && strcmp(state, "pending") != 0 && strcmp(state, "sending") != 0 &&
+        strcmp(state, "sent") != 0 && strcmp(state, "failed") != 0) {
+        web_error(rq, 400, "bad_request", "state: pending, sending, sent or failed");
+        return;
+    }
+    struct qb q;
+    qb_init(&q);
+    if (state)
+        QB_AND(&q, "o.state = ?", SP_TEXT(state));
+    if (alert)
+        QB_AND(&q, "o.alert = ?", SP_TEXT(alert));
+    reply_list(rq,
+               "o.id, o.alert, o.channel, o.event, o.title, o.state, o.attempts, o.next_at,"
+               " o.last_error, o.last_code, o.created_at, o.sent_at, i.uid,"
+               " CASE WHEN i.scope = 'job' THEN i.target_id END",
+               cols, sizeof cols / sizeof cols[0],
+               "alert_outbox o LEFT JOIN alert_incident i ON i.id = o.incident_id",
+               "alert_outbox o", &q, "o.id DESC", limit, offset);
+    qb_free(&q);
+}
+
+/* Send a pending or failed alert again now (operator, audited). */
+void api_alert_retry(struct web_req *rq)
+{
+    struct bk_err err = {0};
+    if (!no_params(rq))
+        return;
+    bool found = false;
+    if (store_outbox_retry(rq->st, rq->id, bk_now_ms(), &found, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    if (!found) {
+        web_error(rq, 404, "not_found", "no pending or failed alert %lld", (long long)rq->id);
+        return;
+    }
+    char target[32];
+    snprintf(target, sizeof target, "alert:%lld", (long long)rq->id);
+    web_audit(rq, "alert.retry", target, NULL, NULL);
+    web_data_changed(rq->w);
+    web_reply(rq, 202, json_pack("{s:I,s:s}", "id", (json_int_t)rq->id, "state", "pending"));
 }
 
 /* The source named in the path: its id, or 0 with a 404 set. */

@@ -176,6 +176,23 @@ static int count_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
+static int alert_count_cb(const struct store_row *r, void *ud)
+{
+    struct bk_buf *b = ud;
+    bk_buf_appends(b, "backupctl_alerts_sent_total{channel=\"");
+    metrics_escape_label(b, store_row_text(r, 0));
+    bk_buf_appends(b, "\",result=\"");
+    metrics_escape_label(b, store_row_text(r, 1));
+    bk_buf_printf(b, "\"} %" PRId64 "\n", store_row_int(r, 2));
+    return 0;
+}
+
+static int pending_cb(const struct store_row *r, void *ud)
+{
+    bk_buf_printf(ud, "backupctl_alerts_pending %" PRId64 "\n", store_row_int(r, 0));
+    return 0;
+}
+
 static void family(struct bk_buf *out, const char *name, const char *type, const char *help,
                    const struct bk_buf *samples)
 {
@@ -218,7 +235,21 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
                          "SELECT s.name, c.result, c.n FROM poll_counter c"
                          " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
                          NULL, 0, count_cb, &cc, err);
+    struct bk_buf alerts, pending;
+    bk_buf_init(&alerts, METRICS_MAX);
+    bk_buf_init(&pending, 4096);
+    if (rc == 0)
+        rc = store_query(s, "SELECT channel, result, n FROM alert_counter ORDER BY channel, result",
+                         NULL, 0, alert_count_cb, &alerts, err);
+    if (rc == 0)
+        rc = store_query(s,
+                         "SELECT COUNT(*) FROM alert_outbox WHERE state IN ('pending', 'sending')",
+                         NULL, 0, pending_cb, &pending, err);
     if (rc == 0) {
+        family(out, "backupctl_alerts_sent_total", "counter",
+               "Alert delivery attempts, by channel and result (sent, retry, failed).", &alerts);
+        family(out, "backupctl_alerts_pending", "gauge",
+               "Alert messages waiting for delivery (pending or being sent).", &pending);
         family(out, "backupctl_job_status", "gauge",
                "Current effective status of each job (state set: the series present is the "
                "status; none = never ran).",
@@ -253,6 +284,8 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     bk_buf_free(&sc.last_ok);
     bk_buf_free(&sc.duration);
     bk_buf_free(&counts);
+    bk_buf_free(&alerts);
+    bk_buf_free(&pending);
     return rc;
 }
 

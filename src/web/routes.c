@@ -26,6 +26,8 @@ const struct web_route web_routes[] = {
     {"GET", "/api/v1/customers", api_customers, V, 0},
     {"GET", "/api/v1/sources", api_sources, V, 0},
     {"POST", "/api/v1/sources/{name}/poll", api_source_poll, A, 0},
+    {"GET", "/api/v1/alerts", api_alerts, V, 0},
+    {"POST", "/api/v1/alerts/{id}/retry", api_alert_retry, O, 0},
     {"POST", "/api/v1/sources/{name}/pause", api_source_pause, A, 0},
     {"POST", "/api/v1/sources/{name}/resume", api_source_resume, A, 0},
     {"GET", "/api/v1/jobs", api_jobs, V, 0},

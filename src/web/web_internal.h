@@ -184,6 +184,8 @@ void api_session_delete(struct web_req *rq);
 void api_customers(struct web_req *rq);
 void api_sources(struct web_req *rq);
 void api_source_poll(struct web_req *rq);
+void api_alerts(struct web_req *rq);
+void api_alert_retry(struct web_req *rq);
 void api_source_pause(struct web_req *rq);
 void api_source_resume(struct web_req *rq);
 void api_jobs(struct web_req *rq);

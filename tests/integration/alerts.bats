@@ -101,6 +101,15 @@ wait_hook() {
     [ "$(jq -r 'select(.status == 200) | .event' "$T/hook.log" | sort | tr '\n' ' ')" = "run.failed run.recovered " ]
     [ "$(q "SELECT COUNT(*) FROM alert_incident WHERE closed_at IS NOT NULL")" -eq 1 ]
     [ "$(jq -r 'select(.status == 200) | .key' "$T/hook.log" | sort -u | wc -l)" -eq 2 ]
+    # the API and the metrics tell the same story (every message was refused twice first)
+    run curl -fsS -H "Authorization: Bearer $OPER" "$SERVE_URL/api/v1/alerts?state=sent"
+    [ "$(jq -r '.total' <<<"$output")" -eq 2 ]
+    [ "$(jq -r '[.items[].event] | sort | join(" ")' <<<"$output")" = "run.failed run.recovered" ]
+    [ "$(jq -r '.items[] | select(.event == "run.failed") | .attempts' <<<"$output")" -eq 3 ]
+    metrics=$(curl -fsS -H "Authorization: Bearer $OPER" "$SERVE_URL/metrics")
+    grep -qx 'backupctl_alerts_sent_total{channel="webhook",result="retry"} 4' <<<"$metrics" || { grep alerts <<<"$metrics"; false; }
+    grep -qx 'backupctl_alerts_sent_total{channel="webhook",result="sent"} 2' <<<"$metrics"
+    grep -qx 'backupctl_alerts_pending 0' <<<"$metrics"
     # the HMAC key is nowhere in a delivered body or the log
     run grep -F -f "$T/hmac" "$T/hook.log" "$T/serve.err"
     [ "$status" -eq 1 ]
@@ -168,4 +177,30 @@ interval = 1h"
     wait_hook '.event == "run.failed"' 1
     [ "$(jq -r 'select(.event == "source.down")' "$T/hook.log" | jq -s length)" -eq 1 ]
     [ "$(q "SELECT COUNT(*) FROM alert_incident WHERE scope = 'source'")" -eq 1 ]
+}
+
+@test "alerts: a refused delivery is failed with its error in the API; retry now sends it again" {
+    receiver --fail-first 1 --fail-code 400
+    conf
+    start_serve
+    push_job monthly
+    curl -fsS -X POST "$PING/fail" >/dev/null
+    wait_hook '.status == 400' 1
+    local i=0
+    until [ "$(q "SELECT state FROM alert_outbox")" = failed ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || { q "SELECT * FROM alert_outbox"; false; }
+        sleep 0.05
+    done
+    run curl -fsS -H "Authorization: Bearer $OPER" "$SERVE_URL/api/v1/alerts?state=failed"
+    [ "$(jq -r '.items[0].last_code' <<<"$output")" = 400 ]
+    [[ "$(jq -r '.items[0].last_error' <<<"$output")" == *"HTTP 400"* ]]
+    id=$(jq -r '.items[0].id' <<<"$output")
+    run curl -sS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OPER" \
+        "$SERVE_URL/api/v1/alerts/999999/retry"
+    [ "$output" = 404 ]
+    run curl -fsS -X POST -H "Authorization: Bearer $OPER" "$SERVE_URL/api/v1/alerts/$id/retry"
+    [ "$status" -eq 0 ]
+    wait_hook '.status == 200' 1
+    [ "$(jq -r '.key' "$T/hook.log" | sort -u | wc -l)" -eq 1 ]
+    [ "$(q "SELECT action || ' ' || who FROM audit WHERE action = 'alert.retry'")" = "alert.retry oper" ]
 }

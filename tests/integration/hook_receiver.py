@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A webhook receiver for the alert tests: answers 503 (with Retry-After) to the first
+"""A webhook receiver for the alert tests: answers --fail-code (503 by default, with
+Retry-After) to the first
 --fail-first attempts of every Idempotency-Key, then 200; logs every request as one JSON line
 (key, status answered, event, body, whether the X-Backupctl-Signature is a valid HMAC-SHA256
 of the body with the key in --hmac-file). Prints "listening on 127.0.0.1:PORT" when ready."""
@@ -16,6 +17,7 @@ ap.add_argument("--port", type=int, default=0)
 ap.add_argument("--log", required=True)
 ap.add_argument("--fail-first", type=int, default=0)
 ap.add_argument("--retry-after", type=int, default=1)
+ap.add_argument("--fail-code", type=int, default=503)
 ap.add_argument("--hmac-file")
 args = ap.parse_args()
 key = open(args.hmac_file, "rb").read().rstrip(b"\n") if args.hmac_file else None
@@ -38,7 +40,7 @@ class H(BaseHTTPRequestHandler):
             ok = hmac.compare_digest(want, sig)
         with lock:
             seen[k] = seen.get(k, 0) + 1
-            status = 503 if seen[k] <= args.fail_first else 200
+            status = args.fail_code if seen[k] <= args.fail_first else 200
             try:
                 event = json.loads(body).get("event")
             except Exception:
@@ -48,7 +50,7 @@ class H(BaseHTTPRequestHandler):
                                     "sig_ok": ok, "body": body.decode("utf-8", "replace"),
                                     "content_type": self.headers.get("Content-Type")}) + "\n")
         self.send_response(status)
-        if status == 503:
+        if status in (429, 503):
             self.send_header("Retry-After", str(args.retry_after))
         self.send_header("Content-Length", "0")
         self.end_headers()
