@@ -102,7 +102,8 @@ static int64_t add_run(int64_t job, int64_t start, const char *status, int overr
     char vid[32];
     snprintf(vid, sizeof vid, "r%" PRId64, start);
     int64_t id = 0;
-    struct store_param p[] = {SP_INT(job), SP_TEXT(vid), SP_INT(start), SP_INT(start + 10 * MIN),
+    struct store_param p[] = {SP_INT(job),     SP_TEXT(vid),
+                              SP_INT(start),   SP_INT(start + 10 * MIN),
                               SP_TEXT(status), SP_INT(override)};
     assert_int_equal(store_exec(g_s,
                                 "INSERT INTO job_run (job_id, vendor_run_id, start_at, end_at,"
@@ -151,8 +152,9 @@ static const char *events(void)
     static char out[200];
     out[0] = '\0';
     struct bk_err e = {0};
-    if (store_query(g_s, "SELECT COALESCE(group_concat(event, ' '), '') FROM"
-                         " (SELECT event FROM alert_outbox ORDER BY id)",
+    if (store_query(g_s,
+                    "SELECT COALESCE(group_concat(event, ' '), '') FROM"
+                    " (SELECT event FROM alert_outbox ORDER BY id)",
                     NULL, 0, text_cb, out, &e) < 0)
         fail_msg("events: %s", e.msg);
     return out;
@@ -224,8 +226,9 @@ static void test_reminders_stop_on_review(void **state)
     assert_int_equal(eval(g_t0 + 122 * MIN).reminders, 1);
     struct bk_err e = {0};
     struct store_param p[] = {SP_INT(r)};
-    assert_int_equal(store_exec(g_s, "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op'"
-                                     " WHERE id = ?1",
+    assert_int_equal(store_exec(g_s,
+                                "UPDATE job_run SET reviewed_at = 1, reviewed_by = 'op'"
+                                " WHERE id = ?1",
                                 p, 1, NULL, NULL, &e),
                      0);
     for (int i = 3; i < 8; i++)
@@ -254,8 +257,8 @@ static void test_maintenance_mutes_then_tells_once(void **state)
     assert_string_equal(events(), "run.failed");
     char buf[200] = "";
     struct bk_err e = {0};
-    assert_int_equal(store_query(g_s, "SELECT payload FROM alert_outbox", NULL, 0, text_cb, buf, &e),
-                     0);
+    assert_int_equal(
+        store_query(g_s, "SELECT payload FROM alert_outbox", NULL, 0, text_cb, buf, &e), 0);
     assert_non_null(strstr(buf, "srv-01"));
 }
 
