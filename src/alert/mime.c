@@ -36,8 +36,8 @@ void mime_date(int64_t epoch_ms, char *out, size_t outsz)
     struct bk_civil c;
     int64_t s = epoch_ms / 1000 - (epoch_ms % 1000 < 0);
     bk_tz_civil(NULL, s, &c);
-    snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[c.wday % 7],
-             c.day, mons[(c.month - 1) % 12], c.year, c.hour, c.min, c.sec);
+    snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[c.wday % 7], c.day,
+             mons[(c.month - 1) % 12], c.year, c.hour, c.min, c.sec);
 }
 
 /* ---- quoted-printable ---- */
@@ -77,8 +77,8 @@ char *mime_qp_encode(const char *s, size_t n)
             col = 0;
             continue;
         }
-        bool eol = i + 1 == n || s[i + 1] == '\n' || (s[i + 1] == '\r' && i + 2 < n &&
-                                                       s[i + 2] == '\n');
+        bool eol =
+            i + 1 == n || s[i + 1] == '\n' || (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n');
         char tok[3];
         size_t k = qp_token(s + i, n - i, col, eol, tok);
         /* 76 with the soft break's "="; the last token of a line may use all 76 */
@@ -377,8 +377,8 @@ char *mime_build_message(const struct mime_env *env, const struct bk_alert_msg *
     char *text;
     const char *t = m->text ? m->text : m->title ? m->title : "";
     if (http_url(m->url) && !strstr(t, m->url))
-        text = xasprintf("%s%s\nOpen the job: %s\n", t,
-                         *t && t[strlen(t) - 1] != '\n' ? "\n" : "", m->url);
+        text = xasprintf("%s%s\nOpen the job: %s\n", t, *t && t[strlen(t) - 1] != '\n' ? "\n" : "",
+                         m->url);
     else
         text = xstrdup(t);
     char *html = m->html ? xstrdup(m->html) : mime_html_from_msg(m);

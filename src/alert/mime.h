@@ -11,11 +11,11 @@ struct bk_alert_msg;
 
 /* What the message needs besides the alert message itself. All borrowed. */
 struct mime_env {
-    const char *from;            /* From: address (user@example.com) */
-    const char *const *to;       /* To: addresses */
+    const char *from;      /* From: address (user@example.com) */
+    const char *const *to; /* To: addresses */
     size_t nto;
-    const char *host;            /* the right side of Message-ID */
-    int64_t date_ms;             /* Date: (UTC epoch ms) */
+    const char *host; /* the right side of Message-ID */
+    int64_t date_ms;  /* Date: (UTC epoch ms) */
 };
 
 /* The whole message, CRLF line ends, ready for SMTP DATA (curl dot-stuffs it). When m->html

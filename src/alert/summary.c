@@ -62,8 +62,8 @@ void alert_summary_build(const struct bk_summary *s, struct bk_alert_body *out)
     struct bk_buf t, h;
     bk_buf_init(&t, SUMMARY_MAX);
     bk_buf_init(&h, SUMMARY_MAX);
-    bk_buf_printf(&t, "%s\n\nFrom %s to %s (%s), %zu backup(s) in scope.\n\n", out->title, from,
-                  to, zname, s->total_jobs);
+    bk_buf_printf(&t, "%s\n\nFrom %s to %s (%s), %zu backup(s) in scope.\n\n", out->title, from, to,
+                  zname, s->total_jobs);
     const char *top = s->nitems ? mime_status_color("failed") : mime_status_color("success");
     (void)bk_buf_appends(&h, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
     esc(&h, out->title);
@@ -82,8 +82,7 @@ void alert_summary_build(const struct bk_summary *s, struct bk_alert_body *out)
     bk_buf_printf(&h, "), %zu backup(s) in scope.</p>\n", s->total_jobs);
     if (s->nitems == 0) {
         bk_buf_printf(&t, "All %zu backups OK.\n", s->total_jobs);
-        bk_buf_printf(&h, "<p style=\"margin:0 0 16px\">All %zu backups OK.</p>\n",
-                      s->total_jobs);
+        bk_buf_printf(&h, "<p style=\"margin:0 0 16px\">All %zu backups OK.</p>\n", s->total_jobs);
     } else {
         (void)bk_buf_appends(&h, "<table style=\"border-collapse:collapse;font-size:13px;"
                                  "width:100%\">\n<tr style=\"text-align:left;color:#666666\">"
@@ -119,8 +118,7 @@ void alert_summary_build(const struct bk_summary *s, struct bk_alert_body *out)
         }
         (void)bk_buf_appends(&h, " <span style=\"color:#888888\">(");
         esc(&h, or_dash(it->source));
-        bk_buf_printf(&h,
-                      ")</span></td><td style=\"padding:4px 8px;color:%s;font-weight:bold\">",
+        bk_buf_printf(&h, ")</span></td><td style=\"padding:4px 8px;color:%s;font-weight:bold\">",
                       mime_status_color(it->status));
         esc(&h, or_dash(it->status));
         (void)bk_buf_appends(&h, "</td><td style=\"padding:4px 8px;white-space:pre-wrap\">");

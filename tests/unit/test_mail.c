@@ -246,13 +246,25 @@ static void test_summary(void **state)
 {
     (void)state;
     struct bk_summary_item items[] = {
-        {.customer = "Acme", .source = "cove", .job = "srv-01", .status = "failed",
-         .message = HOSTILE, .url = "https://bk.example/#/jobs/1", .at_ms = 1796233055000},
-        {.customer = "Acme", .source = "cove", .job = "srv-02", .status = "missed",
+        {.customer = "Acme",
+         .source = "cove",
+         .job = "srv-01",
+         .status = "failed",
+         .message = HOSTILE,
+         .url = "https://bk.example/#/jobs/1",
+         .at_ms = 1796233055000},
+        {.customer = "Acme",
+         .source = "cove",
+         .job = "srv-02",
+         .status = "missed",
          .at_ms = 1796233055000},
     };
-    struct bk_summary s = {.scope = "Acme", .tz = "UTC", .from_ms = 1796146655000,
-                           .to_ms = 1796233055000, .total_jobs = 12, .items = items,
+    struct bk_summary s = {.scope = "Acme",
+                           .tz = "UTC",
+                           .from_ms = 1796146655000,
+                           .to_ms = 1796233055000,
+                           .total_jobs = 12,
+                           .items = items,
                            .nitems = 2};
     struct bk_alert_body b;
     alert_summary_build(&s, &b);
@@ -273,9 +285,12 @@ static void test_summary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_headers),     cmocka_unit_test(test_threading),
-        cmocka_unit_test(test_qp),          cmocka_unit_test(test_subject),
-        cmocka_unit_test(test_html_escaping), cmocka_unit_test(test_boundary),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_threading),
+        cmocka_unit_test(test_qp),
+        cmocka_unit_test(test_subject),
+        cmocka_unit_test(test_html_escaping),
+        cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
