@@ -150,6 +150,12 @@ void alert_mail_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets
         else
             fail(res, BK_SEND_RETRY, smtp, "", detail);
     }
+    /* the server's words are in the error: a hostile one could echo what AUTH sent it */
+    if (sec && sec->smtp_password && *sec->smtp_password &&
+        strstr(res->error, sec->smtp_password)) {
+        res->code = code;
+        fail(res, res->outcome, smtp, "the server's reply repeated the password (not shown)", NULL);
+    }
 out:
     curl_easy_cleanup(h);
     curl_slist_free_all(rcpt);

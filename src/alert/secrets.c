@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "secrets/secretfile.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <stdio.h>
@@ -42,6 +43,13 @@ int alert_secrets_load(const struct bk_alert_cfg *a, struct bk_alert_secrets_own
         alert_secrets_free(out);
         return rc;
     }
+    /* masked in every later log line; a webhook URL written in the file is no secret */
+    if (ref_set(&a->webhook_ref))
+        log_add_secret(out->webhook_url);
+    if (out->hmac_key)
+        log_add_secret(out->hmac_key);
+    if (out->smtp_password)
+        log_add_secret(out->smtp_password);
     out->s.webhook_url = out->webhook_url;
     out->s.hmac_key = out->hmac_key;
     out->s.smtp_password = out->smtp_password;

@@ -136,6 +136,48 @@ PY
     [ "$(jq -r .tls "$T/mail/1.env")" = false ]
 }
 
+@test "mail: a 4xx reply is temporary, a 5xx reply and a refused connection are reported (exit 8)" {
+    sink --no-starttls --rcpt-reply "451 4.3.0 mailbox busy, try later"
+    conf "" "tls = off"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 8 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"failed (temporary, the daemon would retry): smtp://127.0.0.1:$SMTP_PORT: "*"(SMTP 451)" ]]
+    stop_sims
+    sink --no-starttls --rcpt-reply "550 5.1.1 no such user"
+    conf "" "tls = off"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 8 ]
+    [[ "$output" == *"failed: smtp://127.0.0.1:$SMTP_PORT: rejected: "*"(SMTP 550)" ]]
+    [ "$(nmail)" -eq 0 ]
+    # nothing listens there any more: temporary
+    stop_sims
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 8 ]
+    [[ "$output" == *"failed (temporary, the daemon would retry): smtp://127.0.0.1:$SMTP_PORT: "* ]]
+}
+
+@test "mail: a group-readable or missing SMTP password file is a configuration error (exit 1)" {
+    tls_sink
+    chmod 640 "$T/smtp.secret"
+    conf "$T/smtp.secret"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *'alert "ops" smtp_password'* ]]
+    [[ "$output" != *"$SMTP_PASS"* ]]
+    conf "$T/nowhere.secret"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'alert "ops" smtp_password'* ]]
+    [ "$(nmail)" -eq 0 ]
+}
+
 @test "mail: an unknown alert name, a missing name and a bad option exit 1" {
     SMTP_PORT=25
     conf ""

@@ -4,7 +4,8 @@
 Listens on 127.0.0.1, port 0 by default, and prints "listening on 127.0.0.1:PORT" like the
 project's simulators. STARTTLS (with --cert/--key) is required before MAIL and before AUTH;
 AUTH PLAIN/LOGIN takes --user and the password in --password-file and is then required.
---no-starttls offers neither STARTTLS nor required AUTH (a plain relay). Each message is
+--no-starttls offers neither STARTTLS nor required AUTH (a plain relay); --rcpt-reply answers
+every RCPT TO with the given reply (a 4xx or 5xx refusal). Each message is
 saved as DIR/N.eml with its envelope in DIR/N.env (JSON: mail_from, rcpt_tos, user, tls).
 """
 import argparse
@@ -22,6 +23,13 @@ class Sink:
     def __init__(self, outdir):
         self.outdir = outdir
         self.n = 0
+        self.rcpt_reply = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.n += 1
@@ -53,6 +61,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password-file")
     ap.add_argument("--no-starttls", action="store_true")
+    ap.add_argument("--rcpt-reply", help='answer every RCPT TO with this ("451 4.3.0 later")')
     a = ap.parse_args()
 
     password = None
@@ -77,6 +86,7 @@ def main():
         tls.load_cert_chain(a.cert, a.key)
 
     handler = Sink(a.dir)
+    handler.rcpt_reply = a.rcpt_reply
     with_auth = a.user is not None and not a.no_starttls
 
     def factory():

@@ -8,6 +8,8 @@
 
 #include "alert/alert.h"
 #include "alert/mime.h"
+#include "config/config.h"
+#include "util/err.h"
 #include "util/str.h"
 
 #include <stdio.h>
@@ -282,6 +284,37 @@ static void test_summary(void **state)
     alert_body_free(&b);
 }
 
+static void test_secrets(void **state)
+{
+    (void)state;
+    static const char CONF[] = "[database]\nurl = sqlite://x.db\n"
+                               "[alert \"ops\"]\nemail = ops@example.com\n"
+                               "webhook = https://hooks.example/x\nsmtp_username = alerts\n"
+                               "smtp_password_env = BK_TEST_SMTP_PW\n";
+    struct bk_config *c;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(CONF, "x.conf", "/tmp", &c, &e), 0);
+    struct bk_alert_secrets_owned o;
+    unsetenv("BK_TEST_SMTP_PW");
+    assert_true(alert_secrets_load(&c->alerts[0], &o, &e) < 0);
+    assert_non_null(strstr(e.msg, "alert \"ops\" smtp_password"));
+    assert_null(o.s.smtp_password);
+    assert_null(o.webhook_url); /* nothing half-loaded */
+    setenv("BK_TEST_SMTP_PW", "s3cret-value", 1);
+    assert_int_equal(alert_secrets_load(&c->alerts[0], &o, &e), 0);
+    assert_string_equal(o.s.smtp_password, "s3cret-value");
+    assert_string_equal(o.s.webhook_url, "https://hooks.example/x");
+    assert_ptr_not_equal(o.s.webhook_url, c->alerts[0].webhook); /* an owned copy */
+    assert_null(o.s.hmac_key);
+    alert_secrets_free(&o);
+    assert_null(o.smtp_password);
+    assert_null(o.s.smtp_password);
+    alert_secrets_free(&o); /* twice is harmless */
+    alert_secrets_free(NULL);
+    unsetenv("BK_TEST_SMTP_PW");
+    config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_html_escaping),
         cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
