@@ -139,10 +139,18 @@ void alert_mail_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets
              NULL);
         break;
     case CURLE_LOGIN_DENIED:
-        fail(res, BK_SEND_FAILED, smtp, "authentication of smtp_username rejected: ", detail);
+        /* 535 and friends: retrying a wrong password can lock the account; 454 is temporary */
+        fail(res, code >= 400 && code < 500 ? BK_SEND_RETRY : BK_SEND_FAILED, smtp,
+             "authentication of smtp_username rejected: ", detail);
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
         fail(res, BK_SEND_FAILED, smtp, "TLS certificate not trusted: ", detail);
+        break;
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        fail(res, BK_SEND_FAILED, smtp, "", detail); /* the configuration, not the moment */
         break;
     default:
         if (code >= 500)

@@ -178,7 +178,8 @@ char *mime_header(const char *name, const char *value)
             if (!*p)
                 break;
             size_t w = strcspn(p, " \t");
-            if (w + 1 > 77) {
+            /* the first word cannot move to a line of its own */
+            if (w + 1 > 77 || (first && col + 1 + w > 78)) {
                 enc = true;
                 break;
             }

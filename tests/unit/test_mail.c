@@ -178,6 +178,14 @@ static void test_subject(void **state)
     assert_lines_max(h, 78);
     assert_null(strstr(h, "=?UTF-8"));
     free(h);
+    /* a first word too long for the first line: encoded, not an overlong line */
+    char w[80];
+    memset(w, 'w', 72);
+    w[72] = 0;
+    h = mime_header("Subject", w);
+    assert_lines_max(h, 78);
+    assert_true(str_starts_with(h, "Subject: =?UTF-8?B?"));
+    free(h);
     /* no header injection */
     h = mime_header("Subject", "x\r\nBcc: evil@example.com");
     assert_null(strstr(h, "\r\nBcc"));
