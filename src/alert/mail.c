@@ -125,14 +125,14 @@ void alert_mail_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    res->code = code;
+    /* on a failure, only a refusal is worth quoting (not STARTTLS's 220 or EHLO's 250) */
+    res->code = rc == CURLE_OK || code >= 400 ? code : 0;
     const char *detail = *errbuf ? errbuf : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OK:
         res->outcome = BK_SEND_OK;
         break;
     case CURLE_USE_SSL_FAILED:
-        res->code = 0; /* the EHLO's 250 says nothing here */
         fail(res, BK_SEND_FAILED, smtp,
              "the server does not offer STARTTLS, which is required (tls = off allows plain "
              "SMTP)",
@@ -161,7 +161,6 @@ void alert_mail_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets
     /* the server's words are in the error: a hostile one could echo what AUTH sent it */
     if (sec && sec->smtp_password && *sec->smtp_password &&
         strstr(res->error, sec->smtp_password)) {
-        res->code = code;
         fail(res, res->outcome, smtp, "the server's reply repeated the password (not shown)", NULL);
     }
 out:

@@ -103,6 +103,33 @@ PY
     [ "$output" = ok ]
 }
 
+@test "mail: smtps:// (implicit TLS) delivers; an untrusted certificate fails unless insecure = yes" {
+    sink --implicit-tls --cert "$T/cert.pem" --key "$T/key.pem" --user alerts --password-file "$T/smtp.secret"
+    conf "$T/smtp.secret"
+    sed -i "s|^smtp = smtp://|smtp = smtps://|" "$T/b.conf"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(nmail)" -eq 1 ]
+    [ "$(jq -r '.tls, .user' "$T/mail/1.env" | paste -sd' ')" = "true alerts" ]
+    stop_sims
+    rm -f "$T/mail"/*
+    tls_sink
+    conf "$T/smtp.secret"
+    sed -i '/^ca_file = /d' "$T/b.conf" # the system's CAs do not know the test certificate
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    echo "$output"
+    [ "$status" -eq 8 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"failed: smtp://127.0.0.1:$SMTP_PORT: TLS certificate not trusted"* ]]
+    [ "$(nmail)" -eq 0 ]
+    conf "$T/smtp.secret" "insecure = yes"
+    sed -i '/^ca_file = /d' "$T/b.conf"
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [ "$(nmail)" -eq 1 ]
+}
+
 @test "mail: a wrong password fails (exit 8) in one line that does not show it" {
     tls_sink
     printf 'not-%s\n' "$SMTP_PASS" >"$T/wrong.secret"

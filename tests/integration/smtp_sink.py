@@ -43,7 +43,8 @@ class Sink:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "user": user,
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
         }
         with open(base + ".env", "w") as f:
             json.dump(env, f)
@@ -61,6 +62,7 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password-file")
     ap.add_argument("--no-starttls", action="store_true")
+    ap.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (smtps)")
     ap.add_argument("--rcpt-reply", help='answer every RCPT TO with this ("451 4.3.0 later")')
     a = ap.parse_args()
 
@@ -84,6 +86,9 @@ def main():
             ap.error("--cert and --key are required unless --no-starttls")
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(a.cert, a.key)
+    # implicit TLS: the listening socket does TLS, so the SMTP session offers no STARTTLS
+    # (and cannot tell it is encrypted: AUTH is not made to wait for a STARTTLS)
+    starttls = None if a.implicit_tls else tls
 
     handler = Sink(a.dir)
     handler.rcpt_reply = a.rcpt_reply
@@ -93,16 +98,17 @@ def main():
         return SMTP(
             handler,
             hostname="smtp-sink.test",
-            tls_context=tls,
-            require_starttls=tls is not None,
+            tls_context=starttls,
+            require_starttls=starttls is not None,
             auth_required=with_auth,
-            auth_require_tls=tls is not None,
+            auth_require_tls=starttls is not None,
             authenticator=authenticator,
         )
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", a.port))
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", a.port, ssl=tls if a.implicit_tls else None)
+    )
     port = server.sockets[0].getsockname()[1]
     print("listening on 127.0.0.1:%d" % port, flush=True)
     for s in (signal.SIGTERM, signal.SIGINT):
