@@ -73,6 +73,7 @@ nmail() { find "$T/mail" -name '*.eml' | wc -l; }
     run "$PY" - "$T/mail/1.eml" <<'PY'
 import email, email.policy, email.utils, sys
 raw = open(sys.argv[1], "rb").read()
+assert b"\n" not in raw.replace(b"\r\n", b""), "a bare LF"
 for line in raw.split(b"\r\n"):
     assert len(line) <= 78, line
 m = email.message_from_bytes(raw, policy=email.policy.default)
