@@ -4,6 +4,7 @@
 #include "platform/platform.h"
 #include "util/log.h"
 #ifndef BK_BACKUP_ONLY
+#include "cli/cmd_alert.h"
 #include "cli/cmd_monitor.h"
 #include "cli/cmd_push.h"
 #include "cli/cmd_users.h"
@@ -35,6 +36,7 @@ static const struct command commands[] = {
     {"token", cmd_token, "API tokens: add, list, revoke"},
     {"job", cmd_job, "push jobs: add (prints the job's ping URL)"},
     {"ping", cmd_ping, "report a run of a push job, or wrap a command and report it"},
+    {"alert", cmd_alert, "alerts: test NAME sends a test message through every channel"},
 #endif
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},

@@ -28,7 +28,7 @@ export const USERS = {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start a program that prints "listening on HOST:PORT" as its first stdout line.
-function startListening(name, bin, args, dir, timeoutMs = 20000) {
+export function startListening(name, bin, args, dir, timeoutMs = 20000) {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(path.join(dir, `${name}.err`), 'w');
     const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', out] });
