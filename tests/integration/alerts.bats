@@ -204,3 +204,23 @@ interval = 1h"
     [ "$(jq -r '.key' "$T/hook.log" | sort -u | wc -l)" -eq 1 ]
     [ "$(q "SELECT action || ' ' || who FROM audit WHERE action = 'alert.retry'")" = "alert.retry oper" ]
 }
+
+@test "alerts: backupctl alert test sends a signed test message through the webhook" {
+    receiver
+    conf
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"webhook: sent (200)"* ]] || { echo "$output"; false; }
+    [ "$(jq -r 'select(.status == 200) | .event' "$T/hook.log")" = test ]
+    [ "$(jq -r '.sig_ok' "$T/hook.log")" = true ]
+    [ -n "$(jq -r '.key' "$T/hook.log")" ]
+    # a receiver that refuses: exit 8 and the reason
+    stop_sims
+    receiver --fail-first 5 --fail-code 500
+    conf
+    run "$BACKUPCTL" alert test ops --config "$T/b.conf"
+    [ "$status" -eq 8 ]
+    [[ "$output" == *"HTTP 500"* ]]
+    run grep -F -f "$T/hmac" <<<"$output"
+    [ "$status" -eq 1 ]
+}
