@@ -97,6 +97,7 @@ static void send_row(const struct bk_config *cfg, const struct row *r, struct bk
                              .status = S("status"),
                              .title = r->title,
                              .text = S("text"),
+                             .html = S("html"),
                              .run_json = run,
                              .url = S("url"),
                              .at_ms = (int64_t)at};

@@ -1,6 +1,8 @@
 /* The alert rules (see engine.h). SQL is in store/alerts.c. */
 #include "alert/engine.h"
 
+#include "alert/alert.h"
+
 #include "config/config.h"
 #include "core/schedule.h"
 #include "core/tzfile.h"
@@ -267,6 +269,34 @@ static bool has_webhook(const struct bk_alert_cfg *a)
     return a->webhook || a->webhook_ref.file || a->webhook_ref.env;
 }
 
+/* One outbox row per channel of a. fixed_key: a stable key (a summary's, so it is queued
+ * once per day), else a fresh uuid per row. */
+static int queue_rows(struct bk_store *s, const struct bk_alert_cfg *a, int64_t incident_id,
+                      int seq, const char *event, const char *title, const char *payload,
+                      const char *fixed_key, int64_t now, struct alert_eval_stats *st,
+                      struct bk_err *err)
+{
+    int rc = 0;
+    const char *channels[2];
+    size_t nch = 0;
+    if (has_webhook(a))
+        channels[nch++] = "webhook";
+    if (a->nto > 0)
+        channels[nch++] = "email";
+    for (size_t i = 0; i < nch && rc >= 0; i++) {
+        char uid[80];
+        if (fixed_key)
+            snprintf(uid, sizeof uid, "%s-%s", fixed_key, channels[i]);
+        else if ((rc = store_push_new_uuid(uid, err)) < 0)
+            break;
+        rc = store_outbox_insert(s, uid, a->name, channels[i], incident_id, seq, event, title,
+                                 payload ? payload : "{}", now, err);
+        if (rc >= 0)
+            st->queued++;
+    }
+    return rc;
+}
+
 static int queue(struct bk_store *s, const struct bk_config *cfg, const struct bk_alert_cfg *a,
                  int64_t incident_id, const char *incident_uid, int seq, const char *event,
                  enum cond c, const struct subject *x, const char *note, int64_t now,
@@ -323,23 +353,8 @@ static int queue(struct bk_store *s, const struct bk_config *cfg, const struct b
     }
     char *payload = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    int rc = 0;
-    const char *channels[2];
-    size_t nch = 0;
-    if (has_webhook(a))
-        channels[nch++] = "webhook";
-    if (a->nto > 0)
-        channels[nch++] = "email";
-    for (size_t i = 0; i < nch && rc >= 0; i++) {
-        char uid[40];
-        if ((rc = store_push_new_uuid(uid, err)) < 0)
-            break;
-        rc = store_outbox_insert(s, uid, a->name, channels[i], incident_id, seq, event, title,
-                                 payload ? payload : "{}", now, err);
-        if (rc >= 0)
-            st->queued++;
-    }
     (void)incident_uid;
+    int rc = queue_rows(s, a, incident_id, seq, event, title, payload, NULL, now, st, err);
     free(payload);
     free(text);
     free(title);
@@ -441,6 +456,171 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
     return 0;
 }
 
+/* ---- the daily summary --------------------------------------------------------------- */
+
+struct sum_items {
+    struct bk_summary_item *v;
+    char **own; /* the strings of v, freed together */
+    size_t n, cap, nown;
+    const struct bk_config *cfg;
+};
+
+static const char *keep(struct sum_items *x, char *str)
+{
+    x->own = xrealloc(x->own, (x->nown + 1) * sizeof *x->own);
+    x->own[x->nown++] = str;
+    return str;
+}
+
+static int sum_row(const struct store_summary_run *r, void *ud)
+{
+    struct sum_items *x = ud;
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 32;
+        x->v = xrealloc(x->v, x->cap * sizeof *x->v);
+    }
+    struct bk_summary_item *it = &x->v[x->n++];
+    it->customer = keep(x, xstrdup(r->customer ? r->customer : ""));
+    it->source = keep(x, xstrdup(r->source ? r->source : ""));
+    it->job = keep(x, xstrdup(r->job ? r->job : ""));
+    it->status = keep(x, xstrdup(r->status ? r->status : ""));
+    it->message = r->message ? keep(x, xstrdup(r->message)) : NULL;
+    it->url = NULL;
+    if (x->cfg->public_url) {
+        size_t n = strlen(x->cfg->public_url);
+        while (n > 0 && x->cfg->public_url[n - 1] == '/')
+            n--;
+        it->url = keep(
+            x, xasprintf("%.*s/#/jobs/%lld", (int)n, x->cfg->public_url, (long long)r->job_id));
+    }
+    it->at_ms = r->start_at;
+    return 0;
+}
+
+struct scope {
+    char *name, *tz;
+    int64_t jobs;
+};
+
+struct scopes {
+    struct scope *v;
+    size_t n;
+    int64_t total;
+};
+
+static int scope_row(const struct store_summary_customer *c, void *ud)
+{
+    struct scopes *x = ud;
+    x->v = xrealloc(x->v, (x->n + 1) * sizeof *x->v);
+    x->v[x->n].name = xstrdup(c->name ? c->name : "");
+    x->v[x->n].tz = c->tz ? xstrdup(c->tz) : NULL;
+    x->v[x->n].jobs = c->jobs;
+    x->n++;
+    x->total += c->jobs;
+    return 0;
+}
+
+static uint64_t fnv(const char *a, const char *b)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = a; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+    for (const char *p = b; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* One summary per (section, scope, local day), once the section's summary time has passed
+ * in the scope's zone (the customer's, else the server's): the last 24 hours' failures,
+ * misses and warnings, or "all N backups OK". Its key is stable, so it is queued once. */
+static int summary_one(struct bk_store *s, const struct bk_config *cfg,
+                       const struct bk_alert_cfg *a, const char *scope_name, const char *tzname,
+                       int64_t jobs, int64_t now, struct alert_eval_stats *st, struct bk_err *err)
+{
+    struct bk_tz *tz = NULL;
+    struct bk_err e = {0};
+    if (bk_tz_load(tzname ? tzname : cfg->timezone, &tz, &e) < 0)
+        tz = NULL;
+    struct bk_civil c;
+    bk_tz_civil(tz ? tz : bk_tz_utc(), now / 1000, &c);
+    char zone[64];
+    snprintf(zone, sizeof zone, "%s", tz ? bk_tz_name(tz) : "UTC");
+    bk_tz_free(tz);
+    if (c.hour * 60 + c.min < a->summary_minute)
+        return 0;
+    char key[64];
+    snprintf(key, sizeof key, "summary-%04d-%02d-%02d-%016llx", c.year, c.month, c.day,
+             (unsigned long long)fnv(a->name, scope_name ? scope_name : "*"));
+    char probe[80];
+    snprintf(probe, sizeof probe, "%s-%s", key, has_webhook(a) ? "webhook" : "email");
+    bool done = false;
+    int rc = store_outbox_exists(s, probe, &done, err);
+    if (rc < 0 || done)
+        return rc;
+    struct sum_items items = {.cfg = cfg};
+    rc = store_summary_runs(s, scope_name, now - 86400000LL, now, sum_row, &items, err);
+    if (rc >= 0) {
+        struct bk_summary sm = {.scope = scope_name ? scope_name : "all customers",
+                                .tz = zone,
+                                .from_ms = now - 86400000LL,
+                                .to_ms = now,
+                                .total_jobs = (size_t)jobs,
+                                .items = items.v,
+                                .nitems = items.n};
+        struct bk_alert_body b = {0};
+        alert_summary_build(&sm, &b);
+        json_t *p = json_object();
+        json_object_set_new(p, "event", json_string("summary"));
+        json_object_set_new(p, "customer", scope_name ? json_string(scope_name) : json_null());
+        json_object_set_new(p, "status", json_string(items.n ? "problems" : "ok"));
+        json_object_set_new(p, "title", json_string(b.title));
+        json_object_set_new(p, "text", json_string(b.text));
+        json_object_set_new(p, "html", b.html ? json_string(b.html) : json_null());
+        json_object_set_new(p, "at", json_integer(now));
+        char *payload = json_dumps(p, JSON_COMPACT);
+        json_decref(p);
+        rc = queue_rows(s, a, 0, 0, "summary", b.title, payload, key, now, st, err);
+        free(payload);
+        alert_body_free(&b);
+    }
+    for (size_t i = 0; i < items.nown; i++)
+        free(items.own[i]);
+    free(items.own);
+    free(items.v);
+    return rc;
+}
+
+static int summaries(struct bk_store *s, const struct bk_config *cfg, int64_t now,
+                     struct alert_eval_stats *st, struct bk_err *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < cfg->nalerts; i++)
+        any |= cfg->alerts[i].summary_minute >= 0;
+    if (!any)
+        return 0;
+    struct scopes sc = {0};
+    int rc = store_summary_customers(s, scope_row, &sc, err);
+    for (size_t i = 0; rc >= 0 && i < cfg->nalerts; i++) {
+        const struct bk_alert_cfg *a = &cfg->alerts[i];
+        if (a->summary_minute < 0)
+            continue;
+        if (a->summary_all) {
+            rc = summary_one(s, cfg, a, NULL, NULL, sc.total, now, st, err);
+            continue;
+        }
+        for (size_t k = 0; rc >= 0 && k < sc.n; k++)
+            if (glob(a->customer, sc.v[k].name))
+                rc = summary_one(s, cfg, a, sc.v[k].name, sc.v[k].tz, sc.v[k].jobs, now, st, err);
+    }
+    for (size_t k = 0; k < sc.n; k++) {
+        free(sc.v[k].name);
+        free(sc.v[k].tz);
+    }
+    free(sc.v);
+    return rc;
+}
+
 static void free_ctx(struct ctx *c)
 {
     for (size_t i = 0; i < c->njobs; i++) {
@@ -540,6 +720,8 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         }
         free(src_hit);
     }
+    if (rc >= 0)
+        rc = summaries(s, cfg, now_ms, st, err);
 out:
     store_incidents_free(inc, ninc);
     free_ctx(&c);

@@ -343,3 +343,81 @@ int store_outbox_retry(struct bk_store *s, int64_t id, int64_t now_ms, bool *fou
     *found = changes > 0;
     return rc;
 }
+
+struct sc_ctx {
+    int (*cb)(const struct store_summary_customer *c, void *ud);
+    void *ud;
+};
+
+static int sc_row(const struct store_row *r, void *ud)
+{
+    struct sc_ctx *c = ud;
+    struct store_summary_customer x = {
+        .name = store_row_text(r, 0), .tz = store_row_text(r, 1), .jobs = store_row_int(r, 2)};
+    return c->cb(&x, c->ud);
+}
+
+int store_summary_customers(struct bk_store *s,
+                            int (*cb)(const struct store_summary_customer *c, void *ud), void *ud,
+                            struct bk_err *err)
+{
+    struct sc_ctx c = {cb, ud};
+    return store_query(s,
+                       "SELECT COALESCE(c.name, ''), MAX(c.timezone), COUNT(*) FROM job j"
+                       " LEFT JOIN customer c ON c.id = j.customer_id WHERE j.retired_at IS NULL"
+                       " GROUP BY COALESCE(c.name, '') ORDER BY 1",
+                       NULL, 0, sc_row, &c, err);
+}
+
+struct sr_ctx {
+    int (*cb)(const struct store_summary_run *r, void *ud);
+    void *ud;
+};
+
+static int sr_row(const struct store_row *r, void *ud)
+{
+    struct sr_ctx *c = ud;
+    struct store_summary_run x = {.customer = store_row_text(r, 0),
+                                  .source = store_row_text(r, 1),
+                                  .job = store_row_text(r, 2),
+                                  .status = store_row_text(r, 3),
+                                  .message = store_row_text(r, 4),
+                                  .job_id = store_row_int(r, 5),
+                                  .start_at = store_row_int(r, 6)};
+    return c->cb(&x, c->ud);
+}
+
+int store_summary_runs(struct bk_store *s, const char *customer, int64_t from_ms, int64_t to_ms,
+                       int (*cb)(const struct store_summary_run *r, void *ud), void *ud,
+                       struct bk_err *err)
+{
+    struct sr_ctx c = {cb, ud};
+    struct store_param p[] = {SP_TEXT(customer), SP_INT(from_ms), SP_INT(to_ms)};
+    return store_query(
+        s,
+        "SELECT COALESCE(c.name, ''), s.name, j.name, r.status, r.message, j.id,"
+        " r.start_at FROM job_run r JOIN job j ON j.id = r.job_id"
+        " JOIN source s ON s.id = j.source_id"
+        " LEFT JOIN customer c ON c.id = j.customer_id"
+        " WHERE r.start_at >= ?2 AND r.start_at < ?3 AND r.override = 0"
+        " AND r.status IN ('failed', 'missed', 'warning') AND j.retired_at IS NULL"
+        " AND (?1 IS NULL OR COALESCE(c.name, '') = ?1)"
+        " ORDER BY CASE r.status WHEN 'failed' THEN 0 WHEN 'missed' THEN 1 ELSE 2 END,"
+        " c.name, j.name, r.start_at LIMIT 500",
+        p, 3, sr_row, &c, err);
+}
+
+static int exists_row(const struct store_row *r, void *ud)
+{
+    (void)r;
+    *(bool *)ud = true;
+    return 0;
+}
+
+int store_outbox_exists(struct bk_store *s, const char *uid, bool *exists, struct bk_err *err)
+{
+    *exists = false;
+    struct store_param p[] = {SP_TEXT(uid)};
+    return store_query(s, "SELECT 1 FROM alert_outbox WHERE uid = ?1", p, 1, exists_row, exists,
+                       err);
+}

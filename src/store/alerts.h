@@ -63,6 +63,26 @@ int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert, 
                         int64_t incident_id, int seq, const char *event, const char *title,
                         const char *payload, int64_t now_ms, struct bk_err *err);
 
+/* The daily summary's inputs: each customer with its zone and live job count, and the
+ * failed / missed / warning runs (not overridden) that started in [from_ms, to_ms). */
+struct store_summary_customer {
+    const char *name, *tz;
+    int64_t jobs;
+};
+int store_summary_customers(struct bk_store *s,
+                            int (*cb)(const struct store_summary_customer *c, void *ud), void *ud,
+                            struct bk_err *err);
+struct store_summary_run {
+    const char *customer, *source, *job, *status, *message;
+    int64_t job_id, start_at;
+};
+/* customer NULL = every customer. */
+int store_summary_runs(struct bk_store *s, const char *customer, int64_t from_ms, int64_t to_ms,
+                       int (*cb)(const struct store_summary_run *r, void *ud), void *ud,
+                       struct bk_err *err);
+/* Whether an outbox row with this uid exists. */
+int store_outbox_exists(struct bk_store *s, const char *uid, bool *exists, struct bk_err *err);
+
 /* Delivery: claim up to max due rows (pending with next_at <= now, or sending with an expired
  * claim) for lease_ms in one transaction; cb gets each claimed row afterwards. */
 struct store_outbox_row {

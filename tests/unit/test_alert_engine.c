@@ -322,6 +322,43 @@ static void test_recurring_window_in_a_zone(void **state)
     assert_false(alert_maint_open(&m, "America/New_York", at(2026, 1, 16, 1, 30)));
 }
 
+static void test_daily_summary_once_a_day(void **state)
+{
+    (void)state;
+    open_with("summary = 06:00", "[customer \"Acme\"]\ntimezone = Europe/Paris\n");
+    struct bk_err e = {0};
+    assert_int_equal(
+        store_exec(g_s, "UPDATE customer SET timezone = 'Europe/Paris'", NULL, 0, NULL, NULL, &e),
+        0);
+    add_poll(g_t0, "ok");
+    int64_t j = add_job("srv-01"), k = add_job("srv-02");
+    add_run(j, at(2026, 3, 10, 1, 0), "failed", 0);
+    add_run(k, at(2026, 3, 10, 1, 0), "success", 0);
+    eval(at(2026, 3, 10, 4, 59)); /* 05:59 in Paris: not yet */
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE event = 'summary'"), 0);
+    eval(at(2026, 3, 10, 5, 1)); /* 06:01 in Paris */
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE event = 'summary'"), 1);
+    char buf[200] = "";
+    assert_int_equal(store_query(g_s, "SELECT title FROM alert_outbox WHERE event = 'summary'",
+                                 NULL, 0, text_cb, buf, &e),
+                     0);
+    assert_non_null(strstr(buf, "Acme"));
+    assert_non_null(strstr(buf, "1 problem"));
+    for (int h = 6; h < 24; h++)
+        eval(at(2026, 3, 10, h, 0));
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE event = 'summary'"), 1);
+    /* the next day: nothing failed in the last 24 h, so "all 2 backups OK" */
+    add_run(j, at(2026, 3, 11, 1, 0), "success", 0);
+    eval(at(2026, 3, 11, 5, 30));
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE event = 'summary'"), 2);
+    assert_int_equal(store_query(g_s,
+                                 "SELECT title FROM alert_outbox WHERE event = 'summary'"
+                                 " ORDER BY id DESC LIMIT 1",
+                                 NULL, 0, text_cb, buf, &e),
+                     0);
+    assert_non_null(strstr(buf, "OK"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +369,7 @@ int main(void)
         cmocka_unit_test_teardown(test_min_severity_and_after, teardown),
         cmocka_unit_test_teardown(test_source_down_is_one_incident, teardown),
         cmocka_unit_test(test_recurring_window_in_a_zone),
+        cmocka_unit_test_teardown(test_daily_summary_once_a_day, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
