@@ -160,7 +160,9 @@ export async function startEnv(opts = {}) {
       '[source "hycu-lab"]', 'type = hycu', `url = ${env.hycuUrl}`, `token_file = ${dir}/hycu.token`,
       'customer = Lab Corp', 'interval = 1d',
       // Jobs that report their own runs (push check-ins, issue 14): never polled.
-      '[source "scripts"]', 'type = push', 'customer = Lab Corp', '',
+      '[source "scripts"]', 'type = push', 'customer = Lab Corp',
+      // Alerts (issue 10) to a receiver that is not there: deliveries stay pending with an error.
+      '[alert "ops"]', 'webhook = http://127.0.0.1:9/hook', '',
     ].join('\n'));
     env.conf = conf;
 

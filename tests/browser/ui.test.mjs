@@ -434,6 +434,41 @@ describe('web UI', { timeout: 300000 }, () => {
     noProblems(v);
   });
 
+  // Issue 10: the Alerts page shows what the [alert] section queued and why it is not
+  // delivered yet; an operator sends one again now, a viewer cannot.
+  test('the Alerts page lists undelivered alerts with their error; an operator retries one, a viewer cannot', async () => {
+    let items = [];
+    for (let i = 0; i < 200 && !items.some((a) => a.attempts >= 1 && a.last_error); i++) {
+      items = (await env.admin.get('/alerts?limit=200')).items;
+      if (!items.some((a) => a.attempts >= 1 && a.last_error)) await new Promise((r) => setTimeout(r, 100));
+    }
+    const a = items.find((x) => x.attempts >= 1 && x.last_error);
+    assert.ok(a, `an attempted alert: ${JSON.stringify(items.slice(0, 3))}`);
+    assert.match(a.last_error, /unreachable/);
+    const p = await page();
+    await login(p, env, USERS.operator);
+    await goto(p, env, '#/alerts');
+    const row = p.locator(`tr[data-alert="${a.id}"]`);
+    assert.match(await row.textContent(), /unreachable/);
+    assert.equal(await row.locator('[data-state]').getAttribute('data-state'), a.state);
+    await screenshot(p, 'alerts');
+    await row.locator('button[data-action="retry-alert"]').click();
+    await p.waitForSelector('.toast:has-text("Queued")');
+    let after = a;
+    for (let i = 0; i < 200 && after.attempts <= a.attempts; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = (await env.admin.get('/alerts?limit=200')).items.find((x) => x.id === a.id);
+    }
+    assert.ok(after.attempts > a.attempts, `sent again: ${a.attempts} -> ${after.attempts}`);
+    noProblems(p);
+    const v = await page();
+    await login(v, env, USERS.viewer);
+    await goto(v, env, '#/alerts');
+    assert.ok(await v.locator('tr[data-alert]').count() > 0, 'the viewer sees the alerts');
+    assert.equal(await v.locator('button[data-action="retry-alert"]').count(), 0, 'no retry for a viewer');
+    noProblems(v);
+  });
+
   // Issue 9: a device that silently stopped backing up is never green. It ran every night for
   // weeks (its colour bar), then nothing for 4 days; one poll later the evaluator has learned
   // its schedule and recorded the nights it missed.

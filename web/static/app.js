@@ -457,6 +457,7 @@ const NAV = [
   { href: '#/jobs', label: 'Jobs', match: /^\/jobs/ },
   { href: '#/customers', label: 'Customers', match: /^\/customers/ },
   { href: '#/sources', label: 'Sources', match: /^\/sources/ },
+  { href: '#/alerts', label: 'Alerts', match: /^\/alerts/ },
   { href: '#/audit', label: 'Audit log', match: /^\/audit/, role: 'admin' },
   { href: '#/users', label: 'Users', match: /^\/users/, role: 'admin' },
 ];
@@ -513,6 +514,7 @@ const ROUTES = [
   [/^\/jobs\/(\d{1,18})$/, pageJob],
   [/^\/customers$/, pageCustomers],
   [/^\/sources$/, pageSources],
+  [/^\/alerts$/, pageAlerts],
   [/^\/audit$/, pageAudit, { role: 'admin' }],
   [/^\/users$/, pageUsers, { role: 'admin' }],
 ];
@@ -1784,6 +1786,65 @@ async function pageAudit(ctx) {
   add(ctx.root, table([{ label: 'When' }, { label: 'Who' }, { label: 'Action' }, { label: 'Target' }, { label: 'Before' }, { label: 'After' }],
     res.items.map((a) => h('tr', null, h('td', null, timeEl(a.at)), h('td', null, a.who || '—'), h('td', null, h('code', null, a.action)),
       h('td', null, auditTarget(a.target)), h('td', null, js(a.before)), h('td', null, js(a.after)))), { caption: 'Audit log' }),
+  pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Alerts (issue 10): every message the [alert] sections queued, and how its delivery went        */
+
+const ALERT_STATE = {
+  pending: { label: 'Pending', cls: 'chip chip-running' },
+  sending: { label: 'Sending', cls: 'chip chip-running' },
+  sent: { label: 'Sent', cls: 'chip chip-success' },
+  failed: { label: 'Failed', cls: 'chip chip-failed' },
+};
+
+async function pageAlerts(ctx) {
+  document.title = 'Alerts — backupctl';
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 100);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const state = h('select', null, [['', 'Any'], ['pending', 'Pending'], ['failed', 'Failed'], ['sent', 'Sent']]
+    .map(([v, l]) => h('option', { value: v, selected: (p.get('state') || '') === v ? '' : null }, l)));
+  add(ctx.root, pageHead('Alerts'),
+    h('form', { class: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); setParams({ state: state.value, offset: 0 }); } },
+      field('Delivery', state), h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Apply'))));
+  let res;
+  try {
+    res = await get('/alerts', { state: p.get('state'), limit, offset });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(ctx.root, errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  if (!res.items.length) {
+    add(ctx.root, emptyState('No alert matches.', 'Messages appear here when an [alert] section of the configuration reports a failure, a miss, a source down or a recovery.'));
+    return;
+  }
+  const stateBadge = (a) => {
+    const s = ALERT_STATE[a.state] || { label: a.state, cls: 'badge' };
+    return h('span', { class: s.cls, 'data-state': a.state }, s.label);
+  };
+  const retry = (a) => {
+    if (!can('operator') || (a.state !== 'failed' && a.state !== 'pending')) return null;
+    const b = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'retry-alert', onclick: () => withBusy(b, async () => {
+      await post(`/alerts/${a.id}/retry`);
+      toast('Queued: it is sent within seconds.');
+      route();
+    }) }, a.state === 'failed' ? 'Retry now' : 'Send now');
+    return b;
+  };
+  add(ctx.root, table([{ label: 'Queued' }, { label: 'Alert' }, { label: 'Channel' }, { label: 'Message' }, { label: 'Delivery' }, { label: 'Attempts' }, { label: 'Last error' }, { label: '' }],
+    res.items.map((a) => h('tr', { 'data-alert': String(a.id) },
+      h('td', null, timeEl(a.created_at)),
+      h('td', null, a.alert),
+      h('td', null, a.channel),
+      h('td', null, a.job_id ? h('a', { href: `#/jobs/${a.job_id}` }, a.title) : a.title, h('div', { class: 'small muted' }, h('code', null, a.event))),
+      h('td', null, stateBadge(a), a.state === 'sent' && a.sent_at ? h('div', { class: 'small muted' }, timeEl(a.sent_at)) : a.state === 'pending' && a.attempts ? h('div', { class: 'small muted' }, 'next ', timeEl(a.next_at)) : null),
+      h('td', { class: 'num' }, String(a.attempts)),
+      h('td', null, a.last_error ? h('span', { class: 'small' }, a.last_error) : h('span', { class: 'muted' }, '—')),
+      h('td', null, retry(a)))), { caption: 'Alert deliveries, newest first' }),
   pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
 }
 
