@@ -66,6 +66,9 @@ void alert_secrets_free(struct bk_alert_secrets_owned *o);
  * 4xx = FAILED. */
 void alert_webhook_send(const struct bk_alert_cfg *a, const struct bk_alert_secrets *sec,
                         const struct bk_alert_msg *m, long timeout_ms, struct bk_send_result *res);
+/* The body alert_webhook_send posts (allocated): DESIGN §6's JSON object, Slack's {"text"}
+ * or a Teams MessageCard (format is enum bk_alert_format). */
+char *alert_webhook_body(int format, const struct bk_alert_msg *m);
 
 /* E-mail (mail.c): one message to every address of a->to over a->smtp, STARTTLS required
  * unless a->tls_off, AUTH when a->smtp_username is set; text + HTML parts, Date, Message-ID

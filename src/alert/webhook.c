@@ -15,11 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The body of m in format f (allocated). */
-char *alert_webhook_body(enum bk_alert_format f, const struct bk_alert_msg *m);
-
-char *alert_webhook_body(enum bk_alert_format f, const struct bk_alert_msg *m)
+char *alert_webhook_body(int format, const struct bk_alert_msg *m)
 {
+    enum bk_alert_format f = (enum bk_alert_format)format;
     json_t *o = json_object();
     const char *title = m->title ? m->title : "backupctl";
     if (f == BK_ALERT_SLACK) {
@@ -90,7 +88,7 @@ void alert_webhook_send(const struct bk_alert_cfg *a, const struct bk_alert_secr
         snprintf(res->error, sizeof res->error, "libsodium did not initialise");
         return;
     }
-    char *body = alert_webhook_body(a->format, m);
+    char *body = alert_webhook_body((int)a->format, m);
     size_t nh = 0;
     const char **hdrs = xcalloc(a->nheaders + 4, sizeof *hdrs);
     char *idem = xasprintf("Idempotency-Key: %s", m->id ? m->id : "");

@@ -22,7 +22,7 @@ static const char ALERT_USAGE[] =
     "STARTTLS unless tls = off, AUTH with smtp_username) and the webhook. One attempt each,\n"
     "bounded by --timeout (default 30s); one line per channel, e.g.\n"
     "  email ops@example.com: sent (250)\n"
-    "  webhook: failed: https://hooks.example/backup: HTTP 404\n"
+    "  webhook: failed: webhook answered HTTP 404\n"
     "--message adds a line of text to the message.\n"
     "Exit 0 every channel delivered, 8 a channel failed, 1 configuration or usage error.\n";
 

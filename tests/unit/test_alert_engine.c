@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "alert/alert.h"
 #include "alert/engine.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@
 #include "util/xalloc.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +361,57 @@ static void test_daily_summary_once_a_day(void **state)
     assert_non_null(strstr(buf, "OK"));
 }
 
+static void test_webhook_bodies(void **state)
+{
+    (void)state;
+    struct bk_alert_msg m = {.id = "k-1",
+                             .incident_id = "inc-1",
+                             .event = "run.failed",
+                             .customer = "Acme \"<b>\"",
+                             .source = "cove-msp",
+                             .job = "srv-01",
+                             .status = "failed",
+                             .title = "Failed: Acme / srv-01 (cove-msp)",
+                             .text = "Status: failed\nMessage: disk full",
+                             .run_json = "{\"id\":7,\"status\":\"failed\"}",
+                             .url = "https://bk.example/#/jobs/3",
+                             .at_ms = 1767225600000LL};
+    json_error_t je;
+    char *b = alert_webhook_body(BK_ALERT_JSON, &m);
+    json_t *o = json_loads(b, 0, &je);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "id")), "k-1");
+    assert_string_equal(json_string_value(json_object_get(o, "event")), "run.failed");
+    assert_string_equal(json_string_value(json_object_get(o, "customer")), "Acme \"<b>\"");
+    assert_string_equal(json_string_value(json_object_get(o, "job")), "srv-01");
+    assert_string_equal(json_string_value(json_object_get(o, "url")),
+                        "https://bk.example/#/jobs/3");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "run"), "id")), 7);
+    assert_string_equal(json_string_value(json_object_get(o, "at")), "2026-01-01T00:00:00Z");
+    json_decref(o);
+    free(b);
+    b = alert_webhook_body(BK_ALERT_SLACK, &m);
+    o = json_loads(b, 0, &je);
+    assert_non_null(o);
+    assert_int_equal(json_object_size(o), 1); /* Slack's incoming webhooks take {"text"} */
+    assert_non_null(strstr(json_string_value(json_object_get(o, "text")), "disk full"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(o, "text")), "<https://bk.example/#/jobs/3|"));
+    json_decref(o);
+    free(b);
+    b = alert_webhook_body(BK_ALERT_TEAMS, &m);
+    o = json_loads(b, 0, &je);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "@type")), "MessageCard");
+    assert_string_equal(json_string_value(json_object_get(o, "title")), m.title);
+    json_t *act = json_array_get(json_object_get(o, "potentialAction"), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(act, "targets"), 0), "uri")),
+                        m.url);
+    json_decref(o);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +423,7 @@ int main(void)
         cmocka_unit_test_teardown(test_source_down_is_one_incident, teardown),
         cmocka_unit_test(test_recurring_window_in_a_zone),
         cmocka_unit_test_teardown(test_daily_summary_once_a_day, teardown),
+        cmocka_unit_test(test_webhook_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
