@@ -661,6 +661,7 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     struct ctx c = {.now = now_ms};
     struct store_incident *inc = NULL;
     size_t ninc = 0;
+    bool *seen = NULL;
     int rc = store_begin(s, err); /* the write lock first: two evaluators never both open */
     if (rc < 0)
         return rc;
@@ -668,6 +669,7 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         (rc = store_alert_sources_each(s, collect_src, &c, err)) < 0 ||
         (rc = store_incidents_open(s, &inc, &ninc, err)) < 0)
         goto out;
+    seen = xcalloc(ninc ? ninc : 1, sizeof *seen);
     for (size_t ai = 0; ai < cfg->nalerts && rc >= 0; ai++) {
         const struct bk_alert_cfg *a = &cfg->alerts[ai];
         bool *src_hit = xcalloc(c.nsrcs ? c.nsrcs : 1, sizeof *src_hit);
@@ -684,6 +686,8 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             if (sr && sr->down && cur == C_STALE)
                 cur = C_KEEP;
             struct store_incident *open = find_inc(inc, ninc, a->name, "job", j->id);
+            if (open)
+                seen[open - inc] = true;
             if (!open && cur == C_FAILED && j->consec < a->after)
                 cur = C_KEEP; /* not yet `after` failures in a row */
             bool maint = !open && cur != C_OK && cur != C_KEEP &&
@@ -709,6 +713,8 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             if (a->customer && !src_hit[i])
                 continue;
             struct store_incident *open = find_inc(inc, ninc, a->name, "source", sr->id);
+            if (open)
+                seen[open - inc] = true;
             enum cond cur = sr->down ? C_DOWN : C_OK;
             bool maint = cur == C_DOWN && in_maintenance(cfg, NULL, NULL, sr->name, NULL, now_ms);
             struct subject x = {.scope = "source",
@@ -720,9 +726,17 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         }
         free(src_hit);
     }
+    /* An open incident nothing looked at: its job was retired, its source or section left
+     * the configuration, or the section's filters no longer take it. Closed without a word
+     * (nobody asked about it any more). */
+    for (size_t i = 0; rc >= 0 && i < ninc; i++)
+        if (!seen[i])
+            rc = store_incident_update(s, inc[i].id, inc[i].seq, inc[i].kind, 0, 0, true, now_ms,
+                                       err);
     if (rc >= 0)
         rc = summaries(s, cfg, now_ms, st, err);
 out:
+    free(seen);
     store_incidents_free(inc, ninc);
     free_ctx(&c);
     if (rc < 0) {

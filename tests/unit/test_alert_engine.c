@@ -198,6 +198,23 @@ static void test_one_incident_then_recovered(void **state)
     assert_int_equal(q_int("SELECT COUNT(DISTINCT uid) FROM alert_incident"), 2);
 }
 
+static void test_retired_job_closes_quietly(void **state)
+{
+    (void)state;
+    open_with(NULL, NULL);
+    add_poll(g_t0, "ok");
+    int64_t j = add_job("srv-01");
+    add_run(j, g_t0 - H, "failed", 0);
+    assert_int_equal(eval(g_t0).opened, 1);
+    struct bk_err e = {0};
+    struct store_param p[] = {SP_INT(j)};
+    assert_int_equal(
+        store_exec(g_s, "UPDATE job SET retired_at = 1 WHERE id = ?1", p, 1, NULL, NULL, &e), 0);
+    assert_int_equal(eval(g_t0 + H).queued, 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_incident WHERE closed_at IS NULL"), 0);
+    assert_string_equal(events(), "run.failed");
+}
+
 static void test_recovered_off_and_override(void **state)
 {
     (void)state;
@@ -417,6 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_one_incident_then_recovered, teardown),
         cmocka_unit_test_teardown(test_recovered_off_and_override, teardown),
+        cmocka_unit_test_teardown(test_retired_job_closes_quietly, teardown),
         cmocka_unit_test_teardown(test_reminders_stop_on_review, teardown),
         cmocka_unit_test_teardown(test_maintenance_mutes_then_tells_once, teardown),
         cmocka_unit_test_teardown(test_min_severity_and_after, teardown),
