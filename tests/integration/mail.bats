@@ -28,6 +28,9 @@ setup() {
 }
 
 teardown() {
+    [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null || true
+    [ -n "${SERVE_PID:-}" ] && wait "$SERVE_PID" 2>/dev/null || true
+    stop_sims
     teardown_tmp
 }
 
@@ -230,4 +233,53 @@ PY
     [ "$status" -eq 8 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == "webhook: failed"* ]]
+}
+
+@test "mail: serve mails an incident once and threads its recovery under it (Message-ID / In-Reply-To)" {
+    tls_sink
+    conf "$T/smtp.secret" '[source "scripts"]' 'type = push' 'customer = Acme'
+    printf '[server]\nlisten = 127.0.0.1:0\n' >>"$T/b.conf"
+    printf 'pw-123456789\n' >"$T/pw"
+    chmod 600 "$T/pw"
+    "$BACKUPCTL" user add oper --role operator --password-file "$T/pw" --config "$T/b.conf" >/dev/null
+    OPER=$("$BACKUPCTL" token add --user oper --config "$T/b.conf" 2>/dev/null)
+    start_serve
+    url=$(curl -fsS -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        -d '{"source":"scripts","name":"pg-dump","customer":"Acme"}' "$SERVE_URL/api/v1/jobs" | jq -r .ping_url)
+    ping="$SERVE_URL/ping/${url##*/ping/}"
+    curl -fsS -X POST --data-binary 'pg_dump: <b>connection refused</b>' "$ping/fail" >/dev/null
+    local i=0
+    until [ "$(nmail)" -ge 1 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || { cat "$T/serve.err"; sqlite3 "$T/b.db" "SELECT channel, state, last_error FROM alert_outbox"; false; }
+        sleep 0.05
+    done
+    curl -fsS -X POST "$ping/fail" >/dev/null # the same incident: no second mail
+    curl -fsS "$ping" >/dev/null
+    i=0
+    until [ "$(nmail)" -ge 2 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || { cat "$T/serve.err"; sqlite3 "$T/b.db" "SELECT channel, state, last_error FROM alert_outbox"; false; }
+        sleep 0.05
+    done
+    run "$PY" - "$T/mail" <<'PY'
+import email, email.policy, glob, sys
+msgs = [email.message_from_bytes(open(f, "rb").read(), policy=email.policy.default)
+        for f in sorted(glob.glob(sys.argv[1] + "/*.eml"), key=lambda f: int(f.split("/")[-1][:-4]))]
+assert len(msgs) == 2, len(msgs)
+opened, recovered = msgs
+assert opened["Subject"].startswith("Failed: Acme / pg-dump"), opened["Subject"]
+assert recovered["Subject"].startswith("Recovered: Acme / pg-dump"), recovered["Subject"]
+assert opened["In-Reply-To"] is None
+assert recovered["In-Reply-To"] == opened["Message-ID"], (recovered["In-Reply-To"], opened["Message-ID"])
+assert opened["Message-ID"] in recovered["References"]
+html = opened.get_body(("html",)).get_content()
+assert "&lt;b&gt;connection refused&lt;/b&gt;" in html, html
+assert "https://bk.example/#/jobs/" in opened.get_body(("plain",)).get_content()
+PY
+    echo "$output"
+    [ "$status" -eq 0 ]
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    # the SMTP password is in no log line
+    run grep -F -f "$T/smtp.secret" "$T/serve.err"
+    [ "$status" -eq 1 ]
 }
