@@ -12,6 +12,7 @@
 
 #include "alert/alert.h"
 #include "alert/engine.h"
+#include "store/alerts.h"
 #include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -378,6 +379,53 @@ static void test_daily_summary_once_a_day(void **state)
     assert_non_null(strstr(buf, "OK"));
 }
 
+static int count_claim(const struct store_outbox_row *r, void *ud)
+{
+    int *seen = ud;
+    seen[r->id]++;
+    return 0;
+}
+
+/* Two instances on one database claim disjoint rows; a claim whose holder died is taken
+ * again when its lease expires, by anyone. */
+static void test_claims_never_overlap(void **state)
+{
+    (void)state;
+    open_with(NULL, NULL);
+    add_poll(g_t0, "ok");
+    for (int i = 0; i < 30; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "dev-%02d", i);
+        add_run(add_job(n), g_t0 - H, "failed", 0);
+    }
+    assert_int_equal(eval(g_t0).queued, 30);
+    struct bk_store *other;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &other, &e), 0);
+    int seen[64] = {0};
+    int n1, n2, total = 0;
+    do {
+        n1 = store_outbox_claim(g_s, "a", g_t0, 60000, 4, count_claim, seen, &e);
+        n2 = store_outbox_claim(other, "b", g_t0, 60000, 3, count_claim, seen, &e);
+        assert_true(n1 >= 0 && n2 >= 0);
+        total += n1 + n2;
+    } while (n1 + n2 > 0);
+    assert_int_equal(total, 30);
+    for (int i = 1; i <= 30; i++)
+        assert_int_equal(seen[i], 1);
+    /* "a" died holding its rows: nothing is due until the lease ends, then "b" takes them */
+    assert_int_equal(
+        store_outbox_claim(other, "b", g_t0 + 59000, 60000, 100, count_claim, seen, &e), 0);
+    assert_int_equal(
+        store_outbox_claim(other, "b", g_t0 + 61000, 60000, 100, count_claim, seen, &e), 30);
+    /* a late answer from the old holder changes nothing */
+    assert_int_equal(store_outbox_done(g_s, 1, "a", "sent", g_t0, 200, NULL, g_t0, &e), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE state = 'sent'"), 0);
+    assert_int_equal(store_outbox_done(other, 1, "b", "sent", g_t0, 200, NULL, g_t0, &e), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE state = 'sent'"), 1);
+    store_close(other);
+}
+
 static void test_webhook_bodies(void **state)
 {
     (void)state;
@@ -442,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_recurring_window_in_a_zone),
         cmocka_unit_test_teardown(test_daily_summary_once_a_day, teardown),
         cmocka_unit_test(test_webhook_bodies),
+        cmocka_unit_test_teardown(test_claims_never_overlap, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
