@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         struct alert_deliver_stats ds = {0};
         int n;
         do {
-            n = alert_deliver_due(s, cfg, "bench", bk_now_ms(), 50, &ds, &err);
+            n = alert_deliver_due(s, cfg, "bench", bk_now_ms(), 50, NULL, &ds, &err);
         } while (n > 0);
         double dt = now_s() - t0;
         printf("delivery to %s: sent=%lld retried=%lld failed=%lld in %.2f s = %.0f alerts/s\n",

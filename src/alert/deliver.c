@@ -112,11 +112,13 @@ static void send_row(const struct bk_config *cfg, const struct row *r, struct bk
 }
 
 int alert_deliver_due(struct bk_store *s, const struct bk_config *cfg, const char *instance,
-                      int64_t now_ms, int max, struct alert_deliver_stats *st, struct bk_err *err)
+                      int64_t now_ms, int max, volatile sig_atomic_t *stop,
+                      struct alert_deliver_stats *st, struct bk_err *err)
 {
     struct rows rows = {0};
     int rc = store_outbox_claim(s, instance, now_ms, ALERT_LEASE_MS, max, take, &rows, err);
-    for (size_t i = 0; rc >= 0 && i < rows.n; i++) {
+    size_t i = 0;
+    for (; rc >= 0 && i < rows.n && !(stop && *stop); i++) {
         struct row *r = &rows.v[i];
         struct bk_send_result res;
         send_row(cfg, r, &res);
@@ -146,8 +148,12 @@ int alert_deliver_due(struct bk_store *s, const struct bk_config *cfg, const cha
         }
         rc = store_outbox_done(s, r->id, instance, state, next, res.code, res.error, now_ms, err);
     }
-    for (size_t i = 0; i < rows.n; i++) {
-        struct row *r = &rows.v[i];
+    for (; i < rows.n; i++) { /* stopping: the next serve sends them at once, not in 5 min */
+        struct bk_err e2 = {0};
+        store_outbox_release(s, rows.v[i].id, instance, &e2);
+    }
+    for (size_t k = 0; k < rows.n; k++) {
+        struct row *r = &rows.v[k];
         free(r->uid);
         free(r->alert);
         free(r->channel);

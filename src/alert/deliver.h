@@ -20,8 +20,11 @@ struct alert_deliver_stats {
     int64_t sent, retried, failed;
 };
 /* One round: at most max rows. Returns the rows handled, or <0. */
+/* stop (may be NULL): when set, no further row is started (a claimed row left is taken again
+ * when its lease ends). */
 int alert_deliver_due(struct bk_store *s, const struct bk_config *cfg, const char *instance,
-                      int64_t now_ms, int max, struct alert_deliver_stats *st, struct bk_err *err);
+                      int64_t now_ms, int max, volatile sig_atomic_t *stop,
+                      struct alert_deliver_stats *st, struct bk_err *err);
 /* Backoff before attempt n+1 after n failed ones: 30 s doubling to 1 h. */
 int64_t alert_backoff_ms(int attempts);
 

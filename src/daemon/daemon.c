@@ -176,7 +176,7 @@ static void *deliver_main(void *arg)
             log_err("alert delivery: %s", err.msg);
         int n = 0;
         if (s && cfg->nalerts) {
-            n = alert_deliver_due(s, cfg, g_d.instance, bk_now_ms(), 20, NULL, &err);
+            n = alert_deliver_due(s, cfg, g_d.instance, bk_now_ms(), 20, &g_d.stop, NULL, &err);
             if (n < 0)
                 log_warn("alert delivery: %s", err.msg);
         }

@@ -331,6 +331,16 @@ int store_outbox_done(struct bk_store *s, int64_t id, const char *instance, cons
     return store_commit(s, err);
 }
 
+int store_outbox_release(struct bk_store *s, int64_t id, const char *instance, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id), SP_TEXT(instance)};
+    return store_exec(s,
+                      "UPDATE alert_outbox SET state = 'pending', attempts = attempts - 1,"
+                      " claimed_by = NULL, claimed_until = NULL"
+                      " WHERE id = ?1 AND claimed_by = ?2 AND state = 'sending'",
+                      p, 2, NULL, NULL, err);
+}
+
 int store_outbox_retry(struct bk_store *s, int64_t id, int64_t now_ms, bool *found,
                        struct bk_err *err)
 {

@@ -99,6 +99,9 @@ int store_outbox_claim(struct bk_store *s, const char *instance, int64_t now_ms,
 int store_outbox_done(struct bk_store *s, int64_t id, const char *instance, const char *state,
                       int64_t next_at, long code, const char *error, int64_t now_ms,
                       struct bk_err *err);
+/* Give a claimed row back unsent (the worker is stopping): pending again, the claim's attempt
+ * not counted. */
+int store_outbox_release(struct bk_store *s, int64_t id, const char *instance, struct bk_err *err);
 /* Retry now: a failed or pending row becomes pending, due now. *found false if no such row. */
 int store_outbox_retry(struct bk_store *s, int64_t id, int64_t now_ms, bool *found,
                        struct bk_err *err);

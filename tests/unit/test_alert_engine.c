@@ -423,6 +423,10 @@ static void test_claims_never_overlap(void **state)
     assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE state = 'sent'"), 0);
     assert_int_equal(store_outbox_done(other, 1, "b", "sent", g_t0, 200, NULL, g_t0, &e), 0);
     assert_int_equal(q_int("SELECT COUNT(*) FROM alert_outbox WHERE state = 'sent'"), 1);
+    /* a worker that stops gives back what it did not send: due at once, attempt not counted */
+    assert_int_equal(store_outbox_release(other, 2, "b", &e), 0);
+    assert_int_equal(
+        q_int("SELECT state = 'pending' AND attempts = 1 FROM alert_outbox WHERE id = 2"), 1);
     store_close(other);
 }
 
