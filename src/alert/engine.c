@@ -9,6 +9,7 @@
 #include "store/alerts.h"
 #include "store/push.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -416,22 +417,8 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
                      strcmp(x->scope, "source") == 0 ? "source.recovered" : "run.recovered", C_OK,
                      x, NULL, now, st, err);
     }
-    if (inc->muted) {
-        /* Opened during maintenance: when the window is over and the problem is still
-         * there, tell about it now, once. */
-        if (maint || cur == C_KEEP)
-            return 0;
-        int rc = store_incident_unmute(s, inc->id, err);
-        if (rc >= 0)
-            rc = store_incident_update(s, inc->id, inc->seq, cond_kind(cur), x->run_id, now, false,
-                                       now, err);
-        if (rc < 0)
-            return rc;
-        st->opened++;
-        return queue(s, cfg, a, inc->id, inc->uid, inc->seq, cond_event(cur), cur, x,
-                     "\nIt started during a maintenance window and is still there after it.\n", now,
-                     st, err);
-    }
+    if (inc->muted)
+        return 0; /* opened during maintenance: the end-of-window summary tells about it */
     if (cur != C_KEEP && strcmp(cond_kind(cur), inc->kind) != 0) {
         int rc = store_incident_update(s, inc->id, inc->seq + 1, cond_kind(cur), x->run_id, now,
                                        false, now, err);
@@ -454,6 +441,70 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
                      err);
     }
     return 0;
+}
+
+/* ---- the end of a maintenance window ------------------------------------------------ */
+
+struct maint_ctx {
+    const struct bk_config *cfg;
+    int64_t now;
+    struct bk_buf text;
+    int64_t *ids;
+    size_t n, open;
+};
+
+static int maint_row(const struct store_maint_incident *r, void *ud)
+{
+    struct maint_ctx *c = ud;
+    bool job = r->scope && strcmp(r->scope, "job") == 0;
+    if (in_maintenance(c->cfg, job ? r->customer : NULL, job ? r->tz : NULL, r->source,
+                       job ? r->job : NULL, c->now))
+        return 0; /* its window is not over */
+    c->ids = xrealloc(c->ids, (c->n + 1) * sizeof *c->ids);
+    c->ids[c->n++] = r->id;
+    if (!r->closed)
+        c->open++;
+    if (job)
+        bk_buf_printf(&c->text, "- %s / %s (%s): %s, %s\n", r->customer ? r->customer : "",
+                      r->job ? r->job : "", r->source ? r->source : "", r->kind,
+                      r->closed ? "recovered during the window" : "STILL OPEN");
+    else
+        bk_buf_printf(&c->text, "- source %s: %s, %s\n", r->source ? r->source : "", r->kind,
+                      r->closed ? "recovered during the window" : "STILL OPEN");
+    return 0;
+}
+
+/* Once its maintenance window is over, one message per section lists what opened during it:
+ * recovered since, or still open (those then remind and recover like any incident). */
+static int maint_summary(struct bk_store *s, const struct bk_config *cfg,
+                         const struct bk_alert_cfg *a, int64_t now, struct alert_eval_stats *st,
+                         struct bk_err *err)
+{
+    struct maint_ctx c = {.cfg = cfg, .now = now};
+    bk_buf_init(&c.text, 1u << 20);
+    int rc = store_maint_incidents(s, a->name, maint_row, &c, err);
+    for (size_t i = 0; rc >= 0 && i < c.n; i++)
+        rc = store_maint_told(s, c.ids[i], now, err);
+    if (rc >= 0 && c.n > 0) {
+        char *title = xasprintf("After maintenance: %zu incident(s), %zu still open", c.n, c.open);
+        char *text = xasprintf("%s\n\nWhat began during the maintenance window:\n%s", title,
+                               c.text.data ? c.text.data : "");
+        json_t *p = json_object();
+        json_object_set_new(p, "event", json_string("maintenance.summary"));
+        json_object_set_new(p, "status", json_string(c.open ? "problems" : "ok"));
+        json_object_set_new(p, "title", json_string(title));
+        json_object_set_new(p, "text", json_string(text));
+        json_object_set_new(p, "at", json_integer(now));
+        char *payload = json_dumps(p, JSON_COMPACT);
+        json_decref(p);
+        rc = queue_rows(s, a, 0, 0, "maintenance.summary", title, payload, NULL, now, st, err);
+        free(payload);
+        free(text);
+        free(title);
+    }
+    free(c.ids);
+    bk_buf_free(&c.text);
+    return rc;
 }
 
 /* ---- the daily summary --------------------------------------------------------------- */
@@ -725,6 +776,8 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             rc = apply(s, cfg, a, open, cur, &x, maint, now_ms, st, err);
         }
         free(src_hit);
+        if (rc >= 0 && cfg->nmaints)
+            rc = maint_summary(s, cfg, a, now_ms, st, err);
     }
     /* An open incident nothing looked at: its job was retired, its source or section left
      * the configuration, or the section's filters no longer take it. Closed without a word

@@ -167,8 +167,8 @@ int store_incident_insert(struct bk_store *s, const char *uid, const char *alert
                               SP_INT(muted),  SP_INT(now_ms), muted ? SP_NULL : SP_INT(now_ms)};
     return store_exec(s,
                       "INSERT INTO alert_incident (uid, alert, scope, target_id, kind, run_id,"
-                      " muted, seq, opened_at, last_sent_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                      " muted, muted_summary, seq, opened_at, last_sent_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0, ?8, ?9)",
                       p, 9, NULL, id, err);
 }
 
@@ -186,13 +186,6 @@ int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *k
         "UPDATE alert_incident SET seq = ?2, kind = ?3, run_id = COALESCE(?4, run_id),"
         " last_sent_at = COALESCE(?5, last_sent_at), closed_at = ?6 WHERE id = ?1",
         p, 6, NULL, NULL, err);
-}
-
-int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err)
-{
-    struct store_param p[] = {SP_INT(id)};
-    return store_exec(s, "UPDATE alert_incident SET muted = 0 WHERE id = ?1", p, 1, NULL, NULL,
-                      err);
 }
 
 int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert, const char *channel,
@@ -430,4 +423,51 @@ int store_outbox_exists(struct bk_store *s, const char *uid, bool *exists, struc
     struct store_param p[] = {SP_TEXT(uid)};
     return store_query(s, "SELECT 1 FROM alert_outbox WHERE uid = ?1", p, 1, exists_row, exists,
                        err);
+}
+
+struct mp_ctx {
+    int (*cb)(const struct store_maint_incident *r, void *ud);
+    void *ud;
+};
+
+static int mp_row(const struct store_row *r, void *ud)
+{
+    struct mp_ctx *c = ud;
+    struct store_maint_incident x = {.id = store_row_int(r, 0),
+                                     .scope = store_row_text(r, 1),
+                                     .kind = store_row_text(r, 2),
+                                     .closed = store_row_int(r, 3) != 0,
+                                     .customer = store_row_text(r, 4),
+                                     .tz = store_row_text(r, 5),
+                                     .source = store_row_text(r, 6),
+                                     .job = store_row_text(r, 7),
+                                     .job_id = store_row_int(r, 8)};
+    return c->cb(&x, c->ud);
+}
+
+int store_maint_incidents(struct bk_store *s, const char *alert,
+                          int (*cb)(const struct store_maint_incident *r, void *ud), void *ud,
+                          struct bk_err *err)
+{
+    struct mp_ctx c = {cb, ud};
+    struct store_param p[] = {SP_TEXT(alert)};
+    return store_query(s,
+                       "SELECT i.id, i.scope, i.kind, i.closed_at IS NOT NULL, c.name, c.timezone,"
+                       " COALESCE(s.name, x.name), j.name, j.id FROM alert_incident i"
+                       " LEFT JOIN job j ON i.scope = 'job' AND j.id = i.target_id"
+                       " LEFT JOIN source s ON s.id = j.source_id"
+                       " LEFT JOIN source x ON i.scope = 'source' AND x.id = i.target_id"
+                       " LEFT JOIN customer c ON c.id = j.customer_id"
+                       " WHERE i.alert = ?1 AND i.muted_summary = 1 ORDER BY i.id",
+                       p, 1, mp_row, &c, err);
+}
+
+int store_maint_told(struct bk_store *s, int64_t id, int64_t now_ms, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(id), SP_INT(now_ms)};
+    return store_exec(s,
+                      "UPDATE alert_incident SET muted = 0, muted_summary = 0,"
+                      " last_sent_at = CASE WHEN closed_at IS NULL THEN ?2 ELSE last_sent_at END"
+                      " WHERE id = ?1",
+                      p, 2, NULL, NULL, err);
 }

@@ -58,7 +58,6 @@ int store_incident_insert(struct bk_store *s, const char *uid, const char *alert
 /* seq, kind, run and last_sent_at after a message; closed when close is set. */
 int store_incident_update(struct bk_store *s, int64_t id, int seq, const char *kind, int64_t run_id,
                           int64_t sent_at, bool close, int64_t now_ms, struct bk_err *err);
-int store_incident_unmute(struct bk_store *s, int64_t id, struct bk_err *err);
 int store_outbox_insert(struct bk_store *s, const char *uid, const char *alert, const char *channel,
                         int64_t incident_id, int seq, const char *event, const char *title,
                         const char *payload, int64_t now_ms, struct bk_err *err);
@@ -80,6 +79,18 @@ struct store_summary_run {
 int store_summary_runs(struct bk_store *s, const char *customer, int64_t from_ms, int64_t to_ms,
                        int (*cb)(const struct store_summary_run *r, void *ud), void *ud,
                        struct bk_err *err);
+/* Incidents of one section opened during maintenance and not yet in an end-of-window
+ * summary (open or closed since), with what they concern. */
+struct store_maint_incident {
+    int64_t id, job_id;
+    const char *scope, *kind, *customer, *tz, *source, *job;
+    bool closed;
+};
+int store_maint_incidents(struct bk_store *s, const char *alert,
+                          int (*cb)(const struct store_maint_incident *r, void *ud), void *ud,
+                          struct bk_err *err);
+/* Told by a summary: no longer muted (an open one now reminds and recovers as usual). */
+int store_maint_told(struct bk_store *s, int64_t id, int64_t now_ms, struct bk_err *err);
 /* Whether an outbox row with this uid exists. */
 int store_outbox_exists(struct bk_store *s, const char *uid, bool *exists, struct bk_err *err);
 

@@ -149,12 +149,15 @@ static const char *const store_migrations[] = {
      * one row per (incident message, channel), written in the transaction that opened, reminded
      * or closed the incident; uid is the Idempotency-Key of every attempt. A row is claimed
      * (state sending, claimed_until) before it is sent, so two workers never send it twice;
+     * muted_summary marks an incident opened during maintenance that the end-of-window
+     * summary has not told about yet;
      * a claim that expired (a worker died) is taken again. alert_counter holds
      * backupctl_alerts_sent_total, which no pruning makes go down. */
     "CREATE TABLE alert_incident ("
     " id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, alert TEXT NOT NULL,"
     " scope TEXT NOT NULL, target_id INTEGER NOT NULL, kind TEXT NOT NULL,"
-    " run_id INTEGER, muted INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0,"
+    " run_id INTEGER, muted INTEGER NOT NULL DEFAULT 0, muted_summary INTEGER NOT NULL DEFAULT 0,"
+    " seq INTEGER NOT NULL DEFAULT 0,"
     " opened_at INTEGER NOT NULL, last_sent_at INTEGER, closed_at INTEGER);"
     "CREATE UNIQUE INDEX alert_incident_open ON alert_incident (alert, scope, target_id)"
     " WHERE closed_at IS NULL;"

@@ -259,8 +259,8 @@ static void test_reminders_stop_on_review(void **state)
 static void test_maintenance_mutes_then_tells_once(void **state)
 {
     (void)state;
-    open_with(NULL, "[maintenance \"patch night\"]\ncustomer = Acme\n"
-                    "start = 2026-03-10 01:00\nend = 2026-03-10 05:00\ntimezone = UTC\n");
+    open_with("repeat = 1h", "[maintenance \"patch night\"]\ncustomer = Acme\n"
+                             "start = 2026-03-10 01:00\nend = 2026-03-10 05:00\ntimezone = UTC\n");
     add_poll(g_t0, "ok");
     int64_t j = add_job("srv-01"), k = add_job("srv-02");
     add_run(j, g_t0 - 30 * MIN, "failed", 0); /* 01:30, in the window */
@@ -268,18 +268,29 @@ static void test_maintenance_mutes_then_tells_once(void **state)
     struct alert_eval_stats st = eval(g_t0);
     assert_int_equal(st.muted, 2);
     assert_int_equal(st.queued, 0);
-    add_run(k, g_t0 + H, "success", 0); /* k recovers inside the window: never a word */
+    add_run(k, g_t0 + H, "success", 0); /* k recovers inside the window: no message of its own */
     assert_int_equal(eval(g_t0 + 2 * H).queued, 0);
-    /* 05:00: the window is over, j still fails: told once, with the reason */
+    assert_int_equal(eval(g_t0 + 2 * H + 30 * MIN).reminders, 0); /* muted: no reminder */
+    /* 05:00: the window is over: one summary of what happened in it */
     st = eval(at(2026, 3, 10, 5, 1));
-    assert_int_equal(st.opened, 1);
-    assert_int_equal(eval(at(2026, 3, 10, 6, 0)).queued, 0);
-    assert_string_equal(events(), "run.failed");
+    assert_int_equal(st.queued, 1);
+    assert_string_equal(events(), "maintenance.summary");
     char buf[200] = "";
     struct bk_err e = {0};
+    assert_int_equal(store_query(g_s, "SELECT title FROM alert_outbox", NULL, 0, text_cb, buf, &e),
+                     0);
+    assert_string_equal(buf, "After maintenance: 2 incident(s), 1 still open");
     assert_int_equal(
-        store_query(g_s, "SELECT payload FROM alert_outbox", NULL, 0, text_cb, buf, &e), 0);
-    assert_non_null(strstr(buf, "srv-01"));
+        q_int("SELECT instr(payload, 'Acme / srv-01 (cove-test): failed, STILL OPEN') > 0"
+              " AND instr(payload, 'Acme / srv-02 (cove-test): failed, recovered"
+              " during the window') > 0 FROM alert_outbox"),
+        1);
+    assert_int_equal(eval(at(2026, 3, 10, 5, 30)).queued, 0); /* told once */
+    /* j is an ordinary incident from now on: it reminds, then recovers */
+    assert_int_equal(eval(at(2026, 3, 10, 6, 2)).reminders, 1);
+    add_run(j, at(2026, 3, 10, 6, 10), "success", 0);
+    assert_int_equal(eval(at(2026, 3, 10, 6, 20)).closed, 1);
+    assert_string_equal(events(), "maintenance.summary reminder run.recovered");
 }
 
 static void test_min_severity_and_after(void **state)
