@@ -224,3 +224,44 @@ interval = 1h"
     run grep -F -f "$T/hmac" <<<"$output"
     [ "$status" -eq 1 ]
 }
+
+# polls N: wait until the source cove-msp has N finished polls
+polls() {
+    local i=0
+    until [ "$(q "SELECT COUNT(*) FROM poll_run p JOIN source s ON s.id = p.source_id WHERE s.name = 'cove-msp' AND p.finished_at IS NOT NULL")" -ge "$1" ]; do
+        i=$((i + 1)); [ $i -lt 1200 ] || { cat "$T/serve.err"; return 1; }
+        sleep 0.05
+    done
+}
+
+@test "alerts: a Cove poll alerts each failing device once; unchanged polls after it send nothing" {
+    receiver
+    start_sim COVE "$COVE_SIM" --devices 30 --customers 2
+    printf 'sim-password\n' >"$T/cove.secret"
+    chmod 600 "$T/cove.secret"
+    conf "[source \"cove-msp\"]
+type = cove
+url = $COVE_URL/jsonapi
+partner = Acme MSP (admin@acme.example)
+username = backupctl-api
+password_file = $T/cove.secret
+interval = 1h"
+    "$BACKUPCTL" user add adm --role admin --password-file "$T/pw" --config "$T/b.conf" >/dev/null
+    ADM=$("$BACKUPCTL" token add --user adm --config "$T/b.conf" 2>/dev/null)
+    start_serve
+    # the first poll's evaluation queues every message in one transaction: once one is
+    # delivered, all exist
+    wait_hook '.status == 200' 1
+    n=$(q "SELECT COUNT(*) FROM alert_outbox")
+    [ "$n" -gt 0 ]
+    [ "$n" -eq "$(q "SELECT COUNT(*) FROM alert_incident")" ]
+    [ "$(q "SELECT COUNT(*) FROM alert_incident WHERE scope = 'job'")" -eq "$n" ]
+    # two more polls of an unchanged fleet: when the third has finished, the evaluation after
+    # the second is done too (one source never polls twice at once)
+    curl -fsS -X POST -H "Authorization: Bearer $ADM" "$SERVE_URL/api/v1/sources/cove-msp/poll" >/dev/null
+    polls 2
+    curl -fsS -X POST -H "Authorization: Bearer $ADM" "$SERVE_URL/api/v1/sources/cove-msp/poll" >/dev/null
+    polls 3
+    [ "$(q "SELECT COUNT(*) FROM alert_outbox")" -eq "$n" ]
+    [ "$(q "SELECT COUNT(*) FROM alert_incident")" -eq "$n" ]
+}
