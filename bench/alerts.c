@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -122,8 +123,12 @@ static double eval(struct bk_store *s, const struct bk_config *cfg, int64_t now,
 
 int main(int argc, char **argv)
 {
-    int njobs = argc > 1 ? atoi(argv[1]) : 10000;
-    int nfail = argc > 2 ? atoi(argv[2]) : 1000;
+    int64_t njobs = 10000, nfail = 1000;
+    if ((argc > 1 && (str_to_i64(argv[1], &njobs) < 0 || njobs < 1)) ||
+        (argc > 2 && (str_to_i64(argv[2], &nfail) < 0 || nfail < 1 || nfail > njobs))) {
+        fprintf(stderr, "usage: bk-alerts [JOBS [FAILING [URL]]]\n");
+        return 1;
+    }
     const char *url = argc > 3 ? argv[3] : "http://127.0.0.1:9/none";
     char dir[] = "/tmp/bk-bench-alert-XXXXXX";
     if (!mkdtemp(dir))
@@ -145,18 +150,19 @@ int main(int argc, char **argv)
     }
     store_close(s);
     int64_t now = bk_now_ms();
-    fill(cfg->db_path, njobs, now);
+    fill(cfg->db_path, (int)njobs, now);
     if (store_open(cfg, &s, &err) < 0)
         return 1;
     struct alert_eval_stats st;
     double steady = eval(s, cfg, now, &st);
-    fail_some(cfg->db_path, njobs, nfail, now);
+    fail_some(cfg->db_path, (int)njobs, (int)nfail, now);
     double burst = eval(s, cfg, now + 1000, &st);
     long long opened = (long long)st.opened, queued = (long long)st.queued;
     double after = eval(s, cfg, now + 2000, &st);
-    printf("jobs=%d failing=%d  steady=%.3f s  burst=%.3f s (opened=%lld queued=%lld)  "
+    printf("jobs=%lld failing=%lld  steady=%.3f s  burst=%.3f s (opened=%lld queued=%lld)  "
            "steady_after=%.3f s (queued=%lld)  target: burst <= 1 s at 10000/1000\n",
-           njobs, nfail, steady, burst, opened, queued, after, (long long)st.queued);
+           (long long)njobs, (long long)nfail, steady, burst, opened, queued, after,
+           (long long)st.queued);
     if (argc > 3) {
         double t0 = now_s();
         struct alert_deliver_stats ds = {0};
