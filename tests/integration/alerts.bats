@@ -77,7 +77,7 @@ wait_hook() {
 
 @test "alerts: a failure is one incident, retried with one Idempotency-Key until accepted, signed; recovery is one message" {
     receiver --fail-first 2 --retry-after 1
-    conf
+    conf "header = X-Team: backup-ops"
     start_serve
     push_job pg-dump
     curl -fsS -X POST --data-binary 'pg_dump: connection refused' "$PING/fail" >/dev/null
@@ -86,6 +86,8 @@ wait_hook() {
     # three attempts, the first two refused, all with the same key and a valid signature
     [ "$(jq -r --arg k "$key" 'select(.key == $k) | .status' "$T/hook.log" | tr '\n' ' ')" = "503 503 200 " ]
     [ "$(jq -r 'select(.sig_ok != true)' "$T/hook.log" | wc -l)" -eq 0 ]
+    [ "$(jq -r 'select(.team != "backup-ops")' "$T/hook.log" | wc -l)" -eq 0 ]
+    [ "$(jq -r 'select(.content_type != "application/json")' "$T/hook.log" | wc -l)" -eq 0 ]
     body=$(jq -r 'select(.status == 200) | .body' "$T/hook.log")
     [ "$(jq -r .customer <<<"$body")" = Acme ]
     [ "$(jq -r .job <<<"$body")" = pg-dump ]

@@ -48,7 +48,8 @@ class H(BaseHTTPRequestHandler):
             with open(args.log, "a") as f:
                 f.write(json.dumps({"key": k, "status": status, "attempt": seen[k], "event": event,
                                     "sig_ok": ok, "body": body.decode("utf-8", "replace"),
-                                    "content_type": self.headers.get("Content-Type")}) + "\n")
+                                    "content_type": self.headers.get("Content-Type"),
+                                    "team": self.headers.get("X-Team")}) + "\n")
         self.send_response(status)
         if status in (429, 503):
             self.send_header("Retry-After", str(args.retry_after))
