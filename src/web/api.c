@@ -1835,12 +1835,73 @@ static void reply_schedule(struct web_req *rq)
         json_decref(o);
 }
 
+/* Set (spec non-NULL, validated) or clear the schedule configured for job rq->id: the
+ * change and its audit row in one transaction, then the job evaluated again and the
+ * schedule answered. Clearing a job that had none changes, audits and evaluates nothing. */
+static void schedule_write(struct web_req *rq, const char *spec, const char *tzname,
+                           int64_t grace_s)
+{
+    struct bk_err err = {0};
+    json_t *before = NULL;
+    int64_t n = 0;
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
+        return;
+    }
+    struct store_param pd[] = {SP_INT(rq->id)};
+    struct store_param pi[] = {SP_INT(rq->id),
+                               SP_TEXT(spec),
+                               tzname ? SP_TEXT(tzname) : SP_NULL,
+                               grace_s >= 0 ? SP_INT(grace_s * 1000) : SP_NULL,
+                               SP_TEXT(rq->who.name),
+                               SP_INT(bk_now_ms())};
+    if (schedule_set_get(rq, rq->id, &before, &err) < 0 ||
+        store_exec(rq->st, "DELETE FROM job_schedule_set WHERE job_id = ?1", pd, 1, &n, NULL,
+                   &err) < 0 ||
+        (spec && store_exec(rq->st,
+                            "INSERT INTO job_schedule_set (job_id, spec, timezone, grace_ms,"
+                            " created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            pi, 6, NULL, NULL, &err) < 0)) {
+        store_rollback(rq->st);
+        json_decref(before);
+        web_internal(rq, &err);
+        return;
+    }
+    bool changed = spec || n > 0;
+    int arc = 0;
+    if (changed) {
+        json_t *after = spec ? json_pack("{s:o,s:o,s:o}", "spec", web_jstr(spec), "timezone",
+                                         tzname ? web_jstr(tzname) : json_null(), "grace_seconds",
+                                         grace_s >= 0 ? json_integer(grace_s) : json_null())
+                             : NULL;
+        char target[32];
+        snprintf(target, sizeof target, "job:%lld", (long long)rq->id);
+        arc =
+            web_audit(rq, spec ? "job.schedule.set" : "job.schedule.clear", target, before, after);
+        json_decref(after);
+    }
+    json_decref(before);
+    if (arc < 0) {
+        store_rollback(rq->st);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    if (store_commit(rq->st, &err) < 0) {
+        store_rollback(rq->st);
+        web_internal(rq, &err);
+        return;
+    }
+    if (changed)
+        eval_job(rq, rq->id);
+    reply_schedule(rq);
+}
+
 void api_job_schedule_put(struct web_req *rq)
 {
     static const char *const fields[] = {"spec", "timezone", "grace", NULL};
     struct bk_err err = {0};
     const char *spec = NULL, *tzname = NULL, *grace = NULL;
-    int64_t grace_s = -1, now = bk_now_ms();
+    int64_t grace_s = -1;
     if (!no_params(rq))
         return;
     if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
@@ -1876,94 +1937,16 @@ void api_job_schedule_put(struct web_req *rq)
     }
     if (path_job(rq) < 0)
         return;
-    json_t *before = NULL;
-    if (store_begin(rq->st, &err) < 0) {
-        web_internal(rq, &err);
-        return;
-    }
-    struct store_param pd[] = {SP_INT(rq->id)};
-    struct store_param pi[] = {SP_INT(rq->id),
-                               SP_TEXT(spec),
-                               tzname ? SP_TEXT(tzname) : SP_NULL,
-                               grace_s >= 0 ? SP_INT(grace_s * 1000) : SP_NULL,
-                               SP_TEXT(rq->who.name),
-                               SP_INT(now)};
-    if (schedule_set_get(rq, rq->id, &before, &err) < 0 ||
-        store_exec(rq->st, "DELETE FROM job_schedule_set WHERE job_id = ?1", pd, 1, NULL, NULL,
-                   &err) < 0 ||
-        store_exec(rq->st,
-                   "INSERT INTO job_schedule_set (job_id, spec, timezone, grace_ms, created_by,"
-                   " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                   pi, 6, NULL, NULL, &err) < 0) {
-        store_rollback(rq->st);
-        json_decref(before);
-        web_internal(rq, &err);
-        return;
-    }
-    json_t *after = json_pack("{s:o,s:o,s:o}", "spec", web_jstr(spec), "timezone",
-                              tzname ? web_jstr(tzname) : json_null(), "grace_seconds",
-                              grace_s >= 0 ? json_integer(grace_s) : json_null());
-    char target[32];
-    snprintf(target, sizeof target, "job:%lld", (long long)rq->id);
-    int arc = web_audit(rq, "job.schedule.set", target, before, after);
-    json_decref(before);
-    json_decref(after);
-    if (arc < 0) {
-        store_rollback(rq->st);
-        web_error(rq, 500, "internal", "internal error (see the server log)");
-        return;
-    }
-    if (store_commit(rq->st, &err) < 0) {
-        store_rollback(rq->st);
-        web_internal(rq, &err);
-        return;
-    }
-    eval_job(rq, rq->id);
-    reply_schedule(rq);
+    schedule_write(rq, spec, tzname, grace_s);
 }
 
 void api_job_schedule_delete(struct web_req *rq)
 {
-    struct bk_err err = {0};
     if (!no_params(rq))
         return;
     if (path_job(rq) < 0)
         return;
-    json_t *before = NULL;
-    int64_t n = 0;
-    struct store_param pd[] = {SP_INT(rq->id)};
-    if (store_begin(rq->st, &err) < 0) {
-        web_internal(rq, &err);
-        return;
-    }
-    if (schedule_set_get(rq, rq->id, &before, &err) < 0 ||
-        store_exec(rq->st, "DELETE FROM job_schedule_set WHERE job_id = ?1", pd, 1, &n, NULL,
-                   &err) < 0) {
-        store_rollback(rq->st);
-        json_decref(before);
-        web_internal(rq, &err);
-        return;
-    }
-    int arc = 0;
-    if (n > 0) {
-        char target[32];
-        snprintf(target, sizeof target, "job:%lld", (long long)rq->id);
-        arc = web_audit(rq, "job.schedule.clear", target, before, NULL);
-    }
-    json_decref(before);
-    if (arc < 0) {
-        store_rollback(rq->st);
-        web_error(rq, 500, "internal", "internal error (see the server log)");
-        return;
-    }
-    if (store_commit(rq->st, &err) < 0) {
-        store_rollback(rq->st);
-        web_internal(rq, &err);
-        return;
-    }
-    if (n > 0)
-        eval_job(rq, rq->id);
-    reply_schedule(rq);
+    schedule_write(rq, NULL, NULL, -1);
 }
 
 /* ---- Daily Jobs (issue 9) ------------------------------------------------------------------ */
