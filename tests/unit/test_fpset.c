@@ -165,22 +165,54 @@ static void test_batch_fingerprints(void **state)
         struct bk_run_rec *r = &b.runs[0];
         struct bk_obj_rec *o = &r->objects[1];
         switch (field) {
-        case 0: replace(&j->name, "d1 renamed"); break;
-        case 1: replace(&j->kind, "workstation"); break;
-        case 2: replace(&j->customer_ext_id, "c2"); break;
-        case 3: replace(&j->customer_name, "Contoso Ltd"); break;
-        case 4: replace(&j->colour_bar, "5582"); break;
-        case 5: replace(&j->colour_bar, NULL); break;
-        case 6: replace(&r->vendor_run_id, "1700000001"); break;
-        case 7: r->start_ms++; break;
-        case 8: r->end_ms = 0; break;
-        case 9: r->status = BK_RUN_WARNING; break;
-        case 10: replace(&r->raw_status, "8"); break;
-        case 11: r->error_count = 3; break;
-        case 12: replace(&r->message, "3 errors"); break;
-        case 13: o->status = BK_RUN_FAILED; break;
-        case 14: replace(&o->raw_status, "2"); break;
-        case 15: replace(&o->message, "access denied"); break;
+        case 0:
+            replace(&j->name, "d1 renamed");
+            break;
+        case 1:
+            replace(&j->kind, "workstation");
+            break;
+        case 2:
+            replace(&j->customer_ext_id, "c2");
+            break;
+        case 3:
+            replace(&j->customer_name, "Contoso Ltd");
+            break;
+        case 4:
+            replace(&j->colour_bar, "5582");
+            break;
+        case 5:
+            replace(&j->colour_bar, NULL);
+            break;
+        case 6:
+            replace(&r->vendor_run_id, "1700000001");
+            break;
+        case 7:
+            r->start_ms++;
+            break;
+        case 8:
+            r->end_ms = 0;
+            break;
+        case 9:
+            r->status = BK_RUN_WARNING;
+            break;
+        case 10:
+            replace(&r->raw_status, "8");
+            break;
+        case 11:
+            r->error_count = 3;
+            break;
+        case 12:
+            replace(&r->message, "3 errors");
+            break;
+        case 13:
+            o->status = BK_RUN_FAILED;
+            break;
+        case 14:
+            replace(&o->raw_status, "2");
+            break;
+        case 15:
+            replace(&o->message, "access denied");
+            break;
         }
         fps(&b, now);
         if (now[0] == base[0])
