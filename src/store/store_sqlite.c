@@ -514,6 +514,10 @@ static const char SQL_RETIRE_CANDIDATES[] =
     " AND ?2 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_job s WHERE s.poll_id = ?3"
     " AND s.external_id = job.external_id)";
 
+static const char SQL_ACTIVE_NOT_STAGED[] =
+    "SELECT (SELECT COUNT(*) FROM job WHERE source_id = ?1 AND retired_at IS NULL)"
+    " - (SELECT COUNT(*) FROM stage_job WHERE poll_id = ?3) + (?2 IS NULL)";
+
 /* After the jobs, runs and objects: the fingerprint of what was applied, for the next poll. */
 static const char SQL_FINGERPRINTS[] =
     "INSERT INTO job_fingerprint (job_id, fp)"
@@ -651,6 +655,9 @@ static int finish_superseded(struct sq *q, int64_t source_id, int64_t now, int64
     return rc;
 }
 
+static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t now, int64_t poll_id,
+                     int64_t *changes, bool count_query, struct bk_err *err);
+
 /* Retire the jobs an OK poll neither staged nor saw unchanged (seen). */
 static int retire_unseen(struct sq *q, int64_t source_id, int64_t now, int64_t poll_id,
                          const struct bk_fpset *seen, int64_t *n, struct bk_err *err)
@@ -659,8 +666,15 @@ static int retire_unseen(struct sq *q, int64_t source_id, int64_t now, int64_t p
     sqlite3_stmt *st = NULL, *up = NULL;
     int64_t *ids = NULL;
     size_t nids = 0, cap = 0;
-    int rc = prepare(q, SQL_RETIRE_CANDIDATES, &st, err), s;
-    if (rc < 0)
+    /* The usual case, nothing gone, without the scan: after SQL_JOBS every staged job is
+     * active, and so is every job seen unchanged (loaded among the active ones); the two sets
+     * are disjoint unless one device was listed twice, changing in between (then a retire
+     * waits one poll; never the other way round). Equal counts: no other active job. */
+    int64_t others = -1;
+    int rc = apply_one(q, SQL_ACTIVE_NOT_STAGED, source_id, now, poll_id, &others, true, err), s;
+    if (rc < 0 || others == (int64_t)bk_fpset_seen_count(seen))
+        return rc;
+    if ((rc = prepare(q, SQL_RETIRE_CANDIDATES, &st, err)) < 0)
         return rc;
     sqlite3_bind_int64(st, 1, source_id);
     sqlite3_bind_int64(st, 2, now);
