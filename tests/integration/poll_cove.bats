@@ -462,6 +462,36 @@ CONF
     done
 }
 
+@test "fingerprints: kill -9 during a re-poll changes nothing visible, fingerprints included" {
+    cove --devices 200 --seed 7 --latency-ms 40
+    conf 20 ref.db
+    poll >/dev/null
+    conf 20 crash.db
+    poll >/dev/null
+    ctl advance '{"all": true}' >/dev/null # a new session on every device: all changed
+    fps() { sqlite3 "$1" "SELECT j.external_id, f.fp FROM job_fingerprint f JOIN job j ON j.id = f.job_id ORDER BY 1"; }
+    before=$(dump "$T/crash.db")
+    fp_before=$(fps "$T/crash.db")
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null 2>&1 &
+    pid=$!
+    i=0
+    until [ "$(DB=$T/crash.db q 'SELECT COUNT(DISTINCT poll_id) FROM stage_job' 2>/dev/null || echo 0)" -ge 1 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || break
+        sleep 0.02
+    done
+    kill -9 $pid
+    wait $pid || true
+    [ "$(dump "$T/crash.db")" = "$before" ]
+    [ "$(fps "$T/crash.db")" = "$fp_before" ]
+    run poll
+    [ "$status" -eq 0 ]
+    conf 20 ref.db
+    poll >/dev/null
+    [ "$(dump "$T/crash.db")" = "$(dump "$T/ref.db")" ]
+    [ "$(fps "$T/crash.db")" = "$(fps "$T/ref.db")" ]
+    [ "$(fps "$T/crash.db")" != "$fp_before" ]
+}
+
 @test "poll loop: rejected credentials are never retried while the good source keeps polling" {
     cove --devices 5
     loop_conf
