@@ -9,16 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 16 bytes: 100,000 jobs fit in 4 MB of slots (the poll's RSS budget is 64 MB). */
 struct fp_entry {
-    size_t key; /* offset in the arena + 1; 0 = empty slot */
-    uint64_t hash, fp;
-    bool seen;
+    uint64_t fp;
+    uint32_t key; /* offset in the arena + 1; 0 = empty slot */
+    uint32_t tag; /* bit 31: seen; bits 0-30: the key's hash, to skip most strcmp */
 };
+
+#define TAG_SEEN 0x80000000u
+#define TAG_HASH(h) ((uint32_t)((h) >> 33))
 
 struct bk_fpset {
     struct fp_entry *e;
     size_t cap, n, nseen; /* cap: a power of two */
-    char *arena;
+    char *arena;          /* the keys, NUL-terminated, at most 4 GB */
     size_t alen, acap;
 };
 
@@ -90,9 +94,10 @@ static const char *entry_key(const struct bk_fpset *s, const struct fp_entry *e)
 static struct fp_entry *find(const struct bk_fpset *s, const char *key, uint64_t h)
 {
     size_t mask = s->cap - 1;
+    uint32_t tag = TAG_HASH(h);
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         struct fp_entry *e = &s->e[i];
-        if (!e->key || (e->hash == h && strcmp(entry_key(s, e), key) == 0))
+        if (!e->key || ((e->tag & ~TAG_SEEN) == tag && strcmp(entry_key(s, e), key) == 0))
             return e;
     }
 }
@@ -107,7 +112,7 @@ static void grow(struct bk_fpset *s)
     for (size_t k = 0; k < ocap; k++) {
         if (!old[k].key)
             continue;
-        size_t i = (size_t)old[k].hash & mask;
+        size_t i = (size_t)key_hash(entry_key(s, &old[k])) & mask;
         while (s->e[i].key)
             i = (i + 1) & mask;
         s->e[i] = old[k];
@@ -129,6 +134,8 @@ void bk_fpset_put(struct bk_fpset *s, const char *key, uint64_t fp)
         e = find(s, key, h);
     }
     size_t len = strlen(key) + 1;
+    if (s->alen + len >= UINT32_MAX)
+        abort(); /* 4 GB of external ids: not a fleet */
     if (s->alen + len > s->acap) {
         size_t cap = s->acap ? s->acap : 4096;
         while (s->alen + len > cap)
@@ -137,11 +144,10 @@ void bk_fpset_put(struct bk_fpset *s, const char *key, uint64_t fp)
         s->acap = cap;
     }
     memcpy(s->arena + s->alen, key, len);
-    e->key = s->alen + 1;
+    e->key = (uint32_t)(s->alen + 1);
     s->alen += len;
-    e->hash = h;
+    e->tag = TAG_HASH(h);
     e->fp = fp;
-    e->seen = false;
     s->n++;
 }
 
@@ -160,8 +166,8 @@ bool bk_fpset_mark_seen(struct bk_fpset *s, const char *key)
     struct fp_entry *e = find(s, key, key_hash(key));
     if (!e->key)
         return false;
-    if (!e->seen) {
-        e->seen = true;
+    if (!(e->tag & TAG_SEEN)) {
+        e->tag |= TAG_SEEN;
         s->nseen++;
     }
     return true;
@@ -170,7 +176,7 @@ bool bk_fpset_mark_seen(struct bk_fpset *s, const char *key)
 bool bk_fpset_seen(const struct bk_fpset *s, const char *key)
 {
     const struct fp_entry *e = find(s, key, key_hash(key));
-    return e->key && e->seen;
+    return e->key && (e->tag & TAG_SEEN);
 }
 
 size_t bk_fpset_count(const struct bk_fpset *s)
