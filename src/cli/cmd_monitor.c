@@ -196,8 +196,8 @@ static void print_summary(const char *name, const struct poller_summary *s)
     }
     putchar('\n');
     fflush(stdout);
-    log_debug("source %s split: download=%.2fs parse=%.2fs store=%.2fs", name, s->t_download,
-              s->t_parse, s->t_store);
+    log_debug("source %s split: download=%.2fs parse=%.2fs store=%.2fs unchanged=%lld", name,
+              s->t_download, s->t_parse, s->t_store, (long long)s->jobs_unchanged);
 }
 
 static int load(const struct common *c, struct bk_config **cfg)

@@ -20,6 +20,7 @@ struct bk_job_rec {
     char *customer_name;
     char *colour_bar; /* Cove D09F08 (digits, last = most recent day) or NULL */
     int64_t colour_bar_as_of_ms;
+    uint64_t fingerprint; /* set by the poller (core/fpset.h) for the store; 0 = none */
 };
 
 /* One datasource / object of a run (Cove D01 "Files and Folders", …). */

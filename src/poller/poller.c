@@ -1,6 +1,7 @@
 /* The poll pipeline: provider pages → store staging → one apply transaction. */
 #include "poller/poller.h"
 
+#include "core/fpset.h"
 #include "providers/provider.h"
 #include "secrets/secretfile.h"
 #include "store/overrides.h"
@@ -20,13 +21,61 @@ struct stage_ctx {
     int64_t poll_id;
     int64_t pages;
     int64_t store_ms;
+    struct bk_fpset *fps; /* the store's fingerprints (whole_jobs providers), else NULL */
+    int64_t unchanged;    /* jobs skipped: fingerprint unchanged */
+    /* the page as staged: shallow copies of the records kept (the strings stay the batch's) */
+    struct bk_batch keep;
+    uint64_t *fp;
+    long *run_job;
+    size_t fp_cap, run_cap;
 };
+
+/* The page minus its unchanged jobs (fingerprint equal to the one the store holds), which are
+ * only marked seen; the jobs kept carry their new fingerprint for the apply to record. */
+static const struct bk_batch *filter_page(struct stage_ctx *c, const struct bk_batch *b)
+{
+    if (b->njobs > c->fp_cap) {
+        c->fp_cap = b->njobs;
+        c->fp = xrealloc(c->fp, c->fp_cap * sizeof *c->fp);
+        c->keep.jobs = xrealloc(c->keep.jobs, c->fp_cap * sizeof *c->keep.jobs);
+    }
+    if (b->nruns > c->run_cap) {
+        c->run_cap = b->nruns;
+        c->run_job = xrealloc(c->run_job, c->run_cap * sizeof *c->run_job);
+        c->keep.runs = xrealloc(c->keep.runs, c->run_cap * sizeof *c->keep.runs);
+    }
+    bk_batch_fingerprints(b, c->fp, c->run_job);
+    /* fp[i] becomes BK_FP_NONE for a job skipped, so its runs are skipped with it */
+    c->keep.njobs = c->keep.nruns = 0;
+    for (size_t i = 0; i < b->njobs; i++) {
+        const struct bk_job_rec *j = &b->jobs[i];
+        uint64_t old;
+        if (j->external_id && bk_fpset_get(c->fps, j->external_id, &old) && old == c->fp[i]) {
+            bk_fpset_mark_seen(c->fps, j->external_id);
+            c->unchanged++;
+            c->fp[i] = BK_FP_NONE;
+            continue;
+        }
+        struct bk_job_rec *k = &c->keep.jobs[c->keep.njobs++];
+        *k = *j;
+        k->fingerprint = c->fp[i];
+    }
+    for (size_t r = 0; r < b->nruns; r++)
+        if (c->run_job[r] < 0 || c->fp[c->run_job[r]] != BK_FP_NONE)
+            c->keep.runs[c->keep.nruns++] = b->runs[r];
+    return &c->keep;
+}
 
 static int stage_page(const struct bk_batch *b, void *ud, struct bk_err *err)
 {
     struct stage_ctx *c = ud;
     int64_t t0 = bk_mono_ms();
-    int rc = store_poll_stage(c->store, c->poll_id, b, err);
+    int rc = 0;
+    if (c->fps)
+        b = filter_page(c, b);
+    /* a page of unchanged jobs costs no SQL at all */
+    if (b->njobs || b->nruns)
+        rc = store_poll_stage(c->store, c->poll_id, b, err);
     c->store_ms += bk_mono_ms() - t0;
     c->pages++;
     return rc;
@@ -52,6 +101,19 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         goto out;
     }
     ctx.poll_id = poll_id;
+    const struct provider_ops *ops = provider_find(src->type);
+    if (ops && ops->whole_jobs) {
+        int64_t tl = bk_mono_ms();
+        ctx.fps = bk_fpset_new();
+        if (store_fingerprints_load(store, source_id, ctx.fps, &err) < 0) {
+            /* no fingerprints: a full poll, slower but as correct */
+            log_warn("source %s: fingerprints not loaded: %s", src->name, err.msg);
+            bk_fpset_free(ctx.fps);
+            ctx.fps = NULL;
+            bk_err_clear(&err);
+        }
+        ctx.store_ms += bk_mono_ms() - tl;
+    }
     char what[200];
     if (src->password.file || src->password.env) {
         snprintf(what, sizeof what, "source \"%s\" password", src->name);
@@ -61,7 +123,6 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         snprintf(what, sizeof what, "source \"%s\" token", src->name);
         rc = secret_resolve(&src->token, what, &token, &err);
     }
-    const struct provider_ops *ops = provider_find(src->type);
     if (rc == 0 && !ops)
         rc = bk_err_set(&err, BK_ECONFIG, "no provider for %s", bk_source_type_name(src->type));
     if (rc == 0) {
@@ -86,6 +147,7 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
         .devices = res.devices,
         .state_key = res.state_out ? CURSOR_KEY : NULL,
         .state_value = res.state_out,
+        .seen = ctx.fps,
     };
     if (rc < 0) {
         snprintf(sum->error, sizeof sum->error, "%s", err.msg);
@@ -116,6 +178,7 @@ void poller_run(struct bk_store *store, const struct bk_source_cfg *src, const c
     sum->partial = o.result == STORE_POLL_PARTIAL;
     sum->runs_new = st.runs_new;
     sum->runs_updated = st.runs_updated;
+    sum->jobs_unchanged = ctx.unchanged;
 out:
     sum->devices = res.devices;
     sum->pages = ctx.pages;
@@ -131,6 +194,12 @@ out:
     free(token);
     free(state);
     free(res.state_out);
+    bk_fpset_free(ctx.fps);
+    free(ctx.fp);
+    free(ctx.run_job);
+    /* the records are the provider's: only the arrays are ours */
+    free(ctx.keep.jobs);
+    free(ctx.keep.runs);
 }
 
 static int src_id_row(const struct store_row *r, void *ud)

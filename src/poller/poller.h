@@ -14,6 +14,7 @@ struct poller_summary {
     bool ok; /* the poll was applied (ok or partial) */
     bool partial;
     int64_t devices, runs_new, runs_updated, pages;
+    int64_t jobs_unchanged; /* devices skipped before any SQL: fingerprint unchanged */
     double seconds;
     double t_download, t_parse, t_store; /* split, seconds (0 when unknown) */
     char error[512];                     /* "" when ok */

@@ -38,5 +38,7 @@ static int cove_provider_poll(const struct provider_poll_args *a, struct provide
 const struct provider_ops cove_provider_ops = {
     .name = "cove",
     .type = BK_SOURCE_COVE,
+    /* one statistics row per device makes its job, its last session and its datasources */
+    .whole_jobs = true,
     .poll = cove_provider_poll,
 };

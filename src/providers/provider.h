@@ -34,6 +34,11 @@ struct provider_poll_result {
 struct provider_ops {
     const char *name;
     enum bk_source_type type;
+    /* Every batch carries each of its jobs whole: the job record with every run (and object)
+     * the vendor reports for it. Then the poller may fingerprint a job and skip it when it is
+     * unchanged (core/fpset.h); a provider that spreads a job's runs over batches (or sends
+     * only new runs after a cursor) must leave this false. */
+    bool whole_jobs;
     /* 0, or a negative BK_E* with err filled; -BK_EPARTIAL means "every page delivered but
      * the count disagrees" (res->partial is set). */
     int (*poll)(const struct provider_poll_args *a, struct provider_poll_result *res,

@@ -172,6 +172,13 @@ static const char *const store_migrations[] = {
     "CREATE TABLE alert_counter ("
     " channel TEXT NOT NULL, result TEXT NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY (channel, result));",
+    /* 10: job fingerprints (issue 12). job_fingerprint holds the hash (core/fpset.h) of what
+     * the vendor last reported for a job, written in the apply transaction with the rows it
+     * describes; a poll drops a job whose fingerprint is unchanged before any SQL. Its own
+     * table, so recording a new fingerprint never rewrites (or re-dates) the job row. */
+    "CREATE TABLE job_fingerprint ("
+    " job_id INTEGER PRIMARY KEY REFERENCES job(id) ON DELETE CASCADE, fp INTEGER NOT NULL);"
+    "ALTER TABLE stage_job ADD COLUMN fingerprint INTEGER;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

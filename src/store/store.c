@@ -2,6 +2,7 @@
 #include "store/store_backend.h"
 
 #include "config/config.h"
+#include "core/fpset.h"
 #include "util/err.h"
 #include "util/str.h"
 #include "util/timeutil.h"
@@ -89,6 +90,22 @@ int store_poll_stage(struct bk_store *s, int64_t poll_id, const struct bk_batch 
                      struct bk_err *err)
 {
     return s->ops->poll_stage(s->impl, poll_id, b, err);
+}
+
+static int fp_row(const struct store_row *r, void *ud)
+{
+    bk_fpset_put(ud, store_row_text(r, 0), (uint64_t)store_row_int(r, 1));
+    return 0;
+}
+
+int store_fingerprints_load(struct bk_store *s, int64_t source_id, struct bk_fpset *set,
+                            struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(source_id)};
+    return store_query(s,
+                       "SELECT j.external_id, f.fp FROM job j JOIN job_fingerprint f"
+                       " ON f.job_id = j.id WHERE j.source_id = ?1 AND j.retired_at IS NULL",
+                       p, 1, fp_row, set, err);
 }
 
 int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,

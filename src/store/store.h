@@ -18,6 +18,7 @@ struct bk_err;
 struct bk_config;
 struct bk_source_cfg;
 struct bk_store;
+struct bk_fpset;
 
 /* Open (creating the file and running migrations) the database of cfg. Caller closes. */
 int store_open(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err);
@@ -45,6 +46,12 @@ int store_poll_stage(struct bk_store *s, int64_t poll_id, const struct bk_batch 
 
 enum store_poll_result { STORE_POLL_OK = 0, STORE_POLL_PARTIAL, STORE_POLL_FAILED };
 
+/* The fingerprints (core/fpset.h) of the source's jobs that are not retired, put into set
+ * (borrowed) as external id -> fingerprint. A job staged with a fingerprint gets it recorded by
+ * the apply, in the same transaction. */
+int store_fingerprints_load(struct bk_store *s, int64_t source_id, struct bk_fpset *set,
+                            struct bk_err *err);
+
 struct store_poll_outcome {
     enum store_poll_result result; /* OK: applied + disappeared jobs retired; PARTIAL: applied,
                                       nothing retired; FAILED: staging discarded */
@@ -52,11 +59,16 @@ struct store_poll_outcome {
     int64_t pages, devices;
     const char *state_key; /* optional state saved atomically with the apply */
     const char *state_value;
+    /* Jobs the poll saw but did not stage because their fingerprint was unchanged (marked
+     * seen in this set, borrowed; NULL: every job seen was staged). An OK poll retires only
+     * the jobs neither staged nor marked seen here. */
+    const struct bk_fpset *seen;
 };
 
 struct store_apply_stats {
     int64_t customers_changed, jobs_changed, jobs_retired, runs_new, runs_updated, objects_changed;
-    int64_t runs_superseded; /* running runs given a final status (also in runs_updated) */
+    int64_t runs_superseded;      /* running runs given a final status (also in runs_updated) */
+    int64_t fingerprints_changed; /* job_fingerprint rows written */
 };
 
 int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,

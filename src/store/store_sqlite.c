@@ -5,6 +5,7 @@
 #include "store/store_backend.h"
 
 #include "config/config.h"
+#include "core/fpset.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -97,6 +98,11 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t v)
         sqlite3_bind_int64(st, i, v);
     else
         sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
 }
 
 static int migrate(struct sq *q, struct bk_err *err)
@@ -406,8 +412,8 @@ static int sq_poll_stage(void *impl, int64_t poll_id, const struct bk_batch *b, 
     if (!q->ins_job &&
         ((rc = prepare(q,
                        "INSERT OR REPLACE INTO stage_job (poll_id, external_id, name, kind,"
-                       " customer_ext_id, customer_name, colour_bar, colour_bar_as_of)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       " customer_ext_id, customer_name, colour_bar, colour_bar_as_of,"
+                       " fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                        &q->ins_job, err)) < 0 ||
          (rc = prepare(q,
                        "INSERT OR REPLACE INTO stage_run (poll_id, job_external_id,"
@@ -433,6 +439,10 @@ static int sq_poll_stage(void *impl, int64_t poll_id, const struct bk_batch *b, 
         bind_text(st, 6, j->customer_name);
         bind_text(st, 7, j->colour_bar);
         bind_time(st, 8, j->colour_bar_as_of_ms);
+        if (j->fingerprint != BK_FP_NONE)
+            sqlite3_bind_int64(st, 9, (int64_t)j->fingerprint);
+        else
+            sqlite3_bind_null(st, 9);
         rc = step_done(q, st, NULL, err);
     }
     for (size_t i = 0; i < b->nruns && rc == 0; i++) {
@@ -497,6 +507,25 @@ static const char SQL_RETIRE[] =
     "UPDATE job SET retired_at = ?2, updated_at = ?2 WHERE source_id = ?1"
     " AND retired_at IS NULL AND NOT EXISTS (SELECT 1 FROM stage_job s WHERE s.poll_id = ?3"
     " AND s.external_id = job.external_id)";
+
+/* The same, for a poll that skipped unchanged jobs (o->seen): the candidates, filtered in C. */
+static const char SQL_RETIRE_CANDIDATES[] =
+    "SELECT id, external_id FROM job WHERE source_id = ?1 AND retired_at IS NULL"
+    " AND ?2 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stage_job s WHERE s.poll_id = ?3"
+    " AND s.external_id = job.external_id)";
+
+static const char SQL_ACTIVE_NOT_STAGED[] =
+    "SELECT (SELECT COUNT(*) FROM job WHERE source_id = ?1 AND retired_at IS NULL)"
+    " - (SELECT COUNT(*) FROM stage_job WHERE poll_id = ?3) + (?2 IS NULL)";
+
+/* After the jobs, runs and objects: the fingerprint of what was applied, for the next poll. */
+static const char SQL_FINGERPRINTS[] =
+    "INSERT INTO job_fingerprint (job_id, fp)"
+    " SELECT j.id, s.fingerprint FROM stage_job s JOIN job j ON j.source_id = ?1"
+    " AND j.external_id = s.external_id WHERE s.poll_id = ?3 AND s.fingerprint IS NOT NULL"
+    " AND ?2 IS NOT NULL"
+    " ON CONFLICT (job_id) DO UPDATE SET fp = excluded.fp"
+    " WHERE job_fingerprint.fp IS NOT excluded.fp";
 
 static const char SQL_RUNS_NEW[] =
     "SELECT COUNT(*) FROM stage_run s JOIN job j ON j.source_id = ?1"
@@ -627,6 +656,56 @@ static int finish_superseded(struct sq *q, int64_t source_id, int64_t now, int64
 }
 
 static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t now, int64_t poll_id,
+                     int64_t *changes, bool count_query, struct bk_err *err);
+
+/* Retire the jobs an OK poll neither staged nor saw unchanged (seen). */
+static int retire_unseen(struct sq *q, int64_t source_id, int64_t now, int64_t poll_id,
+                         const struct bk_fpset *seen, int64_t *n, struct bk_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = NULL, *up = NULL;
+    int64_t *ids = NULL;
+    size_t nids = 0, cap = 0;
+    /* The usual case, nothing gone, without the scan: after SQL_JOBS every staged job is
+     * active, and so is every job seen unchanged (loaded among the active ones); the two sets
+     * are disjoint unless one device was listed twice, changing in between (then a retire
+     * waits one poll; never the other way round). Equal counts: no other active job. */
+    int64_t others = -1;
+    int rc = apply_one(q, SQL_ACTIVE_NOT_STAGED, source_id, now, poll_id, &others, true, err), s;
+    if (rc < 0 || others == (int64_t)bk_fpset_seen_count(seen))
+        return rc;
+    if ((rc = prepare(q, SQL_RETIRE_CANDIDATES, &st, err)) < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, poll_id);
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (bk_fpset_seen(seen, col_text(st, 1)))
+            continue;
+        if (nids == cap) {
+            cap = cap ? 2 * cap : 64;
+            ids = xrealloc(ids, cap * sizeof *ids);
+        }
+        ids[nids++] = sqlite3_column_int64(st, 0);
+    }
+    if (s != SQLITE_DONE)
+        rc = dberr(q, err, "retire candidates");
+    sqlite3_finalize(st);
+    if (rc == 0 && nids > 0)
+        rc = prepare(q, "UPDATE job SET retired_at = ?2, updated_at = ?2 WHERE id = ?1", &up, err);
+    for (size_t i = 0; i < nids && rc == 0; i++) {
+        sqlite3_bind_int64(up, 1, ids[i]);
+        sqlite3_bind_int64(up, 2, now);
+        int64_t c = 0;
+        rc = step_done(q, up, &c, err);
+        *n += c;
+    }
+    sqlite3_finalize(up);
+    free(ids);
+    return rc;
+}
+
+static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t now, int64_t poll_id,
                      int64_t *changes, bool count_query, struct bk_err *err)
 {
     sqlite3_stmt *st;
@@ -665,15 +744,20 @@ static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
             (rc = apply_one(q, SQL_JOBS, source_id, now, poll_id, &st->jobs_changed, false, err)) <
                 0)
             goto out;
-        if (o->result == STORE_POLL_OK && (rc = apply_one(q, SQL_RETIRE, source_id, now, poll_id,
-                                                          &st->jobs_retired, false, err)) < 0)
+        if (o->result == STORE_POLL_OK &&
+            (rc = o->seen
+                      ? retire_unseen(q, source_id, now, poll_id, o->seen, &st->jobs_retired, err)
+                      : apply_one(q, SQL_RETIRE, source_id, now, poll_id, &st->jobs_retired, false,
+                                  err)) < 0)
             goto out;
         if ((rc = apply_one(q, SQL_RUNS_NEW, source_id, now, poll_id, &st->runs_new, true, err)) <
                 0 ||
             (rc = apply_one(q, SQL_RUNS, source_id, now, poll_id, &total_runs, false, err)) < 0 ||
             (rc = apply_one(q, SQL_OBJECTS, source_id, now, poll_id, &st->objects_changed, false,
                             err)) < 0 ||
-            (rc = finish_superseded(q, source_id, now, poll_id, &st->runs_superseded, err)) < 0)
+            (rc = finish_superseded(q, source_id, now, poll_id, &st->runs_superseded, err)) < 0 ||
+            (rc = apply_one(q, SQL_FINGERPRINTS, source_id, now, poll_id, &st->fingerprints_changed,
+                            false, err)) < 0)
             goto out;
         st->runs_updated = total_runs - st->runs_new + st->runs_superseded;
         if (o->state_key && o->state_value) {
@@ -721,11 +805,6 @@ out:
     if (rc < 0)
         exec(q, "ROLLBACK", NULL);
     return rc;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
 }
 
 static int sq_status_each(void *impl, const char *customer,

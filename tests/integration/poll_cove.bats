@@ -88,6 +88,97 @@ dump() {
     [ "$(q "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'")" -eq 2 ]
 }
 
+# issue 12: a device whose fingerprint is unchanged is dropped before any SQL
+@test "fingerprints: an unchanged second poll stages nothing, writes no row, retires nothing" {
+    cove --devices 40
+    conf 1000
+    poll >/dev/null
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 40 ]
+    before=$(dump "$T/b.db")
+    stamps=$(q "SELECT MAX(updated_at) FROM job; SELECT MAX(updated_at) FROM job_run;
+        SELECT COUNT(*) FROM job_object;")
+    run poll --verbose
+    [ "$status" -eq 0 ]
+    # every device skipped as unchanged: not one staged
+    [[ "$output" == *"unchanged=40"* ]]
+    [[ "$output" == *"runs_new=0 runs_updated=0"* ]]
+    [ "$(dump "$T/b.db")" = "$before" ]
+    [ "$(q "SELECT MAX(updated_at) FROM job; SELECT MAX(updated_at) FROM job_run;
+        SELECT COUNT(*) FROM job_object;")" = "$stamps" ]
+    [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM poll_run WHERE result = 'ok'")" -eq 2 ]
+}
+
+# jobfield EXT SQL-EXPR: one value of the job with external id EXT and its vendor run
+jobrun() {
+    q "SELECT $2 FROM job j JOIN job_run r ON r.job_id = j.id WHERE j.external_id = '$1'
+        AND r.source_type = 'api' ORDER BY r.start_at DESC LIMIT 1"
+}
+
+@test "fingerprints: a change of only the colour bar, the error count or one datasource's status is applied" {
+    cove --devices 20
+    conf 1000
+    # three devices with a finished last session and a Files and Folders datasource
+    poll >/dev/null
+    mapfile -t ids < <(q "SELECT j.external_id FROM job j JOIN job_run r ON r.job_id = j.id
+        JOIN job_object o ON o.run_id = r.id WHERE r.source_type = 'api'
+        AND r.status <> 'running' AND o.name = 'Files and Folders' AND r.error_count IS NOT NULL
+        AND j.colour_bar IS NOT NULL
+        ORDER BY j.external_id LIMIT 3")
+    [ "${#ids[@]}" -eq 3 ]
+    a=${ids[0]} b=${ids[1]} c=${ids[2]}
+    poll >/dev/null # every fingerprint recorded and confirmed
+    bar=$(q "SELECT colour_bar FROM job WHERE external_id = '$a'")
+    newbar="${bar%?}$([ "${bar: -1}" = 2 ] && echo 5 || echo 2)"
+    ctl devices "{\"set\": {\"account_id\": $a, \"D09F08\": \"$newbar\"}}" >/dev/null
+    errs=$(jobrun "$b" r.error_count)
+    ctl devices "{\"set\": {\"account_id\": $b, \"D09F06\": $((errs + 7))}}" >/dev/null
+    ost=$(jobrun "$c" "(SELECT o.raw_status FROM job_object o WHERE o.run_id = r.id AND o.name = 'Files and Folders')")
+    nst=$([ "$ost" = 2 ] && echo 5 || echo 2)
+    ctl devices "{\"set\": {\"account_id\": $c, \"D01F00\": $nst}}" >/dev/null
+    run poll --verbose
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"unchanged=17"* ]]
+    [ "$(q "SELECT colour_bar FROM job WHERE external_id = '$a'")" = "$newbar" ]
+    [ "$(jobrun "$b" r.error_count)" -eq $((errs + 7)) ]
+    [ "$(jobrun "$c" "(SELECT o.raw_status FROM job_object o WHERE o.run_id = r.id AND o.name = 'Files and Folders')")" = "$nst" ]
+    # and the next poll, with nothing changed, skips all 20 again
+    run poll --verbose
+    [[ "$output" == *"unchanged=20"* ]]
+}
+
+@test "fingerprints: a removed device is retired by the next full poll, the unchanged ones are not" {
+    cove --devices 10
+    conf
+    poll >/dev/null
+    poll >/dev/null
+    ctl devices '{"remove": 200003}' >/dev/null
+    run poll --verbose
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"unchanged=9"* ]]
+    [ "$(q "SELECT retired_at IS NOT NULL FROM job WHERE external_id = '200003'")" -eq 1 ]
+    [ "$(q "SELECT COUNT(*) FROM job WHERE retired_at IS NULL")" -eq 9 ]
+    # a retired device that comes back is staged (its fingerprint is not consulted) and revived
+    run poll --verbose
+    [[ "$output" == *"unchanged=9"* ]]
+    [ "$(q "SELECT COUNT(*) FROM job WHERE retired_at IS NULL")" -eq 9 ]
+}
+
+@test "fingerprints: a partial poll that skipped unchanged devices retires nothing" {
+    # the first poll reads the fleet in one page, so the once-only empty page at record 20
+    # meets the second poll, which pages by 10 (the sim keeps its sessions: no restart)
+    cove --devices 30 --empty-page-at 20
+    conf 30
+    poll >/dev/null
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 30 ]
+    conf 10
+    run poll --verbose
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"unchanged=20"* ]]
+    [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = partial ]
+    [ "$(q 'SELECT COUNT(*) FROM job WHERE retired_at IS NOT NULL')" -eq 0 ]
+}
+
 @test "a session that completes updates its run in place; a new session is a new run" {
     cove --devices 10
     conf
@@ -369,6 +460,36 @@ password_file = $T/$([ "$s" = bad ] && echo bad || echo cove).secret
 interval = 10s
 CONF
     done
+}
+
+@test "fingerprints: kill -9 during a re-poll changes nothing visible, fingerprints included" {
+    cove --devices 200 --seed 7 --latency-ms 40
+    conf 20 ref.db
+    poll >/dev/null
+    conf 20 crash.db
+    poll >/dev/null
+    ctl advance '{"all": true}' >/dev/null # a new session on every device: all changed
+    fps() { sqlite3 "$1" "SELECT j.external_id, f.fp FROM job_fingerprint f JOIN job j ON j.id = f.job_id ORDER BY 1"; }
+    before=$(dump "$T/crash.db")
+    fp_before=$(fps "$T/crash.db")
+    "$BACKUPCTL" poll --once --config "$T/b.conf" >/dev/null 2>&1 &
+    pid=$!
+    i=0
+    until [ "$(DB=$T/crash.db q 'SELECT COUNT(DISTINCT poll_id) FROM stage_job' 2>/dev/null || echo 0)" -ge 1 ]; do
+        i=$((i + 1)); [ $i -lt 400 ] || break
+        sleep 0.02
+    done
+    kill -9 $pid
+    wait $pid || true
+    [ "$(dump "$T/crash.db")" = "$before" ]
+    [ "$(fps "$T/crash.db")" = "$fp_before" ]
+    run poll
+    [ "$status" -eq 0 ]
+    conf 20 ref.db
+    poll >/dev/null
+    [ "$(dump "$T/crash.db")" = "$(dump "$T/ref.db")" ]
+    [ "$(fps "$T/crash.db")" = "$(fps "$T/ref.db")" ]
+    [ "$(fps "$T/crash.db")" != "$fp_before" ]
 }
 
 @test "poll loop: rejected credentials are never retried while the good source keeps polling" {
