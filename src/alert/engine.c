@@ -178,7 +178,7 @@ static int collect_src(const struct store_alert_source *r, void *ud)
     o->error = r->last_error ? xstrdup(r->last_error) : NULL;
     /* Down: its latest finished poll failed and no good poll in 3 intervals (the rule of
      * backupctl_source_up). A source never polled yet is not down: nothing was tried. */
-    bool up = r->last_ok_at > 0 && c->now - r->last_ok_at <= 3 * r->interval_ms;
+    bool up = store_source_up(r->last_ok_at, r->interval_ms, c->now);
     o->down = r->last_result && is(r->last_result, "failed") && !up;
     return 0;
 }
@@ -238,18 +238,12 @@ bool alert_maint_open(const struct bk_maint_cfg *m, const char *tzname, int64_t 
     return open;
 }
 
-static bool glob(const char *pat, const char *v)
-{
-    return !pat || fnmatch(pat, v ? v : "", 0) == 0;
-}
-
 static bool in_maintenance(const struct bk_config *cfg, const char *customer, const char *tz,
                            const char *source, const char *job, int64_t now)
 {
     for (size_t i = 0; i < cfg->nmaints; i++) {
         const struct bk_maint_cfg *m = &cfg->maints[i];
-        if (glob(m->customer, customer) && glob(m->source, source) && glob(m->job, job) &&
-            alert_maint_open(m, tz, now))
+        if (config_maint_matches(m, customer, source, job) && alert_maint_open(m, tz, now))
             return true;
     }
     return false;
@@ -268,6 +262,13 @@ struct subject {
 static bool has_webhook(const struct bk_alert_cfg *a)
 {
     return a->webhook || a->webhook_ref.file || a->webhook_ref.env;
+}
+
+static char *job_link(const struct bk_config *cfg, int64_t job_id)
+{
+    char path[40];
+    snprintf(path, sizeof path, "/#/jobs/%lld", (long long)job_id);
+    return config_public_link(cfg, path);
 }
 
 /* One outbox row per channel of a. fixed_key: a stable key (a summary's, so it is queued
@@ -299,8 +300,8 @@ static int queue_rows(struct bk_store *s, const struct bk_alert_cfg *a, int64_t 
 }
 
 static int queue(struct bk_store *s, const struct bk_config *cfg, const struct bk_alert_cfg *a,
-                 int64_t incident_id, const char *incident_uid, int seq, const char *event,
-                 enum cond c, const struct subject *x, const char *note, int64_t now,
+                 int64_t incident_id, int seq, const char *event, enum cond c,
+                 const struct subject *x, const char *note, int64_t now,
                  struct alert_eval_stats *st, struct bk_err *err)
 {
     char *title =
@@ -313,12 +314,8 @@ static int queue(struct bk_store *s, const struct bk_config *cfg, const struct b
         title = t;
     }
     char *url = NULL;
-    if (cfg->public_url && strcmp(x->scope, "job") == 0) {
-        size_t n = strlen(cfg->public_url);
-        while (n > 0 && cfg->public_url[n - 1] == '/')
-            n--;
-        url = xasprintf("%.*s/#/jobs/%lld", (int)n, cfg->public_url, (long long)x->target);
-    }
+    if (strcmp(x->scope, "job") == 0)
+        url = job_link(cfg, x->target);
     char at[40] = "";
     if (x->run_at)
         bk_iso8601(x->run_at, at, sizeof at);
@@ -354,7 +351,6 @@ static int queue(struct bk_store *s, const struct bk_config *cfg, const struct b
     }
     char *payload = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    (void)incident_uid;
     int rc = queue_rows(s, a, incident_id, seq, event, title, payload, NULL, now, st, err);
     free(payload);
     free(text);
@@ -406,14 +402,14 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
             return 0;
         }
         st->opened++;
-        return queue(s, cfg, a, id, uid, 0, cond_event(cur), cur, x, NULL, now, st, err);
+        return queue(s, cfg, a, id, 0, cond_event(cur), cur, x, NULL, now, st, err);
     }
     if (cur == C_OK) {
         int rc = store_incident_update(s, inc->id, inc->seq + 1, inc->kind, 0, 0, true, now, err);
         if (rc < 0 || inc->muted || !a->recovered)
             return rc;
         st->closed++;
-        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1,
+        return queue(s, cfg, a, inc->id, inc->seq + 1,
                      strcmp(x->scope, "source") == 0 ? "source.recovered" : "run.recovered", C_OK,
                      x, NULL, now, st, err);
     }
@@ -425,8 +421,7 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
         if (rc < 0)
             return rc;
         st->followups++;
-        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, cond_event(cur), cur, x, NULL, now,
-                     st, err);
+        return queue(s, cfg, a, inc->id, inc->seq + 1, cond_event(cur), cur, x, NULL, now, st, err);
     }
     /* Reminders while nobody reviewed the run; a review acknowledges the incident. */
     if (a->repeat_ms > 0 && !x->reviewed && inc->last_sent_at > 0 &&
@@ -437,8 +432,7 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
         if (rc < 0)
             return rc;
         st->reminders++;
-        return queue(s, cfg, a, inc->id, inc->uid, inc->seq + 1, "reminder", k, x, NULL, now, st,
-                     err);
+        return queue(s, cfg, a, inc->id, inc->seq + 1, "reminder", k, x, NULL, now, st, err);
     }
     return 0;
 }
@@ -536,14 +530,8 @@ static int sum_row(const struct store_summary_run *r, void *ud)
     it->job = keep(x, xstrdup(r->job ? r->job : ""));
     it->status = keep(x, xstrdup(r->status ? r->status : ""));
     it->message = r->message ? keep(x, xstrdup(r->message)) : NULL;
-    it->url = NULL;
-    if (x->cfg->public_url) {
-        size_t n = strlen(x->cfg->public_url);
-        while (n > 0 && x->cfg->public_url[n - 1] == '/')
-            n--;
-        it->url = keep(
-            x, xasprintf("%.*s/#/jobs/%lld", (int)n, x->cfg->public_url, (long long)r->job_id));
-    }
+    char *url = job_link(x->cfg, r->job_id);
+    it->url = url ? keep(x, url) : NULL;
     it->at_ms = r->start_at;
     return 0;
 }
@@ -661,7 +649,7 @@ static int summaries(struct bk_store *s, const struct bk_config *cfg, int64_t no
             continue;
         }
         for (size_t k = 0; rc >= 0 && k < sc.n; k++)
-            if (glob(a->customer, sc.v[k].name))
+            if (config_glob(a->customer, sc.v[k].name))
                 rc = summary_one(s, cfg, a, sc.v[k].name, sc.v[k].tz, sc.v[k].jobs, now, st, err);
     }
     for (size_t k = 0; k < sc.n; k++) {
@@ -759,7 +747,7 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         }
         for (size_t i = 0; i < c.nsrcs && rc >= 0; i++) {
             struct src *sr = &c.srcs[i];
-            if (!glob(a->source, sr->name) || a->job || a->kind)
+            if (!config_glob(a->source, sr->name) || a->job || a->kind)
                 continue;
             if (a->customer && !src_hit[i])
                 continue;

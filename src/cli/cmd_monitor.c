@@ -579,7 +579,7 @@ static int check_source(const struct store_source_row *r, void *ud)
     c->seen[i] = true;
     if (r->paused || bk_source_type_passive(c->cfg->sources[i].type))
         return 0; /* a push source is never polled, so never "down" */
-    if (r->last_success_at <= 0 || c->now - r->last_success_at > 3 * r->interval_ms)
+    if (!store_source_up(r->last_success_at, r->interval_ms, c->now))
         c->sources_down++;
     return 0;
 }

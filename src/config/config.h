@@ -177,6 +177,14 @@ const struct bk_stale_cfg *config_find_stale(const struct bk_config *c, const ch
 /* Does an alert section's filter take a job of this customer/source/name/kind? */
 bool config_alert_matches(const struct bk_alert_cfg *a, const char *customer, const char *source,
                           const char *job, const char *kind);
+/* Does a maintenance section's filter take a job (or, with job NULL, a source)? */
+bool config_maint_matches(const struct bk_maint_cfg *m, const char *customer, const char *source,
+                          const char *job);
+/* A glob of a filter key (NULL = any) against a value (NULL = ""): the rule of every section. */
+bool config_glob(const char *pattern, const char *value);
+/* server.public_url without its trailing slashes followed by path ("/#/jobs/3"), allocated;
+ * NULL when public_url is not set. */
+char *config_public_link(const struct bk_config *cfg, const char *path);
 /* Default config path: $BACKUPCTL_CONFIG, else /etc/backupctl/backupctl.conf. */
 const char *config_default_path(void);
 

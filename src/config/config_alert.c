@@ -25,7 +25,7 @@ static int msgf(char *msg, size_t n, const char *fmt, ...)
     return 0;
 }
 
-static bool glob_ok(const char *pat, const char *v)
+bool config_glob(const char *pat, const char *v)
 {
     return !pat || fnmatch(pat, v ? v : "", 0) == 0;
 }
@@ -33,8 +33,25 @@ static bool glob_ok(const char *pat, const char *v)
 bool config_alert_matches(const struct bk_alert_cfg *a, const char *customer, const char *source,
                           const char *job, const char *kind)
 {
-    return glob_ok(a->customer, customer) && glob_ok(a->source, source) && glob_ok(a->job, job) &&
-           glob_ok(a->kind, kind);
+    return config_glob(a->customer, customer) && config_glob(a->source, source) &&
+           config_glob(a->job, job) && config_glob(a->kind, kind);
+}
+
+bool config_maint_matches(const struct bk_maint_cfg *m, const char *customer, const char *source,
+                          const char *job)
+{
+    return config_glob(m->customer, customer) && config_glob(m->source, source) &&
+           config_glob(m->job, job);
+}
+
+char *config_public_link(const struct bk_config *cfg, const char *path)
+{
+    if (!cfg->public_url)
+        return NULL;
+    size_t n = strlen(cfg->public_url);
+    while (n > 0 && cfg->public_url[n - 1] == '/')
+        n--;
+    return xasprintf("%.*s%s", (int)n, cfg->public_url, path);
 }
 
 /* customer/source/job/kind = PATTERN: the filter keys shared by both sections. */

@@ -487,7 +487,7 @@ static int write_slots(struct ev *e, const struct job *j, const struct bk_schedu
     int64_t covered = sp->last_ok_start;
     /* a source polled fine within 3 intervals (check's rule) is only waiting for its next
      * poll: the slot stays expected; one that is not is down, and the slot unknown */
-    bool healthy = covered > 0 && sp->interval_ms > 0 && e->now - covered <= 3 * sp->interval_ms;
+    bool healthy = sp->interval_ms > 0 && store_source_up(covered, sp->interval_ms, e->now);
     int rc = 0;
     /* slots of the window that the schedule no longer has go; a missed one only when the
      * schedule changed (see drop_missed) */

@@ -17,10 +17,9 @@
 char *store_push_url(const struct bk_config *cfg, unsigned port, const char *uuid)
 {
     if (cfg->public_url) {
-        size_t n = strlen(cfg->public_url);
-        while (n > 0 && cfg->public_url[n - 1] == '/')
-            n--;
-        return xasprintf("%.*s/ping/%s", (int)n, cfg->public_url, uuid);
+        char path[80];
+        snprintf(path, sizeof path, "/ping/%s", uuid);
+        return config_public_link(cfg, path);
     }
     const char *listen = cfg->listen ? cfg->listen : "127.0.0.1:8080";
     const char *host = listen, *lport = strrchr(listen, ':'); /* "[::1]:8080" too */

@@ -115,6 +115,11 @@ int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,
     return s->ops->poll_finish(s->impl, poll_id, source_id, o, st, err);
 }
 
+bool store_source_up(int64_t last_ok_ms, int64_t interval_ms, int64_t now_ms)
+{
+    return last_ok_ms > 0 && now_ms - last_ok_ms <= 3 * interval_ms;
+}
+
 int store_status_each(struct bk_store *s, const char *customer,
                       int (*cb)(const struct store_status_row *r, void *ud), void *ud,
                       struct bk_err *err)

@@ -161,6 +161,9 @@ int store_expected_eval_job(struct bk_store *s, const struct bk_config *cfg, int
 enum bk_fresh store_job_freshness(int64_t last_real_run_ms, int64_t first_seen_ms, int64_t now_ms,
                                   int64_t job_warn_ms, int64_t job_crit_ms, int64_t warn_ms,
                                   int64_t crit_ms);
+/* Source up, the ONE rule shared by check, /metrics, the API, the expected-runs evaluator and
+ * the alerts: its last successful poll (ms, 0 = never) is at most 3 intervals old. */
+bool store_source_up(int64_t last_ok_ms, int64_t interval_ms, int64_t now_ms);
 /* "ok", "old", "stale", "never_new", "never_old" (the API's words). */
 const char *store_fresh_name(int fresh);
 /* SQL columns for a query over `job j`: the job's last real run start (0 if none), its

@@ -248,9 +248,9 @@ static void col_write(struct bk_buf *b, const struct store_row *r, int i, const 
                               : "false");
         return;
     case C_UP: {
-        /* the metrics rule: down when the last good poll is older than 3 intervals, or never */
+        /* store_source_up: down when the last good poll is older than 3 intervals, or never */
         int64_t last = store_row_int(r, i), interval = store_row_int(r, c->aux);
-        bk_buf_appends(b, last > 0 && env->now - last <= 3 * interval ? "true" : "false");
+        bk_buf_appends(b, store_source_up(last, interval, env->now) ? "true" : "false");
         return;
     }
     case C_ACTIVE: {

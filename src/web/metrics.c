@@ -135,7 +135,7 @@ static int src_cb(const struct store_row *r, void *ud)
     if (!name || (c->cfg && !config_find_source(c->cfg, name)))
         return 0; /* a source removed from the config is no longer watched */
     int64_t interval = store_row_int(r, 1), last_ok = store_row_int(r, 2);
-    bool up = last_ok > 0 && c->now - last_ok <= 3 * interval;
+    bool up = store_source_up(last_ok, interval, c->now);
     bk_buf_appends(&c->up, "backupctl_source_up");
     source_label(&c->up, name);
     bk_buf_printf(&c->up, " %d\n", up ? 1 : 0);
