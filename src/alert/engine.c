@@ -208,14 +208,9 @@ static int64_t local_to_utc_ms(const struct bk_tz *tz, const char *when)
     return bk_tz_local_to_utc(tz, local) * 1000;
 }
 
-bool alert_maint_open(const struct bk_maint_cfg *m, const char *tzname, int64_t now_ms)
+static bool maint_open_in(const struct bk_maint_cfg *m, const struct bk_tz *z, int64_t now_ms)
 {
-    struct bk_tz *tz = NULL;
     struct bk_err e = {0};
-    const char *zone = m->timezone ? m->timezone : tzname;
-    if (bk_tz_load(zone, &tz, &e) < 0)
-        tz = NULL; /* an unknown zone name: UTC */
-    const struct bk_tz *z = tz ? tz : bk_tz_utc();
     bool open = false;
     if (m->start && m->end) {
         int64_t a = local_to_utc_ms(z, m->start), b = local_to_utc_ms(z, m->end);
@@ -234,16 +229,91 @@ bool alert_maint_open(const struct bk_maint_cfg *m, const char *tzname, int64_t 
             }
         }
     }
+    return open;
+}
+
+bool alert_maint_open(const struct bk_maint_cfg *m, const char *tzname, int64_t now_ms)
+{
+    struct bk_tz *tz = NULL;
+    struct bk_err e = {0};
+    if (bk_tz_load(m->timezone ? m->timezone : tzname, &tz, &e) < 0)
+        tz = NULL; /* an unknown zone name: UTC */
+    bool open = maint_open_in(m, tz ? tz : bk_tz_utc(), now_ms);
     bk_tz_free(tz);
     return open;
 }
 
-static bool in_maintenance(const struct bk_config *cfg, const char *customer, const char *tz,
-                           const char *source, const char *job, int64_t now)
+/* What one evaluation learns once and asks many times: the zones it loaded (a file read
+ * each) and whether a maintenance section is open in a zone. */
+struct memo_tz {
+    char *name;
+    struct bk_tz *tz;
+};
+struct memo_maint {
+    size_t mi;
+    const struct bk_tz *tz;
+    bool open;
+};
+struct memo {
+    struct memo_tz *tz;
+    size_t ntz;
+    struct memo_maint *m;
+    size_t nm;
+};
+
+/* The zone name (NULL = the server's), loaded once per evaluation; UTC when unknown. */
+static const struct bk_tz *memo_tz(struct memo *mo, const char *name)
+{
+    const char *key = name ? name : "";
+    for (size_t i = 0; i < mo->ntz; i++)
+        if (strcmp(mo->tz[i].name, key) == 0)
+            return mo->tz[i].tz ? mo->tz[i].tz : bk_tz_utc();
+    struct bk_tz *tz = NULL;
+    struct bk_err e = {0};
+    if (bk_tz_load(name, &tz, &e) < 0)
+        tz = NULL;
+    mo->tz = xrealloc(mo->tz, (mo->ntz + 1) * sizeof *mo->tz);
+    mo->tz[mo->ntz].name = xstrdup(key);
+    mo->tz[mo->ntz].tz = tz;
+    mo->ntz++;
+    return tz ? tz : bk_tz_utc();
+}
+
+static void memo_free(struct memo *mo)
+{
+    for (size_t i = 0; i < mo->ntz; i++) {
+        free(mo->tz[i].name);
+        bk_tz_free(mo->tz[i].tz);
+    }
+    free(mo->tz);
+    free(mo->m);
+}
+
+/* A job's (or, with job NULL, a source's) maintenance: a matching section open now in its
+ * zone (the section's, else the customer's, else the server's), computed once per
+ * (section, zone) and evaluation. */
+static bool in_maintenance(struct memo *mo, const struct bk_config *cfg, const char *customer,
+                           const char *customer_tz, const char *source, const char *job,
+                           int64_t now)
 {
     for (size_t i = 0; i < cfg->nmaints; i++) {
         const struct bk_maint_cfg *m = &cfg->maints[i];
-        if (config_maint_matches(m, customer, source, job) && alert_maint_open(m, tz, now))
+        if (!config_maint_matches(m, customer, source, job))
+            continue;
+        const struct bk_tz *z = memo_tz(mo, m->timezone   ? m->timezone
+                                            : customer_tz ? customer_tz
+                                                          : cfg->timezone);
+        size_t k = 0;
+        while (k < mo->nm && !(mo->m[k].mi == i && mo->m[k].tz == z))
+            k++;
+        if (k == mo->nm) {
+            mo->m = xrealloc(mo->m, (mo->nm + 1) * sizeof *mo->m);
+            mo->m[k].mi = i;
+            mo->m[k].tz = z;
+            mo->m[k].open = maint_open_in(m, z, now);
+            mo->nm++;
+        }
+        if (mo->m[k].open)
             return true;
     }
     return false;
@@ -440,6 +510,7 @@ static int apply(struct bk_store *s, const struct bk_config *cfg, const struct b
 /* ---- the end of a maintenance window ------------------------------------------------ */
 
 struct maint_ctx {
+    struct memo *mo;
     const struct bk_config *cfg;
     int64_t now;
     struct bk_buf text;
@@ -451,7 +522,7 @@ static int maint_row(const struct store_maint_incident *r, void *ud)
 {
     struct maint_ctx *c = ud;
     bool job = r->scope && strcmp(r->scope, "job") == 0;
-    if (in_maintenance(c->cfg, job ? r->customer : NULL, job ? r->tz : NULL, r->source,
+    if (in_maintenance(c->mo, c->cfg, job ? r->customer : NULL, job ? r->tz : NULL, r->source,
                        job ? r->job : NULL, c->now))
         return 0; /* its window is not over */
     c->ids = xrealloc(c->ids, (c->n + 1) * sizeof *c->ids);
@@ -470,11 +541,11 @@ static int maint_row(const struct store_maint_incident *r, void *ud)
 
 /* Once its maintenance window is over, one message per section lists what opened during it:
  * recovered since, or still open (those then remind and recover like any incident). */
-static int maint_summary(struct bk_store *s, const struct bk_config *cfg,
+static int maint_summary(struct memo *mo, struct bk_store *s, const struct bk_config *cfg,
                          const struct bk_alert_cfg *a, int64_t now, struct alert_eval_stats *st,
                          struct bk_err *err)
 {
-    struct maint_ctx c = {.cfg = cfg, .now = now};
+    struct maint_ctx c = {.mo = mo, .cfg = cfg, .now = now};
     bk_buf_init(&c.text, 1u << 20);
     int rc = store_maint_incidents(s, a->name, maint_row, &c, err);
     for (size_t i = 0; rc >= 0 && i < c.n; i++)
@@ -573,19 +644,15 @@ static uint64_t fnv(const char *a, const char *b)
 /* One summary per (section, scope, local day), once the section's summary time has passed
  * in the scope's zone (the customer's, else the server's): the last 24 hours' failures,
  * misses and warnings, or "all N backups OK". Its key is stable, so it is queued once. */
-static int summary_one(struct bk_store *s, const struct bk_config *cfg,
+static int summary_one(struct memo *mo, struct bk_store *s, const struct bk_config *cfg,
                        const struct bk_alert_cfg *a, const char *scope_name, const char *tzname,
                        int64_t jobs, int64_t now, struct alert_eval_stats *st, struct bk_err *err)
 {
-    struct bk_tz *tz = NULL;
-    struct bk_err e = {0};
-    if (bk_tz_load(tzname ? tzname : cfg->timezone, &tz, &e) < 0)
-        tz = NULL;
+    const struct bk_tz *tz = memo_tz(mo, tzname ? tzname : cfg->timezone);
     struct bk_civil c;
-    bk_tz_civil(tz ? tz : bk_tz_utc(), now / 1000, &c);
+    bk_tz_civil(tz, now / 1000, &c);
     char zone[64];
-    snprintf(zone, sizeof zone, "%s", tz ? bk_tz_name(tz) : "UTC");
-    bk_tz_free(tz);
+    snprintf(zone, sizeof zone, "%s", bk_tz_name(tz));
     if (c.hour * 60 + c.min < a->summary_minute)
         return 0;
     char key[64];
@@ -630,7 +697,7 @@ static int summary_one(struct bk_store *s, const struct bk_config *cfg,
     return rc;
 }
 
-static int summaries(struct bk_store *s, const struct bk_config *cfg, int64_t now,
+static int summaries(struct memo *mo, struct bk_store *s, const struct bk_config *cfg, int64_t now,
                      struct alert_eval_stats *st, struct bk_err *err)
 {
     bool any = false;
@@ -645,12 +712,13 @@ static int summaries(struct bk_store *s, const struct bk_config *cfg, int64_t no
         if (a->summary_minute < 0)
             continue;
         if (a->summary_all) {
-            rc = summary_one(s, cfg, a, NULL, NULL, sc.total, now, st, err);
+            rc = summary_one(mo, s, cfg, a, NULL, NULL, sc.total, now, st, err);
             continue;
         }
         for (size_t k = 0; rc >= 0 && k < sc.n; k++)
             if (config_glob(a->customer, sc.v[k].name))
-                rc = summary_one(s, cfg, a, sc.v[k].name, sc.v[k].tz, sc.v[k].jobs, now, st, err);
+                rc = summary_one(mo, s, cfg, a, sc.v[k].name, sc.v[k].tz, sc.v[k].jobs, now, st,
+                                 err);
     }
     for (size_t k = 0; k < sc.n; k++) {
         free(sc.v[k].name);
@@ -701,6 +769,7 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     struct store_incident *inc = NULL;
     size_t ninc = 0;
     bool *seen = NULL;
+    struct memo mo = {0};
     int rc = store_begin(s, err); /* the write lock first: two evaluators never both open */
     if (rc < 0)
         return rc;
@@ -730,9 +799,9 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             if (!open && cur == C_FAILED && j->consec < a->after)
                 cur = C_KEEP; /* not yet `after` failures in a row */
             bool maint = !open && cur != C_OK && cur != C_KEEP &&
-                         in_maintenance(cfg, j->customer, j->tz, j->source, j->name, now_ms);
+                         in_maintenance(&mo, cfg, j->customer, j->tz, j->source, j->name, now_ms);
             if (open && open->muted)
-                maint = in_maintenance(cfg, j->customer, j->tz, j->source, j->name, now_ms);
+                maint = in_maintenance(&mo, cfg, j->customer, j->tz, j->source, j->name, now_ms);
             struct subject x = {.scope = "job",
                                 .target = j->id,
                                 .customer = j->customer,
@@ -755,7 +824,8 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             if (open)
                 seen[open - inc] = true;
             enum cond cur = sr->down ? C_DOWN : C_OK;
-            bool maint = cur == C_DOWN && in_maintenance(cfg, NULL, NULL, sr->name, NULL, now_ms);
+            bool maint =
+                cur == C_DOWN && in_maintenance(&mo, cfg, NULL, NULL, sr->name, NULL, now_ms);
             struct subject x = {.scope = "source",
                                 .target = sr->id,
                                 .source = sr->name,
@@ -765,7 +835,7 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
         }
         free(src_hit);
         if (rc >= 0 && cfg->nmaints)
-            rc = maint_summary(s, cfg, a, now_ms, st, err);
+            rc = maint_summary(&mo, s, cfg, a, now_ms, st, err);
     }
     /* An open incident nothing looked at: its job was retired, its source or section left
      * the configuration, or the section's filters no longer take it. Closed without a word
@@ -775,9 +845,10 @@ int alert_evaluate(struct bk_store *s, const struct bk_config *cfg, int64_t now_
             rc = store_incident_update(s, inc[i].id, inc[i].seq, inc[i].kind, 0, 0, true, now_ms,
                                        err);
     if (rc >= 0)
-        rc = summaries(s, cfg, now_ms, st, err);
+        rc = summaries(&mo, s, cfg, now_ms, st, err);
 out:
     free(seen);
+    memo_free(&mo);
     store_incidents_free(inc, ninc);
     free_ctx(&c);
     if (rc < 0) {
