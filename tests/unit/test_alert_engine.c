@@ -216,6 +216,23 @@ static void test_retired_job_closes_quietly(void **state)
     assert_string_equal(events(), "run.failed");
 }
 
+static void test_filters(void **state)
+{
+    (void)state;
+    /* a section for another customer, and one for Acme's servers named db-* only */
+    open_with("customer = Contoso", "[alert \"db\"]\nwebhook = http://127.0.0.1:1/db\n"
+                                    "customer = Ac*\njob = db-*\nkind = server\n");
+    add_poll(g_t0, "ok");
+    add_run(add_job("srv-01"), g_t0 - H, "failed", 0);
+    add_run(add_job("db-01"), g_t0 - H, "failed", 0);
+    assert_int_equal(eval(g_t0).opened, 1);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_incident WHERE alert = 'db'"), 1);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_incident WHERE alert = 'ops'"), 0);
+    assert_int_equal(q_int("SELECT COUNT(*) FROM alert_incident i JOIN job j ON j.id = i.target_id"
+                           " WHERE j.name = 'db-01'"),
+                     1);
+}
+
 static void test_recovered_off_and_override(void **state)
 {
     (void)state;
@@ -497,6 +514,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_one_incident_then_recovered, teardown),
         cmocka_unit_test_teardown(test_recovered_off_and_override, teardown),
+        cmocka_unit_test_teardown(test_filters, teardown),
         cmocka_unit_test_teardown(test_retired_job_closes_quietly, teardown),
         cmocka_unit_test_teardown(test_reminders_stop_on_review, teardown),
         cmocka_unit_test_teardown(test_maintenance_mutes_then_tells_once, teardown),
