@@ -48,6 +48,7 @@ struct entity {
     bool scripted;
     struct script script;
     int64_t counts[ET_COUNT]; /* policies: members per type */
+    int64_t rpo_s;            /* policies: the RPO (default 24 h) */
 };
 
 struct job {
@@ -83,6 +84,13 @@ enum map_shape {
 static const char *const map_shape_names[] = {"uuid-name",    "kind-uuid", "kind-list",
                                               "kind-objects", "list",      "mixed"};
 
+/* A policy's "rpo": the reference names the field but not its unit or shape, so the sim
+ * serves each one a client might meet (--rpo-format; mixed = each policy in turn). */
+enum rpo_format { RPO_MS, RPO_S, RPO_HOURS, RPO_ISO, RPO_TEXT, RPO_OBJECT, RPO_FORMATS };
+#define RPO_MIXED RPO_FORMATS
+static const char *const rpo_format_names[] = {"ms",   "s",      "hours", "iso",
+                                               "text", "object", "mixed"};
+
 /* The order GET /jobs lists jobs in: as orderBy asks (createdTime, -createdTime; newest first
  * without one), always oldest first (orderBy ignored), or a stable scramble (orderBy ignored). */
 enum job_order { ORDER_ASKED, ORDER_OLDEST, ORDER_SHUFFLE };
@@ -111,6 +119,8 @@ struct hycu {
     bool pct_percent;      /* --pct percent: completitionPct 0..100 instead of 0..1 */
     int64_t hide_job;      /* --hide-job K,N: the K-th job (1-based, creation order)… */
     int64_t hide_listings; /* …is left out of this many GET /jobs answers once it exists */
+    unsigned rpo_format;   /* enum rpo_format */
+    bool no_policies;      /* --no-policies: GET /policies answers 404 (an older controller) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -235,6 +245,7 @@ static size_t add_entity(struct hycu *h, enum ent_type t, const char *name, cons
         make_uuid(h->seed, 1, h->nents, e->uuid);
     }
     e->policy = NONE;
+    e->rpo_s = 86400;
     e->vm = NONE;
     return h->nents++;
 }
@@ -253,6 +264,36 @@ static size_t find_by_name(const struct hycu *h, int t, const char *name)
         if ((t < 0 || h->ents[i].type == (enum ent_type)t) && strcmp(h->ents[i].name, name) == 0)
             return i;
     return NONE;
+}
+
+static json_t *rpo_json(const struct hycu *h, const struct entity *e)
+{
+    unsigned f = h->rpo_format;
+    if (f == RPO_MIXED)
+        f = (unsigned)((size_t)(e - h->ents) % RPO_FORMATS);
+    int64_t s = e->rpo_s;
+    char buf[48];
+    switch (f) {
+    case RPO_MS:
+        return json_integer((json_int_t)(s * 1000));
+    case RPO_S:
+        return json_integer((json_int_t)s);
+    case RPO_HOURS:
+        return json_real((double)s / 3600.0);
+    case RPO_ISO:
+        snprintf(buf, sizeof(buf), "PT%" PRId64 "H%" PRId64 "M", s / 3600, s % 3600 / 60);
+        return json_string(buf);
+    case RPO_TEXT:
+        if (s % 86400 == 0)
+            snprintf(buf, sizeof(buf), "%" PRId64 " days", s / 86400);
+        else
+            snprintf(buf, sizeof(buf), "%" PRId64 " minutes", s / 60);
+        return json_string(buf);
+    default:
+        return s % 3600 == 0
+                   ? json_pack("{sIss}", "value", (json_int_t)(s / 3600), "unit", "HOURS")
+                   : json_pack("{sIss}", "value", (json_int_t)(s / 60), "unit", "MINUTES");
+    }
 }
 
 static json_t *entity_json(const struct hycu *h, const struct entity *e)
@@ -281,8 +322,8 @@ static json_t *entity_json(const struct hycu *h, const struct entity *e)
     case ET_COUNT:
         break;
     }
-    return json_pack("{sssssIsIsIsIsIss}", "uuid", e->uuid, "name", e->name, "rpo",
-                     (json_int_t)86400000, "vmsCount", (json_int_t)e->counts[ET_VM], "appsCount",
+    return json_pack("{sssssosIsIsIsIss}", "uuid", e->uuid, "name", e->name, "rpo", rpo_json(h, e),
+                     "vmsCount", (json_int_t)e->counts[ET_VM], "appsCount",
                      (json_int_t)e->counts[ET_APP], "sharesCount", (json_int_t)e->counts[ET_SHARE],
                      "vgsCount", (json_int_t)e->counts[ET_VG], "customer", e->customer);
 }
@@ -428,7 +469,7 @@ static int load_scenario(struct hycu *h, const char *path, json_t **members_out,
     static const char *const top_keys[] = {"default", "entities", NULL};
     static const char *const def_keys[] = {"outcome", "polls", "message", NULL};
     static const char *const ent_keys[] = {"type",    "name",    "uuid",    "outcome", "polls",
-                                           "message", "running", "members", NULL};
+                                           "message", "running", "members", "rpo",     NULL};
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
     json_t *v, *ents;
@@ -502,8 +543,16 @@ static int load_scenario(struct hycu *h, const char *path, json_t **members_out,
             snprintf(err, errsz, "%s: \"members\" is an array, for policies only", where);
             goto out;
         }
+        json_t *rpo = json_object_get(v, "rpo");
+        if (rpo != NULL && (t != ET_POLICY || !json_is_integer(rpo) ||
+                            json_integer_value(rpo) < 60 || json_integer_value(rpo) > 31622400)) {
+            snprintf(err, errsz, "%s: \"rpo\" is seconds (60..31622400), for policies only", where);
+            goto out;
+        }
         size_t idx = add_entity(h, (enum ent_type)t, name, json_string_value(juuid));
         struct entity *e = &h->ents[idx];
+        if (rpo != NULL)
+            e->rpo_s = (int64_t)json_integer_value(rpo);
         e->scripted = true;
         e->script.polls = -1; /* unset: the default's */
         if (parse_script(v, &e->script, err, errsz, where) != 0)
@@ -1094,7 +1143,9 @@ static void serve_rest(struct hycu *h, const struct sim_request *req, const char
          i++) {
         if (strcmp(seg0, collections[i].path) != 0)
             continue;
-        if (!get) {
+        if (h->no_policies && collections[i].type == ET_POLICY) {
+            sim_resp_set(resp, 404, rest_error(h, "Not found"));
+        } else if (!get) {
             method_not_allowed(h, resp, "GET");
         } else if (nseg == 1) {
             list_entities(h, req, collections[i].type, resp);
@@ -1304,6 +1355,11 @@ static void usage(FILE *out)
             "  --pct fraction|percent   completitionPct as 0..1 (default, HYCU 5.2) or 0..100\n"
             "  --hide-job K,N       leave the K-th job created out of the first N GET /jobs\n"
             "                       answers once it exists (GET /jobs/{uuid} still finds it)\n"
+            "  --rpo-format F       a policy's \"rpo\": ms, s, hours (a number), iso (PT24H0M),\n"
+            "                       text (\"1 days\", \"240 minutes\"), object ({value, unit})\n"
+            "                       or mixed (default: each policy in turn). Scenario policies\n"
+            "                       take \"rpo\" in seconds; others have 24 h\n"
+            "  --no-policies        GET /policies answers 404, as a controller without it\n"
             "  --help               this text\n",
             sim_config_usage());
 }
@@ -1399,6 +1455,16 @@ static int sim_option(struct hycu *h, const char *name, const char *val)
                         "kind-objects, list or mixed\n");
         return -1;
     }
+    if (strcmp(name, "--rpo-format") == 0) {
+        for (unsigned i = 0; i <= RPO_MIXED; i++)
+            if (strcmp(val, rpo_format_names[i]) == 0) {
+                h->rpo_format = i;
+                return 0;
+            }
+        fprintf(stderr, "hycu-sim: --rpo-format: expected ms, s, hours, iso, text, object or "
+                        "mixed\n");
+        return -1;
+    }
     if (strcmp(name, "--hide-job") == 0) {
         const char *comma = strchr(val, ',');
         char k[32];
@@ -1434,6 +1500,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&h.lock, NULL);
     h.def.outcome = xstrdup("OK");
     h.def.polls = 2;
+    h.rpo_format = RPO_MIXED;
     sim_config_init(&cfg);
 
     for (int i = 1; i < argc; i++) {
@@ -1451,7 +1518,7 @@ int main(int argc, char **argv)
             goto out;
         }
         snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-        bool flag = strcmp(name, "--no-total") == 0;
+        bool flag = strcmp(name, "--no-total") == 0 || strcmp(name, "--no-policies") == 0;
         if (flag && eq != NULL) {
             fprintf(stderr, "hycu-sim: %s takes no value\n", name);
             goto out;
@@ -1466,7 +1533,9 @@ int main(int argc, char **argv)
         }
         if (r > 0)
             continue;
-        if (flag) {
+        if (flag && strcmp(name, "--no-policies") == 0) {
+            h.no_policies = true;
+        } else if (flag) {
             h.no_total = true;
         } else if (strcmp(name, "--devices") == 0) {
             if (opt_int(name, val, 0, MAX_DEVICES, &devices) != 0)
@@ -1482,7 +1551,7 @@ int main(int argc, char **argv)
                 goto out;
         } else if (strcmp(name, "--job-types") == 0 || strcmp(name, "--job-order") == 0 ||
                    strcmp(name, "--entity-map") == 0 || strcmp(name, "--pct") == 0 ||
-                   strcmp(name, "--hide-job") == 0) {
+                   strcmp(name, "--hide-job") == 0 || strcmp(name, "--rpo-format") == 0) {
             if (sim_option(&h, name, val) != 0)
                 goto out;
         } else if (strcmp(name, "--scenario") == 0 || strcmp(name, "--token") == 0 ||

@@ -225,6 +225,10 @@ void bk_batch_fingerprints(const struct bk_batch *b, uint64_t *fp, long *run_job
         h = fnv_str(h, j->customer_ext_id);
         h = fnv_str(h, j->customer_name);
         h = fnv_str(h, j->colour_bar);
+        if (j->policy || j->policy_rpo_s) { /* only HYCU's: Cove's stay as they were */
+            h = fnv_str(h, j->policy);
+            h = fnv_int(h, j->policy_rpo_s);
+        }
         fp[i] = h;
         /* a job listed twice in one page: its runs count towards the last copy, which is the
          * one staging keeps */

@@ -16,6 +16,7 @@ void bk_job_rec_clear(struct bk_job_rec *j)
     free(j->customer_ext_id);
     free(j->customer_name);
     free(j->colour_bar);
+    free(j->policy);
     memset(j, 0, sizeof *j);
 }
 

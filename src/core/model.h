@@ -20,6 +20,8 @@ struct bk_job_rec {
     char *customer_name;
     char *colour_bar; /* Cove D09F08 (digits, last = most recent day) or NULL */
     int64_t colour_bar_as_of_ms;
+    char *policy;         /* HYCU: the entity's policy (protectionGroupName) or NULL */
+    int64_t policy_rpo_s; /* HYCU: that policy's RPO in seconds, 0 = none given */
     uint64_t fingerprint; /* set by the poller (core/fpset.h) for the store; 0 = none */
 };
 

@@ -1161,3 +1161,34 @@ void bk_sched_offline(const char *bar, int64_t bar_as_of_ms, int64_t last_sessio
         snprintf(out->reason, sizeof out->reason, "offline: no backup for %s%d days",
                  out->at_least ? "at least " : "", out->days);
 }
+
+/* ---- vendor policy ------------------------------------------------------------------- */
+
+bool bk_sched_policy(const struct bk_schedule *learned, int64_t rpo_s, const char *kind,
+                     struct bk_schedule *out)
+{
+    if (rpo_s < 60 || rpo_s > 366LL * DAY_S)
+        return false;
+    bool none =
+        !learned || learned->kind == BK_SCHED_UNKNOWN || learned->kind == BK_SCHED_IRREGULAR;
+    if (!none && bk_sched_period_s(learned, kind) <= rpo_s)
+        return false;
+    char spec[32];
+    if (rpo_s % DAY_S == 0)
+        snprintf(spec, sizeof spec, "%lldd", (long long)(rpo_s / DAY_S));
+    else if (rpo_s % 3600 == 0)
+        snprintf(spec, sizeof spec, "%lldh", (long long)(rpo_s / 3600));
+    else if (rpo_s % 60 == 0)
+        snprintf(spec, sizeof spec, "%lldm", (long long)(rpo_s / 60));
+    else
+        snprintf(spec, sizeof spec, "%llds", (long long)rpo_s);
+    struct bk_schedule s;
+    if (bk_sched_parse(spec, -1, &s, NULL) < 0 || s.kind != BK_SCHED_EVERY)
+        return false;
+    s.origin = BK_SCHED_POLICY;
+    s.confidence = 0;
+    if (learned)
+        s.day_start_min = learned->day_start_min;
+    *out = s;
+    return true;
+}

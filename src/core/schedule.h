@@ -99,7 +99,7 @@ enum bk_sched_kind {
     BK_SCHED_CRON,  /* configured cron expression */
 };
 
-enum bk_sched_origin { BK_SCHED_LEARNED = 0, BK_SCHED_CONFIGURED };
+enum bk_sched_origin { BK_SCHED_LEARNED = 0, BK_SCHED_CONFIGURED, BK_SCHED_POLICY };
 
 struct bk_cron {
     uint64_t minutes; /* bit 0-59 */
@@ -166,6 +166,18 @@ struct bk_learn_in {
 
 /* Learns the expected schedule; never fails (UNKNOWN when there is too little). */
 void bk_sched_learn(const struct bk_learn_in *in, struct bk_schedule *out);
+
+/* A vendor policy's RPO (HYCU) as an input of learning. The policy says how often the
+ * vendor means to back the entity up; the history says when it really does. The history
+ * wins while it is at least as strict (its longest quiet time, bk_sched_period_s, is within
+ * the RPO): it has the job's real times of day. When it gives no schedule (unknown,
+ * irregular: a first poll, a new VM) or a looser one (a VM backed up weekly under a 24 h
+ * policy), the job is held to "every RPO" (periods from the learned day boundary, default
+ * grace): a backup the policy promised and that did not happen is Missed. Returns true and
+ * fills *out (kind EVERY, origin BK_SCHED_POLICY) when the policy wins; false leaves *out
+ * alone. rpo_s outside [60 s, 366 d] never wins. */
+bool bk_sched_policy(const struct bk_schedule *learned, int64_t rpo_s, const char *kind,
+                     struct bk_schedule *out);
 
 /* The runs (start times, ascending) plus, for each active colour-bar day without a run, a
  * stand-in run at the latest run's UTC time of day (noon without runs, never after the bar's

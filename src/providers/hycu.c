@@ -903,7 +903,7 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
 {
     memset(stats, 0, sizeof *stats);
     *state_out = NULL;
-    struct hycu_entity_list inv = {0};
+    struct hycu_entity_list inv = {0}, pols = {0};
     struct bk_batch b = {0};
     struct poll_cursor cur;
     struct poll_list jl = {0};
@@ -917,8 +917,28 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
     }
     if (rc < 0)
         goto out;
+    /* Policies, for their RPO: an input of the expected schedule (store/expected.c). A
+     * controller without the endpoint (404) gives none; any other failure fails the poll like
+     * an inventory listing would, so a job never loses its policy to a transient error. */
+    struct collect_ctx pc = {.kind = HYCU_POLICY, .out = &pols, .name = NULL};
+    struct bk_err perr = {0};
+    rc = page_all(h, list_paths[HYCU_POLICY], collect_entity, &pc, &stats->pages, &perr);
+    if (rc == -BK_EHTTP && perr.http == 404) {
+        log_debug("HYCU has no policies listing (404): no policy RPOs");
+        rc = 0;
+    } else if (rc < 0) {
+        if (err)
+            *err = perr;
+        goto out;
+    }
     for (size_t i = 0; i < inv.n && rc == 0; i++) {
+        const struct hycu_entity *pol = NULL;
+        for (size_t k = 0; inv.v[i].policy_uuid && k < pols.n && !pol; k++)
+            if (strcmp(pols.v[k].uuid, inv.v[i].policy_uuid) == 0)
+                pol = &pols.v[k];
         struct bk_job_rec j = {
+            .policy = pol ? xstrdup(pol->name) : NULL,
+            .policy_rpo_s = pol ? pol->rpo_s : 0,
             .external_id = xstrdup(inv.v[i].uuid),
             .name = xstrdup(inv.v[i].name),
             .kind = xstrdup(poll_kind_names[inv.v[i].kind]),
@@ -1004,6 +1024,7 @@ out:
     (void)now_ms;
     bk_batch_free(&b);
     hycu_entity_list_free(&inv);
+    hycu_entity_list_free(&pols);
     poll_cursor_free(&cur);
     hycu_strlist_free(&jl.recent_out);
     for (size_t i = 0; i < jl.n; i++)

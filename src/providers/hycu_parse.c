@@ -267,6 +267,8 @@ int hycu_parse_entity(const json_t *obj, enum hycu_kind kind, struct hycu_entity
     out->uuid = xstrdup(uuid);
     out->name = xstrdup(name);
     out->policy_uuid = dup_or_null(jsonu_str(obj, "protectionGroupUuid"));
+    if (kind == HYCU_POLICY && !hycu_parse_rpo(json_object_get(obj, "rpo"), &out->rpo_s))
+        out->rpo_s = 0;
     return 0;
 }
 
@@ -490,4 +492,190 @@ int hycu_v1_parse_status(const char *body, size_t len, const char *job_id, struc
     out->details = details_text(json_object_get(root, "details"));
     json_decref(root);
     return 0;
+}
+
+/* ---- policy RPO ---------------------------------------------------------------------- */
+
+#define RPO_MIN_S 60
+#define RPO_MAX_S (366LL * 86400)
+
+static bool rpo_ok(double s, int64_t *out)
+{
+    if (!(s >= RPO_MIN_S && s <= (double)RPO_MAX_S))
+        return false;
+    *out = (int64_t)(s + 0.5);
+    return true;
+}
+
+/* A bare number: milliseconds, seconds or hours by magnitude (see the header). */
+static bool rpo_number(double n, int64_t *out)
+{
+    if (n >= 900000)
+        return rpo_ok(n / 1000, out);
+    if (n >= 900)
+        return rpo_ok(n, out);
+    return rpo_ok(n * 3600, out);
+}
+
+/* Seconds per unit word ("h", "hours", "HOURS", "Minute", "ms"), 0 when not one. */
+static double unit_seconds(const char *u, size_t n)
+{
+    static const struct {
+        const char *w;
+        double s;
+    } units[] = {
+        {"ms", 0.001},
+        {"millis", 0.001},
+        {"millisecond", 0.001},
+        {"milliseconds", 0.001},
+        {"s", 1},
+        {"sec", 1},
+        {"secs", 1},
+        {"second", 1},
+        {"seconds", 1},
+        {"m", 60},
+        {"min", 60},
+        {"mins", 60},
+        {"minute", 60},
+        {"minutes", 60},
+        {"h", 3600},
+        {"hr", 3600},
+        {"hrs", 3600},
+        {"hour", 3600},
+        {"hours", 3600},
+        {"d", 86400},
+        {"day", 86400},
+        {"days", 86400},
+        {"w", 604800},
+        {"week", 604800},
+        {"weeks", 604800},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].w) == n && strncasecmp(u, units[i].w, n) == 0)
+            return units[i].s;
+    return 0;
+}
+
+/* ISO 8601 "PnW", "PnDTnHnMnS" (case-insensitive, integer or decimal amounts). */
+static bool rpo_iso(const char *s, double *out)
+{
+    if (*s != 'P' && *s != 'p')
+        return false;
+    s++;
+    bool time = false, any = false;
+    double total = 0;
+    while (*s) {
+        if (*s == 'T' || *s == 't') {
+            if (time)
+                return false;
+            time = true;
+            s++;
+            continue;
+        }
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || v < 0 || !*end)
+            return false;
+        char u = (char)(*end | 0x20);
+        double mul = u == 'w' && !time   ? 604800
+                     : u == 'd' && !time ? 86400
+                     : u == 'h' && time  ? 3600
+                     : u == 'm' && time  ? 60
+                     : u == 's' && time  ? 1
+                                         : 0;
+        if (mul == 0)
+            return false;
+        total += v * mul;
+        any = true;
+        s = end + 1;
+    }
+    *out = total;
+    return any;
+}
+
+/* "24", "4h", "1h30m", "4 hours", "PT4H". */
+static bool rpo_text(const char *s, int64_t *out)
+{
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        n--;
+    if (n == 0 || n > 64)
+        return false;
+    char buf[65];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    double v;
+    if (rpo_iso(buf, &v))
+        return rpo_ok(v, out);
+    char *end;
+    v = strtod(buf, &end);
+    if (end == buf || v < 0)
+        return false;
+    if (!*end)
+        return rpo_number(v, out);
+    /* amount-unit pairs: "1h30m", "4 hours", "1 day 12 hours" */
+    double total = 0;
+    const char *p = buf;
+    while (*p) {
+        v = strtod(p, &end);
+        if (end == p || v < 0)
+            return false;
+        p = end;
+        while (*p == ' ')
+            p++;
+        size_t k = 0;
+        while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z'))
+            k++;
+        double mul = unit_seconds(p, k);
+        if (mul == 0)
+            return false;
+        total += v * mul;
+        p += k;
+        while (*p == ' ' || *p == ',')
+            p++;
+    }
+    return rpo_ok(total, out);
+}
+
+bool hycu_parse_rpo(const json_t *v, int64_t *out_s)
+{
+    int64_t s = 0;
+    bool ok = false;
+    if (json_is_number(v))
+        ok = rpo_number(json_number_value(v), &s);
+    else if (json_is_string(v))
+        ok = rpo_text(json_string_value(v), &s);
+    else if (json_is_object(v)) {
+        static const char *const value_keys[] = {"value", "amount", "duration", "rpo", "count"};
+        static const char *const unit_keys[] = {"unit", "timeUnit", "units", "unitType"};
+        const json_t *val = NULL;
+        const char *unit = NULL;
+        for (size_t i = 0; i < sizeof value_keys / sizeof value_keys[0] && !val; i++)
+            val = json_object_get(v, value_keys[i]);
+        for (size_t i = 0; i < sizeof unit_keys / sizeof unit_keys[0] && !unit; i++)
+            unit = jsonu_str(v, unit_keys[i]);
+        double n = 0;
+        bool have = false;
+        if (json_is_number(val)) {
+            n = json_number_value(val);
+            have = true;
+        } else if (json_is_string(val)) {
+            char *end;
+            const char *t = json_string_value(val);
+            n = strtod(t, &end);
+            have = end != t && !*end;
+        }
+        if (have && n >= 0 && unit) {
+            double mul = unit_seconds(unit, strlen(unit));
+            ok = mul > 0 && rpo_ok(n * mul, &s);
+        } else if (have && n >= 0)
+            ok = rpo_number(n, &s);
+        else if (json_is_string(val))
+            ok = rpo_text(json_string_value(val), &s);
+    }
+    if (ok)
+        *out_s = s;
+    return ok;
 }

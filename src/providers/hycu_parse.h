@@ -36,6 +36,7 @@ struct hycu_entity {
     char *uuid;
     char *name;
     char *policy_uuid; /* protectionGroupUuid, may be NULL */
+    int64_t rpo_s;     /* policies: the RPO in seconds (hycu_parse_rpo), 0 = none given */
 };
 
 struct hycu_entity_list {
@@ -91,6 +92,16 @@ char *hycu_parse_error_text(const char *body, size_t len);
 int hycu_parse_entity(const json_t *obj, enum hycu_kind kind, struct hycu_entity *out,
                       struct bk_err *err);
 void hycu_entity_clear(struct hycu_entity *e);
+/* A policy's RPO (GetPolicyExDTO.rpo) in seconds. The reference names the field but pins
+ * neither unit nor shape, so every plausible one is read:
+ *  - a number (or a string of one): >= 900,000 is milliseconds (HYCU's times are epoch ms),
+ *    900 .. 899,999 seconds, below 900 hours ("24"): ranges where the common RPOs (15 min to
+ *    a week) cannot be read two ways;
+ *  - a duration text: "4h", "1d", "1h30m", "4 hours", "90 minutes", ISO 8601 "PT4H", "P1D";
+ *  - an object {value|amount|duration: N, unit|timeUnit|units: "HOURS"} (no unit: as a number).
+ * true with *out_s in [60 s, 366 d]; false for anything else (no RPO is better than a wrong
+ * one: it would make Missed runs). */
+bool hycu_parse_rpo(const json_t *v, int64_t *out_s);
 void hycu_entity_list_push(struct hycu_entity_list *l, struct hycu_entity *e); /* takes e */
 void hycu_entity_list_free(struct hycu_entity_list *l);
 

@@ -44,7 +44,9 @@ struct job {
     int64_t id, source_id, created_at, bar_as_of, checked_until;
     char *name, *kind, *ext, *bar, *customer, *cust_tz, *source;
     char *set_spec, *set_tz;
-    int64_t set_grace; /* -1 NULL */
+    int64_t set_grace;    /* -1 NULL */
+    char *policy;         /* HYCU policy name, or NULL */
+    int64_t policy_rpo_s; /* its RPO, 0 none */
     bool has_sched;
     char *js_origin, *js_kind, *js_desc, *js_tz, *js_config;
     int64_t js_grace, js_warn, js_crit, js_conf, js_evid;
@@ -96,6 +98,7 @@ static void job_free(struct job *j)
     free(j->set_spec);
     free(j->set_tz);
     free(j->js_origin);
+    free(j->policy);
     free(j->js_kind);
     free(j->js_desc);
     free(j->js_tz);
@@ -178,6 +181,8 @@ static int job_row(const struct store_row *r, void *ud)
     j->js_conf = store_row_int(r, 22);
     j->js_evid = store_row_int(r, 23);
     j->checked_until = store_row_int(r, 24);
+    j->policy = dup_or_null(store_row_text(r, 25));
+    j->policy_rpo_s = store_row_int(r, 26);
     return 0;
 }
 
@@ -186,7 +191,8 @@ static int job_row(const struct store_row *r, void *ud)
     " COALESCE(j.colour_bar_as_of, 0), j.created_at, c.name, c.timezone, s.name,"                  \
     " ss.spec, ss.timezone, ss.grace_ms, js.origin, js.kind, js.description, js.timezone,"         \
     " js.config_name, js.grace_ms, js.warn_after_ms, js.crit_after_ms,"                            \
-    " COALESCE(js.confidence, 0), COALESCE(js.evidence, 0), COALESCE(js.checked_until, 0)"         \
+    " COALESCE(js.confidence, 0), COALESCE(js.evidence, 0), COALESCE(js.checked_until, 0),"        \
+    " j.policy_name, COALESCE(j.policy_rpo_s, 0)"                                                  \
     " FROM job j JOIN source s ON s.id = j.source_id"                                              \
     " LEFT JOIN customer c ON c.id = j.customer_id"                                                \
     " LEFT JOIN job_schedule_set ss ON ss.job_id = j.id"                                           \
@@ -743,7 +749,9 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
         };
         struct bk_schedule learned;
         bk_sched_learn(&in, &learned);
-        if (!configured)
+        if (!configured && bk_sched_policy(&learned, j->policy_rpo_s, j->kind, &sc))
+            origin = "policy";
+        else if (!configured)
             sc = learned;
         else
             sc.day_start_min = learned.day_start_min; /* the day boundary in the quiet hours */
@@ -801,7 +809,10 @@ static int eval_one(struct ev *e, struct job *j, const struct run *runs, size_t 
     if ((rc = eval_anomalies(e, j, lr, nt, &checked, err)) < 0)
         return rc;
     rc = write_schedule(e, j, origin, &sc, desc, bk_tz_name(tz),
-                        strcmp(origin, "config") == 0 ? scfg->name : NULL, &so, checked, err);
+                        strcmp(origin, "config") == 0   ? scfg->name
+                        : strcmp(origin, "policy") == 0 ? j->policy
+                                                        : NULL,
+                        &so, checked, err);
     e->st.jobs++;
     return rc;
 }

@@ -179,6 +179,12 @@ static const char *const store_migrations[] = {
     "CREATE TABLE job_fingerprint ("
     " job_id INTEGER PRIMARY KEY REFERENCES job(id) ON DELETE CASCADE, fp INTEGER NOT NULL);"
     "ALTER TABLE stage_job ADD COLUMN fingerprint INTEGER;",
+    /* 11: a HYCU entity's policy and its RPO (seconds), an input of the expected schedule
+     * when the history alone does not give one (store/expected.c). */
+    "ALTER TABLE job ADD COLUMN policy_name TEXT;"
+    "ALTER TABLE job ADD COLUMN policy_rpo_s INTEGER;"
+    "ALTER TABLE stage_job ADD COLUMN policy_name TEXT;"
+    "ALTER TABLE stage_job ADD COLUMN policy_rpo_s INTEGER;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -413,7 +413,8 @@ static int sq_poll_stage(void *impl, int64_t poll_id, const struct bk_batch *b, 
         ((rc = prepare(q,
                        "INSERT OR REPLACE INTO stage_job (poll_id, external_id, name, kind,"
                        " customer_ext_id, customer_name, colour_bar, colour_bar_as_of,"
-                       " fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       " fingerprint, policy_name, policy_rpo_s)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                        &q->ins_job, err)) < 0 ||
          (rc = prepare(q,
                        "INSERT OR REPLACE INTO stage_run (poll_id, job_external_id,"
@@ -443,6 +444,11 @@ static int sq_poll_stage(void *impl, int64_t poll_id, const struct bk_batch *b, 
             sqlite3_bind_int64(st, 9, (int64_t)j->fingerprint);
         else
             sqlite3_bind_null(st, 9);
+        bind_text(st, 10, j->policy);
+        if (j->policy_rpo_s > 0)
+            sqlite3_bind_int64(st, 11, j->policy_rpo_s);
+        else
+            sqlite3_bind_null(st, 11);
         rc = step_done(q, st, NULL, err);
     }
     for (size_t i = 0; i < b->nruns && rc == 0; i++) {
@@ -491,17 +497,20 @@ static const char SQL_CUSTOMERS[] =
 
 static const char SQL_JOBS[] =
     "INSERT INTO job (source_id, customer_id, external_id, name, kind, colour_bar,"
-    " colour_bar_as_of, created_at, updated_at)"
-    " SELECT ?1, c.id, s.external_id, s.name, s.kind, s.colour_bar, s.colour_bar_as_of, ?2, ?2"
+    " colour_bar_as_of, policy_name, policy_rpo_s, created_at, updated_at)"
+    " SELECT ?1, c.id, s.external_id, s.name, s.kind, s.colour_bar, s.colour_bar_as_of,"
+    " s.policy_name, s.policy_rpo_s, ?2, ?2"
     " FROM stage_job s LEFT JOIN customer c ON c.source_id = ?1"
     " AND c.external_id = s.customer_ext_id WHERE s.poll_id = ?3"
     " ON CONFLICT (source_id, external_id) DO UPDATE SET customer_id = excluded.customer_id,"
     " name = excluded.name, kind = excluded.kind, colour_bar = excluded.colour_bar,"
-    " colour_bar_as_of = excluded.colour_bar_as_of, retired_at = NULL,"
+    " colour_bar_as_of = excluded.colour_bar_as_of, policy_name = excluded.policy_name,"
+    " policy_rpo_s = excluded.policy_rpo_s, retired_at = NULL,"
     " updated_at = excluded.updated_at"
     " WHERE job.customer_id IS NOT excluded.customer_id OR job.name IS NOT excluded.name"
     " OR job.kind IS NOT excluded.kind OR job.colour_bar IS NOT excluded.colour_bar"
-    " OR job.retired_at IS NOT NULL";
+    " OR job.policy_name IS NOT excluded.policy_name"
+    " OR job.policy_rpo_s IS NOT excluded.policy_rpo_s OR job.retired_at IS NOT NULL";
 
 static const char SQL_RETIRE[] =
     "UPDATE job SET retired_at = ?2, updated_at = ?2 WHERE source_id = ?1"

@@ -1674,6 +1674,8 @@ static int job_schedule_json(struct web_req *rq, int64_t job_id, json_t *job)
         {"configured.grace_seconds", C_SECS, 0},
         {"configured.created_by", C_TEXT, 0},
         {"configured.created_at", C_TIME, 0},
+        {"policy.name", C_TEXT, 0},
+        {"policy.rpo_seconds", C_INT, 0},
     };
     static const struct col fcols[] = {
         {"state", C_FRESH, 0},
@@ -1689,7 +1691,8 @@ static int job_schedule_json(struct web_req *rq, int64_t job_id, json_t *job)
     json_t *sched = query_one(rq,
                               "SELECT js.origin, js.kind, js.description, js.timezone, js.grace_ms,"
                               " js.confidence, js.evidence, js.config_name, js.updated_at,"
-                              " ss.spec, ss.timezone, ss.grace_ms, ss.created_by, ss.created_at"
+                              " ss.spec, ss.timezone, ss.grace_ms, ss.created_by, ss.created_at,"
+                              " j.policy_name, j.policy_rpo_s"
                               " FROM job j LEFT JOIN job_schedule js ON js.job_id = j.id"
                               " LEFT JOIN job_schedule_set ss ON ss.job_id = j.id WHERE j.id = ?1",
                               p, 1, scols, sizeof scols / sizeof scols[0], &rc);

@@ -246,3 +246,39 @@ trigger_vms() {
     run "$BACKUPCTL" poll --once --config "$T/b.conf"
     [[ "$output" == *"runs_new=0 runs_updated=0 "* ]]
 }
+
+@test "poll: a policy's RPO, in every spelling the sim serves, is the schedule of a VM with no history yet" {
+    scenario '{"entities": [{"type": "policy", "name": "Silver", "rpo": 43200, "members": ["db01"]}]}'
+    hycu_sim --devices 24 --scenario "$T/scenario.json"
+    # the sim varies the shape per policy (mixed): numbers in ms, s and hours, ISO 8601, text, objects
+    shapes=$(api GET "/policies?pageSize=100" | jq -r '[.entities[].rpo | type] | unique | join(",")')
+    [ "$shapes" = "number,object,string" ]
+    [ "$(api GET "/policies?pageSize=100" | jq -r '[.entities[].rpo | tostring] | unique | length')" -ge 6 ]
+    write_conf
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    # every generated policy is 24 h however it was written; Silver is 12 h
+    [ "$(q "SELECT COUNT(DISTINCT policy_name) FROM job WHERE policy_name LIKE 'policy-%'")" -eq 6 ]
+    [ "$(q "SELECT group_concat(DISTINCT policy_rpo_s) FROM job WHERE policy_name LIKE 'policy-%'")" = 86400 ]
+    [ "$(q "SELECT policy_name || ' ' || policy_rpo_s FROM job WHERE name = 'db01'")" = "Silver 43200" ]
+    # no run yet: the policy is the schedule, named in it
+    [ "$(q "SELECT s.origin || ' ' || s.description || ' ' || s.config_name FROM job_schedule s JOIN job j ON j.id = s.job_id WHERE j.name = 'db01'")" = "policy every 12h Silver" ]
+    [ "$(q "SELECT s.origin || ' ' || s.description FROM job_schedule s JOIN job j ON j.id = s.job_id WHERE j.name = 'vm-0001'")" = "policy every 1d" ]
+    # an unchanged re-poll rewrites no job
+    before=$(q "SELECT MAX(updated_at) FROM job")
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [ "$(q "SELECT MAX(updated_at) FROM job")" = "$before" ]
+}
+
+@test "poll: a controller without GET /policies (404) still polls; its jobs have no policy" {
+    hycu_sim --devices 4 --no-policies
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $HYCU_TEST_TOKEN" "$HYCU_URL/rest/v1.0/policies")" = 404 ]
+    write_conf
+    run "$BACKUPCTL" poll --once --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    [[ "$output" == "source hycu-lab: ok "* ]]
+    [ "$(q "SELECT COUNT(*) FROM job")" -gt 0 ]
+    [ "$(q "SELECT COUNT(*) FROM job WHERE policy_name IS NOT NULL OR policy_rpo_s IS NOT NULL")" -eq 0 ]
+    [ "$(q "SELECT COUNT(*) FROM job_schedule WHERE origin = 'policy'")" -eq 0 ]
+}

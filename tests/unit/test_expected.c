@@ -616,6 +616,64 @@ static void test_schedule_change_drops_missed(void **state)
     assert_int_equal(MISSED(j), 3);
 }
 
+static void set_policy(int64_t job, const char *name, int64_t rpo_s)
+{
+    struct bk_err e = {0};
+    struct store_param p[] = {SP_INT(job), SP_TEXT(name), SP_INT(rpo_s)};
+    assert_int_equal(store_exec(g_s,
+                                "UPDATE job SET policy_name = ?2, policy_rpo_s = ?3 WHERE id = ?1",
+                                p, 3, NULL, NULL, &e),
+                     0);
+}
+
+/* A HYCU VM's policy RPO: a VM first seen with a single run is held to its policy (every
+ * 12 h, Missed when a period passes without a backup) instead of waiting weeks to learn; a
+ * VM whose history is as strict as its policy keeps the learned times; one backed up weekly
+ * under a 24 h policy is held to the policy; a configured schedule still wins over both. */
+static void test_policy_rpo(void **state)
+{
+    (void)state;
+    open_with("[schedule \"cfg\"]\njob = vm-cfg\nevery = 1w\n");
+    int64_t now = at(2026, 3, 10, 12, 0);
+    int64_t fresh = add_job("vm-new", "vm", NULL, 0, now - 2 * D);
+    add_run(fresh, now - 2 * D + H, 20 * 60000, "success");
+    set_policy(fresh, "Silver", 12 * 3600);
+    int64_t daily = add_job("vm-daily", "vm", NULL, 0, now - 40 * D);
+    for (int d = 1; d <= 30; d++)
+        add_run(daily, at(2026, 3, 10, 22, 0) - d * D, 30 * 60000, "success");
+    set_policy(daily, "Gold", 24 * 3600);
+    int64_t weekly = add_job("vm-weekly", "vm", NULL, 0, now - 60 * D);
+    for (int w = 1; w <= 8; w++)
+        add_run(weekly, at(2026, 3, 8, 3, 0) - (w - 1) * 7 * D, 30 * 60000, "success");
+    set_policy(weekly, "Gold", 24 * 3600);
+    int64_t cfg = add_job("vm-cfg", "vm", NULL, 0, now - 2 * D);
+    set_policy(cfg, "Gold", 24 * 3600);
+    int64_t none = add_job("vm-none", "vm", NULL, 0, now - 2 * D);
+    add_run(none, now - 2 * D + H, 20 * 60000, "success");
+    add_poll(now - 60000);
+    eval(now);
+    const char *sql = "SELECT origin || ' ' || kind || ' ' || description || ' '"
+                      " || COALESCE(config_name, '-') FROM job_schedule WHERE job_id = ?1";
+    assert_string_equal(q_text(sql, fresh), "policy every every 12h Silver");
+    assert_true(MISSED(fresh) >= 2); /* 48 h since its only backup: periods without one */
+    assert_string_equal(
+        q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", daily),
+        "learned daily");
+    assert_int_equal(MISSED(daily), 0);
+    assert_string_equal(q_text(sql, weekly), "policy every every 1d Gold");
+    assert_true(MISSED(weekly) >= 1);
+    assert_string_equal(q_text("SELECT origin FROM job_schedule WHERE job_id = ?1", cfg), "config");
+    assert_string_equal(
+        q_text("SELECT origin || ' ' || kind FROM job_schedule WHERE job_id = ?1", none),
+        "learned unknown");
+    assert_int_equal(MISSED(none), 0);
+    /* once per slot however often it runs */
+    int64_t n = MISSED(fresh);
+    eval(now + 60000);
+    eval(now + 120000);
+    assert_int_equal(MISSED(fresh), n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +688,7 @@ int main(void)
         cmocka_unit_test_teardown(test_prune_keeps_slots, teardown),
         cmocka_unit_test_teardown(test_schedule_change_drops_missed, teardown),
         cmocka_unit_test(test_freshness),
+        cmocka_unit_test_teardown(test_policy_rpo, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

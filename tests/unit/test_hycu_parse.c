@@ -306,6 +306,87 @@ static void test_error_text(void **state)
     assert_null(hycu_parse_error_text(S("<html>")));
 }
 
+/* Policy RPOs in every shape the simulator serves (and a controller might): the same 24 h or
+ * 4 h however it is written; nonsense and out-of-range values give no RPO at all. */
+static int64_t rpo_of(const char *json)
+{
+    json_error_t je;
+    json_t *v = json_loads(json, JSON_DECODE_ANY, &je);
+    assert_non_null(v);
+    int64_t s = -1;
+    bool ok = hycu_parse_rpo(v, &s);
+    json_decref(v);
+    return ok ? s : -1;
+}
+
+static void test_policy_rpo(void **state)
+{
+    (void)state;
+    const char *day[] = {"86400000",
+                         "86400",
+                         "24",
+                         "\"24h\"",
+                         "\"1d\"",
+                         "\"24 hours\"",
+                         "\"PT24H\"",
+                         "\"P1D\"",
+                         "\"86400\"",
+                         "{\"value\":24,\"unit\":\"HOURS\"}",
+                         "{\"amount\":1,\"timeUnit\":\"DAY\"}",
+                         "{\"value\":\"1440\",\"unit\":\"minutes\"}",
+                         "{\"value\":86400}",
+                         "{\"duration\":\"P1D\"}",
+                         "24.0",
+                         "\" 1 day \""};
+    for (size_t i = 0; i < sizeof day / sizeof day[0]; i++) {
+        print_message("rpo %s\n", day[i]);
+        assert_int_equal(rpo_of(day[i]), 86400);
+    }
+    assert_int_equal(rpo_of("14400000"), 4 * 3600);
+    assert_int_equal(rpo_of("14400"), 4 * 3600);
+    assert_int_equal(rpo_of("4"), 4 * 3600);
+    assert_int_equal(rpo_of("\"1h30m\""), 5400);
+    assert_int_equal(rpo_of("\"PT1H30M\""), 5400);
+    assert_int_equal(rpo_of("\"90 minutes\""), 5400);
+    assert_int_equal(rpo_of("\"1 day, 12 hours\""), 36 * 3600);
+    assert_int_equal(rpo_of("\"P1W\""), 7 * 86400);
+    assert_int_equal(rpo_of("0.25"), 900); /* a quarter of an hour */
+    assert_int_equal(rpo_of("900"), 900);  /* 15 min in seconds, not 900 hours */
+    const char *bad[] = {"0",
+                         "-24",
+                         "null",
+                         "true",
+                         "\"\"",
+                         "\"soon\"",
+                         "\"24 parsecs\"",
+                         "\"PT\"",
+                         "\"P1H\"",
+                         "\"nan\"",
+                         "\"inf\"",
+                         "[24]",
+                         "{}",
+                         "{\"unit\":\"HOURS\"}",
+                         "{\"value\":24,\"unit\":\"fortnights\"}",
+                         "1e30",
+                         "\"400d\"",
+                         "\"30s\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        print_message("rpo %s\n", bad[i]);
+        assert_int_equal(rpo_of(bad[i]), -1);
+    }
+    /* a policy entity carries its RPO; other kinds never do */
+    json_t *pol = json_pack("{s:s, s:s, s:s}", "uuid", "p1", "name", "Gold", "rpo", "PT12H");
+    struct hycu_entity ent;
+    struct bk_err e = {0};
+    assert_int_equal(hycu_parse_entity(pol, HYCU_POLICY, &ent, &e), 0);
+    assert_int_equal(ent.rpo_s, 12 * 3600);
+    hycu_entity_clear(&ent);
+    assert_int_equal(hycu_parse_entity(pol, HYCU_VG, &ent, &e), 0);
+    assert_int_equal(ent.rpo_s, 0);
+    hycu_entity_clear(&ent);
+    json_decref(pol);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_job_pct),
         cmocka_unit_test(test_job_entity_map_shapes),
         cmocka_unit_test(test_job_type),
+        cmocka_unit_test(test_policy_rpo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -875,9 +875,45 @@ static void test_stale_and_never_ran(void **state)
     assert_int_equal(bk_sched_period_s(&s, NULL), 6 * 3600);
 }
 
+/* The policy RPO rule: no or looser history → every RPO from the learned day boundary;
+ * history as strict as the RPO → the history; nonsense RPOs never win. */
+static void test_policy_rule(void **state)
+{
+    (void)state;
+    struct bk_schedule learned = {.kind = BK_SCHED_UNKNOWN, .day_start_min = 600}, out;
+    assert_true(bk_sched_policy(&learned, 86400, "vm", &out));
+    assert_int_equal(out.kind, BK_SCHED_EVERY);
+    assert_int_equal(out.every_s, 86400);
+    assert_int_equal(out.origin, BK_SCHED_POLICY);
+    assert_int_equal(out.day_start_min, 600);
+    assert_int_equal(out.grace_s, BK_SCHED_DEFAULT_GRACE_S);
+    char d[64];
+    bk_sched_describe(&out, d, sizeof d);
+    assert_string_equal(d, "every 1d");
+    learned.kind = BK_SCHED_IRREGULAR;
+    assert_true(bk_sched_policy(&learned, 4 * 3600, "vm", &out));
+    assert_int_equal(out.every_s, 4 * 3600);
+    assert_true(bk_sched_policy(NULL, 5400, "vm", &out));
+    bk_sched_describe(&out, d, sizeof d);
+    assert_string_equal(d, "every 90m");
+    struct bk_schedule daily = {.kind = BK_SCHED_DAILY, .wdays = 0x7f, .nwin = 1};
+    daily.win[0].start_min = 22 * 60;
+    daily.win[0].len_min = 30;
+    assert_false(bk_sched_policy(&daily, 86400, "vm", &out));
+    assert_false(bk_sched_policy(&daily, 2 * 86400, "vm", &out));
+    assert_true(bk_sched_policy(&daily, 6 * 3600, "vm", &out)); /* backed up less than promised */
+    struct bk_schedule weekly = {.kind = BK_SCHED_WEEKLY, .wdays = 1, .nwin = 1};
+    assert_true(bk_sched_policy(&weekly, 86400, "vm", &out));
+    assert_false(bk_sched_policy(&weekly, 7 * 86400, "vm", &out));
+    assert_false(bk_sched_policy(&learned, 0, "vm", &out));
+    assert_false(bk_sched_policy(&learned, 59, "vm", &out));
+    assert_false(bk_sched_policy(&learned, 367LL * 86400, "vm", &out));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_rule),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_cron),
         cmocka_unit_test(test_parse_schedule),

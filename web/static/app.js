@@ -1493,7 +1493,7 @@ function secondsText(sec) {
   return interval(sec);
 }
 
-const ORIGIN = { learned: 'Learned from its history', config: 'Configured in the configuration file', api: 'Configured on this page' };
+const ORIGIN = { learned: 'Learned from its history', policy: 'From the HYCU policy', config: 'Configured in the configuration file', api: 'Configured on this page' };
 
 // The job's expected schedule (where it comes from), its freshness, and the operator's form.
 function scheduleView(job) {
@@ -1505,6 +1505,8 @@ function scheduleView(job) {
     s.origin === 'learned' && s.evidence !== null ? `, from ${plural(s.evidence, 'day')}` : '',
     s.origin === 'learned' && s.confidence !== null ? `, confidence ${s.confidence} %` : '',
     s.origin === 'config' && s.config_name ? ` ([schedule "${s.config_name}"])` : '',
+    s.origin === 'policy' && s.config_name ? ` "${s.config_name}"` : '',
+    s.origin === 'policy' && s.policy && s.policy.rpo_seconds ? ` (RPO ${interval(s.policy.rpo_seconds)})` : '',
     s.origin === 'api' && cfg && cfg.created_by ? ` by ${cfg.created_by}` : '',
   ].join('') : null;
   const facts = h('dl', { class: 'facts' },
