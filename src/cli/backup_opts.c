@@ -43,6 +43,8 @@ enum {
     OPT_RETRIES,
     OPT_RETRY_BACKOFF,
     OPT_HTTP_TIMEOUT,
+    OPT_STORE_CONFIG,
+    OPT_STORE_SOURCE,
     OPT_HELP,
 };
 
@@ -74,6 +76,8 @@ static const struct option long_opts[] = {
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+    {"config", required_argument, NULL, OPT_STORE_CONFIG},
+    {"source", required_argument, NULL, OPT_STORE_SOURCE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -126,6 +130,14 @@ void backup_usage(FILE *f)
         "  --report-format FMT     text (default, the original layout) or json\n"
         "  --report-file F         write the report to F instead of stdout\n"
         "  --lang en|fr            report labels (default from LANG)\n"
+        "  --config F              also record the run in backupctl's store (F is\n"
+        "                          backupctl.conf): at once as running, then as the report\n"
+        "                          says (source_type trigger; the poller's view of the same\n"
+        "                          HYCU job updates that run, never a second one). A store\n"
+        "                          that cannot be written is a warning, never an exit code.\n"
+        "                          Needs --api rest; not in the Windows build\n"
+        "  --source NAME           the hycu [source] of F to record under (default: the one\n"
+        "                          whose url is --url)\n"
         "  --verbose               debug log on stderr (secrets redacted)\n"
         "  --help                  this help\n"
         "\n"
@@ -161,6 +173,8 @@ void backup_opts_free(struct backup_opts *o)
     free(o->backup_config);
     free(o->report_file);
     free(o->ca_file);
+    free(o->store_config);
+    free(o->store_source);
     free(o->target);
     free(o->webhook);
     json_decref(o->v1_extra);
@@ -460,6 +474,12 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
         case OPT_REPORT_FILE:
             set_str(&o->report_file, optarg);
             break;
+        case OPT_STORE_CONFIG:
+            set_str(&o->store_config, optarg);
+            break;
+        case OPT_STORE_SOURCE:
+            set_str(&o->store_source, optarg);
+            break;
         case OPT_CA_FILE:
             set_str(&o->ca_file, optarg);
             break;
@@ -565,6 +585,25 @@ int backup_opts_parse(int argc, char **argv, backup_getenv_fn env, struct backup
                         "contract cannot list running backups)");
         goto out;
     }
+
+    if (o->api == HYCU_DIALECT_V1 && o->store_config) {
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "--config needs --api rest (a v1 backup names no HYCU entity to record "
+                        "the run under)");
+        goto out;
+    }
+    if (o->store_source && !o->store_config) {
+        rc = bk_err_set(err, BK_ECONFIG, "--source needs --config");
+        goto out;
+    }
+#ifdef BK_BACKUP_ONLY
+    if (o->store_config) {
+        rc = bk_err_set(err, BK_ECONFIG,
+                        "--config: this Windows build has no store; record the run from the "
+                        "Linux build, or let the poller see it");
+        goto out;
+    }
+#endif
 
     /* Credentials: command line > auth file > environment. */
     if (cli_token) {

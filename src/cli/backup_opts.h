@@ -41,6 +41,8 @@ struct backup_opts {
     int retries;
     double retry_backoff;
     double http_timeout;
+    char *store_config; /* --config: record the run in backupctl's store */
+    char *store_source; /* --source: that store's hycu source */
     /* From --backup-config. */
     bool force_full;
     char *target; /* HYCU backup target name or uuid */

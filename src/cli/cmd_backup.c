@@ -12,6 +12,9 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
+#ifndef BK_BACKUP_ONLY
+#include "cli/backup_record.h"
+#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -499,6 +502,9 @@ int cmd_backup(int argc, char **argv)
     struct bk_err err = {0};
     struct backup_result r = {0};
     struct hycu *h = NULL;
+#ifndef BK_BACKUP_ONLY
+    struct backup_record *rec = NULL;
+#endif
     int code;
     int rc = backup_opts_parse(argc, argv, env_get, &o, &err);
     if (rc == 1) {
@@ -545,7 +551,19 @@ int cmd_backup(int argc, char **argv)
     log_debug("controller %s, %s API, %s auth", o.url, o.api == HYCU_DIALECT_V1 ? "v1" : "REST",
               o.token ? "Bearer" : "Basic");
 
+#ifndef BK_BACKUP_ONLY
+    if (o.store_config &&
+        (rc = backup_record_open(o.store_config, o.store_source, o.url, &rec, &err)) < 0) {
+        fprintf(stderr, "backupctl backup: %s\n", err.msg);
+        code = 1;
+        goto out;
+    }
+#endif
     code = start_backup(h, &o, &r);
+#ifndef BK_BACKUP_ONLY
+    if (r.njobs > 0)
+        backup_record_write(rec, &r); /* running, at once */
+#endif
     if (code == 0 && r.njobs == 0)
         code = 8;
     if (code != 0) {
@@ -563,9 +581,15 @@ int cmd_backup(int argc, char **argv)
 report:
     r.exit_code = code;
     r.timestamp_ms = bk_now_ms();
+#ifndef BK_BACKUP_ONLY
+    backup_record_write(rec, &r);
+#endif
     emit_report(&o, &r);
     log_info("exit code %d (%s)", code, r.status);
 out:
+#ifndef BK_BACKUP_ONLY
+    backup_record_close(rec);
+#endif
     hycu_close(h);
     backup_result_free(&r);
     backup_opts_free(&o);

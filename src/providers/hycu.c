@@ -689,6 +689,11 @@ static const char *const poll_kind_names[HYCU_KIND_COUNT] = {
     [HYCU_VG] = "volumegroup", [HYCU_POLICY] = "policy",
 };
 
+const char *hycu_poll_kind_name(enum hycu_kind k)
+{
+    return k < HYCU_KIND_COUNT ? poll_kind_names[k] : "unknown";
+}
+
 #define POLL_BATCH 500
 #define MAX_TRACKED_RUNNING 1000
 

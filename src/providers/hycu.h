@@ -101,4 +101,8 @@ int hycu_poll(struct hycu *h, const char *customer, int history_pages, const cha
               int64_t now_ms, bk_batch_fn cb, void *ud, struct hycu_poll_stats *stats,
               char **state_out, struct bk_err *err);
 
+/* The job kind the monitoring poll stores for an entity kind: vm, application, share,
+ * volumegroup (policy for a policy, which is never a job of its own). */
+const char *hycu_poll_kind_name(enum hycu_kind k);
+
 #endif
