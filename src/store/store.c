@@ -16,9 +16,13 @@ struct bk_store {
     void *impl;
 };
 
-/* Row accessors dispatch through the backend that produced the row; only one backend is
- * linked per process today, so a process-wide pointer is enough. */
-static const struct store_ops *g_row_ops;
+/* A row as callers see it: the backend that produced it and the backend's own row (what the
+ * backend handed to the callback), so row accessors dispatch per handle — a process may have
+ * a SQLite and a PostgreSQL store open at once (db copy). Lives on the stack of the callback. */
+struct store_row {
+    const struct store_ops *ops;
+    const struct store_row *raw;
+};
 
 static const struct store_ops *const backends[] = {&store_sqlite_ops};
 
@@ -35,7 +39,6 @@ static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out,
         struct bk_store *s = xcalloc(1, sizeof *s);
         s->ops = backends[i];
         s->impl = impl;
-        g_row_ops = backends[i];
         *out = s;
         return 0;
     }
@@ -216,33 +219,47 @@ int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct b
 
 int store_row_count(const struct store_row *r)
 {
-    return g_row_ops->row_count(r);
+    return r->ops->row_count(r->raw);
 }
 
 bool store_row_is_null(const struct store_row *r, int col)
 {
-    return g_row_ops->row_is_null(r, col);
+    return r->ops->row_is_null(r->raw, col);
 }
 
 const char *store_row_text(const struct store_row *r, int col)
 {
-    return g_row_ops->row_text(r, col);
+    return r->ops->row_text(r->raw, col);
 }
 
 int64_t store_row_int(const struct store_row *r, int col)
 {
-    return g_row_ops->row_int(r, col);
+    return r->ops->row_int(r->raw, col);
 }
 
 const char *store_row_name(const struct store_row *r, int col)
 {
-    return g_row_ops->row_name(r, col);
+    return r->ops->row_name(r->raw, col);
+}
+
+struct row_wrap {
+    const struct store_ops *ops;
+    int (*cb)(const struct store_row *r, void *ud);
+    void *ud;
+};
+
+static int row_wrap_cb(const struct store_row *raw, void *ud)
+{
+    const struct row_wrap *w = ud;
+    struct store_row row = {.ops = w->ops, .raw = raw};
+    return w->cb(&row, w->ud);
 }
 
 int store_query(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,
                 int (*cb)(const struct store_row *r, void *ud), void *ud, struct bk_err *err)
 {
-    return s->ops->query(s->impl, sql, p, np, cb, ud, err);
+    struct row_wrap w = {.ops = s->ops, .cb = cb, .ud = ud};
+    return s->ops->query(s->impl, sql, p, np, cb ? row_wrap_cb : NULL, &w, err);
 }
 
 int store_exec(struct bk_store *s, const char *sql, const struct store_param *p, size_t np,

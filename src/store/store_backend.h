@@ -34,7 +34,8 @@ struct store_ops {
     int (*begin)(void *impl, struct bk_err *err);
     int (*commit)(void *impl, struct bk_err *err);
     void (*rollback)(void *impl);
-    /* Row accessors of this backend (the row pointer is backend-specific). */
+    /* Row accessors of this backend. The row pointer is the backend's own (what its query
+     * handed to the callback; store.c wraps it with the ops before callers see it). */
     int (*row_count)(const struct store_row *r);
     bool (*row_is_null)(const struct store_row *r, int col);
     const char *(*row_text)(const struct store_row *r, int col);

@@ -25,9 +25,12 @@ static int ensure_job(struct bk_store *s, int64_t source_id, const char *custome
                         cp, 3, NULL, NULL, err);
     if (rc < 0)
         return rc;
-    struct store_param jp[] = {SP_INT(source_id), SP_TEXT(customer), SP_TEXT(job->external_id),
+    struct store_param jp[] = {SP_INT(source_id),
+                               SP_TEXT(customer),
+                               SP_TEXT(job->external_id),
                                SP_TEXT(job->name ? job->name : job->external_id),
-                               SP_TEXT(job->kind ? job->kind : "unknown"), SP_INT(now_ms)};
+                               SP_TEXT(job->kind ? job->kind : "unknown"),
+                               SP_INT(now_ms)};
     return store_exec(s,
                       "INSERT INTO job (source_id, customer_id, external_id, name, kind,"
                       " created_at, updated_at)"
@@ -44,8 +47,7 @@ static int record_run(struct bk_store *s, int64_t source_id, const struct store_
     int rc = 0;
     for (size_t i = 0; i < r->n_ids && job_id == 0; i++) {
         struct store_param jp[] = {SP_INT(source_id), SP_TEXT(r->job_external_ids[i])};
-        if ((rc = store_query(s,
-                              "SELECT id FROM job WHERE source_id = ?1 AND external_id = ?2", jp,
+        if ((rc = store_query(s, "SELECT id FROM job WHERE source_id = ?1 AND external_id = ?2", jp,
                               2, first_int, &job_id, err)) < 0)
             return rc;
     }

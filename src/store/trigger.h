@@ -29,8 +29,8 @@ struct store_trigger_run {
     const char *const *job_external_ids; /* candidates (the entity, or the uuids of the HYCU
                                           * job's entity map): the first that is a job wins */
     size_t n_ids;
-    const char *vendor_run_id;   /* the HYCU job uuid */
-    int64_t start_ms, end_ms;    /* 0 = unknown / not finished */
+    const char *vendor_run_id; /* the HYCU job uuid */
+    int64_t start_ms, end_ms;  /* 0 = unknown / not finished */
     enum bk_run_status status;
     const char *raw_status; /* the vendor's word, may be NULL */
     const char *message;    /* may be NULL */
