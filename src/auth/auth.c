@@ -1,12 +1,12 @@
-/* Users, API tokens and browser sessions over the store's generic queries (portable SQL,
- * ?N placeholders). Password hashing is the expensive, attackable part: at most one Argon2id
- * computation runs at a time in the process (a flood of logins queues instead of exhausting
- * memory), and an unknown user name costs the same hash as a known one. Tokens and session
- * cookies are 256 random bits; only their SHA-256 reaches the database, so a copy of the
- * database does not let anyone in. Every user or token change commits together with its
- * audit row. */
+/* Users, API tokens and browser sessions (their SQL: store/users.c). Password hashing is the
+ * expensive, attackable part: at most one Argon2id computation runs at a time in the process (a
+ * flood of logins queues instead of exhausting memory), and an unknown user name costs the same
+ * hash as a known one. Tokens and session cookies are 256 random bits; only their SHA-256 reaches
+ * the database, so a copy of the database does not let anyone in. Every user or token change
+ * commits together with its audit row. */
 #include "auth/auth.h"
 
+#include "store/users.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -31,8 +31,6 @@
 #define AUTH_B64_LEN 43
 #define AUTH_TOKEN_PREFIX "bk_"
 #define AUTH_TOKEN_LEN (3 + AUTH_B64_LEN)
-/* A text parameter that is never NULL (an array: SP_TEXT's NULL test would warn). */
-#define SP_STR(v) ((struct store_param){.type = STORE_P_TEXT, .s = (v)})
 
 /* last_used_at and sliding session expiry are written at most once a minute. */
 #define AUTH_TOUCH_MS 60000
@@ -239,51 +237,37 @@ static int tx_end(struct bk_store *s, int rc, struct bk_err *err)
 }
 
 struct user_row {
+    struct store_user st;
     bool found;
     bool role_ok;
     bool hash_ok;
     int64_t id;
-    int64_t created_at;
     enum bk_role role;
-    char name[128];
-    char hash[crypto_pwhash_STRBYTES];
+    const char *name; /* st.name */
+    const char *hash; /* st.hash */
 };
 
-static int user_row_cb(const struct store_row *r, void *ud)
+static int user_fill(int rc, struct user_row *u)
 {
-    struct user_row *u = ud;
-    u->found = true;
-    u->id = store_row_int(r, 0);
-    snprintf(u->name, sizeof u->name, "%s", store_row_text(r, 1) ? store_row_text(r, 1) : "");
-    u->role_ok = bk_role_parse(store_row_text(r, 2), &u->role) == 0;
-    const char *h = store_row_text(r, 3);
-    u->hash_ok = h && strlen(h) < sizeof u->hash;
-    if (u->hash_ok)
-        memcpy(u->hash, h, strlen(h) + 1);
-    u->created_at = store_row_int(r, 4);
-    return 1;
+    u->found = u->st.found;
+    u->id = u->st.id;
+    u->name = u->st.name;
+    u->hash = u->st.hash;
+    u->hash_ok = u->st.hash_ok;
+    u->role_ok = u->found && bk_role_parse(u->st.role, &u->role) == 0;
+    return rc;
 }
 
 static int user_find(struct bk_store *s, const char *name, struct user_row *u, struct bk_err *err)
 {
     memset(u, 0, sizeof *u);
-    struct store_param p[] = {SP_TEXT(name)};
-    int rc = store_query(s,
-                         "SELECT id, name, role, password_hash, created_at FROM app_user "
-                         "WHERE name = ?1",
-                         p, 1, user_row_cb, u, err);
-    return rc < 0 ? rc : 0;
+    return user_fill(store_user_get(s, name ? name : "", 0, &u->st, err), u);
 }
 
 static int user_find_id(struct bk_store *s, int64_t id, struct user_row *u, struct bk_err *err)
 {
     memset(u, 0, sizeof *u);
-    struct store_param p[] = {SP_INT(id)};
-    int rc = store_query(s,
-                         "SELECT id, name, role, password_hash, created_at FROM app_user "
-                         "WHERE id = ?1",
-                         p, 1, user_row_cb, u, err);
-    return rc < 0 ? rc : 0;
+    return user_fill(store_user_get(s, NULL, id, &u->st, err), u);
 }
 
 /* ---- audit ------------------------------------------------------------------------------- */
@@ -293,12 +277,8 @@ int auth_audit(struct bk_store *s, const char *who, const char *action, const ch
 {
     if (!action || !*action)
         return bk_err_set(err, BK_EINVAL, "audit: no action");
-    struct store_param p[] = {SP_INT(bk_now_ms()), SP_TEXT(actor(who)),  SP_TEXT(action),
-                              SP_TEXT(target),     SP_TEXT(before_json), SP_TEXT(after_json)};
-    int rc = store_exec(s,
-                        "INSERT INTO audit (at, who, action, target, before_json, after_json) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        p, 6, NULL, NULL, err);
+    int rc = store_audit_insert(s, bk_now_ms(), actor(who), action, target, before_json, after_json,
+                                err);
     if (rc < 0)
         bk_err_prefix(err, "audit: ");
     return rc;
@@ -326,13 +306,7 @@ int auth_user_add_as(struct bk_store *s, const char *who, const char *name, enum
         return rc;
     if ((rc = store_begin(s, err)) < 0)
         return rc;
-    int64_t now = bk_now_ms();
-    struct store_param p[] = {SP_TEXT(name), SP_TEXT(bk_role_name(role)), SP_STR(hash),
-                              SP_INT(now)};
-    rc = store_exec(s,
-                    "INSERT INTO app_user (name, role, password_hash, created_at) "
-                    "VALUES (?1, ?2, ?3, ?4)",
-                    p, 4, NULL, NULL, err);
+    rc = store_user_insert(s, name, bk_role_name(role), hash, bk_now_ms(), err);
     if (rc == -BK_EINVAL) /* lost a race with another add of the same name */
         rc = bk_err_set(err, BK_EINVAL, "user \"%s\" already exists", name);
     if (rc == 0) {
@@ -369,16 +343,14 @@ int auth_user_passwd_as(struct bk_store *s, const char *who, const char *name, c
         return rc;
     if ((rc = store_begin(s, err)) < 0)
         return rc;
-    struct store_param p[] = {SP_STR(hash), SP_INT(u.id)};
     int64_t n = 0;
-    rc = store_exec(s, "UPDATE app_user SET password_hash = ?1 WHERE id = ?2", p, 2, &n, NULL, err);
+    rc = store_user_set_hash(s, u.id, hash, NULL, &n, err);
     if (rc == 0 && n == 0)
         rc = bk_err_set(err, BK_ENOTFOUND, "no user \"%s\"", name);
     /* A new password ends the browser sessions opened with the old one. */
     int64_t sessions = 0;
     if (rc == 0)
-        rc = store_exec(s, "DELETE FROM web_session WHERE user_id = ?1", &p[1], 1, &sessions, NULL,
-                        err);
+        rc = store_user_sessions_end(s, u.id, &sessions, err);
     if (rc == 0) {
         struct bk_buf after;
         bk_buf_init(&after, 1024);
@@ -409,13 +381,8 @@ int auth_user_del_as(struct bk_store *s, const char *who, const char *name, stru
         rc = bk_err_set(err, BK_ENOTFOUND, "no user \"%s\"", name ? name : "");
         goto out;
     }
-    struct store_param p[] = {SP_INT(u.id)};
     int64_t tokens = 0, sessions = 0;
-    if ((rc = store_exec(s, "DELETE FROM api_token WHERE user_id = ?1", p, 1, &tokens, NULL, err)) <
-            0 ||
-        (rc = store_exec(s, "DELETE FROM web_session WHERE user_id = ?1", p, 1, &sessions, NULL,
-                         err)) < 0 ||
-        (rc = store_exec(s, "DELETE FROM app_user WHERE id = ?1", p, 1, NULL, NULL, err)) < 0)
+    if ((rc = store_user_delete(s, u.id, &tokens, &sessions, err)) < 0)
         goto out;
     struct bk_buf before;
     bk_buf_init(&before, 1024);
@@ -463,11 +430,7 @@ int auth_login(struct bk_store *s, const char *name, const char *password, struc
         struct bk_err e2 = {0};
         if (hash_password(password, hash, &e2) == 0) {
             /* Only if unchanged meanwhile: never overwrite a concurrent passwd. */
-            struct store_param p[] = {SP_STR(hash), SP_INT(u.id), SP_TEXT(u.hash)};
-            if (store_exec(s,
-                           "UPDATE app_user SET password_hash = ?1 "
-                           "WHERE id = ?2 AND password_hash = ?3",
-                           p, 3, NULL, NULL, &e2) < 0)
+            if (store_user_set_hash(s, u.id, hash, u.hash, NULL, &e2) < 0)
                 log_warn("auth: could not upgrade the password hash of \"%s\": %s", u.name, e2.msg);
         }
     }
@@ -481,13 +444,13 @@ struct user_each_ctx {
     void *ud;
 };
 
-static int user_each_cb(const struct store_row *r, void *ud)
+static int user_each_cb(int64_t id, const char *name, const char *role_word, int64_t created_at,
+                        void *ud)
 {
     struct user_each_ctx *c = ud;
     enum bk_role role = BK_ROLE_VIEWER; /* an unknown stored role lists as the least */
-    bk_role_parse(store_row_text(r, 2), &role);
-    const char *name = store_row_text(r, 1);
-    return c->cb(store_row_int(r, 0), name ? name : "", role, store_row_int(r, 3), c->ud);
+    bk_role_parse(role_word, &role);
+    return c->cb(id, name, role, created_at, c->ud);
 }
 
 int auth_user_each(struct bk_store *s,
@@ -496,8 +459,7 @@ int auth_user_each(struct bk_store *s,
                    void *ud, struct bk_err *err)
 {
     struct user_each_ctx c = {cb, ud};
-    return store_query(s, "SELECT id, name, role, created_at FROM app_user ORDER BY name", NULL, 0,
-                       user_each_cb, &c, err);
+    return store_user_each(s, user_each_cb, &c, err);
 }
 
 /* ---- API tokens -------------------------------------------------------------------------- */
@@ -527,11 +489,7 @@ int auth_token_add_as(struct bk_store *s, const char *who, const char *user, con
     char hex[65];
     sha256_hex(tok, hex);
     int64_t id = 0;
-    struct store_param p[] = {SP_INT(u.id), SP_TEXT(label), SP_STR(hex), SP_INT(bk_now_ms())};
-    if ((rc = store_exec(s,
-                         "INSERT INTO api_token (user_id, name, sha256, created_at) "
-                         "VALUES (?1, ?2, ?3, ?4)",
-                         p, 4, NULL, &id, err)) < 0)
+    if ((rc = store_token_insert(s, u.id, label, hex, bk_now_ms(), &id, err)) < 0)
         goto out;
     struct bk_buf after;
     bk_buf_init(&after, 1024);
@@ -566,46 +524,29 @@ int auth_token_add(struct bk_store *s, const char *user, const char *label, char
 }
 
 struct token_row {
-    bool found;
-    int64_t id, user_id, last_used_at, revoked_at;
-    bool revoked;
+    struct store_token st;
     bool role_ok;
     enum bk_role role;
-    char user[128];
-    char label[AUTH_LABEL_MAX + 1];
-    bool has_label;
 };
 
-static int token_row_cb(const struct store_row *r, void *ud)
+static int token_get(struct bk_store *s, int64_t id, const char *hex, struct token_row *t,
+                     struct bk_err *err)
 {
-    struct token_row *t = ud;
-    t->found = true;
-    t->id = store_row_int(r, 0);
-    t->user_id = store_row_int(r, 1);
-    snprintf(t->user, sizeof t->user, "%s", store_row_text(r, 2) ? store_row_text(r, 2) : "");
-    t->role_ok = bk_role_parse(store_row_text(r, 3), &t->role) == 0;
-    t->last_used_at = store_row_int(r, 4);
-    t->revoked = !store_row_is_null(r, 5);
-    t->revoked_at = store_row_int(r, 5);
-    t->has_label = !store_row_is_null(r, 6);
-    snprintf(t->label, sizeof t->label, "%s", t->has_label ? store_row_text(r, 6) : "");
-    return 1;
+    memset(t, 0, sizeof *t);
+    int rc = store_token_get(s, id, hex, &t->st, err);
+    t->role_ok = t->st.found && bk_role_parse(t->st.role, &t->role) == 0;
+    return rc;
 }
-
-#define TOKEN_SELECT                                                                               \
-    "SELECT t.id, t.user_id, u.name, u.role, t.last_used_at, t.revoked_at, t.name "                \
-    "FROM api_token t JOIN app_user u ON u.id = t.user_id "
 
 int auth_token_revoke_as(struct bk_store *s, const char *who, int64_t token_id, struct bk_err *err)
 {
     int rc;
     if ((rc = store_begin(s, err)) < 0)
         return rc;
-    struct token_row t = {0};
-    struct store_param p[] = {SP_INT(token_id)};
-    if ((rc = store_query(s, TOKEN_SELECT "WHERE t.id = ?1", p, 1, token_row_cb, &t, err)) < 0)
+    struct token_row tr;
+    if ((rc = token_get(s, token_id, NULL, &tr, err)) < 0)
         goto out;
-    rc = 0;
+    const struct store_token t = tr.st;
     if (!t.found) {
         rc = bk_err_set(err, BK_ENOTFOUND, "no token %lld", (long long)token_id);
         goto out;
@@ -613,9 +554,7 @@ int auth_token_revoke_as(struct bk_store *s, const char *who, int64_t token_id, 
     if (t.revoked)
         goto out; /* already revoked: nothing changes, nothing to audit */
     int64_t now = bk_now_ms();
-    struct store_param q[] = {SP_INT(now), SP_INT(token_id)};
-    if ((rc = store_exec(s, "UPDATE api_token SET revoked_at = ?1 WHERE id = ?2", q, 2, NULL, NULL,
-                         err)) < 0)
+    if ((rc = store_token_revoke(s, token_id, now, err)) < 0)
         goto out;
     struct bk_buf before, after;
     bk_buf_init(&before, 1024);
@@ -650,68 +589,44 @@ int auth_token_verify(struct bk_store *s, const char *token, struct auth_identit
         return bk_err_set(err, BK_EAUTH, "invalid API token");
     char hex[65];
     sha256_hex(token, hex);
-    struct token_row t = {0};
-    struct store_param p[] = {SP_STR(hex)};
-    if ((rc = store_query(s, TOKEN_SELECT "WHERE t.sha256 = ?1", p, 1, token_row_cb, &t, err)) < 0)
+    struct token_row tr;
+    if ((rc = token_get(s, 0, hex, &tr, err)) < 0)
         return rc;
-    if (!t.found || !t.role_ok)
+    const struct store_token t = tr.st;
+    if (!t.found || !tr.role_ok)
         return bk_err_set(err, BK_EAUTH, "invalid API token");
     if (t.revoked)
         return bk_err_set(err, BK_EAUTH, "API token %lld is revoked", (long long)t.id);
     int64_t now = bk_now_ms();
     if (t.last_used_at == 0 || now - t.last_used_at >= AUTH_TOUCH_MS) {
         struct bk_err e2 = {0};
-        struct store_param q[] = {SP_INT(now), SP_INT(t.id), SP_INT(now - AUTH_TOUCH_MS)};
-        if (store_exec(s,
-                       "UPDATE api_token SET last_used_at = ?1 WHERE id = ?2 AND "
-                       "(last_used_at IS NULL OR last_used_at <= ?3)",
-                       q, 3, NULL, NULL, &e2) < 0)
+        if (store_token_touch(s, t.id, now, now - AUTH_TOUCH_MS, &e2) < 0)
             log_warn("auth: could not record the use of token %lld: %s", (long long)t.id, e2.msg);
     }
     if (id) {
         memset(id, 0, sizeof *id);
         id->user_id = t.user_id;
         snprintf(id->name, sizeof id->name, "%s", t.user);
-        id->role = t.role;
+        id->role = tr.role;
         id->token_id = t.id;
     }
     return 0;
 }
-
-struct token_each_ctx {
-    int (*cb)(int64_t, const char *, const char *, int64_t, int64_t, int64_t, void *);
-    void *ud;
-};
-
-static int token_each_cb(const struct store_row *r, void *ud)
-{
-    struct token_each_ctx *c = ud;
-    const char *user = store_row_text(r, 1);
-    return c->cb(store_row_int(r, 0), user ? user : "", store_row_text(r, 2), store_row_int(r, 3),
-                 store_row_int(r, 4), store_row_int(r, 5), c->ud);
-}
-
-#define TOKEN_LIST_SELECT                                                                          \
-    "SELECT t.id, u.name, t.name, t.created_at, t.last_used_at, t.revoked_at "                     \
-    "FROM api_token t JOIN app_user u ON u.id = t.user_id "
 
 int auth_token_each(struct bk_store *s, const char *user,
                     int (*cb)(int64_t id, const char *user, const char *label, int64_t created_at,
                               int64_t last_used_at, int64_t revoked_at, void *ud),
                     void *ud, struct bk_err *err)
 {
-    struct token_each_ctx c = {cb, ud};
     if (!user)
-        return store_query(s, TOKEN_LIST_SELECT "ORDER BY t.id", NULL, 0, token_each_cb, &c, err);
+        return store_token_each(s, 0, cb, ud, err);
     struct user_row u;
     int rc = user_find(s, user, &u, err);
     if (rc < 0)
         return rc;
     if (!u.found)
         return bk_err_set(err, BK_ENOTFOUND, "no user \"%s\"", user);
-    struct store_param p[] = {SP_INT(u.id)};
-    return store_query(s, TOKEN_LIST_SELECT "WHERE t.user_id = ?1 ORDER BY t.id", p, 1,
-                       token_each_cb, &c, err);
+    return store_token_each(s, u.id, cb, ud, err);
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */
@@ -743,15 +658,10 @@ int auth_session_create(struct bk_store *s, const struct auth_identity *user, in
     int64_t now = bk_now_ms();
     int64_t exp = ttl_ms > AUTH_SESSION_MAX_MS ? now + AUTH_SESSION_MAX_MS : now + ttl_ms;
     /* Housekeeping: expired sessions of anyone go when a new one starts. */
-    struct store_param pe[] = {SP_INT(now)};
     struct bk_err e2 = {0};
-    if (store_exec(s, "DELETE FROM web_session WHERE expires_at <= ?1", pe, 1, NULL, NULL, &e2) < 0)
+    if (store_session_prune(s, now, &e2) < 0)
         log_warn("auth: could not prune expired sessions: %s", e2.msg);
-    struct store_param p[] = {SP_STR(hex), SP_INT(u.id), SP_STR(csrf), SP_INT(now), SP_INT(exp)};
-    rc = store_exec(s,
-                    "INSERT INTO web_session (id_sha256, user_id, csrf_token, created_at, "
-                    "expires_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?4)",
-                    p, 5, NULL, NULL, err);
+    rc = store_session_insert(s, hex, u.id, csrf, now, exp, err);
     if (rc < 0) {
         sodium_memzero(ck, strlen(ck));
         free(ck);
@@ -766,29 +676,6 @@ int auth_session_create(struct bk_store *s, const struct auth_identity *user, in
     return 0;
 }
 
-struct session_row {
-    bool found;
-    bool role_ok;
-    enum bk_role role;
-    int64_t user_id, created_at, expires_at, last_seen_at;
-    char name[128];
-    char csrf[65];
-};
-
-static int session_row_cb(const struct store_row *r, void *ud)
-{
-    struct session_row *x = ud;
-    x->found = true;
-    x->user_id = store_row_int(r, 0);
-    snprintf(x->name, sizeof x->name, "%s", store_row_text(r, 1) ? store_row_text(r, 1) : "");
-    x->role_ok = bk_role_parse(store_row_text(r, 2), &x->role) == 0;
-    snprintf(x->csrf, sizeof x->csrf, "%s", store_row_text(r, 3) ? store_row_text(r, 3) : "");
-    x->created_at = store_row_int(r, 4);
-    x->expires_at = store_row_int(r, 5);
-    x->last_seen_at = store_row_int(r, 6);
-    return 1;
-}
-
 int auth_session_verify(struct bk_store *s, const char *cookie, struct auth_identity *id,
                         struct bk_err *err)
 {
@@ -799,21 +686,16 @@ int auth_session_verify(struct bk_store *s, const char *cookie, struct auth_iden
         return bk_err_set(err, BK_EAUTH, "invalid session");
     char hex[65];
     sha256_hex(cookie, hex);
-    struct session_row x = {0};
-    struct store_param p[] = {SP_STR(hex)};
-    if ((rc = store_query(s,
-                          "SELECT s.user_id, u.name, u.role, s.csrf_token, s.created_at, "
-                          "s.expires_at, s.last_seen_at FROM web_session s "
-                          "JOIN app_user u ON u.id = s.user_id WHERE s.id_sha256 = ?1",
-                          p, 1, session_row_cb, &x, err)) < 0)
+    struct store_session x;
+    if ((rc = store_session_get(s, hex, &x, err)) < 0)
         return rc;
-    if (!x.found || !x.role_ok)
+    enum bk_role role = BK_ROLE_VIEWER;
+    if (!x.found || bk_role_parse(x.role, &role) < 0)
         return bk_err_set(err, BK_EAUTH, "invalid session");
     int64_t now = bk_now_ms();
     struct bk_err e2 = {0};
     if (x.expires_at <= now) {
-        if (store_exec(s, "DELETE FROM web_session WHERE id_sha256 = ?1", p, 1, NULL, NULL, &e2) <
-            0)
+        if (store_session_delete(s, hex, &e2) < 0)
             log_warn("auth: could not delete an expired session: %s", e2.msg);
         return bk_err_set(err, BK_EAUTH, "session expired");
     }
@@ -826,18 +708,14 @@ int auth_session_verify(struct bk_store *s, const char *cookie, struct auth_iden
             exp = x.created_at + AUTH_SESSION_MAX_MS;
         if (exp < x.expires_at)
             exp = x.expires_at;
-        struct store_param q[] = {SP_INT(now), SP_INT(exp), SP_STR(hex)};
-        if (store_exec(s,
-                       "UPDATE web_session SET last_seen_at = ?1, expires_at = ?2 "
-                       "WHERE id_sha256 = ?3",
-                       q, 3, NULL, NULL, &e2) < 0)
+        if (store_session_touch(s, hex, now, exp, &e2) < 0)
             log_warn("auth: could not extend a session: %s", e2.msg);
     }
     if (id) {
         memset(id, 0, sizeof *id);
         id->user_id = x.user_id;
         snprintf(id->name, sizeof id->name, "%s", x.name);
-        id->role = x.role;
+        id->role = role;
         memcpy(id->csrf, x.csrf, sizeof id->csrf);
         id->via_session = true;
     }
@@ -853,6 +731,5 @@ int auth_session_delete(struct bk_store *s, const char *cookie, struct bk_err *e
         return 0; /* nothing that could be stored */
     char hex[65];
     sha256_hex(cookie, hex);
-    struct store_param p[] = {SP_STR(hex)};
-    return store_exec(s, "DELETE FROM web_session WHERE id_sha256 = ?1", p, 1, NULL, NULL, err);
+    return store_session_delete(s, hex, err);
 }
