@@ -350,24 +350,6 @@ static const char *esc_name(const char *in, char *buf, size_t bufsz, const char 
     return buf;
 }
 
-static int count_row(const struct store_row *r, void *ud)
-{
-    (void)r;
-    (*(int *)ud)++;
-    return 0;
-}
-
-/* Does the store know customer `sel` (a name, or an id)? 1 yes, 0 no, negative on error. */
-static int customer_known(struct bk_store *store, const char *sel, struct bk_err *err)
-{
-    struct store_param p[] = {SP_TEXT(sel)};
-    int n = 0;
-    int rc = store_query(store,
-                         "SELECT 1 FROM customer WHERE name = ?1 OR CAST(id AS TEXT) = ?1 LIMIT 1",
-                         p, 1, count_row, &n, err);
-    return rc < 0 ? rc : n > 0;
-}
-
 struct status_ctx {
     bool json;
     const char *only; /* --status */
@@ -463,7 +445,7 @@ int cmd_status(int argc, char **argv)
         return 1;
     struct bk_err err = {0};
     int code = 0;
-    if (c.customer && (rc = customer_known(store, c.customer, &err)) <= 0) {
+    if (c.customer && (rc = store_customer_known(store, c.customer, &err)) <= 0) {
         /* a typo must not look like a customer without jobs */
         if (rc < 0)
             fprintf(stderr, "backupctl status: %s\n", err.msg);
@@ -611,7 +593,7 @@ int cmd_check(int argc, char **argv)
                             .cfg = cfg,
                             .seen = xcalloc(cfg->nsources + 1, sizeof(bool))};
     int code = 0;
-    if (c.customer && (rc = customer_known(store, c.customer, &err)) <= 0) {
+    if (c.customer && (rc = store_customer_known(store, c.customer, &err)) <= 0) {
         code = 3;
         if (rc < 0)
             printf("BACKUPCTL UNKNOWN - cannot read the store: %s\n",

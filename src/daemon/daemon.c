@@ -324,11 +324,9 @@ static int hook_set_paused(void *ud, const char *source, bool paused, const char
     } else {
         s->paused = paused;
         struct bk_err perr = {0};
-        struct store_param p[] = {SP_INT(paused ? 1 : 0), SP_TEXT(source)};
         if (!g_d.hook_store && store_open(g_d.cfg, &g_d.hook_store, &perr) < 0)
             log_warn("cannot persist the pause of %s: %s", source, perr.msg);
-        else if (store_exec(g_d.hook_store, "UPDATE source SET paused = ?1 WHERE name = ?2", p, 2,
-                            NULL, NULL, &perr) < 0)
+        else if (store_source_set_paused(g_d.hook_store, source, paused, &perr) < 0)
             log_warn("cannot persist the pause of %s: %s", source, perr.msg);
         if (!paused) /* an admin's resume is the "I fixed it" signal */
             pollsched_reset(&s->sched, 0);
@@ -448,16 +446,13 @@ static void prune(struct bk_store *s, const struct bk_config *cfg)
     int64_t now = bk_now_ms(), n = 0;
     struct bk_err err = {0};
     if (cfg->retain_poll_runs_ms > 0) {
-        struct store_param p[] = {SP_INT(now - cfg->retain_poll_runs_ms)};
-        if (store_exec(s, "DELETE FROM poll_run WHERE started_at < ?1 AND result <> 'running'", p,
-                       1, &n, NULL, &err) < 0)
+        if (store_prune_polls(s, now - cfg->retain_poll_runs_ms, &n, &err) < 0)
             log_warn("retention: %s", err.msg);
         else if (n)
             log_info("retention: pruned %lld poll records", (long long)n);
     }
     if (cfg->retain_audit_ms > 0) {
-        struct store_param p[] = {SP_INT(now - cfg->retain_audit_ms)};
-        if (store_exec(s, "DELETE FROM audit WHERE at < ?1", p, 1, &n, NULL, &err) < 0)
+        if (store_prune_audit(s, now - cfg->retain_audit_ms, &n, &err) < 0)
             log_warn("retention: %s", err.msg);
         else if (n)
             log_info("retention: pruned %lld audit records", (long long)n);
@@ -470,11 +465,12 @@ static void prune(struct bk_store *s, const struct bk_config *cfg)
     }
 }
 
-static int paused_row(const struct store_row *r, void *ud)
+static int paused_row(const struct store_source_row *r, void *ud)
 {
-    struct src_state *s = find_src(store_row_text(r, 0));
+    (void)ud;
+    struct src_state *s = find_src(r->name);
     if (s)
-        s->paused = store_row_int(r, 1) != 0;
+        s->paused = r->paused;
     return 0;
 }
 
@@ -482,7 +478,7 @@ static int paused_row(const struct store_row *r, void *ud)
 static void load_paused(struct bk_store *s)
 {
     struct bk_err err = {0};
-    if (store_query(s, "SELECT name, paused FROM source", NULL, 0, paused_row, NULL, &err) < 0)
+    if (store_source_each(s, paused_row, NULL, &err) < 0)
         log_warn("cannot read paused sources: %s", err.msg);
 }
 

@@ -471,3 +471,40 @@ int store_maint_told(struct bk_store *s, int64_t id, int64_t now_ms, struct bk_e
                       " WHERE id = ?1",
                       p, 2, NULL, NULL, err);
 }
+
+struct alert_counter_ctx {
+    int (*cb)(const char *, const char *, int64_t, void *);
+    void *ud;
+};
+
+static int alert_counter_row(const struct store_row *r, void *ud)
+{
+    const struct alert_counter_ctx *c = ud;
+    const char *a = store_row_text(r, 0), *b = store_row_text(r, 1);
+    return c->cb(a ? a : "", b ? b : "", store_row_int(r, 2), c->ud);
+}
+
+int store_alert_counters_each(struct bk_store *s,
+                              int (*cb)(const char *channel, const char *result, int64_t n,
+                                        void *ud),
+                              void *ud, struct bk_err *err)
+{
+    struct alert_counter_ctx c = {cb, ud};
+    return store_query(s, "SELECT channel, result, n FROM alert_counter ORDER BY channel, result",
+                       NULL, 0, alert_counter_row, &c, err);
+}
+
+static int alert_pending_row(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+int store_alert_pending(struct bk_store *s, int64_t *n, struct bk_err *err)
+{
+    *n = 0;
+    int rc =
+        store_query(s, "SELECT COUNT(*) FROM alert_outbox WHERE state IN ('pending', 'sending')",
+                    NULL, 0, alert_pending_row, n, err);
+    return rc < 0 ? rc : 0;
+}

@@ -92,6 +92,13 @@ int store_maint_incidents(struct bk_store *s, const char *alert,
 /* Told by a summary: no longer muted (an open one now reminds and recovers as usual). */
 int store_maint_told(struct bk_store *s, int64_t id, int64_t now_ms, struct bk_err *err);
 /* Whether an outbox row with this uid exists. */
+/* /metrics: backupctl_alerts_sent_total by channel and result, and the messages waiting
+ * (pending or being sent). */
+int store_alert_counters_each(struct bk_store *s,
+                              int (*cb)(const char *channel, const char *result, int64_t n,
+                                        void *ud),
+                              void *ud, struct bk_err *err);
+int store_alert_pending(struct bk_store *s, int64_t *n, struct bk_err *err);
 int store_outbox_exists(struct bk_store *s, const char *uid, bool *exists, struct bk_err *err);
 
 /* Delivery: claim up to max due rows (pending with next_at <= now, or sending with an expired

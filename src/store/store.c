@@ -118,6 +118,29 @@ int store_poll_finish(struct bk_store *s, int64_t poll_id, int64_t source_id,
     return s->ops->poll_finish(s->impl, poll_id, source_id, o, st, err);
 }
 
+struct counter_ctx {
+    int (*cb)(const char *, const char *, int64_t, void *);
+    void *ud;
+};
+
+static int counter_row(const struct store_row *r, void *ud)
+{
+    const struct counter_ctx *c = ud;
+    const char *a = store_row_text(r, 0), *b = store_row_text(r, 1);
+    return c->cb(a ? a : "", b ? b : "", store_row_int(r, 2), c->ud);
+}
+
+int store_poll_counters_each(struct bk_store *s,
+                             int (*cb)(const char *source, const char *result, int64_t n, void *ud),
+                             void *ud, struct bk_err *err)
+{
+    struct counter_ctx c = {cb, ud};
+    return store_query(s,
+                       "SELECT s.name, c.result, c.n FROM poll_counter c"
+                       " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
+                       NULL, 0, counter_row, &c, err);
+}
+
 bool store_source_up(int64_t last_ok_ms, int64_t interval_ms, int64_t now_ms)
 {
     return last_ok_ms > 0 && now_ms - last_ok_ms <= 3 * interval_ms;
@@ -215,6 +238,42 @@ int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct b
     }
     return rc;
 #undef PRUNED
+}
+
+int store_prune_polls(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(before_ms)};
+    return store_exec(s, "DELETE FROM poll_run WHERE started_at < ?1 AND result <> 'running'", p, 1,
+                      n, NULL, err);
+}
+
+int store_prune_audit(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(before_ms)};
+    return store_exec(s, "DELETE FROM audit WHERE at < ?1", p, 1, n, NULL, err);
+}
+
+int store_source_set_paused(struct bk_store *s, const char *name, bool paused, struct bk_err *err)
+{
+    struct store_param p[] = {SP_INT(paused ? 1 : 0), SP_TEXT(name)};
+    return store_exec(s, "UPDATE source SET paused = ?1 WHERE name = ?2", p, 2, NULL, NULL, err);
+}
+
+static int known_row(const struct store_row *r, void *ud)
+{
+    (void)r;
+    *(int *)ud = 1;
+    return 1;
+}
+
+int store_customer_known(struct bk_store *s, const char *sel, struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(sel)};
+    int n = 0;
+    int rc =
+        store_query(s, "SELECT 1 FROM customer WHERE name = ?1 OR CAST(id AS TEXT) = ?1 LIMIT 1", p,
+                    1, known_row, &n, err);
+    return rc < 0 ? rc : n;
 }
 
 int store_row_count(const struct store_row *r)

@@ -90,6 +90,13 @@ enum bk_run_status store_superseded_status(const char *bar, int64_t as_of_ms, in
  * links), keeping each one's (job, vendor run id) in run_tombstone so a poll that still sees it
  * at the vendor does not insert it again. One transaction; *n gets the runs deleted. */
 int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
+/* Retention of poll records (never a running one) and audit rows older than before_ms. */
+int store_prune_polls(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
+int store_prune_audit(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
+/* Persist a source's pause flag (read back through store_source_each). */
+int store_source_set_paused(struct bk_store *s, const char *name, bool paused, struct bk_err *err);
+/* Does the store know customer sel (a name, or an id as text)? 1 yes, 0 no, or an error. */
+int store_customer_known(struct bk_store *s, const char *sel, struct bk_err *err);
 
 /* Latest state of every job (retired ones excluded), for `status` and `check`. Strings are
  * borrowed for the duration of the callback. */
@@ -120,10 +127,16 @@ struct store_source_row {
     int64_t last_poll_at;    /* ms, 0 never */
     const char *last_result; /* NULL never */
     const char *last_error;
-    int64_t last_success_at; /* ms, 0 never */
+    int64_t last_success_at;  /* ms, 0 never */
+    int64_t last_duration_ms; /* of the latest finished poll, -1 none */
 };
 int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_row *r, void *ud),
                       void *ud, struct bk_err *err);
+/* backupctl_poll_runs_total: poll_counter by source name and result (never goes down, unlike
+ * a COUNT over poll_run, which retention prunes). */
+int store_poll_counters_each(struct bk_store *s,
+                             int (*cb)(const char *source, const char *result, int64_t n, void *ud),
+                             void *ud, struct bk_err *err);
 
 /* Review every run of a job (external id) that is not reviewed and has a final status
  * (a running run cannot be reviewed: the review would freeze it as running) (tests, CLI). */

@@ -883,7 +883,10 @@ static int sq_source_each(void *impl, int (*cb)(const struct store_source_row *r
                      "SELECT s.name, s.kind, s.interval_ms, s.paused,"
                      " p.started_at, p.result, p.error,"
                      " (SELECT MAX(finished_at) FROM poll_run x WHERE x.source_id = s.id"
-                     "  AND x.result = 'ok')"
+                     "  AND x.result = 'ok'),"
+                     " (SELECT z.finished_at - z.started_at FROM poll_run z"
+                     "  WHERE z.source_id = s.id AND z.finished_at IS NOT NULL"
+                     "  ORDER BY z.started_at DESC, z.id DESC LIMIT 1)"
                      " FROM source s LEFT JOIN poll_run p ON p.id = (SELECT id FROM poll_run y"
                      "  WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
                      " ORDER BY s.name",
@@ -901,6 +904,8 @@ static int sq_source_each(void *impl, int (*cb)(const struct store_source_row *r
             .last_result = col_text(st, 5),
             .last_error = col_text(st, 6),
             .last_success_at = sqlite3_column_int64(st, 7),
+            .last_duration_ms =
+                sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8),
         };
         if ((rc = cb(&r, ud)) != 0)
             break;

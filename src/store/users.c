@@ -164,9 +164,9 @@ int store_token_get(struct bk_store *s, int64_t id, const char *sha256_hex, stru
 {
     memset(t, 0, sizeof *t);
     struct store_param p[] = {sha256_hex ? SP_TEXT(sha256_hex) : SP_INT(id)};
-    int rc = store_query(s, sha256_hex ? TOKEN_SELECT "WHERE t.sha256 = ?1" : TOKEN_SELECT
-                                                                                 "WHERE t.id = ?1",
-                         p, 1, token_cb, t, err);
+    int rc = store_query(
+        s, sha256_hex ? TOKEN_SELECT "WHERE t.sha256 = ?1" : TOKEN_SELECT "WHERE t.id = ?1", p, 1,
+        token_cb, t, err);
     return rc < 0 ? rc : 0;
 }
 

@@ -4,6 +4,8 @@
 #include "web/metrics.h"
 
 #include "config/config.h"
+#include "store/alerts.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -128,13 +130,13 @@ static void source_label(struct bk_buf *b, const char *name)
     bk_buf_appends(b, "\"}");
 }
 
-static int src_cb(const struct store_row *r, void *ud)
+static int src_cb(const struct store_source_row *r, void *ud)
 {
     struct src_ctx *c = ud;
-    const char *name = store_row_text(r, 0);
+    const char *name = r->name;
     if (!name || (c->cfg && !config_find_source(c->cfg, name)))
         return 0; /* a source removed from the config is no longer watched */
-    int64_t interval = store_row_int(r, 1), last_ok = store_row_int(r, 2);
+    int64_t interval = r->interval_ms, last_ok = r->last_success_at;
     bool up = store_source_up(last_ok, interval, c->now);
     bk_buf_appends(&c->up, "backupctl_source_up");
     source_label(&c->up, name);
@@ -146,8 +148,8 @@ static int src_cb(const struct store_row *r, void *ud)
         secs(&c->last_ok, last_ok);
         bk_buf_appends(&c->last_ok, "\n");
     }
-    if (!store_row_is_null(r, 3)) {
-        int64_t d = store_row_int(r, 3);
+    if (r->last_duration_ms >= 0) {
+        int64_t d = r->last_duration_ms;
         bk_buf_appends(&c->duration, "backupctl_source_poll_duration_seconds");
         source_label(&c->duration, name);
         bk_buf_appends(&c->duration, " ");
@@ -162,34 +164,27 @@ struct count_ctx {
     struct bk_buf *out;
 };
 
-static int count_cb(const struct store_row *r, void *ud)
+static int count_cb(const char *name, const char *result, int64_t n, void *ud)
 {
     struct count_ctx *c = ud;
-    const char *name = store_row_text(r, 0);
-    if (!name || (c->cfg && !config_find_source(c->cfg, name)))
+    if (c->cfg && !config_find_source(c->cfg, name))
         return 0;
     bk_buf_appends(c->out, "backupctl_poll_runs_total{source=\"");
     metrics_escape_label(c->out, name);
     bk_buf_appends(c->out, "\",result=\"");
-    metrics_escape_label(c->out, store_row_text(r, 1));
-    bk_buf_printf(c->out, "\"} %" PRId64 "\n", store_row_int(r, 2));
+    metrics_escape_label(c->out, result);
+    bk_buf_printf(c->out, "\"} %" PRId64 "\n", n);
     return 0;
 }
 
-static int alert_count_cb(const struct store_row *r, void *ud)
+static int alert_count_cb(const char *channel, const char *result, int64_t n, void *ud)
 {
     struct bk_buf *b = ud;
     bk_buf_appends(b, "backupctl_alerts_sent_total{channel=\"");
-    metrics_escape_label(b, store_row_text(r, 0));
+    metrics_escape_label(b, channel);
     bk_buf_appends(b, "\",result=\"");
-    metrics_escape_label(b, store_row_text(r, 1));
-    bk_buf_printf(b, "\"} %" PRId64 "\n", store_row_int(r, 2));
-    return 0;
-}
-
-static int pending_cb(const struct store_row *r, void *ud)
-{
-    bk_buf_printf(ud, "backupctl_alerts_pending %" PRId64 "\n", store_row_int(r, 0));
+    metrics_escape_label(b, result);
+    bk_buf_printf(b, "\"} %" PRId64 "\n", n);
     return 0;
 }
 
@@ -219,32 +214,17 @@ int metrics_render(struct bk_store *s, const struct bk_config *cfg, int64_t now_
     struct count_ctx cc = {cfg, &counts};
     int rc = store_status_each(s, NULL, job_cb, &jc, err);
     if (rc == 0)
-        rc = store_query(s,
-                         "SELECT s.name, s.interval_ms,"
-                         " (SELECT MAX(x.finished_at) FROM poll_run x WHERE x.source_id = s.id"
-                         "  AND x.result = 'ok'),"
-                         " (SELECT y.finished_at - y.started_at FROM poll_run y"
-                         "  WHERE y.source_id = s.id AND y.finished_at IS NOT NULL"
-                         "  ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
-                         " FROM source s ORDER BY s.name",
-                         NULL, 0, src_cb, &sc, err);
+        rc = store_source_each(s, src_cb, &sc, err);
     if (rc == 0)
-        rc = store_query(s,
-                         /* poll_counter, not COUNT(*) over poll_run: retention deletes
-                          * poll_run rows, and a counter must never go down. */
-                         "SELECT s.name, c.result, c.n FROM poll_counter c"
-                         " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
-                         NULL, 0, count_cb, &cc, err);
+        rc = store_poll_counters_each(s, count_cb, &cc, err);
     struct bk_buf alerts, pending;
     bk_buf_init(&alerts, METRICS_MAX);
     bk_buf_init(&pending, 4096);
     if (rc == 0)
-        rc = store_query(s, "SELECT channel, result, n FROM alert_counter ORDER BY channel, result",
-                         NULL, 0, alert_count_cb, &alerts, err);
-    if (rc == 0)
-        rc = store_query(s,
-                         "SELECT COUNT(*) FROM alert_outbox WHERE state IN ('pending', 'sending')",
-                         NULL, 0, pending_cb, &pending, err);
+        rc = store_alert_counters_each(s, alert_count_cb, &alerts, err);
+    int64_t npending = 0;
+    if (rc == 0 && (rc = store_alert_pending(s, &npending, err)) == 0)
+        bk_buf_printf(&pending, "backupctl_alerts_pending %" PRId64 "\n", npending);
     if (rc == 0) {
         family(out, "backupctl_alerts_sent_total", "counter",
                "Alert delivery attempts, by channel and result (sent, retry, failed).", &alerts);
