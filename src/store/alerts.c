@@ -472,26 +472,13 @@ int store_maint_told(struct bk_store *s, int64_t id, int64_t now_ms, struct bk_e
                       p, 2, NULL, NULL, err);
 }
 
-struct alert_counter_ctx {
-    int (*cb)(const char *, const char *, int64_t, void *);
-    void *ud;
-};
-
-static int alert_counter_row(const struct store_row *r, void *ud)
-{
-    const struct alert_counter_ctx *c = ud;
-    const char *a = store_row_text(r, 0), *b = store_row_text(r, 1);
-    return c->cb(a ? a : "", b ? b : "", store_row_int(r, 2), c->ud);
-}
-
 int store_alert_counters_each(struct bk_store *s,
                               int (*cb)(const char *channel, const char *result, int64_t n,
                                         void *ud),
                               void *ud, struct bk_err *err)
 {
-    struct alert_counter_ctx c = {cb, ud};
-    return store_query(s, "SELECT channel, result, n FROM alert_counter ORDER BY channel, result",
-                       NULL, 0, alert_counter_row, &c, err);
+    return store_query_counters(
+        s, "SELECT channel, result, n FROM alert_counter ORDER BY channel, result", cb, ud, err);
 }
 
 static int alert_pending_row(const struct store_row *r, void *ud)

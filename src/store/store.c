@@ -130,15 +130,22 @@ static int counter_row(const struct store_row *r, void *ud)
     return c->cb(a ? a : "", b ? b : "", store_row_int(r, 2), c->ud);
 }
 
+int store_query_counters(struct bk_store *s, const char *sql,
+                         int (*cb)(const char *a, const char *b, int64_t n, void *ud), void *ud,
+                         struct bk_err *err)
+{
+    struct counter_ctx c = {cb, ud};
+    return store_query(s, sql, NULL, 0, counter_row, &c, err);
+}
+
 int store_poll_counters_each(struct bk_store *s,
                              int (*cb)(const char *source, const char *result, int64_t n, void *ud),
                              void *ud, struct bk_err *err)
 {
-    struct counter_ctx c = {cb, ud};
-    return store_query(s,
-                       "SELECT s.name, c.result, c.n FROM poll_counter c"
-                       " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
-                       NULL, 0, counter_row, &c, err);
+    return store_query_counters(s,
+                                "SELECT s.name, c.result, c.n FROM poll_counter c"
+                                " JOIN source s ON s.id = c.source_id ORDER BY s.name, c.result",
+                                cb, ud, err);
 }
 
 bool store_source_up(int64_t last_ok_ms, int64_t interval_ms, int64_t now_ms)

@@ -132,6 +132,10 @@ struct store_source_row {
 };
 int store_source_each(struct bk_store *s, int (*cb)(const struct store_source_row *r, void *ud),
                       void *ud, struct bk_err *err);
+/* Counters of a query whose rows are (text, text, integer), NULL texts as "". */
+int store_query_counters(struct bk_store *s, const char *sql,
+                         int (*cb)(const char *a, const char *b, int64_t n, void *ud), void *ud,
+                         struct bk_err *err);
 /* backupctl_poll_runs_total: poll_counter by source name and result (never goes down, unlike
  * a COUNT over poll_run, which retention prunes). */
 int store_poll_counters_each(struct bk_store *s,

@@ -22,20 +22,7 @@ bk() {
 
 q() { sqlite3 "$T/b.db" "$1"; }
 
-write_conf() {
-    printf '%s\n' "$HYCU_TEST_TOKEN" >"$T/hycu.token"
-    chmod 600 "$T/hycu.token"
-    cat >"$T/b.conf" <<CONF
-[database]
-url = sqlite://b.db
-[source "hycu-lab"]
-type = hycu
-url = ${1:-$HYCU_URL}
-token_file = $T/hycu.token
-customer = Lab Corp
-interval = 1m
-CONF
-}
+write_conf() { write_hycu_conf "$@"; }
 
 run_of() { # run_of VM: "source_type status raw_status" of its runs, one line each
     q "SELECT r.source_type || ' ' || r.status || ' ' || r.raw_status FROM job_run r JOIN job j ON j.id = r.job_id WHERE j.name = '$1' ORDER BY r.id"

@@ -80,6 +80,23 @@ teardown_tmp() {
 }
 
 # scenario JSON : writes $T/scenario.json
+# write_hycu_conf [URL]: $T/b.conf with one hycu source "hycu-lab" (customer Lab Corp) at
+# URL (default $HYCU_URL), its token in $T/hycu.token (mode 600), SQLite in b.db.
+write_hycu_conf() {
+    printf '%s\n' "$HYCU_TEST_TOKEN" >"$T/hycu.token"
+    chmod 600 "$T/hycu.token"
+    cat >"$T/b.conf" <<CONF
+[database]
+url = sqlite://b.db
+[source "hycu-lab"]
+type = hycu
+url = ${1:-$HYCU_URL}
+token_file = $T/hycu.token
+customer = Lab Corp
+interval = 1m
+CONF
+}
+
 scenario() {
     printf '%s\n' "$1" >"$T/scenario.json"
 }

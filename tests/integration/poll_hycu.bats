@@ -23,20 +23,7 @@ trigger() {
     api POST /schedules/backup "{\"uuidList\":[\"$(vm_uuid "$1")\"]}" >/dev/null
 }
 
-write_conf() {
-    printf '%s\n' "$HYCU_TEST_TOKEN" >"$T/hycu.token"
-    chmod 600 "$T/hycu.token"
-    cat >"$T/b.conf" <<CONF
-[database]
-url = sqlite://b.db
-[source "hycu-lab"]
-type = hycu
-url = $HYCU_URL
-token_file = $T/hycu.token
-customer = Lab Corp
-interval = 1m
-CONF
-}
+write_conf() { write_hycu_conf "$@"; }
 
 q() { sqlite3 "$T/b.db" "$1"; }
 
