@@ -114,11 +114,14 @@ void backup_record_write(struct backup_record *br, const struct backup_result *r
     };
     struct store_trigger_run *runs = xcalloc(r->njobs, sizeof *runs);
     const char *self[1] = {r->entity_uuid};
+    size_t n = 0;
     for (size_t i = 0; i < r->njobs; i++) {
         const struct backup_job_result *jr = &r->jobs[i];
         const struct hycu_job *j = &jr->job;
         bool read = j->raw_status != NULL;
-        runs[i] = (struct store_trigger_run){
+        if (policy && !read)
+            continue; /* its VM is named by the job's entity map, not read yet */
+        runs[n++] = (struct store_trigger_run){
             .job_external_ids = policy ? (const char *const *)j->entity_ids : self,
             .n_ids = policy ? j->n_entity_ids : 1,
             .vendor_run_id = jr->id,
@@ -132,8 +135,12 @@ void backup_record_write(struct backup_record *br, const struct backup_result *r
     struct store_trigger_result res;
     struct bk_err err = {0};
     const char *customer = br->src->customer ? br->src->customer : br->src->name;
-    if (store_trigger_record(br->store, br->source_id, customer, policy ? NULL : &job, runs,
-                             r->njobs, bk_now_ms(), &res, &err) < 0)
+    if (n == 0) {
+        free(runs);
+        return;
+    }
+    if (store_trigger_record(br->store, br->source_id, customer, policy ? NULL : &job, runs, n,
+                             bk_now_ms(), &res, &err) < 0)
         log_warn("the run could not be recorded in backupctl's store: %s", err.msg);
     else {
         log_debug("store: %d run(s) recorded, %d of a job not polled yet, %d reviewed", res.written,

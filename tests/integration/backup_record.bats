@@ -85,8 +85,9 @@ posts() { grep -c '"POST","path":"/rest/v1.0/schedules/' "$T/hycu.log" || true; 
     run "$BACKUPCTL" poll --once --config "$T/b.conf"
     [ "$status" -eq 0 ]
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE source_type = 'api'")" -eq 2 ]
-    run bk --backup-name gold --target-type policy --config "$T/b.conf"
+    run bk --backup-name gold --target-type policy --config "$T/b.conf" --verbose
     [ "$status" -eq 0 ]
+    [[ "$output" != *"has not polled yet"* ]]
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE source_type = 'trigger' AND status = 'success'")" -eq 2 ]
     [ "$(run_of a01 | grep -c trigger)" -eq 1 ]
     [ "$(run_of b01 | grep -c trigger)" -eq 1 ]
