@@ -19,7 +19,7 @@
 #define OVR_SQL_MAX (64u * 1024 * 1024) /* 5,000 rules of 1 KiB text make a 10 MiB query */
 #define OVR_AUDIT_IDS 1000 /* run ids listed per audit row (the counts are always exact) */
 
-char *store_like_pattern(const char *kind, const char *text)
+static char *like_pattern(const char *kind, const char *text, bool star)
 {
     size_t n = strlen(text);
     char *p = xmalloc(2 * n + 3);
@@ -30,6 +30,10 @@ char *store_like_pattern(const char *kind, const char *text)
         p[o++] = '%';
     for (size_t i = 0; i < n; i++) {
         char c = text[i];
+        if (star && c == '*') {
+            p[o++] = '%';
+            continue;
+        }
         if (c == '%' || c == '_' || c == '\\')
             p[o++] = '\\';
         p[o++] = (char)tolower((unsigned char)c);
@@ -38,6 +42,16 @@ char *store_like_pattern(const char *kind, const char *text)
         p[o++] = '%';
     p[o] = '\0';
     return p;
+}
+
+char *store_like_pattern(const char *kind, const char *text)
+{
+    return like_pattern(kind, text, false);
+}
+
+char *store_override_pattern(const char *kind, const char *text)
+{
+    return like_pattern(kind, text, true);
 }
 
 bool store_override_has_condition(const struct store_override *o)
@@ -88,7 +102,7 @@ static void rule_cond(struct bk_buf *sql, struct plist *l, const struct store_ov
                       padd(l, SP_INT(o->valid_until)));
     size_t like_no = 0;
     if (o->match_text && *o->match_text) {
-        char *like = store_like_pattern(o->match_kind, o->match_text);
+        char *like = store_override_pattern(o->match_kind, o->match_text);
         l->owned = xrealloc(l->owned, (l->nowned + 1) * sizeof *l->owned);
         l->owned[l->nowned++] = like;
         like_no = padd(l, SP_TEXT(like));

@@ -56,5 +56,8 @@ int store_override_matches(struct bk_store *s, int64_t id, int64_t *matches, str
 /* LIKE pattern for kind/text: lower-cased, '%', '_' and '\' escaped (ESCAPE '\'), wrapped in
  * '%' as kind says. Caller frees. */
 char *store_like_pattern(const char *kind, const char *text);
+/* The same for an override's match_text, where '*' stands for any text (the UI proposes
+ * "Failed (* errors) at *" so the rule matches the next run with another count). */
+char *store_override_pattern(const char *kind, const char *text);
 
 #endif

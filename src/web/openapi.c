@@ -244,7 +244,7 @@ static const char openapi[] =
     "      \"OverrideIn\": {\"type\": \"object\", \"properties\": {\n"
     "        \"job\": {\"type\": \"integer\", \"nullable\": true, \"description\": \"null or absent: every job\"}, \"object_name\": {\"type\": \"string\"},\n"
     "        \"match_status\": {\"type\": \"string\", \"enum\": [\"failed\", \"warning\", \"unknown\", \"missed\"]}, \"match_kind\": {\"type\": \"string\", \"enum\": [\"contains\", \"equals\", \"starts\", \"ends\"]},\n"
-    "        \"match_text\": {\"type\": \"string\"}, \"valid_from\": {\"type\": \"string\"}, \"valid_until\": {\"type\": \"string\"}}}\n"
+    "        \"match_text\": {\"type\": \"string\", \"description\": \"case-insensitive; * stands for any text (Failed (* errors) matches every error count)\"}, \"valid_from\": {\"type\": \"string\"}, \"valid_until\": {\"type\": \"string\"}}}\n"
     "    }\n"
     "  }\n"
     "}\n";

@@ -1220,3 +1220,24 @@ RANK_SQL="CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r
     jq -e 'all(.items[]; has("matches") and has("runs_changed"))' <<<"$output"
     [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
 }
+
+@test "overrides (issue 13): '*' in match_text stands for any text, so a rule matches the next run with another count" {
+    id=$(job_id db01)
+    msg=$(q "SELECT message FROM job_run WHERE job_id = $id AND status = 'failed' ORDER BY id DESC LIMIT 1")
+    [ -n "$msg" ]
+    # the message with its digits replaced by '*': what the UI proposes
+    pat=$(sed 's/[0-9][0-9]*/*/g' <<<"$msg")
+    [ "$pat" != "$msg" ]
+    run api "$OPER" POST /api/v1/overrides "$(jq -nc --argjson j "$id" --arg t "$pat" '{job: $j, match_status: "failed", match_kind: "equals", match_text: $t}')"
+    wild=$(jq .id <<<"$output")
+    # the same text with a literal difference where no '*' is: no match
+    run api "$OPER" POST /api/v1/overrides "$(jq -nc --argjson j "$id" --arg t "${pat}x" '{job: $j, match_status: "failed", match_kind: "equals", match_text: $t}')"
+    none=$(jq .id <<<"$output")
+    run api "$VIEW" GET "/api/v1/overrides?job=$id&limit=1000"
+    [ "$(jq --argjson o "$wild" '.items[] | select(.id == $o) | .matches' <<<"$output")" -ge 1 ]
+    [ "$(jq --argjson o "$none" '.items[] | select(.id == $o) | .matches' <<<"$output")" -eq 0 ]
+    # a search (q) keeps '*' literal
+    [ "$(api "$VIEW" GET "/api/v1/runs?job=$id&q=$(jq -rn --arg t "$pat" '$t|@uri')" | jq .total)" -eq 0 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$wild")" = 204 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$none")" = 204 ]
+}
