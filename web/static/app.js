@@ -427,8 +427,13 @@ function table(cols, rows, opts = {}) {
       h('button', { type: 'button', class: 'th-sort', onclick: () => opts.onSort(c.sortKey) },
         c.label, h('span', { class: 'sort-ind', 'aria-hidden': 'true' }, active ? (dir === 'asc' ? ' ▲' : ' ▼') : ' ↕')));
   });
+  // opts.stack: on a narrow screen each row is a block of "label: value" lines (CSS), so a
+  // management table needs no sideways scroll
+  if (opts.stack) {
+    for (const tr of rows) [...tr.children].forEach((td, i) => { if (cols[i] && cols[i].label) td.dataset.label = cols[i].label; });
+  }
   return h('div', { class: 'table-wrap' },
-    h('table', { class: ['grid', opts.cls] },
+    h('table', { class: ['grid', opts.cls, opts.stack ? 'stack' : null] },
       opts.caption ? h('caption', { class: 'sr-only' }, opts.caption) : null,
       h('thead', null, h('tr', null, ths)), h('tbody', null, rows)));
 }
@@ -1985,7 +1990,7 @@ async function pageOverrides(ctx) {
   });
   add(ctx.root,
     table([{ label: 'Id', cls: 'num' }, { label: 'Applies to' }, { label: 'Treat as success when' }, { label: 'Valid' }, { label: 'Created' },
-      { label: 'Matches', cls: 'num' }, { label: 'Runs it changed', cls: 'num' }, { label: '', cls: 'col-act' }], rows, { caption: 'Overrides', cls: 'ovr-table' }),
+      { label: 'Matches', cls: 'num' }, { label: 'Runs it changed', cls: 'num' }, { label: '', cls: 'col-act' }], rows, { caption: 'Overrides', cls: 'ovr-table', stack: true }),
     h('p', { class: 'muted small' }, '“Matches”: runs its condition matches now (reviewed or not). “Runs it changed”: runs it turned into a success when it was created.'),
     pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
 }
@@ -2046,7 +2051,7 @@ async function pageUsers(ctx) {
         return h('tr', { dataset: { user: u.name } }, h('td', null, u.name, me ? h('span', { class: 'muted small' }, ' (you)') : null),
           h('td', null, h('span', { class: `badge badge-role role-${u.role}` }, u.role), ' ', roleSel), h('td', null, timeEl(u.created_at)),
           h('td', { class: 'col-act' }, reset, b));
-      }), { caption: 'Users' }));
+      }), { caption: 'Users', stack: true }));
     await loadTokens();
   }
   async function loadTokens() {
@@ -2084,7 +2089,7 @@ async function pageUsers(ctx) {
         h('td', { class: 'col-act' }, rv));
     });
     clear(tokens, createForm, shown,
-      rows.length ? table([{ label: 'Id', cls: 'num' }, { label: 'User' }, { label: 'Label' }, { label: 'Created' }, { label: 'Last used' }, { label: 'State' }, { label: '', cls: 'col-act' }], rows, { caption: 'API tokens' })
+      rows.length ? table([{ label: 'Id', cls: 'num' }, { label: 'User' }, { label: 'Label' }, { label: 'Created' }, { label: 'Last used' }, { label: 'State' }, { label: '', cls: 'col-act' }], rows, { caption: 'API tokens', stack: true })
         : h('p', { class: 'muted' }, 'No API token yet. A token authenticates scripts (Authorization: Bearer …) as its user.'));
   }
   function passwordDialog(user) {
