@@ -288,6 +288,14 @@ describe('web UI: remarks, overrides, users, mobile (issue 13)', { timeout: 3000
     await p.waitForSelector(`tr[data-override="${global.id}"]`, { state: 'detached' });
     assert.ok(!(await env.admin.get('/overrides?limit=1000')).items.some((o) => o.id === global.id), 'deleted');
     assert.equal(await p.locator(`tr[data-override="${overrideId}"]`).count(), 1, 'the other rule stays');
+    // From the job page: the rules of that job (its own and the global ones).
+    await goto(p, env, `#/jobs/${job.id}`);
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await p.click(`a[href="#/overrides?job=${job.id}"]`);
+    await ready(p);
+    assert.match(p.url(), new RegExp(`#/overrides\\?job=${job.id}$`));
+    const forJob = (await env.admin.get(`/overrides?job=${job.id}&limit=1000`)).items.map((o) => String(o.id));
+    assert.deepEqual(await p.locator('tr[data-override]').evaluateAll((els) => els.map((e) => e.dataset.override)), forJob);
     noProblems(p);
   });
 

@@ -1703,6 +1703,7 @@ async function pageJob(ctx) {
         h('td', { class: 'col-act' }, b));
     }), { caption: 'Overrides' })
     : h('p', { class: 'muted' }, 'No override applies to this job. Create one from a run’s details (“Treat as success…”).');
+  const ovrMore = h('p', { class: 'small' }, h('a', { href: `#/overrides${qs({ job: id })}` }, 'Matches and runs changed on the Overrides page →'));
 
   const missedDays = new Set((job.runs || []).filter((r) => r.status === 'missed' && r.start_at).map((r) => r.start_at.slice(0, 10)));
   let ping = null;
@@ -1723,7 +1724,7 @@ async function pageJob(ctx) {
     section(`Runs (${fmtNum.format(runsPage.total)})`, history),
     h('div', { class: 'grid2' },
       section('Remarks', remarkList(job.remarks || [], () => route())),
-      section('Overrides', ovrBody)));
+      section('Overrides', ovrBody, ovrMore)));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -1946,11 +1947,13 @@ async function pageOverrides(ctx) {
   const p = ctx.params;
   const limit = clampLimit(p.get('limit'), 100);
   const offset = Math.max(0, Number(p.get('offset')) || 0);
-  add(ctx.root, pageHead('Overrides'),
-    h('p', { class: 'lead' }, 'Every rule that turns matching runs into “Success (override)”: global ones and those of one job. Create one from a run’s details (“Treat as success…”).'));
+  const jobId = /^\d{1,18}$/.test(p.get('job') || '') ? Number(p.get('job')) : null;
+  add(ctx.root, pageHead('Overrides', jobId ? h('a', { class: 'btn', href: '#/overrides' }, 'Show every rule') : null),
+    h('p', { class: 'lead' }, jobId ? 'The rules that apply to one job: its own and the global ones.'
+      : 'Every rule that turns matching runs into “Success (override)”: global ones and those of one job. Create one from a run’s details (“Treat as success…”).'));
   let res;
   try {
-    res = await get('/overrides', { limit, offset });
+    res = await get('/overrides', { limit, offset, job: jobId });
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     add(ctx.root, errorState(e, () => route()));
