@@ -339,3 +339,45 @@ int store_overrides_apply_all(struct bk_store *s, const char *target,
     }
     return rc;
 }
+
+int store_override_set_validity(struct bk_store *s, int64_t id, bool set_from, int64_t valid_from,
+                                bool set_until, int64_t valid_until, struct bk_err *err)
+{
+    struct ovr_list rules = {0};
+    struct store_param p[] = {SP_INT(id)};
+    int rc = store_query(s,
+                         "SELECT id, job_id, object_name, match_status, match_kind, match_text,"
+                         " valid_from, valid_until FROM override WHERE id = ?1",
+                         p, 1, collect, &rules, err);
+    if (rc == 0 && rules.n != 1)
+        rc = bk_err_set(err, BK_ENOTFOUND, "no override %lld", (long long)id);
+    if (rc == 0) {
+        struct store_override o = rules.v[0].o;
+        if (set_from)
+            o.valid_from = valid_from;
+        if (set_until)
+            o.valid_until = valid_until;
+        valid_from = o.valid_from;
+        valid_until = o.valid_until;
+        if (valid_from > 0 && valid_until > 0 && valid_from > valid_until)
+            rc = bk_err_set(err, BK_EINVAL, "valid_from: must not be after valid_until");
+        else if (!store_override_has_condition(&o))
+            rc = bk_err_set(err, BK_EINVAL,
+                            "the rule would be left without a condition (its time window was "
+                            "its only one)");
+    }
+    if (rc == 0) {
+        struct store_param u[] = {valid_from > 0 ? SP_INT(valid_from) : SP_NULL,
+                                  valid_until > 0 ? SP_INT(valid_until) : SP_NULL, SP_INT(id)};
+        rc = store_exec(s, "UPDATE override SET valid_from = ?1, valid_until = ?2 WHERE id = ?3", u,
+                        3, NULL, NULL, err);
+    }
+    for (size_t i = 0; i < rules.n; i++) {
+        free(rules.v[i].object_name);
+        free(rules.v[i].match_status);
+        free(rules.v[i].match_kind);
+        free(rules.v[i].match_text);
+    }
+    free(rules.v);
+    return rc;
+}

@@ -281,6 +281,22 @@ describe('web UI: remarks, overrides, users, mobile (issue 13)', { timeout: 3000
     assert.equal((await grow.locator('.col-matches').textContent()).trim(), '0');
     await screenshot(p, 'overrides');
 
+    // Stop (it ends now, audited), then resume.
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await grow.locator('button[data-action="stop-override"]').click();
+    await ready(p);
+    await p.waitForSelector(`tr[data-override="${global.id}"] button[data-action="resume-override"]`);
+    assert.match(await grow.textContent(), /inactive/);
+    const stopped = (await env.admin.get('/overrides?limit=1000')).items.find((o) => o.id === global.id);
+    assert.ok(stopped.valid_until && !stopped.active, `stopped: ${JSON.stringify(stopped)}`);
+    assert.ok((await env.admin.get('/audit?action=override.update&limit=10')).items.some((a) => a.target === `override:${global.id}`), 'override.update audited');
+    await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
+    await grow.locator('button[data-action="resume-override"]').click();
+    await ready(p);
+    await p.waitForSelector(`tr[data-override="${global.id}"] button[data-action="stop-override"]`);
+    const resumed = (await env.admin.get('/overrides?limit=1000')).items.find((o) => o.id === global.id);
+    assert.ok(resumed.valid_until === null && resumed.active, `resumed: ${JSON.stringify(resumed)}`);
+
     await grow.locator('button[data-action="delete-override"]').click();
     await p.evaluate(() => { document.documentElement.dataset.state = 'loading'; });
     await grow.locator('button[data-action="confirm-delete-override"]').click();

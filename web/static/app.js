@@ -1976,8 +1976,19 @@ async function pageOverrides(ctx) {
       clear(acts, h('span', { class: 'small' }, 'Delete? '), yes, h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: showActs }, 'Keep'));
       queueMicrotask(() => yes.focus());
     };
+    // Stop: it ends now (runs from now on keep their own status; the runs it already matched
+    // stay overridden); Resume opens its end again. Delete takes it back from unreviewed runs too.
+    const ended = o.valid_until && new Date(o.valid_until) <= new Date();
+    const setEnd = (btn, until, what) => withBusy(btn, async () => {
+      await put(`/overrides/${Number(o.id)}`, { valid_until: until });
+      toast(`Override #${o.id} ${what}.`);
+      route();
+    });
     function showActs() {
-      clear(acts, op ? h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete-override' }, onclick: askDelete }, 'Delete') : null);
+      if (!op) return clear(acts);
+      const stop = ended ? null : h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'stop-override' }, title: 'Runs from now on are no longer matched', onclick: () => setEnd(stop, new Date().toISOString(), 'stopped') }, 'Stop');
+      const resume = ended ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'resume-override' }, title: 'Match the runs to come again', onclick: () => setEnd(resume, null, 'resumed') }, 'Resume') : null;
+      return clear(acts, stop, resume, h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete-override' }, onclick: askDelete }, 'Delete'));
     }
     showActs();
     return h('tr', { dataset: { override: o.id, matches: o.matches ?? '' } },
