@@ -19,7 +19,7 @@
 #define OVR_SQL_MAX (64u * 1024 * 1024) /* 5,000 rules of 1 KiB text make a 10 MiB query */
 #define OVR_AUDIT_IDS 1000 /* run ids listed per audit row (the counts are always exact) */
 
-char *store_like_pattern(const char *kind, const char *text)
+static char *like_pattern(const char *kind, const char *text, bool star)
 {
     size_t n = strlen(text);
     char *p = xmalloc(2 * n + 3);
@@ -30,6 +30,10 @@ char *store_like_pattern(const char *kind, const char *text)
         p[o++] = '%';
     for (size_t i = 0; i < n; i++) {
         char c = text[i];
+        if (star && c == '*') {
+            p[o++] = '%';
+            continue;
+        }
         if (c == '%' || c == '_' || c == '\\')
             p[o++] = '\\';
         p[o++] = (char)tolower((unsigned char)c);
@@ -38,6 +42,16 @@ char *store_like_pattern(const char *kind, const char *text)
         p[o++] = '%';
     p[o] = '\0';
     return p;
+}
+
+char *store_like_pattern(const char *kind, const char *text)
+{
+    return like_pattern(kind, text, false);
+}
+
+char *store_override_pattern(const char *kind, const char *text)
+{
+    return like_pattern(kind, text, true);
 }
 
 bool store_override_has_condition(const struct store_override *o)
@@ -88,7 +102,7 @@ static void rule_cond(struct bk_buf *sql, struct plist *l, const struct store_ov
                       padd(l, SP_INT(o->valid_until)));
     size_t like_no = 0;
     if (o->match_text && *o->match_text) {
-        char *like = store_like_pattern(o->match_kind, o->match_text);
+        char *like = store_override_pattern(o->match_kind, o->match_text);
         l->owned = xrealloc(l->owned, (l->nowned + 1) * sizeof *l->owned);
         l->owned[l->nowned++] = like;
         like_no = padd(l, SP_TEXT(like));
@@ -323,5 +337,47 @@ int store_overrides_apply_all(struct bk_store *s, const char *target,
         store_rollback(s);
         memset(ch, 0, sizeof *ch);
     }
+    return rc;
+}
+
+int store_override_set_validity(struct bk_store *s, int64_t id, bool set_from, int64_t valid_from,
+                                bool set_until, int64_t valid_until, struct bk_err *err)
+{
+    struct ovr_list rules = {0};
+    struct store_param p[] = {SP_INT(id)};
+    int rc = store_query(s,
+                         "SELECT id, job_id, object_name, match_status, match_kind, match_text,"
+                         " valid_from, valid_until FROM override WHERE id = ?1",
+                         p, 1, collect, &rules, err);
+    if (rc == 0 && rules.n != 1)
+        rc = bk_err_set(err, BK_ENOTFOUND, "no override %lld", (long long)id);
+    if (rc == 0) {
+        struct store_override o = rules.v[0].o;
+        if (set_from)
+            o.valid_from = valid_from;
+        if (set_until)
+            o.valid_until = valid_until;
+        valid_from = o.valid_from;
+        valid_until = o.valid_until;
+        if (valid_from > 0 && valid_until > 0 && valid_from > valid_until)
+            rc = bk_err_set(err, BK_EINVAL, "valid_from: must not be after valid_until");
+        else if (!store_override_has_condition(&o))
+            rc = bk_err_set(err, BK_EINVAL,
+                            "the rule would be left without a condition (its time window was "
+                            "its only one)");
+    }
+    if (rc == 0) {
+        struct store_param u[] = {valid_from > 0 ? SP_INT(valid_from) : SP_NULL,
+                                  valid_until > 0 ? SP_INT(valid_until) : SP_NULL, SP_INT(id)};
+        rc = store_exec(s, "UPDATE override SET valid_from = ?1, valid_until = ?2 WHERE id = ?3", u,
+                        3, NULL, NULL, err);
+    }
+    for (size_t i = 0; i < rules.n; i++) {
+        free(rules.v[i].object_name);
+        free(rules.v[i].match_status);
+        free(rules.v[i].match_kind);
+        free(rules.v[i].match_text);
+    }
+    free(rules.v);
     return rc;
 }

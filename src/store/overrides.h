@@ -53,8 +53,18 @@ int store_overrides_apply_all(struct bk_store *s, const char *target,
  * Overrides page shows as "matches so far". 0 when there is no such rule. */
 int store_override_matches(struct bk_store *s, int64_t id, int64_t *matches, struct bk_err *err);
 
+/* Change rule id's time window (epoch ms, 0 = open; only the ends whose set_ flag is true),
+ * inside the caller's transaction; the caller re-evaluates the runs. -BK_ENOTFOUND without such
+ * a rule; -BK_EINVAL (err says why) when from would be after until, or when the window was the
+ * rule's only condition and would no longer be one. */
+int store_override_set_validity(struct bk_store *s, int64_t id, bool set_from, int64_t valid_from,
+                                bool set_until, int64_t valid_until, struct bk_err *err);
+
 /* LIKE pattern for kind/text: lower-cased, '%', '_' and '\' escaped (ESCAPE '\'), wrapped in
  * '%' as kind says. Caller frees. */
 char *store_like_pattern(const char *kind, const char *text);
+/* The same for an override's match_text, where '*' stands for any text (the UI proposes
+ * "Failed (* errors) at *" so the rule matches the next run with another count). */
+char *store_override_pattern(const char *kind, const char *text);
 
 #endif

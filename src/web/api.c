@@ -2617,6 +2617,88 @@ fail:
     web_internal(rq, &err);
 }
 
+/* Change an override's time window (operator, audited override.update): "valid_until": now ends
+ * it for the runs that come after (what the UI calls "Stop"); null opens that end again. A key
+ * absent keeps its value. The runs are re-evaluated at once. */
+void api_override_update(struct web_req *rq)
+{
+    static const char *const fields[] = {"valid_from", "valid_until", NULL};
+    struct bk_err err = {0};
+    struct store_override_changes ch;
+    int64_t from = 0, until = 0;
+    bool has_from, has_until;
+    if (!no_params(rq))
+        return;
+    if (params_json_check_allowed(rq->body, fields, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_time(rq->body, "valid_from", &from, &has_from, rq->msg, sizeof rq->msg) < 0 ||
+        params_json_time(rq->body, "valid_until", &until, &has_until, rq->msg, sizeof rq->msg) <
+            0) {
+        web_bad_request(rq);
+        return;
+    }
+    bool key_from = json_object_get(rq->body, "valid_from") != NULL;
+    bool key_until = json_object_get(rq->body, "valid_until") != NULL;
+    if (!key_from && !key_until) {
+        web_error(rq, 400, "bad_request", "body: give valid_from, valid_until, or both");
+        return;
+    }
+    int rc;
+    struct store_param p[] = {SP_INT(rq->id)};
+    json_t *before = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", p, 1,
+                               OVR_COLS, NOVR_COLS, &rc);
+    if (rc < 0)
+        return;
+    if (!before) {
+        web_error(rq, 404, "not_found", "no override %lld", (long long)rq->id);
+        return;
+    }
+    char target[32];
+    snprintf(target, sizeof target, "override:%lld", (long long)rq->id);
+    json_t *after = NULL;
+    if (store_begin(rq->st, &err) < 0) {
+        json_decref(before);
+        web_internal(rq, &err);
+        return;
+    }
+    rc = store_override_set_validity(rq->st, rq->id, key_from, from, key_until, until, &err);
+    if (rc == -BK_EINVAL) {
+        store_rollback(rq->st);
+        json_decref(before);
+        web_error(rq, 400, "bad_request", "%s", err.msg);
+        return;
+    }
+    if (rc < 0 || store_overrides_reevaluate(rq->st, rq->who.name, target, &ch, &err) < 0)
+        goto fail;
+    after = query_one(rq, "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.id = ?1", p, 1, OVR_COLS,
+                      NOVR_COLS, &rc);
+    if (rc < 0 || !after) {
+        store_rollback(rq->st);
+        json_decref(before);
+        if (!rq->status)
+            web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    json_object_set_new(after, "runs_updated", json_integer(ch.set));
+    json_object_set_new(after, "runs_cleared", json_integer(ch.cleared));
+    if (web_audit(rq, "override.update", target, before, after) < 0) {
+        store_rollback(rq->st);
+        json_decref(before);
+        json_decref(after);
+        web_error(rq, 500, "internal", "internal error (see the server log)");
+        return;
+    }
+    if (store_commit(rq->st, &err) < 0)
+        goto fail;
+    json_decref(before);
+    web_reply(rq, 200, after);
+    return;
+fail:
+    store_rollback(rq->st);
+    json_decref(before);
+    json_decref(after);
+    web_internal(rq, &err);
+}
+
 /* Delete one override inside the caller's transaction: 1 deleted, 0 none, <0 error (set). */
 static int delete_override(struct web_req *rq, int64_t id, struct bk_err *err)
 {

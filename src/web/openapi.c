@@ -166,6 +166,9 @@ static const char openapi[] =
     "        \"responses\": {\"200\": {\"description\": \"{\\\"count\\\": N}\"}, \"400\": {\"$ref\": \"#/components/responses/Error\"}}}\n"
     "    },\n"
     "    \"/api/v1/overrides/{id}\": {\n"
+    "      \"put\": {\"summary\": \"Change an override's time window (operator; audited override.update with before/after): valid_until now stops it for the runs after now (runs before keep matching); null opens that end; an absent key keeps its value; refused when the window was the rule's only condition\", \"parameters\": [{\"$ref\": \"#/components/parameters/id\"}],\n"
+    "        \"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {\"valid_from\": {\"type\": \"string\", \"nullable\": true}, \"valid_until\": {\"type\": \"string\", \"nullable\": true}}}}}},\n"
+    "        \"responses\": {\"200\": {\"description\": \"the override with runs_updated and runs_cleared\"}, \"400\": {\"$ref\": \"#/components/responses/Error\"}, \"404\": {\"$ref\": \"#/components/responses/Error\"}}},\n"
     "      \"delete\": {\"summary\": \"Delete an override (operator); unreviewed runs no remaining rule matches lose their override\", \"parameters\": [{\"$ref\": \"#/components/parameters/id\"}],\n"
     "        \"responses\": {\"204\": {\"description\": \"deleted\"}, \"404\": {\"$ref\": \"#/components/responses/Error\"}}}\n"
     "    },\n"
@@ -245,7 +248,7 @@ static const char openapi[] =
     "      \"OverrideIn\": {\"type\": \"object\", \"properties\": {\n"
     "        \"job\": {\"type\": \"integer\", \"nullable\": true, \"description\": \"null or absent: every job\"}, \"object_name\": {\"type\": \"string\"},\n"
     "        \"match_status\": {\"type\": \"string\", \"enum\": [\"failed\", \"warning\", \"unknown\", \"missed\"]}, \"match_kind\": {\"type\": \"string\", \"enum\": [\"contains\", \"equals\", \"starts\", \"ends\"]},\n"
-    "        \"match_text\": {\"type\": \"string\"}, \"valid_from\": {\"type\": \"string\"}, \"valid_until\": {\"type\": \"string\"}}}\n"
+    "        \"match_text\": {\"type\": \"string\", \"description\": \"case-insensitive; * stands for any text (Failed (* errors) matches every error count)\"}, \"valid_from\": {\"type\": \"string\"}, \"valid_until\": {\"type\": \"string\"}}}\n"
     "    }\n"
     "  }\n"
     "}\n";

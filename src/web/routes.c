@@ -48,6 +48,7 @@ const struct web_route web_routes[] = {
     {"GET", "/api/v1/overrides", api_overrides, V, 0},
     {"POST", "/api/v1/overrides", api_override_create, O, WR_BODY},
     {"DELETE", "/api/v1/overrides", api_overrides_delete, O, WR_BODY},
+    {"PUT", "/api/v1/overrides/{id}", api_override_update, O, WR_BODY},
     {"DELETE", "/api/v1/overrides/{id}", api_override_delete, O, 0},
     {"GET", "/api/v1/audit", api_audit, A, 0},
     {"GET", "/api/v1/users", api_users, A, 0},

@@ -206,6 +206,7 @@ void api_user_update(struct web_req *rq);
 void api_overrides(struct web_req *rq);
 void api_override_create(struct web_req *rq);
 void api_overrides_delete(struct web_req *rq);
+void api_override_update(struct web_req *rq);
 void api_override_delete(struct web_req *rq);
 void api_audit(struct web_req *rq);
 void api_users(struct web_req *rq);

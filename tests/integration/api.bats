@@ -1220,3 +1220,56 @@ RANK_SQL="CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r
     jq -e 'all(.items[]; has("matches") and has("runs_changed"))' <<<"$output"
     [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
 }
+
+@test "overrides (issue 13): '*' in match_text stands for any text, so a rule matches the next run with another count" {
+    id=$(job_id db01)
+    msg=$(q "SELECT message FROM job_run WHERE job_id = $id AND status = 'failed' ORDER BY id DESC LIMIT 1")
+    [ -n "$msg" ]
+    # the message with its digits replaced by '*': what the UI proposes
+    pat=$(sed 's/[0-9][0-9]*/*/g' <<<"$msg")
+    [ "$pat" != "$msg" ]
+    run api "$OPER" POST /api/v1/overrides "$(jq -nc --argjson j "$id" --arg t "$pat" '{job: $j, match_status: "failed", match_kind: "equals", match_text: $t}')"
+    wild=$(jq .id <<<"$output")
+    # the same text with a literal difference where no '*' is: no match
+    run api "$OPER" POST /api/v1/overrides "$(jq -nc --argjson j "$id" --arg t "${pat}x" '{job: $j, match_status: "failed", match_kind: "equals", match_text: $t}')"
+    none=$(jq .id <<<"$output")
+    run api "$VIEW" GET "/api/v1/overrides?job=$id&limit=1000"
+    [ "$(jq --argjson o "$wild" '.items[] | select(.id == $o) | .matches' <<<"$output")" -ge 1 ]
+    [ "$(jq --argjson o "$none" '.items[] | select(.id == $o) | .matches' <<<"$output")" -eq 0 ]
+    # a search (q) keeps '*' literal
+    [ "$(api "$VIEW" GET "/api/v1/runs?job=$id&q=$(jq -rn --arg t "$pat" '$t|@uri')" | jq .total)" -eq 0 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$wild")" = 204 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$none")" = 204 ]
+}
+
+@test "override update (issue 13): its time window changes (stop now, reopen), audited; a window that was the only condition stays" {
+    id=$(job_id db01)
+    run api "$OPER" POST /api/v1/overrides "{\"job\": $id, \"match_status\": \"failed\", \"match_kind\": \"contains\", \"match_text\": \"no-such-text-*\"}"
+    oid=$(jq .id <<<"$output")
+    jq -e '.active and .valid_until == null' <<<"$output"
+    errcheck 403 forbidden "$VIEW" PUT "/api/v1/overrides/$oid" '{"valid_until": "2000-01-01T00:00:00Z"}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/overrides/$oid" '{}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/overrides/$oid" '{"match_text": "x"}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/overrides/$oid" '{"valid_until": "soon"}'
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/overrides/$oid" '{"valid_from": "2030-01-02T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}'
+    errcheck 404 not_found "$OPER" PUT /api/v1/overrides/999999 '{"valid_until": null}'
+    # stop it: inactive from now on, the window stored, audited with before and after
+    run api "$OPER" PUT "/api/v1/overrides/$oid" '{"valid_until": "2001-01-01T00:00:00Z"}'
+    jq -e '(.active | not) and (.valid_until | startswith("2001-01-01T00:00:00")) and (.runs_cleared | type) == "number"' <<<"$output"
+    [ "$(q "SELECT valid_until FROM override WHERE id = $oid")" = 978307200000 ]
+    run api "$ADMIN" GET "/api/v1/audit?action=override.update&limit=10"
+    jq -e --arg t "override:$oid" '[.items[] | select(.target == $t and .who == "oper" and .before.active and (.after.active | not))] | length == 1' <<<"$output"
+    # an absent key keeps its value; null opens that end again
+    run api "$OPER" PUT "/api/v1/overrides/$oid" '{"valid_from": "2000-06-01T00:00:00Z"}'
+    jq -e '(.valid_until | startswith("2001-01-01")) and (.valid_from | startswith("2000-06-01"))' <<<"$output"
+    run api "$OPER" PUT "/api/v1/overrides/$oid" '{"valid_from": null, "valid_until": null}'
+    jq -e '.active and .valid_until == null and .valid_from == null' <<<"$output"
+    [ "$(q "SELECT COUNT(*) FROM override WHERE id = $oid AND valid_until IS NULL AND valid_from IS NULL")" -eq 1 ]
+    # a rule whose only condition is its window keeps a closed one
+    run api "$OPER" POST /api/v1/overrides '{"valid_from": "2000-01-01T00:00:00Z", "valid_until": "2000-01-02T00:00:00Z"}'
+    wid=$(jq .id <<<"$output")
+    errcheck 400 bad_request "$OPER" PUT "/api/v1/overrides/$wid" '{"valid_until": null}'
+    [ "$(q "SELECT valid_until FROM override WHERE id = $wid")" = 946771200000 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$wid")" = 204 ]
+    [ "$(code "$OPER" DELETE "/api/v1/overrides/$oid")" = 204 ]
+}

@@ -338,6 +338,16 @@ static void test_like_pattern(void **state)
     p = store_like_pattern("ends", "Abc");
     assert_string_equal(p, "%abc");
     free(p);
+    /* search text keeps '*' literal; an override's '*' is a wildcard */
+    p = store_like_pattern("contains", "a*b");
+    assert_string_equal(p, "%a*b%");
+    free(p);
+    p = store_override_pattern("contains", "Failed (* errors) at *");
+    assert_string_equal(p, "%failed (% errors) at %%");
+    free(p);
+    p = store_override_pattern("equals", "50%*");
+    assert_string_equal(p, "50\\%%");
+    free(p);
 }
 
 int main(void)

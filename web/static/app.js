@@ -11,6 +11,8 @@
 
 'use strict';
 
+import { proposePattern, patternMatches } from './pattern.js';
+
 /* ---------------------------------------------------------------------------------------------- */
 /* small DOM helpers                                                                              */
 
@@ -425,8 +427,13 @@ function table(cols, rows, opts = {}) {
       h('button', { type: 'button', class: 'th-sort', onclick: () => opts.onSort(c.sortKey) },
         c.label, h('span', { class: 'sort-ind', 'aria-hidden': 'true' }, active ? (dir === 'asc' ? ' ▲' : ' ▼') : ' ↕')));
   });
+  // opts.stack: on a narrow screen each row is a block of "label: value" lines (CSS), so a
+  // management table needs no sideways scroll
+  if (opts.stack) {
+    for (const tr of rows) [...tr.children].forEach((td, i) => { if (cols[i] && cols[i].label) td.dataset.label = cols[i].label; });
+  }
   return h('div', { class: 'table-wrap' },
-    h('table', { class: ['grid', opts.cls] },
+    h('table', { class: ['grid', opts.cls, opts.stack ? 'stack' : null] },
       opts.caption ? h('caption', { class: 'sr-only' }, opts.caption) : null,
       h('thead', null, h('tr', null, ths)), h('tbody', null, rows)));
 }
@@ -458,6 +465,7 @@ const NAV = [
   { href: '#/customers', label: 'Customers', match: /^\/customers/ },
   { href: '#/sources', label: 'Sources', match: /^\/sources/ },
   { href: '#/alerts', label: 'Alerts', match: /^\/alerts/ },
+  { href: '#/overrides', label: 'Overrides', match: /^\/overrides/ },
   { href: '#/audit', label: 'Audit log', match: /^\/audit/, role: 'admin' },
   { href: '#/users', label: 'Users', match: /^\/users/, role: 'admin' },
 ];
@@ -515,6 +523,7 @@ const ROUTES = [
   [/^\/customers$/, pageCustomers],
   [/^\/sources$/, pageSources],
   [/^\/alerts$/, pageAlerts],
+  [/^\/overrides$/, pageOverrides],
   [/^\/audit$/, pageAudit, { role: 'admin' }],
   [/^\/users$/, pageUsers, { role: 'admin' }],
 ];
@@ -1215,6 +1224,9 @@ function dialog(title, body) {
   if (!dialogEl) {
     dialogEl = h('dialog', { class: 'dlg', 'aria-labelledby': 'dlg-title' });
     dialogEl.addEventListener('close', () => {
+      // 'close' fires after the fact: a dialog re-opened meanwhile (a page that re-renders and
+      // opens the run again) keeps its content
+      if (dialogEl.open) return;
       const back = dialogEl.returnFocus;
       dialogEl.replaceChildren();
       if (back && back.isConnected) back.focus();
@@ -1266,7 +1278,7 @@ async function openRun(id, opts = {}) {
       h('td', null, o.message || h('span', { class: 'muted' }, '—')))), { caption: 'Objects of the run' })
     : h('p', { class: 'muted' }, 'The vendor reported no per-object detail for this run.');
 
-  const remarks = h('div', { class: 'remarks' }, remarkList(run.remarks || []));
+  const remarks = h('div', { class: 'remarks' }, remarkList(run.remarks || [], () => { onChange('remark', run); openRun(run.id, opts); }));
   const actions = h('div', { class: 'dlg-actions' });
   const panel = h('div', { class: 'dlg-panel' });
 
@@ -1298,12 +1310,52 @@ function fact(label, value) {
   return frag(h('dt', null, label), h('dd', null, value));
 }
 
-function remarkList(list) {
+// Remarks, newest first; its author (or an admin) edits or deletes one in place (both audited
+// by the API), then onChange() reloads whatever shows the list.
+function remarkList(list, onChange) {
   if (!list.length) return h('p', { class: 'muted' }, 'No remark yet.');
-  return h('ul', { class: 'remark-list' }, list.map((m) => h('li', null,
-    h('span', { class: 'remark-icon', 'aria-hidden': 'true' }, '✎ '),
-    h('span', { class: 'remark-body' }, m.body),
-    h('span', { class: 'muted small' }, ` — ${m.created_by || '?'}, `, timeEl(m.created_at)))));
+  const mine = (m) => can('operator') && (state.role === 'admin' || m.created_by === state.user);
+  return h('ul', { class: 'remark-list' }, list.map((m) => {
+    const li = h('li', { dataset: { remark: m.id } });
+    const show = () => clear(li,
+      h('div', { class: 'remark-main' },
+        h('span', { class: 'remark-icon', 'aria-hidden': 'true' }, '✎ '),
+        h('span', { class: 'remark-body' }, m.body),
+        h('span', { class: 'muted small' }, ` — ${m.created_by || '?'}, `, timeEl(m.created_at))),
+      onChange && mine(m) ? h('div', { class: 'remark-acts' },
+        h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'edit-remark' }, onclick: edit }, 'Edit'),
+        h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete-remark' }, onclick: askDelete }, 'Delete')) : null);
+    function edit() {
+      const ta = h('textarea', { rows: '3', maxlength: '10000', required: true, 'aria-label': 'Remark text', value: m.body });
+      const save = h('button', { type: 'submit', class: 'btn btn-primary btn-small', dataset: { action: 'save-remark' } }, 'Save');
+      clear(li, h('form', {
+        class: 'remark-edit', onsubmit: (e) => {
+          e.preventDefault();
+          if (!ta.value.trim()) return;
+          withBusy(save, async () => {
+            await put(`/remarks/${Number(m.id)}`, { body: ta.value.trim() });
+            toast('Remark changed.');
+            onChange();
+          });
+        },
+      }, ta, h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: show }, 'Cancel'))));
+      queueMicrotask(() => ta.focus());
+    }
+    function askDelete() {
+      const yes = h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'confirm-delete-remark' }, onclick: () => withBusy(yes, async () => {
+        await del(`/remarks/${Number(m.id)}`);
+        toast('Remark deleted.');
+        onChange();
+      }) }, 'Delete it');
+      clear(li, h('div', { class: 'remark-main' }, h('span', { class: 'remark-body' }, m.body)),
+        h('div', { class: 'remark-acts', role: 'group', 'aria-label': 'Confirm' },
+          h('span', { class: 'small' }, 'Delete this remark? '), yes,
+          h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: show }, 'Keep')));
+      queueMicrotask(() => yes.focus());
+    }
+    show();
+    return li;
+  }));
 }
 
 // A remark on one run, or on several ({ids: [...]}).
@@ -1345,9 +1397,18 @@ function overrideForm(run, done) {
     h('option', { value: '' }, 'Any message'),
     [['contains', 'contains'], ['equals', 'equals'], ['starts', 'starts with'], ['ends', 'ends with']]
       .map(([v, l]) => h('option', { value: v, selected: v === 'contains' && !!run.message }, `Message ${l}`)));
-  const text = h('input', { type: 'text', value: run.message || '', maxlength: '1000' });
-  const syncText = () => { text.disabled = !kindSel.value; };
+  const text = h('input', { type: 'text', name: 'match-text', value: proposePattern(run.message || ''), maxlength: '1000' });
+  const hint = h('small', { class: 'muted ovr-hint', 'aria-live': 'polite' });
+  const syncText = () => {
+    text.disabled = !kindSel.value;
+    const o = scopeObj.checked ? (run.objects || []).find((x) => x.name === objSel.value) : null;
+    const msg = o ? o.message : run.message;
+    hint.textContent = !kindSel.value || !text.value.trim() ? '' :
+      patternMatches(kindSel.value, text.value.trim(), msg || '') ? '✓ matches this run’s message; * stands for any text (counts, times).' :
+        '✕ does not match this run’s message as it stands.';
+  };
   kindSel.addEventListener('change', syncText);
+  text.addEventListener('input', syncText);
   const fromIn = h('input', { type: 'datetime-local' });
   const untilIn = h('input', { type: 'datetime-local' });
   const err = h('div', { class: 'form-error', role: 'alert' });
@@ -1355,10 +1416,12 @@ function overrideForm(run, done) {
   const btn = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'create-override' } }, 'Create override and apply');
   const pickObj = () => {
     const o = (run.objects || []).find((x) => x.name === objSel.value);
-    if (o && scopeObj.checked && o.message) text.value = o.message;
+    if (o && scopeObj.checked && o.message) text.value = proposePattern(o.message);
+    syncText();
   };
   objSel.addEventListener('change', () => { scopeObj.checked = true; pickObj(); });
   scopeObj.addEventListener('change', pickObj);
+  scopeJob.addEventListener('change', () => { text.value = proposePattern(run.message || ''); syncText(); });
   syncText();
   const f = h('form', {
     class: 'panel-form', onsubmit: (e) => {
@@ -1405,13 +1468,20 @@ function overrideForm(run, done) {
     h('label', { class: 'check' }, scopeObj, ' One data source of this job: '), objSel,
     h('label', { class: 'check' }, scopeAll, ' Every job (global)')),
   h('fieldset', null, h('legend', null, 'When'),
-    field('Status is', stSel), field('Message', kindSel), field('Text (case-insensitive)', text)),
+    field('Status is', stSel), field('Message', kindSel), h('div', { class: 'field field-wide' }, field('Text (case-insensitive, * = anything)', text), hint)),
   h('fieldset', null, h('legend', null, 'Valid (optional, your time zone)'),
     field('From', fromIn), field('Until', untilIn)),
   run.reviewed ? null : h('label', { class: 'check' }, alsoReview, ' Also mark this run reviewed'),
   err, h('div', { class: 'row' }, btn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => f.remove() }, 'Cancel')));
   queueMicrotask(() => scopeJob.focus());
   return f;
+}
+
+// "✎ 2": the run has remarks (a number from the API's extras, or counted from a remark list).
+function remarkBadge(n) {
+  const k = Number(n) || 0;
+  if (!k) return null;
+  return h('span', { class: 'remark-ind', dataset: { remarks: k }, title: plural(k, 'remark'), 'aria-label': plural(k, 'remark') }, h('span', { 'aria-hidden': 'true' }, `✎ ${k}`));
 }
 
 function overrideSummary(o) {
@@ -1604,10 +1674,12 @@ async function pageJob(ctx) {
     objs.map((o) => h('tr', null, h('td', null, o.name), h('td', null, chip(o.status)), h('td', null, o.raw_status ? h('code', null, o.raw_status) : '—'), h('td', null, o.message || '—'))), { caption: 'Per data source status' })
     : emptyState('No per-data-source detail for the latest run.', job.source_kind === 'cove' ? null : 'This vendor reports one status per job.');
 
+  const remarksOf = new Map();
+  for (const m of job.remarks || []) for (const rid of m.runs || []) remarksOf.set(Number(rid), (remarksOf.get(Number(rid)) || 0) + 1);
   const runRows = runsPage.items.map((r) => h('tr', { dataset: { run: r.id } },
     h('td', null, timeEl(r.start_at)), h('td', null, timeEl(r.end_at, { none: r.status === 'running' ? 'running' : '—' })),
     h('td', null, runChip(r)), h('td', null, r.raw_status ? h('code', null, r.raw_status) : '—'),
-    h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, '—'), ' ', anomalyNote(r)),
+    h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, '—'), ' ', anomalyNote(r), remarkBadge(remarksOf.get(Number(r.id)) || r.remarks)),
     h('td', null, sourceBadge(r.source_type)), h('td', null, reviewedCell(r)),
     h('td', { class: 'col-act' }, h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(r.id, { onChange: () => route() }) }, 'Details'))));
   const history = runsPage.total ? frag(
@@ -1633,6 +1705,7 @@ async function pageJob(ctx) {
         h('td', { class: 'col-act' }, b));
     }), { caption: 'Overrides' })
     : h('p', { class: 'muted' }, 'No override applies to this job. Create one from a run’s details (“Treat as success…”).');
+  const ovrMore = h('p', { class: 'small' }, h('a', { href: `#/overrides${qs({ job: id })}` }, 'Matches and runs changed on the Overrides page →'));
 
   const missedDays = new Set((job.runs || []).filter((r) => r.status === 'missed' && r.start_at).map((r) => r.start_at.slice(0, 10)));
   let ping = null;
@@ -1652,12 +1725,15 @@ async function pageJob(ctx) {
     section('Data sources (latest run)', dsTable),
     section(`Runs (${fmtNum.format(runsPage.total)})`, history),
     h('div', { class: 'grid2' },
-      section('Remarks', remarkList(job.remarks || [])),
-      section('Overrides', ovrBody)));
+      section('Remarks', remarkList(job.remarks || [], () => route())),
+      section('Overrides', ovrBody, ovrMore)));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Customers                                                                                      */
+
+const NATURAL = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const CUSTOMERS_ALL = 1000;
 
 async function pageCustomers(ctx) {
   document.title = 'Customers — backupctl';
@@ -1671,7 +1747,16 @@ async function pageCustomers(ctx) {
       field('Search', text), h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Search'))));
   let res;
   try {
-    res = await get('/customers', { q, limit, offset });
+    // Natural order (Customer 2 before Customer 10): the API sorts as text, so take every
+    // customer it lists in one page (up to its maximum), sort here and page here; beyond that
+    // many, the server's pages in its order.
+    const all = await get('/customers', { q, limit: CUSTOMERS_ALL });
+    if (all.total <= all.items.length) {
+      all.items.sort((a, b) => NATURAL.compare(a.name || '', b.name || '') || NATURAL.compare(a.source || '', b.source || '') || a.id - b.id);
+      res = { total: all.total, items: all.items.slice(offset, offset + limit) };
+    } else {
+      res = await get('/customers', { q, limit, offset });
+    }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     add(ctx.root, errorState(e, () => route()));
@@ -1851,11 +1936,88 @@ async function pageAlerts(ctx) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Overrides                                                                                      */
+
+function overrideScope(o) {
+  if (!o.job || !o.job.id) return frag(h('strong', null, 'Every job (global)'), o.object_name ? ` — data source “${o.object_name}”` : null);
+  return frag(h('span', { class: 'muted small' }, 'Job '), h('a', { href: `#/jobs/${Number(o.job.id)}` }, o.job.name || `#${o.job.id}`),
+    o.object_name ? ` — data source “${o.object_name}”` : null);
+}
+
+async function pageOverrides(ctx) {
+  document.title = 'Overrides — backupctl';
+  const p = ctx.params;
+  const limit = clampLimit(p.get('limit'), 100);
+  const offset = Math.max(0, Number(p.get('offset')) || 0);
+  const jobId = /^\d{1,18}$/.test(p.get('job') || '') ? Number(p.get('job')) : null;
+  add(ctx.root, pageHead('Overrides', jobId ? h('a', { class: 'btn', href: '#/overrides' }, 'Show every rule') : null),
+    h('p', { class: 'lead' }, jobId ? 'The rules that apply to one job: its own and the global ones.'
+      : 'Every rule that turns matching runs into “Success (override)”: global ones and those of one job. Create one from a run’s details (“Treat as success…”).'));
+  let res;
+  try {
+    res = await get('/overrides', { limit, offset, job: jobId });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    add(ctx.root, errorState(e, () => route()));
+    return;
+  }
+  if (!ctx.alive()) return;
+  if (!res.items.length) {
+    add(ctx.root, emptyState('No override yet.', 'Open a failed run in Run Checks and choose “Treat as success…” to create one.', h('a', { class: 'btn', href: '#/runs' }, 'Run Checks')));
+    return;
+  }
+  const op = can('operator');
+  const rows = res.items.map((o) => {
+    const acts = h('td', { class: 'col-act' });
+    const askDelete = () => {
+      const yes = h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'confirm-delete-override' }, onclick: () => withBusy(yes, async () => {
+        await del(`/overrides/${Number(o.id)}`);
+        toast(`Override #${o.id} deleted; unreviewed runs no other rule matches show their own status again.`);
+        route();
+      }) }, 'Delete it');
+      clear(acts, h('span', { class: 'small' }, 'Delete? '), yes, h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: showActs }, 'Keep'));
+      queueMicrotask(() => yes.focus());
+    };
+    // Stop: it ends now (runs from now on keep their own status; the runs it already matched
+    // stay overridden); Resume opens its end again. Delete takes it back from unreviewed runs too.
+    const ended = o.valid_until && new Date(o.valid_until) <= new Date();
+    const setEnd = (btn, until, what) => withBusy(btn, async () => {
+      await put(`/overrides/${Number(o.id)}`, { valid_until: until });
+      toast(`Override #${o.id} ${what}.`);
+      route();
+    });
+    function showActs() {
+      if (!op) return clear(acts);
+      const stop = ended ? null : h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'stop-override' }, title: 'Runs from now on are no longer matched', onclick: () => setEnd(stop, new Date().toISOString(), 'stopped') }, 'Stop');
+      const resume = ended ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'resume-override' }, title: 'Match the runs to come again', onclick: () => setEnd(resume, null, 'resumed') }, 'Resume') : null;
+      return clear(acts, stop, resume, h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete-override' }, onclick: askDelete }, 'Delete'));
+    }
+    showActs();
+    return h('tr', { dataset: { override: o.id, matches: o.matches ?? '' } },
+      h('td', { class: 'num' }, `#${o.id}`),
+      h('td', { class: 'col-scope' }, overrideScope(o)),
+      h('td', { class: 'col-msg' }, overrideSummary(o)),
+      h('td', null, o.valid_from || o.valid_until ? frag(o.valid_from ? timeEl(o.valid_from) : 'always', ' → ', o.valid_until ? timeEl(o.valid_until) : 'open') : 'always',
+        ' ', h('span', { class: `badge ${o.active ? 'badge-on' : 'badge-off'}` }, o.active ? 'active' : 'inactive')),
+      h('td', null, `${o.created_by || '?'}, `, timeEl(o.created_at)),
+      h('td', { class: 'num col-matches' }, o.matches === null || o.matches === undefined ? '—' : fmtNum.format(o.matches)),
+      h('td', { class: 'num col-changed' }, o.runs_changed === null || o.runs_changed === undefined ? '—' : fmtNum.format(o.runs_changed)),
+      acts);
+  });
+  add(ctx.root,
+    table([{ label: 'Id', cls: 'num' }, { label: 'Applies to' }, { label: 'Treat as success when' }, { label: 'Valid' }, { label: 'Created' },
+      { label: 'Matches', cls: 'num' }, { label: 'Runs it changed', cls: 'num' }, { label: '', cls: 'col-act' }], rows, { caption: 'Overrides', cls: 'ovr-table', stack: true }),
+    h('p', { class: 'muted small' }, '“Matches”: runs its condition matches now (reviewed or not). “Runs it changed”: runs it turned into a success when it was created.'),
+    pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Users (admin)                                                                                  */
 
 async function pageUsers(ctx) {
   document.title = 'Users — backupctl';
-  const list = h('div');
+  const list = h('div', { id: 'users-list' });
+  const tokens = h('div', { id: 'tokens-list' });
   const name = h('input', { required: true, maxlength: '64', autocomplete: 'off' });
   const role = h('select', null, ['viewer', 'operator', 'admin'].map((r) => h('option', { value: r }, r)));
   const pass = h('input', { type: 'password', required: true, minlength: '8', autocomplete: 'new-password' });
@@ -1872,21 +2034,102 @@ async function pageUsers(ctx) {
     },
   }, field('Name', name), field('Role', role, 'viewer: read only · operator: review, remarks, overrides · admin: everything'), field('Password', pass, 'at least 8 characters'),
   h('div', { class: 'field field-btn' }, btn));
-  add(ctx.root, pageHead('Users'), section('Add a user', form), list);
+  add(ctx.root, pageHead('Users'), section('Add a user', form), list, section('API tokens', tokens));
+  let users = [];
   async function load() {
     const res = await get('/users', { limit: 1000 });
     if (!ctx.alive()) return;
+    users = res.items;
     clear(list, table([{ label: 'Name' }, { label: 'Role' }, { label: 'Created' }, { label: '', cls: 'col-act' }],
       res.items.map((u) => {
-        const b = u.name === state.user ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => withBusy(b, async () => {
+        const me = u.name === state.user;
+        const b = me ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => withBusy(b, async () => {
           if (!window.confirm(`Delete user ${u.name}? Their sessions and tokens stop working.`)) return;
           await del(`/users/${encodeURIComponent(u.name)}`);
           toast(`User ${u.name} deleted.`);
           await load();
         }) }, 'Delete');
-        return h('tr', null, h('td', null, u.name, u.name === state.user ? h('span', { class: 'muted small' }, ' (you)') : null),
-          h('td', null, h('span', { class: `badge badge-role role-${u.role}` }, u.role)), h('td', null, timeEl(u.created_at)), h('td', { class: 'col-act' }, b));
-      }), { caption: 'Users' }));
+        const roleSel = h('select', {
+          'aria-label': `Role of ${u.name}`, name: 'role', disabled: me, title: me ? 'You cannot change your own role' : null,
+          onchange: () => withBusy(roleSel, async () => {
+            const want = roleSel.value;
+            try {
+              const r = await put(`/users/${encodeURIComponent(u.name)}`, { role: want });
+              toast(`${u.name} is now ${r.role}.`);
+              await load();
+            } catch (e) {
+              roleSel.value = u.role;
+              throw e;
+            }
+          }),
+        }, ['viewer', 'operator', 'admin'].map((r) => h('option', { value: r, selected: r === u.role }, r)));
+        const reset = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'reset-password' }, onclick: () => passwordDialog(u.name) }, 'Reset password');
+        return h('tr', { dataset: { user: u.name } }, h('td', null, u.name, me ? h('span', { class: 'muted small' }, ' (you)') : null),
+          h('td', null, h('span', { class: `badge badge-role role-${u.role}` }, u.role), ' ', roleSel), h('td', null, timeEl(u.created_at)),
+          h('td', { class: 'col-act' }, reset, b));
+      }), { caption: 'Users', stack: true }));
+    await loadTokens();
+  }
+  async function loadTokens() {
+    const res = await get('/tokens', { limit: 1000 });
+    if (!ctx.alive()) return;
+    const who = h('select', { name: 'token-user', 'aria-label': 'For user' }, users.map((u) => h('option', { value: u.name, selected: u.name === state.user }, u.name)));
+    const label = h('input', { name: 'token-name', maxlength: '64', placeholder: 'e.g. monitoring', autocomplete: 'off' });
+    const mk = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'create-token' } }, 'Create token');
+    const shown = h('div', { class: 'token-once', 'aria-live': 'polite' });
+    const createForm = h('form', {
+      class: 'filters', onsubmit: (e) => {
+        e.preventDefault();
+        withBusy(mk, async () => {
+          const t = await post('/tokens', { user: who.value, name: label.value.trim() || undefined });
+          await loadTokens();
+          const box = document.querySelector('#tokens-list .token-once');
+          if (box) {
+            clear(box, h('p', null, h('strong', null, `Token #${t.id} for ${t.user}`), ' — copy it now, it is never shown again:'),
+              h('code', { class: 'token-value', tabindex: '0' }, t.token));
+          }
+          toast(`Token #${t.id} created for ${t.user}.`);
+        });
+      },
+    }, field('User', who), field('Label', label), h('div', { class: 'field field-btn' }, mk));
+    const rows = res.items.map((t) => {
+      const rv = t.revoked ? null : h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'revoke-token' }, onclick: () => withBusy(rv, async () => {
+        await del(`/tokens/${Number(t.id)}`);
+        toast(`Token #${t.id} revoked.`);
+        await loadTokens();
+      }) }, 'Revoke');
+      return h('tr', { dataset: { token: t.id, revoked: t.revoked ? 'true' : 'false' } },
+        h('td', { class: 'num' }, `#${t.id}`), h('td', null, t.user), h('td', null, t.name || h('span', { class: 'muted' }, '—')),
+        h('td', null, timeEl(t.created_at)), h('td', null, timeEl(t.last_used_at, { none: 'never' })),
+        h('td', null, t.revoked ? frag(h('span', { class: 'badge badge-off' }, 'revoked'), ' ', timeEl(t.revoked_at)) : h('span', { class: 'badge badge-on' }, 'active')),
+        h('td', { class: 'col-act' }, rv));
+    });
+    clear(tokens, createForm, shown,
+      rows.length ? table([{ label: 'Id', cls: 'num' }, { label: 'User' }, { label: 'Label' }, { label: 'Created' }, { label: 'Last used' }, { label: 'State' }, { label: '', cls: 'col-act' }], rows, { caption: 'API tokens', stack: true })
+        : h('p', { class: 'muted' }, 'No API token yet. A token authenticates scripts (Authorization: Bearer …) as its user.'));
+  }
+  function passwordDialog(user) {
+    const p1 = h('input', { type: 'password', name: 'new-password', required: true, minlength: '8', autocomplete: 'new-password' });
+    const p2 = h('input', { type: 'password', name: 'confirm-password', required: true, minlength: '8', autocomplete: 'new-password' });
+    const err = h('div', { class: 'form-error', role: 'alert' });
+    const ok = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { action: 'set-password' } }, 'Set password');
+    const f = h('form', {
+      class: 'panel-form', onsubmit: (e) => {
+        e.preventDefault();
+        err.textContent = '';
+        if (p1.value.length < 8) { err.textContent = 'At least 8 characters.'; p1.focus(); return; }
+        if (p1.value !== p2.value) { err.textContent = 'The two passwords differ. Type the same one twice.'; p2.select(); return; }
+        withBusy(ok, async () => {
+          await put(`/users/${encodeURIComponent(user)}`, { password: p1.value });
+          closeDialog();
+          toast(`Password of ${user} changed.`);
+        });
+      },
+    }, h('p', { class: 'muted small' }, `${user} logs in with the new password from now on.`),
+    field('New password', p1, 'at least 8 characters'), field('Confirm', p2), err,
+    h('div', { class: 'row' }, ok, h('button', { type: 'button', class: 'btn btn-ghost', onclick: closeDialog }, 'Cancel')));
+    dialog(`Reset the password of ${user}`, f);
+    queueMicrotask(() => p1.focus());
   }
   await load();
 }
@@ -1899,16 +2142,17 @@ async function boot() {
   rendering++;
   setBusy();
   try {
-    const s = await api('GET', '/session');
-    state.user = s.user;
-    state.role = s.role;
-    state.csrf = s.csrf_token || null;
-    refreshBadge();
-  } catch (e) {
-    if (e.status !== 401) {
-      clear(mainEl, errorState(e, () => location.reload()));
-      return;
+    // The probe answers 200 logged in or not: no expected 401 in the console on every visit.
+    const s = await api('GET', '/session/probe');
+    if (s && s.authenticated) {
+      state.user = s.user;
+      state.role = s.role;
+      state.csrf = s.csrf_token || null;
+      refreshBadge();
     }
+  } catch (e) {
+    clear(mainEl, errorState(e, () => location.reload()));
+    return;
   } finally {
     rendering--;
   }
