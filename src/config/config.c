@@ -62,6 +62,8 @@ void config_free(struct bk_config *c)
         secret_ref_free(&s->token);
         free(s->customer);
         free(s->ca_file);
+        free(s->maildir);
+        free(s->timezone);
     }
     free(c->sources);
     cfg_alerts_free(c);
@@ -97,12 +99,15 @@ void config_free(struct bk_config *c)
 
 const char *bk_source_type_name(enum bk_source_type t)
 {
-    return t == BK_SOURCE_HYCU ? "hycu" : t == BK_SOURCE_PUSH ? "push" : "cove";
+    return t == BK_SOURCE_HYCU   ? "hycu"
+           : t == BK_SOURCE_PUSH ? "push"
+           : t == BK_SOURCE_MAIL ? "mail"
+                                 : "cove";
 }
 
 bool bk_source_type_passive(enum bk_source_type t)
 {
-    return t == BK_SOURCE_PUSH;
+    return t == BK_SOURCE_PUSH || t == BK_SOURCE_MAIL; /* mail: serve scans its Maildir */
 }
 
 const char *config_default_path(void)
@@ -240,6 +245,8 @@ static int set_secret(struct draft *d, struct bk_secret_ref *r, const char *base
     return fail(d, "%s", msg);
 }
 
+static int check_zone(struct draft *d, const char *key, const char *value);
+
 static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char *key,
                             const char *value)
 {
@@ -250,8 +257,10 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
             s->type = BK_SOURCE_HYCU;
         else if (strcmp(value, "push") == 0)
             s->type = BK_SOURCE_PUSH;
+        else if (strcmp(value, "mail") == 0)
+            s->type = BK_SOURCE_MAIL;
         else
-            return fail(d, "type must be cove, hycu or push, not \"%s\"", value);
+            return fail(d, "type must be cove, hycu, push or mail, not \"%s\"", value);
     } else if (strcmp(key, "url") == 0) {
         if (!cfg_valid_url(value)) {
             /* echo it without what a URL may hide: user-info and the query string */
@@ -306,6 +315,17 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
     } else if (strcmp(key, "ca_file") == 0) {
         free(s->ca_file);
         s->ca_file = xstrdup(value);
+    } else if (strcmp(key, "maildir") == 0) {
+        if (!*value)
+            return fail(d, "maildir is empty");
+        free(s->maildir);
+        s->maildir =
+            value[0] == '/' || !d->basedir ? xstrdup(value) : xasprintf("%s/%s", d->basedir, value);
+    } else if (strcmp(key, "timezone") == 0) {
+        if (!check_zone(d, key, value))
+            return 0;
+        free(s->timezone);
+        s->timezone = xstrdup(value);
     } else {
         return fail(d, "unknown key \"%s\" in a source section", key);
     }
@@ -729,7 +749,13 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               "%s:%d: source \"%s\": a push source takes no url or credentials "
                               "(its jobs are pinged: backupctl job add)",
                               name, s->line, s->name);
-        else if (s->type == BK_SOURCE_PUSH)
+        else if (s->type == BK_SOURCE_MAIL && (s->url || s->username || s->password.file ||
+                                               s->password.env || s->token.file || s->token.env))
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s:%d: source \"%s\": a mail source takes no url or credentials "
+                              "(mails arrive: maildir = PATH, or backupctl mail ingest)",
+                              name, s->line, s->name);
+        else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             missing = NULL;
         else if (!s->url)
             missing = "url";
@@ -745,9 +771,12 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               s->line, s->name, missing);
         if (!s->page_size)
             s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
-        if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH) && !s->customer)
+        if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL) &&
+            !s->customer)
             s->customer = xstrdup(s->name);
-        if (s->type == BK_SOURCE_PUSH)
+        if (s->type == BK_SOURCE_MAIL && s->maildir)
+            s->url = xstrdup(s->maildir);
+        else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             s->url = xstrdup(""); /* nothing to reach: pings come to us */
     }
     return 0;

@@ -91,8 +91,8 @@ static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_sour
 #define SEQ(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
     return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
            SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
-           SEQ(ca_file) && a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
-           a->enabled == b->enabled && a->insecure == b->insecure;
+           SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && a->interval_ms == b->interval_ms &&
+           a->page_size == b->page_size && a->enabled == b->enabled && a->insecure == b->insecure;
 #undef SEQ
 }
 

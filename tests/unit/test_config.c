@@ -70,7 +70,8 @@ static void test_errors(void **state)
                  "password = hunter2\n",
                  "f.conf:5: \"password\" must not hold the secret itself");
     expect_error("[database]\nurl = mysql://x\n", "f.conf:2:");
-    expect_error("[source \"a\"]\ntype = veeam\n", "f.conf:2: type must be cove, hycu or push");
+    expect_error("[source \"a\"]\ntype = veeam\n",
+                 "f.conf:2: type must be cove, hycu, push or mail");
     expect_error("[source \"a\"]\ntype = cove\nurl = https://x\nusername = u\n",
                  "password_file or password_env is required");
     expect_error("[bogus]\nx = 1\n", "f.conf:2: unknown section [bogus]");
