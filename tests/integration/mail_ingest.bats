@@ -153,3 +153,55 @@ wait_maildir_empty() {
     [ "$(q "SELECT COUNT(*) FROM (SELECT message_id FROM mail_message GROUP BY message_id HAVING COUNT(*) > 1)")" = 0 ]
     grep -q "1 duplicate(s)" "$T/serve.err"
 }
+
+@test "mail: the Inbox API lists unknown mails, serves the raw EML, and an assignment makes the next such mail a run by itself" {
+    printf 'pw-123456789\n' >"$T/pw"
+    chmod 600 "$T/pw"
+    for u in oper:operator view:viewer; do
+        "$BACKUPCTL" user add "${u%%:*}" --role "${u##*:}" --password-file "$T/pw" \
+            --config "$T/b.conf" >/dev/null
+    done
+    OPER=$("$BACKUPCTL" token add --user oper --config "$T/b.conf" 2>/dev/null)
+    VIEW=$("$BACKUPCTL" token add --user view --config "$T/b.conf" 2>/dev/null)
+    cp "$FIX/v1_success.eml" "$FIX/u1_unknown.eml" "$FIX/x3_newsletter.eml" "$T/maildir/new/"
+    start_serve
+    wait_maildir_empty
+    run curl -fsS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.total' <<<"$output")" = 1 ]
+    [ "$(jq -r '.items[0].subject' <<<"$output")" = "Nightly rsync report 2026-11-30: OK" ]
+    [ "$(jq -r '.items[0].from' <<<"$output")" = "cron@files.acme.example" ]
+    [ "$(jq -r '.items[0].status_hint' <<<"$output")" = success ]
+    mail=$(jq -r '.items[0].id' <<<"$output")
+    run curl -fsS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox?state=all"
+    [ "$(jq -r '.total' <<<"$output")" = 3 ]
+    run curl -sS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox?state=nope"
+    [ "$(jq -r '.error.code' <<<"$output")" = bad_request ]
+    # Download EML: byte for byte, as message/rfc822
+    curl -fsS -D "$T/h" -o "$T/raw.eml" -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox/$mail/raw"
+    grep -qi '^content-type: message/rfc822' "$T/h"
+    cmp "$T/raw.eml" "$FIX/u1_unknown.eml"
+    run curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox/999/raw"
+    [ "$output" = 404 ]
+    job=$(q "SELECT id FROM job WHERE name = 'DC-Daily'")
+    # a viewer may not assign; an operator may, once
+    run curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEW" \
+        -H 'Content-Type: application/json' -d "{\"job\": $job}" "$SERVE_URL/api/v1/inbox/$mail/assign"
+    [ "$output" = 403 ]
+    run curl -fsS -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        -d "{\"job\": $job}" "$SERVE_URL/api/v1/inbox/$mail/assign"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.state' <<<"$output")" = assigned ]
+    run curl -sS -w '%{http_code}' -o /dev/null -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        -d "{\"job\": $job}" "$SERVE_URL/api/v1/inbox/$mail/assign"
+    [ "$output" = 409 ]
+    [ "$(q "SELECT COUNT(*) FROM audit WHERE action = 'mail.assign'")" = 1 ]
+    [ "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $job")" = 2 ]
+    # the next mail of that sender and subject shape: a run of the job, no Inbox
+    cp "$FIX/u2_unknown_next.eml" "$T/maildir/new/"
+    wait_maildir_empty
+    [ "$(q "SELECT state FROM mail_message WHERE message_id = 'u2@synthetic.backupctl'")" = run ]
+    [ "$(q "SELECT status FROM job_run WHERE vendor_run_id = 'mail:u2@synthetic.backupctl' AND job_id = $job")" = failed ]
+    run curl -fsS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox"
+    [ "$(jq -r '.total' <<<"$output")" = 0 ]
+}
