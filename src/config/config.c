@@ -64,6 +64,8 @@ void config_free(struct bk_config *c)
         free(s->ca_file);
         free(s->maildir);
         free(s->timezone);
+        free(s->imap_url);
+        free(s->imap_processed);
     }
     free(c->sources);
     cfg_alerts_free(c);
@@ -321,6 +323,19 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
         free(s->maildir);
         s->maildir =
             value[0] == '/' || !d->basedir ? xstrdup(value) : xasprintf("%s/%s", d->basedir, value);
+    } else if (strcmp(key, "imap_url") == 0) {
+        if (!(str_starts_with(value, "imaps://") || str_starts_with(value, "imap://")) ||
+            str_url_has_userinfo(value) || !strchr(value + 7, '/') || strpbrk(value, " \"\r\n"))
+            return fail(d, "imap_url must be imaps://HOST[:PORT]/FOLDER (or imap:// with "
+                           "STARTTLS), without credentials");
+        free(s->imap_url);
+        s->imap_url = xstrdup(value);
+    } else if (strcmp(key, "imap_processed") == 0) {
+        if (!*value || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789._/-") != strlen(value))
+            return fail(d, "imap_processed must be a folder name of letters, digits, . _ / -");
+        free(s->imap_processed);
+        s->imap_processed = xstrdup(value);
     } else if (strcmp(key, "timezone") == 0) {
         if (!check_zone(d, key, value))
             return 0;
@@ -749,12 +764,18 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               "%s:%d: source \"%s\": a push source takes no url or credentials "
                               "(its jobs are pinged: backupctl job add)",
                               name, s->line, s->name);
-        else if (s->type == BK_SOURCE_MAIL && (s->url || s->username || s->password.file ||
-                                               s->password.env || s->token.file || s->token.env))
+        else if (s->type == BK_SOURCE_MAIL &&
+                 (s->url || s->token.file || s->token.env ||
+                  (!s->imap_url && (s->username || s->password.file || s->password.env))))
             return bk_err_set(err, BK_ECONFIG,
                               "%s:%d: source \"%s\": a mail source takes no url or credentials "
-                              "(mails arrive: maildir = PATH, or backupctl mail ingest)",
+                              "(mails arrive: maildir = PATH, or backupctl mail ingest), "
+                              "but imap_url with username and password_file/password_env",
                               name, s->line, s->name);
+        else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->username)
+            missing = "username (for imap_url)";
+        else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->password.file && !s->password.env)
+            missing = "password_file or password_env (for imap_url)";
         else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             missing = NULL;
         else if (!s->url)
@@ -774,8 +795,10 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL) &&
             !s->customer)
             s->customer = xstrdup(s->name);
-        if (s->type == BK_SOURCE_MAIL && s->maildir)
-            s->url = xstrdup(s->maildir);
+        if (s->type == BK_SOURCE_MAIL && !s->imap_processed)
+            s->imap_processed = xstrdup("Processed");
+        if (s->type == BK_SOURCE_MAIL && (s->imap_url || s->maildir))
+            s->url = xstrdup(s->imap_url ? s->imap_url : s->maildir);
         else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             s->url = xstrdup(""); /* nothing to reach: pings come to us */
     }

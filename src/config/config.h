@@ -35,9 +35,12 @@ struct bk_source_cfg {
     bool insecure;
     /* mail (issue 14): report e-mails arrive by `backupctl mail ingest` or in a Maildir that
      * serve scans every interval; the zone gives a date to body times that carry none */
-    char *maildir;  /* NULL: stdin only */
-    char *timezone; /* NULL: server.timezone, else the system's */
-    int line;       /* where the section starts, for messages */
+    char *maildir;        /* NULL: stdin only */
+    char *imap_url;       /* imaps://host[:port]/FOLDER (or imap:// with STARTTLS required); with
+                             username and password_file/password_env */
+    char *imap_processed; /* folder the mails move to after their commit (default Processed) */
+    char *timezone;       /* NULL: server.timezone, else the system's */
+    int line;             /* where the section starts, for messages */
 };
 
 /* [alert "name"] (issue 10): one or two channels (webhook, e-mail), the filters that pick the

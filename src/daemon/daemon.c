@@ -9,6 +9,7 @@
 #include "alert/engine.h"
 #include "auth/auth.h"
 #include "config/config.h"
+#include "mail/imap.h"
 #include "mail/ingest.h"
 #include "poller/poller.h"
 #include "poller/pollsched.h"
@@ -92,8 +93,9 @@ static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_sour
 #define SEQ(f) ((a->f == NULL && b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f) == 0))
     return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
            SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
-           SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && a->interval_ms == b->interval_ms &&
-           a->page_size == b->page_size && a->enabled == b->enabled && a->insecure == b->insecure;
+           SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && SEQ(imap_url) && SEQ(imap_processed) &&
+           a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
+           a->enabled == b->enabled && a->insecure == b->insecure;
 #undef SEQ
 }
 
@@ -152,7 +154,7 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
     bool changed = false;
     for (size_t i = 0; i < cfg->nsources; i++) {
         const struct bk_source_cfg *src = &cfg->sources[i];
-        if (src->type != BK_SOURCE_MAIL || !src->maildir || !src->enabled)
+        if (src->type != BK_SOURCE_MAIL || !(src->maildir || src->imap_url) || !src->enabled)
             continue;
         struct mail_due *d = NULL;
         for (size_t k = 0; k < *ndue && !d; k++)
@@ -169,13 +171,26 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
         struct mail_scan_stats st = {0};
         struct bk_err err = {0};
         int rc = mail_source_open(s, cfg, src, &ms, &err);
-        if (rc == 0)
+        if (rc == 0 && src->maildir)
             rc = mail_maildir_scan(s, &ms, MAIL_SCAN_BATCH, NULL, &st, &err);
+        if (rc == 0 && src->imap_url) {
+            char *pw = NULL;
+            struct mail_scan_stats ist = {0};
+            rc = secret_resolve(&src->password, "IMAP password", &pw, &err);
+            if (rc == 0)
+                rc = mail_imap_poll(s, &ms, pw, MAIL_SCAN_BATCH, &ist, &err);
+            if (pw) {
+                memset(pw, 0, strlen(pw));
+                free(pw);
+            }
+            st.seen += ist.seen, st.stored += ist.stored, st.duplicates += ist.duplicates;
+            st.refused += ist.refused, st.errors += ist.errors;
+        }
         mail_source_close(&ms);
         if (rc < 0)
-            log_warn("source %s: maildir: %s", src->name, err.msg);
+            log_warn("source %s: %s", src->name, err.msg);
         if (st.seen)
-            log_info("source %s: maildir: %lld mail(s): %lld stored, %lld duplicate(s), %lld "
+            log_info("source %s: %lld mail(s): %lld stored, %lld duplicate(s), %lld "
                      "refused, %lld error(s)",
                      src->name, (long long)st.seen, (long long)st.stored, (long long)st.duplicates,
                      (long long)st.refused, (long long)st.errors);

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "core/tzfile.h"
+#include "mail/imap.h"
 #include "mail/ingest.h"
 #include "mail/mime.h"
 #include "mail/parse.h"
@@ -319,6 +320,24 @@ static void test_rule_key(void **state)
     free(b);
 }
 
+static void test_imap_replies(void **state)
+{
+    const char *ex = "* FLAGS (\\Seen)\r\n* OK [UIDVALIDITY 1796282428] UIDs valid\r\n";
+    assert_true(mail_imap_uidvalidity(ex) == 1796282428ULL);
+    assert_true(mail_imap_uidvalidity("* OK [UIDVALIDITY x]") == 0);
+    assert_true(mail_imap_uidvalidity(NULL) == 0);
+    uint64_t u[4];
+    size_t n;
+    /* "UID 5:*" answers the highest UID even when below 5: dropped; sorted; bounded */
+    mail_imap_search_uids("* SEARCH 9 3 7 6 8\r\n", 5, u, 3, &n);
+    assert_int_equal(n, 3);
+    assert_true(u[0] == 6 && u[1] == 7 && u[2] == 9);
+    mail_imap_search_uids("* SEARCH 4\r\n", 4, u, 4, &n);
+    assert_int_equal(n, 0);
+    mail_imap_search_uids("* BYE\r\n", 0, u, 4, &n);
+    assert_int_equal(n, 0);
+}
+
 /* ---- the store's transaction ---- */
 
 static char g_dir[64];
@@ -493,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_not_a_run),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_rule_key),
+        cmocka_unit_test(test_imap_replies),
         cmocka_unit_test(test_store_pipeline),
         cmocka_unit_test(test_store_reviewed_never_changed),
     };
