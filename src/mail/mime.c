@@ -134,6 +134,14 @@ int mail_msg_parse(const char *raw, size_t len, struct mail_msg **out, struct bk
     if (nul)
         return bk_err_set(err, BK_EINVAL, "not an RFC 5322 message: a NUL byte at offset %zu",
                           (size_t)(nul - raw));
+    /* an mbox "From " envelope line (a Postfix pipe with flag F, procmail) is no header */
+    if (len > 5 && strncmp(raw, "From ", 5) == 0) {
+        const char *nl = memchr(raw, '\n', len);
+        if (!nl)
+            return bk_err_set(err, BK_EINVAL, "not an RFC 5322 message: only an mbox From line");
+        len -= (size_t)(nl + 1 - raw);
+        raw = nl + 1;
+    }
     /* a header line comes first: "Name:" with printable characters */
     size_t i = 0;
     while (i < len && raw[i] > 32 && raw[i] < 127 && raw[i] != ':')

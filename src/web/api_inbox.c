@@ -48,27 +48,31 @@ static int count_row(const struct store_row *r, void *ud)
     return 1;
 }
 
-/* GET /api/v1/inbox?state=inbox|run|not_a_run|assigned|all&source=NAME&limit&offset */
+/* GET /api/v1/inbox?state=inbox|run|not_a_run|assigned|all&source=NAME&run=ID&limit&offset
+ * (run=ID: the mails of one run, for its Download EML) */
 void api_inbox(struct web_req *rq)
 {
-    static const char *const allowed[] = {"limit", "offset", "state", "source", NULL};
+    static const char *const allowed[] = {"limit", "offset", "state", "source", "run", NULL};
     static const char *const states[] = {"inbox", "run", "not_a_run", "assigned", "all", NULL};
-    int64_t limit, offset;
+    int64_t limit, offset, run = 0;
+    bool has_run = false;
     const char *state = NULL, *source = NULL;
     if (params_check_allowed(&rq->q, allowed, rq->msg, sizeof rq->msg) < 0 ||
         params_paging(&rq->q, &limit, &offset, rq->msg, sizeof rq->msg) < 0 ||
         (params_get(&rq->q, "state") &&
          params_enum(&rq->q, "state", states, &state, rq->msg, sizeof rq->msg) < 0) ||
-        params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0) {
+        params_text(&rq->q, "source", 256, &source, rq->msg, sizeof rq->msg) < 0 ||
+        params_int(&rq->q, "run", 1, INT64_MAX, &run, &has_run, rq->msg, sizeof rq->msg) < 0) {
         web_bad_request(rq);
         return;
     }
     if (!state)
-        state = "inbox";
+        state = has_run ? "all" : "inbox";
     bool all = strcmp(state, "all") == 0;
     struct store_param p[] = {SP_TEXT(all ? NULL : state), SP_TEXT(source), SP_INT(limit),
-                              SP_INT(offset)};
-    const char *where = " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)";
+                              SP_INT(offset), has_run ? SP_INT(run) : SP_NULL};
+    const char *where = " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)"
+                        " AND (?5 IS NULL OR m.run_id = ?5)";
     char *sql = xasprintf(
         "SELECT m.id, s.name, m.message_id, m.sender, m.subject, COALESCE(m.sent_at, 0),"
         " m.received_at, m.size, m.kind, m.product, m.job_name, m.status, m.reason, m.state,"
@@ -80,9 +84,9 @@ void api_inbox(struct web_req *rq)
     struct inbox_list l = {.items = json_array()};
     int64_t total = 0;
     struct bk_err err = {0};
-    int rc = store_query(rq->st, sql, p, 4, inbox_row, &l, &err);
+    int rc = store_query(rq->st, sql, p, 5, inbox_row, &l, &err);
     if (rc >= 0)
-        rc = store_query(rq->st, csql, p, 2, count_row, &total, &err);
+        rc = store_query(rq->st, csql, p, 5, count_row, &total, &err);
     free(sql);
     free(csql);
     if (rc < 0) {

@@ -197,6 +197,11 @@ wait_maildir_empty() {
     [ "$output" = 409 ]
     [ "$(q "SELECT COUNT(*) FROM audit WHERE action = 'mail.assign'")" = 1 ]
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE job_id = $job")" = 2 ]
+    # the run's mail, for its Download EML
+    run_id=$(q "SELECT run_id FROM mail_message WHERE id = $mail")
+    run curl -fsS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox?run=$run_id"
+    [ "$(jq -r '.total' <<<"$output")" = 1 ]
+    [ "$(jq -r '.items[0].id' <<<"$output")" = "$mail" ]
     # the next mail of that sender and subject shape: a run of the job, no Inbox
     cp "$FIX/u2_unknown_next.eml" "$T/maildir/new/"
     wait_maildir_empty

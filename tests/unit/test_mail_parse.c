@@ -290,6 +290,13 @@ static void test_hostile(void **state)
     assert_int_equal(mail_msg_parse("a\0b: c\n", 7, &m, &e), -BK_EINVAL);
     assert_non_null(strstr(e.msg, "NUL byte at offset 1"));
     assert_int_equal(mail_msg_parse("just some text\n", 15, &m, &e), -BK_EINVAL);
+    /* an mbox envelope line first (a Postfix pipe with flag F) is skipped */
+    const char *mbox = "From veeam@acme.example Tue Nov 24 23:10:30 2026\nSubject: hi\n\nbody\n";
+    assert_int_equal(mail_msg_parse(mbox, strlen(mbox), &m, &e), 0);
+    assert_string_equal(m->subject, "hi");
+    mail_msg_free(m);
+    m = NULL;
+    assert_int_equal(mail_msg_parse("From x", 6, &m, &e), -BK_EINVAL);
     assert_int_equal(mail_msg_parse("x", (size_t)MAIL_MAX_BYTES + 1, &m, &e), -BK_ETOOBIG);
     /* broken MIME, a lying boundary, junk HTML, invalid UTF-8: parsed, never a crash */
     const char *junk = "Subject: =?utf-8?B?////?= \xff\xfe\r\nContent-Type: multipart/mixed;"
