@@ -378,6 +378,40 @@ int store_mail_assign(struct bk_store *s, int64_t mail_id, int64_t job_id, const
     return 0;
 }
 
+int store_mail_assign_new(struct bk_store *s, int64_t mail_id, const char *customer,
+                          const char *name, const char *who, int64_t now_ms, int64_t *job_id,
+                          int64_t *run_id, struct bk_err *err)
+{
+    *run_id = *job_id = 0;
+    int rc = store_begin(s, err);
+    if (rc < 0)
+        return rc;
+    int64_t sid = 0;
+    struct store_param mp[] = {SP_INT(mail_id)};
+    rc = store_query(s, "SELECT source_id FROM mail_message WHERE id = ?1", mp, 1, first_int, &sid,
+                     err);
+    if (rc >= 0 && !sid)
+        rc = bk_err_set(err, BK_ENOTFOUND, "no mail %" PRId64, mail_id);
+    if (rc >= 0) {
+        struct store_mail_in in = {.source_id = sid,
+                                   .customer = customer,
+                                   .job_name = name,
+                                   .job_kind = "email",
+                                   .received_at_ms = now_ms};
+        char *ext = xasprintf("mail:inbox:%s", name);
+        rc = job_get(s, &in, ext, job_id, err);
+        free(ext);
+    }
+    if (rc >= 0)
+        rc = assign(s, mail_id, *job_id, who, now_ms, run_id, err);
+    if (rc < 0 || (rc = store_commit(s, err)) < 0) {
+        store_rollback(s);
+        *run_id = *job_id = 0;
+        return rc;
+    }
+    return 0;
+}
+
 struct raw_out {
     char *raw;
     size_t len;

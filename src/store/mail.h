@@ -61,6 +61,13 @@ int store_mail_ingest(struct bk_store *s, const struct store_mail_in *in,
 int store_mail_assign(struct bk_store *s, int64_t mail_id, int64_t job_id, const char *who,
                       int64_t now_ms, int64_t *run_id, struct bk_err *err);
 
+/* "Create a job from it": the same, for a new job named name of customer (created when new)
+ * in the mail's source (kind "email"; an existing job of that name there is taken). *job_id
+ * gets the job. One transaction. */
+int store_mail_assign_new(struct bk_store *s, int64_t mail_id, const char *customer,
+                          const char *name, const char *who, int64_t now_ms, int64_t *job_id,
+                          int64_t *run_id, struct bk_err *err);
+
 /* The raw bytes of a stored mail (caller frees); -BK_ENOTFOUND. */
 int store_mail_raw(struct bk_store *s, int64_t mail_id, char **raw, size_t *len,
                    struct bk_err *err);

@@ -3,6 +3,7 @@
  * the sender and the subject's shape -> the job) so the next such mail becomes a run by
  * itself. Also the raw mail of any stored report ("Download EML"). HTTP only: the SQL is the
  * store's (store/mail.c). */
+#include "config/config.h"
 #include "store/mail.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -128,18 +129,50 @@ void api_inbox_raw(struct web_req *rq)
     rq->ctype = "message/rfc822";
 }
 
-/* POST /api/v1/inbox/{id}/assign {"job": ID} (operator, audited): the mail becomes a run of
- * the job, and the next mail of that sender with the same subject shape goes there itself. */
+static int first_text(const struct store_row *r, void *ud)
+{
+    const char *t = store_row_text(r, 0);
+    snprintf(ud, 256, "%s", t ? t : "");
+    return 1;
+}
+
+/* POST /api/v1/inbox/{id}/assign (operator, audited): {"job": ID} assigns the mail to a job,
+ * {"create": {"name": N[, "customer": C]}} creates the job first (in the mail's source, for C
+ * or the source's customer). The mail becomes a run of the job, and the next mail of that
+ * sender with the same subject shape goes there itself. */
 void api_inbox_assign(struct web_req *rq)
 {
-    json_t *job = json_object_get(rq->body, "job");
-    if (!json_is_integer(job) || json_integer_value(job) <= 0 || json_object_size(rq->body) != 1) {
-        web_error(rq, 400, "bad_request", "body: {\"job\": ID} (a job id, nothing else)");
+    json_t *job = json_object_get(rq->body, "job"), *create = json_object_get(rq->body, "create");
+    const char *name = json_string_value(json_object_get(create, "name"));
+    const char *customer = json_string_value(json_object_get(create, "customer"));
+    bool by_id = json_is_integer(job) && json_integer_value(job) > 0 && !create;
+    bool by_new = json_is_object(create) && !job && name && *name && strlen(name) <= 200 &&
+                  !strpbrk(name, "\r\n") && (!customer || (*customer && strlen(customer) <= 200));
+    if (json_object_size(rq->body) != 1 || !(by_id || by_new)) {
+        web_error(rq, 400, "bad_request",
+                  "body: {\"job\": ID} or {\"create\": {\"name\": NAME, \"customer\": C}} "
+                  "(a name of one line, at most 200 bytes)");
         return;
     }
-    int64_t job_id = (int64_t)json_integer_value(job), run_id = 0;
+    int64_t job_id = by_id ? (int64_t)json_integer_value(job) : 0, run_id = 0;
     struct bk_err err = {0};
-    int rc = store_mail_assign(rq->st, rq->id, job_id, rq->who.name, bk_now_ms(), &run_id, &err);
+    int rc;
+    if (by_id) {
+        rc = store_mail_assign(rq->st, rq->id, job_id, rq->who.name, bk_now_ms(), &run_id, &err);
+    } else {
+        char src[256] = "";
+        struct store_param p[] = {SP_INT(rq->id)};
+        rc = store_query(rq->st,
+                         "SELECT s.name FROM mail_message m JOIN source s ON s.id = m.source_id"
+                         " WHERE m.id = ?1",
+                         p, 1, first_text, src, &err);
+        const struct bk_source_cfg *sc = rc >= 0 ? config_find_source(rq->w->cfg, src) : NULL;
+        if (!customer)
+            customer = sc && sc->customer ? sc->customer : *src ? src : "mail";
+        if (rc >= 0)
+            rc = store_mail_assign_new(rq->st, rq->id, customer, name, rq->who.name, bk_now_ms(),
+                                       &job_id, &run_id, &err);
+    }
     if (rc == -BK_ENOTFOUND) {
         web_error(rq, 404, "not_found", "%s", err.msg);
         return;
@@ -154,7 +187,8 @@ void api_inbox_assign(struct web_req *rq)
     }
     char target[32];
     snprintf(target, sizeof target, "mail:%" PRId64, rq->id);
-    json_t *after = json_pack("{s:I,s:I}", "job", (json_int_t)job_id, "run", (json_int_t)run_id);
+    json_t *after = json_pack("{s:I,s:I,s:b}", "job", (json_int_t)job_id, "run", (json_int_t)run_id,
+                              "created_job", by_new);
     web_audit(rq, "mail.assign", target, NULL, after);
     json_decref(after);
     web_changed(rq);

@@ -109,7 +109,7 @@ static const char openapi[] =
     "    },\n"
     "    \"/api/v1/inbox/{id}/assign\": {\n"
     "      \"post\": {\"summary\": \"Assign an Inbox mail to a job (operator, audited): it becomes a run of the job, and a rule (sender + subject shape -> job) makes the next such mail a run by itself\", \"parameters\": [{\"$ref\": \"#/components/parameters/id\"}],\n"
-    "        \"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"required\": [\"job\"], \"properties\": {\"job\": {\"type\": \"integer\"}}}}}},\n"
+    "        \"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": {\"type\": \"object\", \"properties\": {\"job\": {\"type\": \"integer\", \"description\": \"an existing job\"}, \"create\": {\"type\": \"object\", \"description\": \"or create a job from the mail: {name, customer (default: the source's)}\", \"properties\": {\"name\": {\"type\": \"string\"}, \"customer\": {\"type\": \"string\"}}}}}}}},\n"
     "        \"responses\": {\"200\": {\"description\": \"{id, job_id, run_id, state}\"}, \"400\": {\"$ref\": \"#/components/responses/Error\"}, \"403\": {\"$ref\": \"#/components/responses/Error\"}, \"404\": {\"$ref\": \"#/components/responses/Error\"}, \"409\": {\"$ref\": \"#/components/responses/Error\"}}}\n"
     "    },\n"
     "    \"/api/v1/daily\": {\n"

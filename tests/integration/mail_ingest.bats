@@ -209,4 +209,16 @@ wait_maildir_empty() {
     [ "$(q "SELECT status FROM job_run WHERE vendor_run_id = 'mail:u2@synthetic.backupctl' AND job_id = $job")" = failed ]
     run curl -fsS -H "Authorization: Bearer $VIEW" "$SERVE_URL/api/v1/inbox"
     [ "$(jq -r '.total' <<<"$output")" = 0 ]
+    # "create a job from it": a newsletter-free unknown mail of another sender
+    sed 's/cron@files.acme.example/cron@db.acme.example/; s/<u1@/<u1-db@/' "$FIX/u1_unknown.eml" >"$T/maildir/tmp/db"
+    mv "$T/maildir/tmp/db" "$T/maildir/new/db"
+    wait_maildir_empty
+    mail=$(q "SELECT id FROM mail_message WHERE sender = 'cron@db.acme.example'")
+    run curl -sS -w ' %{http_code}' -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        -d '{"create": {"name": ""}}' "$SERVE_URL/api/v1/inbox/$mail/assign"
+    [[ "$output" == *" 400" ]]
+    run curl -fsS -H "Authorization: Bearer $OPER" -H 'Content-Type: application/json' \
+        -d '{"create": {"name": "db rsync"}}' "$SERVE_URL/api/v1/inbox/$mail/assign"
+    [ "$status" -eq 0 ]
+    [ "$(q "SELECT c.name || '/' || j.name || '/' || j.kind FROM job j JOIN customer c ON c.id = j.customer_id WHERE j.id = $(jq -r .job_id <<<"$output")")" = "Acme/db rsync/email" ]
 }

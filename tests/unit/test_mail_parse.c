@@ -488,6 +488,35 @@ static void test_store_reviewed_never_changed(void **state)
     close_cfg(cfg);
 }
 
+static void test_store_create_job_from_mail(void **state)
+{
+    struct bk_config *cfg = open_cfg();
+    struct bk_store *s = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(cfg, &s, &e), 0);
+    struct mail_source ms;
+    assert_int_equal(mail_source_open(s, cfg, config_find_source(cfg, "mail-acme"), &ms, &e), 0);
+    struct mail_ingest_result res;
+    ingest(s, &ms, "u1_unknown.eml", &res);
+    int64_t job = 0, run = 0;
+    assert_int_equal(store_mail_assign_new(s, res.st.mail_id, "Acme", "rsync files", "op",
+                                           1800000000000LL, &job, &run, &e),
+                     0);
+    assert_true(job > 0 && run > 0);
+    assert_int_equal(count(s, "SELECT COUNT(*) FROM job WHERE name = 'rsync files'"
+                              " AND external_id = 'mail:inbox:rsync files'"),
+                     1);
+    ingest(s, &ms, "u2_unknown_next.eml", &res);
+    assert_true(res.st.via_rule);
+    assert_true(res.st.job_id == job);
+    assert_int_equal(store_mail_assign_new(s, 999, "Acme", "x", "op", 1, &job, &run, &e),
+                     -BK_ENOTFOUND);
+    assert_int_equal(count(s, "SELECT COUNT(*) FROM job WHERE name = 'x'"), 0); /* rolled back */
+    mail_source_close(&ms);
+    store_close(s);
+    close_cfg(cfg);
+}
+
 static int group_setup(void **state)
 {
     struct bk_err e = {0};
@@ -522,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_imap_replies),
         cmocka_unit_test(test_store_pipeline),
         cmocka_unit_test(test_store_reviewed_never_changed),
+        cmocka_unit_test(test_store_create_job_from_mail),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
