@@ -330,6 +330,10 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
                            "STARTTLS), without credentials");
         free(s->imap_url);
         s->imap_url = xstrdup(value);
+    } else if (strcmp(key, "imap_auth") == 0) {
+        if (strcmp(value, "password") != 0 && strcmp(value, "xoauth2") != 0)
+            return fail(d, "imap_auth must be password or xoauth2, not \"%s\"", value);
+        s->imap_xoauth2 = strcmp(value, "xoauth2") == 0;
     } else if (strcmp(key, "imap_processed") == 0) {
         if (!*value || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                      "0123456789._/-") != strlen(value))

@@ -39,6 +39,8 @@ struct bk_source_cfg {
     char *imap_url;       /* imaps://host[:port]/FOLDER (or imap:// with STARTTLS required); with
                              username and password_file/password_env */
     char *imap_processed; /* folder the mails move to after their commit (default Processed) */
+    bool imap_xoauth2;    /* imap_auth = xoauth2: the password secret is an OAuth2 bearer token
+                             (SASL XOAUTH2: Microsoft 365, Gmail) */
     char *timezone;       /* NULL: server.timezone, else the system's */
     int line;             /* where the section starts, for messages */
 };

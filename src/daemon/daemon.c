@@ -94,8 +94,8 @@ static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_sour
     return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
            SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
            SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && SEQ(imap_url) && SEQ(imap_processed) &&
-           a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
-           a->enabled == b->enabled && a->insecure == b->insecure;
+           a->imap_xoauth2 == b->imap_xoauth2 && a->interval_ms == b->interval_ms &&
+           a->page_size == b->page_size && a->enabled == b->enabled && a->insecure == b->insecure;
 #undef SEQ
 }
 

@@ -153,7 +153,10 @@ int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char 
     im.h = curl_easy_init();
     CURL *h = im.h;
     curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, password);
+    if (c->imap_xoauth2) /* SASL XOAUTH2: the secret is a bearer token (refreshed outside) */
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, password);
+    else
+        curl_easy_setopt(h, CURLOPT_PASSWORD, password);
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* imap:// needs STARTTLS */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
