@@ -62,6 +62,10 @@ void config_free(struct bk_config *c)
         secret_ref_free(&s->token);
         free(s->customer);
         free(s->ca_file);
+        free(s->maildir);
+        free(s->timezone);
+        free(s->imap_url);
+        free(s->imap_processed);
     }
     free(c->sources);
     cfg_alerts_free(c);
@@ -97,12 +101,15 @@ void config_free(struct bk_config *c)
 
 const char *bk_source_type_name(enum bk_source_type t)
 {
-    return t == BK_SOURCE_HYCU ? "hycu" : t == BK_SOURCE_PUSH ? "push" : "cove";
+    return t == BK_SOURCE_HYCU   ? "hycu"
+           : t == BK_SOURCE_PUSH ? "push"
+           : t == BK_SOURCE_MAIL ? "mail"
+                                 : "cove";
 }
 
 bool bk_source_type_passive(enum bk_source_type t)
 {
-    return t == BK_SOURCE_PUSH;
+    return t == BK_SOURCE_PUSH || t == BK_SOURCE_MAIL; /* mail: serve scans its Maildir */
 }
 
 const char *config_default_path(void)
@@ -240,6 +247,8 @@ static int set_secret(struct draft *d, struct bk_secret_ref *r, const char *base
     return fail(d, "%s", msg);
 }
 
+static int check_zone(struct draft *d, const char *key, const char *value);
+
 static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char *key,
                             const char *value)
 {
@@ -250,8 +259,10 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
             s->type = BK_SOURCE_HYCU;
         else if (strcmp(value, "push") == 0)
             s->type = BK_SOURCE_PUSH;
+        else if (strcmp(value, "mail") == 0)
+            s->type = BK_SOURCE_MAIL;
         else
-            return fail(d, "type must be cove, hycu or push, not \"%s\"", value);
+            return fail(d, "type must be cove, hycu, push or mail, not \"%s\"", value);
     } else if (strcmp(key, "url") == 0) {
         if (!cfg_valid_url(value)) {
             /* echo it without what a URL may hide: user-info and the query string */
@@ -306,6 +317,34 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
     } else if (strcmp(key, "ca_file") == 0) {
         free(s->ca_file);
         s->ca_file = xstrdup(value);
+    } else if (strcmp(key, "maildir") == 0) {
+        if (!*value)
+            return fail(d, "maildir is empty");
+        free(s->maildir);
+        s->maildir =
+            value[0] == '/' || !d->basedir ? xstrdup(value) : xasprintf("%s/%s", d->basedir, value);
+    } else if (strcmp(key, "imap_url") == 0) {
+        if (!(str_starts_with(value, "imaps://") || str_starts_with(value, "imap://")) ||
+            str_url_has_userinfo(value) || !strchr(value + 7, '/') || strpbrk(value, " \"\r\n"))
+            return fail(d, "imap_url must be imaps://HOST[:PORT]/FOLDER (or imap:// with "
+                           "STARTTLS), without credentials");
+        free(s->imap_url);
+        s->imap_url = xstrdup(value);
+    } else if (strcmp(key, "imap_auth") == 0) {
+        if (strcmp(value, "password") != 0 && strcmp(value, "xoauth2") != 0)
+            return fail(d, "imap_auth must be password or xoauth2, not \"%s\"", value);
+        s->imap_xoauth2 = strcmp(value, "xoauth2") == 0;
+    } else if (strcmp(key, "imap_processed") == 0) {
+        if (!*value || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789._/-") != strlen(value))
+            return fail(d, "imap_processed must be a folder name of letters, digits, . _ / -");
+        free(s->imap_processed);
+        s->imap_processed = xstrdup(value);
+    } else if (strcmp(key, "timezone") == 0) {
+        if (!check_zone(d, key, value))
+            return 0;
+        free(s->timezone);
+        s->timezone = xstrdup(value);
     } else {
         return fail(d, "unknown key \"%s\" in a source section", key);
     }
@@ -729,7 +768,19 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               "%s:%d: source \"%s\": a push source takes no url or credentials "
                               "(its jobs are pinged: backupctl job add)",
                               name, s->line, s->name);
-        else if (s->type == BK_SOURCE_PUSH)
+        else if (s->type == BK_SOURCE_MAIL &&
+                 (s->url || s->token.file || s->token.env ||
+                  (!s->imap_url && (s->username || s->password.file || s->password.env))))
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s:%d: source \"%s\": a mail source takes no url or credentials "
+                              "(mails arrive: maildir = PATH, or backupctl mail ingest), "
+                              "but imap_url with username and password_file/password_env",
+                              name, s->line, s->name);
+        else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->username)
+            missing = "username (for imap_url)";
+        else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->password.file && !s->password.env)
+            missing = "password_file or password_env (for imap_url)";
+        else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             missing = NULL;
         else if (!s->url)
             missing = "url";
@@ -745,9 +796,14 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               s->line, s->name, missing);
         if (!s->page_size)
             s->page_size = s->type == BK_SOURCE_COVE ? 1000 : 100;
-        if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH) && !s->customer)
+        if ((s->type == BK_SOURCE_HYCU || s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL) &&
+            !s->customer)
             s->customer = xstrdup(s->name);
-        if (s->type == BK_SOURCE_PUSH)
+        if (s->type == BK_SOURCE_MAIL && !s->imap_processed)
+            s->imap_processed = xstrdup("Processed");
+        if (s->type == BK_SOURCE_MAIL && (s->imap_url || s->maildir))
+            s->url = xstrdup(s->imap_url ? s->imap_url : s->maildir);
+        else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             s->url = xstrdup(""); /* nothing to reach: pings come to us */
     }
     return 0;

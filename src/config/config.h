@@ -10,7 +10,7 @@
 
 struct bk_err;
 
-enum bk_source_type { BK_SOURCE_COVE = 0, BK_SOURCE_HYCU, BK_SOURCE_PUSH };
+enum bk_source_type { BK_SOURCE_COVE = 0, BK_SOURCE_HYCU, BK_SOURCE_PUSH, BK_SOURCE_MAIL };
 
 /* A secret reference: exactly one of file/env is set. */
 struct bk_secret_ref {
@@ -33,7 +33,16 @@ struct bk_source_cfg {
     bool enabled;
     char *ca_file;
     bool insecure;
-    int line; /* where the section starts, for messages */
+    /* mail (issue 14): report e-mails arrive by `backupctl mail ingest` or in a Maildir that
+     * serve scans every interval; the zone gives a date to body times that carry none */
+    char *maildir;        /* NULL: stdin only */
+    char *imap_url;       /* imaps://host[:port]/FOLDER (or imap:// with STARTTLS required); with
+                             username and password_file/password_env */
+    char *imap_processed; /* folder the mails move to after their commit (default Processed) */
+    bool imap_xoauth2;    /* imap_auth = xoauth2: the password secret is an OAuth2 bearer token
+                             (SASL XOAUTH2: Microsoft 365, Gmail) */
+    char *timezone;       /* NULL: server.timezone, else the system's */
+    int line;             /* where the section starts, for messages */
 };
 
 /* [alert "name"] (issue 10): one or two channels (webhook, e-mail), the filters that pick the

@@ -185,6 +185,25 @@ static const char *const store_migrations[] = {
     "ALTER TABLE job ADD COLUMN policy_rpo_s INTEGER;"
     "ALTER TABLE stage_job ADD COLUMN policy_name TEXT;"
     "ALTER TABLE stage_job ADD COLUMN policy_rpo_s INTEGER;",
+    /* 12: report e-mails (issue 14). mail_message keeps every mail once per source (unique
+     * Message-ID), raw, with what the parsers made of it: state 'run' (run_id), 'not_a_run',
+     * 'inbox' (unknown: waits for an operator) or 'assigned' (an operator made it a run). Its
+     * insert shares the transaction of the run it feeds, so a crash never loses or doubles
+     * one. mail_rule remembers an assignment: the next mail of that sender with the same
+     * subject shape (rule_key) becomes a run of the job without the Inbox. */
+    "CREATE TABLE mail_message ("
+    " id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES source(id),"
+    " message_id TEXT NOT NULL, sender TEXT, subject TEXT NOT NULL, sent_at INTEGER,"
+    " received_at INTEGER NOT NULL, size INTEGER NOT NULL, raw TEXT NOT NULL,"
+    " kind TEXT NOT NULL, product TEXT, job_name TEXT, status TEXT NOT NULL, reason TEXT,"
+    " rule_key TEXT NOT NULL, state TEXT NOT NULL, run_id INTEGER REFERENCES job_run(id),"
+    " synthetic INTEGER NOT NULL DEFAULT 0, UNIQUE (source_id, message_id));"
+    "CREATE INDEX mail_message_state ON mail_message (state, received_at);"
+    "CREATE INDEX mail_message_run ON mail_message (run_id);"
+    "CREATE TABLE mail_rule ("
+    " id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES source(id),"
+    " sender TEXT NOT NULL, rule_key TEXT NOT NULL, job_id INTEGER NOT NULL REFERENCES job(id),"
+    " created_by TEXT, created_at INTEGER NOT NULL, UNIQUE (source_id, sender, rule_key));",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -37,6 +37,10 @@ const struct web_route web_routes[] = {
     {"DELETE", "/api/v1/jobs/{id}/schedule", api_job_schedule_delete, O, 0},
     {"GET", "/api/v1/jobs/{id}/ping", api_job_ping_url, O, 0},
     {"GET", "/api/v1/daily", api_daily, V, 0},
+    /* report e-mails (issue 14, api_inbox.c) */
+    {"GET", "/api/v1/inbox", api_inbox, V, 0},
+    {"GET", "/api/v1/inbox/{id}/raw", api_inbox_raw, V, 0},
+    {"POST", "/api/v1/inbox/{id}/assign", api_inbox_assign, O, WR_BODY},
     {"GET", "/api/v1/runs", api_runs, V, 0},
     {"POST", "/api/v1/runs/review", api_runs_review, O, WR_BODY},
     {"GET", "/api/v1/runs/{id}", api_run_get, V, 0},

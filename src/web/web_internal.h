@@ -172,6 +172,10 @@ json_t *web_jtime(int64_t ms);
 void api_ping(struct web_req *rq);
 void api_push_job_create(struct web_req *rq);
 void api_job_ping_url(struct web_req *rq);
+/* api_inbox.c: report e-mails that wait for an operator (issue 14) */
+void api_inbox(struct web_req *rq);
+void api_inbox_raw(struct web_req *rq);
+void api_inbox_assign(struct web_req *rq);
 /* The path of url as a log line may show it (ping uuids cut short), into out. Pure. */
 void web_log_path(const char *url, char *out, size_t n);
 void api_healthz(struct web_req *rq);

@@ -70,7 +70,23 @@ static void test_errors(void **state)
                  "password = hunter2\n",
                  "f.conf:5: \"password\" must not hold the secret itself");
     expect_error("[database]\nurl = mysql://x\n", "f.conf:2:");
-    expect_error("[source \"a\"]\ntype = veeam\n", "f.conf:2: type must be cove, hycu or push");
+    expect_error("[source \"a\"]\ntype = veeam\n",
+                 "f.conf:2: type must be cove, hycu, push or mail");
+    /* mail sources (issue 14) */
+    expect_error("[source \"m\"]\ntype = mail\nurl = https://x/\n",
+                 "source \"m\": a mail source takes no url or credentials");
+    expect_error("[source \"m\"]\ntype = mail\nimap_url = imaps://x/INBOX\n",
+                 "username (for imap_url) is required");
+    expect_error("[source \"m\"]\ntype = mail\nimap_url = https://x/\n",
+                 "f.conf:3: imap_url must be imaps://HOST[:PORT]/FOLDER");
+    expect_error("[source \"m\"]\ntype = mail\nimap_url = imaps://u:p@x/INBOX\n",
+                 "without credentials");
+    expect_error("[source \"m\"]\ntype = mail\nimap_auth = basic\n",
+                 "imap_auth must be password or xoauth2");
+    expect_error("[source \"m\"]\ntype = mail\ntimezone = Mars/Base\n",
+                 "f.conf:3: timezone \"Mars/Base\" is not a known time zone");
+    expect_error("[source \"m\"]\ntype = mail\nimap_processed = a b\n",
+                 "imap_processed must be a folder name");
     expect_error("[source \"a\"]\ntype = cove\nurl = https://x\nusername = u\n",
                  "password_file or password_env is required");
     expect_error("[bogus]\nx = 1\n", "f.conf:2: unknown section [bogus]");

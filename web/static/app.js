@@ -526,6 +526,7 @@ const ROUTES = [
   [/^\/overrides$/, pageOverrides],
   [/^\/audit$/, pageAudit, { role: 'admin' }],
   [/^\/users$/, pageUsers, { role: 'admin' }],
+  [/^\/inbox$/, pageInbox],
 ];
 
 let navSeq = 0;
@@ -2163,3 +2164,45 @@ async function boot() {
 }
 
 boot();
+
+// Report e-mails no parser recognised (issue 14): the raw mail to download, and (operator)
+// "assign to a job", which also makes the next mail of that sender and subject shape a run.
+async function pageInbox(ctx) {
+  const [mails, jobs] = await Promise.all([get('/inbox', { limit: 200 }), can('operator') ? get('/jobs', { limit: 1000, sort: 'name' }) : null]);
+  if (!ctx.alive()) return;
+  document.title = 'Inbox — backupctl';
+  add(ctx.root, pageHead('Inbox'));
+  if (!mails.items.length) {
+    add(ctx.root, emptyState('The Inbox is empty.', 'Report e-mails that no parser recognises wait here for an operator.'));
+    return;
+  }
+  const rows = mails.items.map((m) => {
+    let act = null;
+    if (jobs) {
+      const sel = h('select', { 'aria-label': `Job for mail ${m.id}` }, h('option', { value: '' }, 'Assign to job…'),
+        jobs.items.map((j) => h('option', { value: String(j.id) }, j.customer ? `${j.customer.name} › ${j.name}` : j.name)));
+      const btn = h('button', { type: 'button', class: 'btn btn-small', onclick: async () => {
+        if (!sel.value) return;
+        btn.disabled = true;
+        try {
+          await post(`/inbox/${m.id}/assign`, { job: Number(sel.value) });
+          toast('Assigned: the next mail like it becomes a run of that job by itself.');
+          route();
+        } catch (e) {
+          btn.disabled = false;
+          toast(e.message, 'error');
+        }
+      } }, 'Assign');
+      act = h('span', null, sel, ' ', btn);
+    }
+    return h('tr', { dataset: { mail: m.id } },
+      h('td', null, timeEl(m.date || m.received_at)),
+      h('td', null, m.from || '—'),
+      h('td', null, m.subject || '(no subject)', m.reason ? h('div', { class: 'muted small' }, m.reason) : null),
+      h('td', null, m.status_hint),
+      h('td', null, h('a', { href: `/api/v1/inbox/${m.id}/raw`, download: `mail-${m.id}.eml` }, 'EML')),
+      h('td', null, act));
+  });
+  add(ctx.root, h('p', { class: 'muted' }, `${mails.total} mail(s) waiting.`),
+    h('table', { class: 'table' }, h('thead', null, h('tr', null, ['Date', 'From', 'Subject', 'Keywords', 'Raw', ''].map((t) => h('th', null, t)))), h('tbody', null, rows)));
+}
