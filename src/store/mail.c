@@ -439,3 +439,76 @@ int store_mail_raw(struct bk_store *s, int64_t mail_id, char **raw, size_t *len,
     *len = o.len;
     return 0;
 }
+
+struct list_ctx {
+    int (*cb)(const struct store_mail_row *m, void *ud);
+    void *ud;
+};
+
+static int list_cb(const struct store_row *r, void *ud)
+{
+    const struct list_ctx *c = ud;
+    struct store_mail_row m = {
+        .id = store_row_int(r, 0),
+        .source = store_row_text(r, 1),
+        .message_id = store_row_text(r, 2),
+        .sender = store_row_text(r, 3),
+        .subject = store_row_text(r, 4),
+        .sent_at_ms = store_row_int(r, 5),
+        .received_at_ms = store_row_int(r, 6),
+        .size = store_row_int(r, 7),
+        .kind = store_row_text(r, 8),
+        .product = store_row_text(r, 9),
+        .job_name = store_row_text(r, 10),
+        .status_hint = store_row_text(r, 11),
+        .reason = store_row_text(r, 12),
+        .state = store_row_text(r, 13),
+        .run_id = store_row_int(r, 14),
+        .synthetic = store_row_int(r, 15) != 0,
+    };
+    return c->cb(&m, c->ud);
+}
+
+#define MAIL_WHERE                                                                                 \
+    " FROM mail_message m JOIN source s ON s.id = m.source_id"                                     \
+    " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)"                          \
+    " AND (?5 IS NULL OR m.run_id = ?5)"
+
+int store_mail_list(struct bk_store *s, const char *state, const char *source, int64_t run_id,
+                    int64_t limit, int64_t offset,
+                    int (*cb)(const struct store_mail_row *m, void *ud), void *ud, int64_t *total,
+                    struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(state), SP_TEXT(source), SP_INT(limit), SP_INT(offset),
+                              run_id > 0 ? SP_INT(run_id) : SP_NULL};
+    struct list_ctx c = {cb, ud};
+    *total = 0;
+    int rc = store_query(s,
+                         "SELECT m.id, s.name, m.message_id, m.sender, m.subject,"
+                         " COALESCE(m.sent_at, 0), m.received_at, m.size, m.kind, m.product,"
+                         " m.job_name, m.status, m.reason, m.state, COALESCE(m.run_id, 0),"
+                         " m.synthetic" MAIL_WHERE
+                         " ORDER BY m.received_at DESC, m.id DESC LIMIT ?3 OFFSET ?4",
+                         p, 5, list_cb, &c, err);
+    if (rc >= 0)
+        rc = store_query(s, "SELECT COUNT(*)" MAIL_WHERE, p, 5, first_int, total, err);
+    return rc < 0 ? rc : 0;
+}
+
+static int name_cb(const struct store_row *r, void *ud)
+{
+    const char *t = store_row_text(r, 0);
+    snprintf(ud, 256, "%s", t ? t : "");
+    return 1;
+}
+
+int store_mail_source(struct bk_store *s, int64_t mail_id, char out[256], struct bk_err *err)
+{
+    out[0] = '\0';
+    struct store_param p[] = {SP_INT(mail_id)};
+    int rc = store_query(s,
+                         "SELECT s.name FROM mail_message m JOIN source s ON s.id = m.source_id"
+                         " WHERE m.id = ?1",
+                         p, 1, name_cb, out, err);
+    return rc < 0 ? rc : 0;
+}

@@ -68,6 +68,26 @@ int store_mail_assign_new(struct bk_store *s, int64_t mail_id, const char *custo
                           const char *name, const char *who, int64_t now_ms, int64_t *job_id,
                           int64_t *run_id, struct bk_err *err);
 
+/* The name of the source a mail came in through (out[256], "" when no such mail). */
+int store_mail_source(struct bk_store *s, int64_t mail_id, char out[256], struct bk_err *err);
+
+/* A stored mail as the Inbox lists it (strings valid during the callback only). */
+struct store_mail_row {
+    int64_t id;
+    const char *source, *message_id, *sender, *subject;
+    int64_t sent_at_ms, received_at_ms, size;
+    const char *kind, *product, *job_name, *status_hint, *reason, *state;
+    int64_t run_id; /* 0 none */
+    bool synthetic;
+};
+
+/* Mails newest first: state (NULL: any), source name (NULL: any), run (0: any), a page of
+ * them; *total gets how many match. */
+int store_mail_list(struct bk_store *s, const char *state, const char *source, int64_t run_id,
+                    int64_t limit, int64_t offset,
+                    int (*cb)(const struct store_mail_row *m, void *ud), void *ud, int64_t *total,
+                    struct bk_err *err);
+
 /* The raw bytes of a stored mail (caller frees); -BK_ENOTFOUND. */
 int store_mail_raw(struct bk_store *s, int64_t mail_id, char **raw, size_t *len,
                    struct bk_err *err);

@@ -14,39 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct inbox_list {
-    json_t *items;
-};
-
-static int inbox_row(const struct store_row *r, void *ud)
+static int inbox_row(const struct store_mail_row *m, void *ud)
 {
-    struct inbox_list *l = ud;
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(store_row_int(r, 0)));
-    json_object_set_new(o, "source", web_jstr(store_row_text(r, 1)));
-    json_object_set_new(o, "message_id", web_jstr(store_row_text(r, 2)));
-    json_object_set_new(o, "from", web_jstr(store_row_text(r, 3)));
-    json_object_set_new(o, "subject", web_jstr(store_row_text(r, 4)));
-    json_object_set_new(o, "date", web_jtime(store_row_int(r, 5)));
-    json_object_set_new(o, "received_at", web_jtime(store_row_int(r, 6)));
-    json_object_set_new(o, "size", json_integer(store_row_int(r, 7)));
-    json_object_set_new(o, "kind", web_jstr(store_row_text(r, 8)));
-    json_object_set_new(o, "product", web_jstr(store_row_text(r, 9)));
-    json_object_set_new(o, "job_name", web_jstr(store_row_text(r, 10)));
-    json_object_set_new(o, "status_hint", web_jstr(store_row_text(r, 11)));
-    json_object_set_new(o, "reason", web_jstr(store_row_text(r, 12)));
-    json_object_set_new(o, "state", web_jstr(store_row_text(r, 13)));
-    json_object_set_new(
-        o, "run_id", store_row_is_null(r, 14) ? json_null() : json_integer(store_row_int(r, 14)));
-    json_object_set_new(o, "synthetic", json_boolean(store_row_int(r, 15) != 0));
-    json_array_append_new(l->items, o);
+    json_object_set_new(o, "id", json_integer(m->id));
+    json_object_set_new(o, "source", web_jstr(m->source));
+    json_object_set_new(o, "message_id", web_jstr(m->message_id));
+    json_object_set_new(o, "from", web_jstr(m->sender));
+    json_object_set_new(o, "subject", web_jstr(m->subject));
+    json_object_set_new(o, "date", web_jtime(m->sent_at_ms));
+    json_object_set_new(o, "received_at", web_jtime(m->received_at_ms));
+    json_object_set_new(o, "size", json_integer(m->size));
+    json_object_set_new(o, "kind", web_jstr(m->kind));
+    json_object_set_new(o, "product", web_jstr(m->product));
+    json_object_set_new(o, "job_name", web_jstr(m->job_name));
+    json_object_set_new(o, "status_hint", web_jstr(m->status_hint));
+    json_object_set_new(o, "reason", web_jstr(m->reason));
+    json_object_set_new(o, "state", web_jstr(m->state));
+    json_object_set_new(o, "run_id", m->run_id ? json_integer(m->run_id) : json_null());
+    json_object_set_new(o, "synthetic", json_boolean(m->synthetic));
+    json_array_append_new(ud, o);
     return 0;
-}
-
-static int count_row(const struct store_row *r, void *ud)
-{
-    *(int64_t *)ud = store_row_int(r, 0);
-    return 1;
 }
 
 /* GET /api/v1/inbox?state=inbox|run|not_a_run|assigned|all&source=NAME&run=ID&limit&offset
@@ -70,33 +58,17 @@ void api_inbox(struct web_req *rq)
     if (!state)
         state = has_run ? "all" : "inbox";
     bool all = strcmp(state, "all") == 0;
-    struct store_param p[] = {SP_TEXT(all ? NULL : state), SP_TEXT(source), SP_INT(limit),
-                              SP_INT(offset), has_run ? SP_INT(run) : SP_NULL};
-    const char *where = " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)"
-                        " AND (?5 IS NULL OR m.run_id = ?5)";
-    char *sql = xasprintf(
-        "SELECT m.id, s.name, m.message_id, m.sender, m.subject, COALESCE(m.sent_at, 0),"
-        " m.received_at, m.size, m.kind, m.product, m.job_name, m.status, m.reason, m.state,"
-        " m.run_id, m.synthetic FROM mail_message m JOIN source s ON s.id = m.source_id%s"
-        " ORDER BY m.received_at DESC, m.id DESC LIMIT ?3 OFFSET ?4",
-        where);
-    char *csql = xasprintf(
-        "SELECT COUNT(*) FROM mail_message m JOIN source s ON s.id = m.source_id%s", where);
-    struct inbox_list l = {.items = json_array()};
+    json_t *items = json_array();
     int64_t total = 0;
     struct bk_err err = {0};
-    int rc = store_query(rq->st, sql, p, 5, inbox_row, &l, &err);
-    if (rc >= 0)
-        rc = store_query(rq->st, csql, p, 5, count_row, &total, &err);
-    free(sql);
-    free(csql);
-    if (rc < 0) {
-        json_decref(l.items);
+    if (store_mail_list(rq->st, all ? NULL : state, source, has_run ? run : 0, limit, offset,
+                        inbox_row, items, &total, &err) < 0) {
+        json_decref(items);
         web_internal(rq, &err);
         return;
     }
     web_reply(rq, 200,
-              json_pack("{s:o,s:I,s:I,s:I}", "items", l.items, "total", (json_int_t)total, "limit",
+              json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "limit",
                         (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
@@ -127,13 +99,8 @@ void api_inbox_raw(struct web_req *rq)
     rq->text = raw;
     rq->text_is_json = false;
     rq->ctype = "message/rfc822";
-}
-
-static int first_text(const struct store_row *r, void *ud)
-{
-    const char *t = store_row_text(r, 0);
-    snprintf(ud, 256, "%s", t ? t : "");
-    return 1;
+    snprintf(rq->disposition, sizeof rq->disposition,
+             "attachment; filename=\"mail-%" PRId64 ".eml\"", rq->id);
 }
 
 /* POST /api/v1/inbox/{id}/assign (operator, audited): {"job": ID} assigns the mail to a job,
@@ -160,12 +127,8 @@ void api_inbox_assign(struct web_req *rq)
     if (by_id) {
         rc = store_mail_assign(rq->st, rq->id, job_id, rq->who.name, bk_now_ms(), &run_id, &err);
     } else {
-        char src[256] = "";
-        struct store_param p[] = {SP_INT(rq->id)};
-        rc = store_query(rq->st,
-                         "SELECT s.name FROM mail_message m JOIN source s ON s.id = m.source_id"
-                         " WHERE m.id = ?1",
-                         p, 1, first_text, src, &err);
+        char src[256];
+        rc = store_mail_source(rq->st, rq->id, src, &err);
         const struct bk_source_cfg *sc = rc >= 0 ? config_find_source(rq->w->cfg, src) : NULL;
         if (!customer)
             customer = sc && sc->customer ? sc->customer : *src ? src : "mail";

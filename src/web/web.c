@@ -451,6 +451,8 @@ static enum MHD_Result send_reply(struct web *w, struct web_req *rq)
                                 : json    ? "application/json; charset=utf-8"
                                           : "text/plain; charset=utf-8");
     add_common_headers(w, r, json);
+    if (rq->disposition[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, rq->disposition);
     if (rq->set_cookie)
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rq->set_cookie);
     if (rq->retry_after[0])

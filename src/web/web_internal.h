@@ -135,6 +135,7 @@ struct web_req {
     char *text; /* a body written as text (lists, metrics, openapi); owned */
     bool text_is_json;
     const char *ctype;
+    char disposition[96]; /* Content-Disposition when set ("attachment; filename=…") */
     char *set_cookie;
     char retry_after[24];
     char allow[64];

@@ -104,5 +104,18 @@ describe('report e-mail Inbox', { timeout: 180000 }, () => {
     assert.equal((await api.get('/inbox')).total, 0);
     const runs = await api.get(`/inbox?run=${u2.run_id}`);
     assert.equal(runs.total, 1);
+
+    // the run's details offer the mail it came from (Download EML), as an attachment
+    assert.equal(await page.locator('nav a[href="#/inbox"]').count(), 1, 'the Inbox is in the menu');
+    await page.evaluate((id) => { document.documentElement.dataset.state = 'loading'; location.hash = `#/jobs/${id}`; }, job.id);
+    await ready(page);
+    await page.click(`tr[data-run="${u2.run_id}"] td.col-act button`);
+    const eml = page.locator('dialog[open] a[data-action="download-eml"]');
+    await eml.waitFor();
+    const res = await page.evaluate(async (h) => { const r = await fetch(h); return { text: await r.text(), cd: r.headers.get('content-disposition'), ct: r.headers.get('content-type') }; }, await eml.getAttribute('href'));
+    assert.equal(res.text, fs.readFileSync(path.join(FIX, 'u2_unknown_next.eml'), 'utf8'));
+    assert.match(res.cd, /^attachment; filename="mail-\d+\.eml"$/);
+    assert.equal(res.ct, 'message/rfc822');
+    assert.deepEqual(page.problems, []);
   });
 });

@@ -465,6 +465,7 @@ const NAV = [
   { href: '#/customers', label: 'Customers', match: /^\/customers/ },
   { href: '#/sources', label: 'Sources', match: /^\/sources/ },
   { href: '#/alerts', label: 'Alerts', match: /^\/alerts/ },
+  { href: '#/inbox', label: 'Inbox', match: /^\/inbox/ },
   { href: '#/overrides', label: 'Overrides', match: /^\/overrides/ },
   { href: '#/audit', label: 'Audit log', match: /^\/audit/, role: 'admin' },
   { href: '#/users', label: 'Users', match: /^\/users/, role: 'admin' },
@@ -1272,6 +1273,16 @@ async function openRun(id, opts = {}) {
     fact('Job kind', run.job.kind || '—'),
     fact('Vendor run id', run.vendor_run_id ? h('code', null, run.vendor_run_id) : '—'),
     fact('Reviewed', run.reviewed ? frag(`by ${run.reviewed_by || '?'} `, timeEl(run.reviewed_at)) : 'not yet'));
+  // A run fed by report e-mails: the mail(s) it came from, as they arrived (Download EML).
+  if (run.source_type === 'email') {
+    const mails = h('dd', null, h('span', { class: 'muted' }, 'looking…'));
+    add(facts, h('dt', null, 'Report e-mail'), mails);
+    get('/inbox', { run: run.id, limit: 20 }).then((r) => {
+      clear(mails, ...(r.items.length ? r.items.map((m, i) => frag(i ? ', ' : '',
+        h('a', { href: `/api/v1/inbox/${Number(m.id)}/raw`, download: `mail-${Number(m.id)}.eml`, dataset: { action: 'download-eml' }, title: m.subject || '' }, r.items.length > 1 ? `Download EML ${i + 1}` : 'Download EML')))
+        : [h('span', { class: 'muted' }, 'no stored mail')]));
+    }, () => clear(mails, h('span', { class: 'muted' }, 'unavailable')));
+  }
 
   const objs = run.objects || [];
   const objTable = objs.length ? table([{ label: 'Data source / object' }, { label: 'Status' }, { label: 'Vendor status' }, { label: 'Message' }],
