@@ -2074,7 +2074,7 @@ void api_daily(struct web_req *rq)
     static const char *const allowed[] = {"limit",  "offset", "date", "customer", "source",
                                           "status", "kind",   "q",    "extras",   NULL};
     struct bk_err err = {0};
-    int64_t limit, offset, days;
+    int64_t limit, offset, days = 0;
     bool extras = false, has_extras;
     const char *date, *customer, *source, *status, *kind, *text;
     if (!list_params(rq, allowed, &limit, &offset))
