@@ -141,7 +141,7 @@ wait_inbox_empty() {
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE source_type = 'email'")" = 2 ]
     [ "$(processed_count)" -eq 3 ]
     [ "$(q "SELECT value FROM source_state WHERE key = 'imap_last_uid'")" = 3 ]
-    ! grep -q s3cret-imap-pw "$T/serve.err"
+    run ! grep -q s3cret-imap-pw "$T/serve.err"
     # a later mail: the next poll, from the last UID on
     deliver v2_warning
     wait_inbox_empty
