@@ -952,6 +952,36 @@ static int add_extras(struct web_req *rq, json_t *items, bool job_items, bool ru
     return rc < 0 ? -1 : 0;
 }
 
+/* The runs nested in each Daily Jobs item get "objects" (their datasources) and "remarks" (a
+ * count), as the runs list's extras give them. 0 or -1 (response set). */
+static int add_daily_run_extras(struct web_req *rq, json_t *items)
+{
+    struct bk_err err = {0};
+    size_t n = 0, i, k;
+    json_t *it, *r;
+    json_array_foreach(items, i, it) n += json_array_size(json_object_get(it, "runs"));
+    struct extras e = {xcalloc(n ? n : 1, sizeof *e.refs), 0};
+    int64_t *ids = xcalloc(n ? n : 1, sizeof *ids);
+    json_array_foreach(items, i, it)
+    {
+        json_array_foreach(json_object_get(it, "runs"), k, r)
+        {
+            json_object_set_new(r, "objects", json_array());
+            json_object_set_new(r, "remarks", json_integer(0));
+            e.refs[e.n++] = (struct item_ref){json_integer_value(json_object_get(r, "id")), r};
+        }
+    }
+    qsort(e.refs, e.n, sizeof *e.refs, ref_cmp);
+    for (i = 0; i < e.n; i++)
+        ids[i] = e.refs[i].id;
+    int rc = store_lists_run_extras(rq->st, ids, e.n, extras_obj_cb, extras_remark_cb, &e, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
+    free(ids);
+    free(e.refs);
+    return rc < 0 ? -1 : 0;
+}
+
 /* The list answer reply_list() left in rq->text, with add_extras() on its items. */
 static void reply_with_extras(struct web_req *rq, bool job_items, bool runs)
 {
@@ -2161,7 +2191,8 @@ void api_daily(struct web_req *rq)
         goto out;
     json_t *page = json_loads(rq->text, 0, NULL);
     if (!page || daily_details(rq, json_object_get(page, "items"), date, lo, hi) < 0 ||
-        (extras && add_extras(rq, json_object_get(page, "items"), false, false) < 0)) {
+        (extras && (add_extras(rq, json_object_get(page, "items"), false, false) < 0 ||
+                    add_daily_run_extras(rq, json_object_get(page, "items")) < 0))) {
         json_decref(page);
         if (rq->status == 200)
             web_error(rq, 500, "internal", "internal error (see the server log)");

@@ -120,7 +120,7 @@ static const char openapi[] =
     "          {\"name\": \"status\", \"in\": \"query\", \"description\": \"the job-day's worst status\", \"schema\": {\"type\": \"string\", \"enum\": [\"success\", \"expected\", \"running\", \"unknown\", \"warning\", \"missed\", \"failed\"]}},\n"
     "          {\"name\": \"kind\", \"in\": \"query\", \"description\": \"job kind (server, workstation, vm…)\", \"schema\": {\"type\": \"string\"}},\n"
     "          {\"name\": \"q\", \"in\": \"query\", \"description\": \"text in the job or customer name\", \"schema\": {\"type\": \"string\"}},\n"
-    "          {\"$ref\": \"#/components/parameters/extras\"}],\n"
+    "          {\"name\": \"extras\", \"in\": \"query\", \"description\": \"true: each item also has history and history_start (its job's 28-day strip, as in the other lists), and each of its runs objects (its datasources: name, status, raw_status, message) and remarks (how many)\", \"schema\": {\"type\": \"boolean\"}}],\n"
     "        \"responses\": {\"200\": {\"description\": \"{items: [{job, customer, source, schedule, expected, status, slots, runs}], total, limit, offset, date, timezone, totals: {status: n}}\"}, \"400\": {\"$ref\": \"#/components/responses/Error\"}}}\n"
     "    },\n"
     "    \"/api/v1/runs\": {\n"

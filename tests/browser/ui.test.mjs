@@ -99,20 +99,25 @@ describe('web UI', { timeout: 300000 }, () => {
     const failedDevices = (await simDevices()).filter((d) => COVE_FAILED.has(String(d.D09F00)));
     assert.ok(failedDevices.length > 0, 'the simulated fleet has failed devices');
     for (const d of failedDevices) {
-      const group = p.locator('section.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: d.I1 }) });
+      const group = p.locator('.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: d.I1 }) });
       assert.equal(await group.count(), 1, `a group for ${d.I1}`);
-      assert.equal(await group.locator('.rc-ghead .chip').getAttribute('data-status'), 'failed', `${d.I1} shows Failed`);
-      assert.match(await group.locator('.rc-ghead .chip').textContent(), /Failed/);
+      assert.equal(await group.getAttribute('data-worst'), 'failed', `${d.I1} shows Failed`);
+      assert.match(await group.locator('.chip[data-status="failed"]').first().textContent(), /Failed/);
     }
     // HYCU: the failed scheduler-triggered backup is there with the vendor's message.
-    const db01 = p.locator('section.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: 'db01' }) });
+    const db01 = p.locator('.rc-group').filter({ has: p.locator('.rc-gtitle .jobname', { hasText: 'db01' }) });
     assert.equal(await db01.count(), 1);
     assert.match(await db01.textContent(), /Failed/);
     const failedTotal = (await env.admin.get('/runs?reviewed=false&status=failed&limit=1')).total;
     assert.match(await p.textContent('.summary'), new RegExp(`${failedTotal} failed`));
-    // Worst first.
-    const heads = await p.locator('section.rc-group .rc-ghead .chip').evaluateAll((els) => els.map((e) => e.dataset.status));
-    for (let i = 1; i < heads.length; i++) assert.ok(RANK[heads[i - 1]] >= RANK[heads[i]], `group ${i} is not worse than group ${i - 1}: ${heads.join(',')}`);
+    // Worst first: the customers (by their worst run), and the jobs inside each customer.
+    const sections = await p.locator('section.rc-cust').evaluateAll((els) => els.map((e) => [...e.querySelectorAll('.rc-group')].map((g) => g.dataset.worst)));
+    assert.ok(sections.length > 0, 'runs grouped by customer');
+    const worstOf = (heads) => Math.max(...heads.map((x) => RANK[x]));
+    for (let i = 1; i < sections.length; i++) assert.ok(worstOf(sections[i - 1]) >= worstOf(sections[i]), `customer ${i} is not worse than customer ${i - 1}: ${JSON.stringify(sections)}`);
+    for (const heads of sections) {
+      for (let i = 1; i < heads.length; i++) assert.ok(RANK[heads[i - 1]] >= RANK[heads[i]], `group ${i} is not worse than group ${i - 1}: ${heads.join(',')}`);
+    }
     await screenshot(p, 'run-checks', { fullPage: false });
     await screenshot(p, 'run-checks-full');
     noProblems(p);
@@ -234,8 +239,8 @@ describe('web UI', { timeout: 300000 }, () => {
     const p = await page();
     await login(p, env, USERS.viewer);
     await goto(p, env, '#/runs');
-    assert.ok(await p.locator('section.rc-group').count() > 0, 'the viewer sees the runs');
-    const forbidden = 'button[data-action="review-run"], button[data-action="review-job"], #rc-review-selected, #rc-select-all, #rc-include-reviewed, section.rc-group input[type="checkbox"]';
+    assert.ok(await p.locator('.rc-group').count() > 0, 'the viewer sees the runs');
+    const forbidden = 'button[data-action="review-run"], button[data-action="review-job"], button[data-action="review-customer-successes"], #rc-review-selected, #rc-select-successes, #rc-select-all, #rc-include-reviewed, .rc-group input[type="checkbox"]';
     assert.equal(await p.locator(forbidden).count(), 0, 'no review controls');
     await p.locator('button[data-action="details"]').first().click();
     await p.waitForSelector('dialog[open] .facts');
@@ -321,12 +326,12 @@ describe('web UI', { timeout: 300000 }, () => {
     assert.ok(before > 0);
 
     // One whole job, then one run by keyboard, then the rest by selection.
-    const firstJob = p.locator('section.rc-group button[data-action="review-job"]').first();
-    const jobId = await p.locator('section.rc-group').first().getAttribute('data-job');
+    const firstJob = p.locator('.rc-group button[data-action="review-job"]').first();
+    const jobId = await firstJob.evaluate((b) => b.closest('.rc-group').dataset.job);
     await firstJob.click();
-    await p.waitForSelector(`section.rc-group[data-job="${jobId}"]`, { state: 'detached' });
+    await p.waitForSelector(`.rc-group[data-job="${jobId}"]`, { state: 'detached' });
     await ready(p);
-    const oneRun = p.locator('section.rc-group button[data-action="review-run"]').first();
+    const oneRun = p.locator('.rc-group button[data-action="review-run"]').first();
     const runId = await oneRun.evaluate((b) => b.closest('tr').dataset.run);
     await oneRun.focus();
     await p.keyboard.press('Enter');
@@ -335,7 +340,7 @@ describe('web UI', { timeout: 300000 }, () => {
     assert.equal((await env.admin.get(`/runs/${runId}`)).reviewed, true);
 
     // A remark on a selection of two runs.
-    const boxes = p.locator('section.rc-group tbody input[type="checkbox"]');
+    const boxes = p.locator('.rc-group input[type="checkbox"]');
     const picked = await boxes.evaluateAll((els) => els.slice(0, 2).map((e) => e.closest('tr').dataset.run));
     await boxes.nth(0).check();
     await boxes.nth(1).check();
@@ -521,10 +526,10 @@ describe('web UI', { timeout: 300000 }, () => {
 
     // Run Checks: the Missed runs are runs to review; reviewing one freezes it.
     await goto(p, env, '#/runs');
-    const group = p.locator(`section.rc-group[data-job="${job.id}"]`);
+    const group = p.locator(`.rc-group[data-job="${job.id}"]`);
     assert.equal(await group.count(), 1, 'a Run Checks group for the stopped device');
-    assert.equal(await group.locator('.rc-ghead .chip').getAttribute('data-status'), 'missed');
-    const missedRows = group.locator('tbody tr').filter({ has: p.locator('.chip[data-status="missed"]') });
+    assert.equal(await group.getAttribute('data-worst'), 'missed');
+    const missedRows = group.locator('tr').filter({ has: p.locator('.chip[data-status="missed"]') });
     assert.equal(await missedRows.count(), missed.length, 'every Missed run of it');
     assert.match(await missedRows.first().textContent(), /Expected schedule/);
     await screenshot(p, 'run-checks-missed', { fullPage: false });

@@ -755,13 +755,14 @@ async function pageDashboard(ctx) {
 
 function jobsTable(items, opts = {}) {
   const cols = [{ label: 'Status' }, { label: 'Customer › Job' }, { label: 'Kind' }, { label: 'Source' },
-    { label: 'Schedule' }, { label: 'Last backup' }, { label: 'Reviewed' }];
+    { label: 'Schedule', cls: 'col-sched' }, opts.compact ? null : { label: 'Last 28 days', cls: 'col-hist' }, { label: 'Last backup' }, { label: 'Reviewed' }].filter(Boolean);
   return table(cols, items.map((j) => h('tr', { dataset: { job: j.id, freshness: j.freshness || '' } },
     h('td', null, jobChip(j)),
     h('td', null, jobLink(j, j.customer), j.retired ? h('span', { class: 'badge' }, 'retired') : null),
     h('td', null, kindBadge(j.kind)),
     h('td', null, j.source),
-    h('td', { class: 'small' }, j.schedule || h('span', { class: 'muted' }, 'not known yet')),
+    h('td', { class: 'small col-sched' }, j.schedule || h('span', { class: 'muted' }, 'not known yet')),
+    opts.compact ? null : h('td', { class: 'col-hist' }, histStrip(j.history, j.history_start)),
     h('td', null, timeEl(j.last_backup_at, { none: 'never ran' }), ' ', freshBadge(j.freshness, null)),
     h('td', null, j.last_run ? reviewedCell(j.last_run) : h('span', { class: 'muted' }, '—')))), { caption: 'Jobs' });
 }
@@ -771,19 +772,19 @@ async function pageJobs(ctx) {
   const p = ctx.params;
   const limit = clampLimit(p.get('limit'), 50);
   const offset = Math.max(0, Number(p.get('offset')) || 0);
-  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '', sort: p.get('sort') || 'name', freshness: p.get('freshness') || '' };
+  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', kind: p.get('kind') || '', q: p.get('q') || '', sort: p.get('sort') || 'name', freshness: p.get('freshness') || '' };
   const list = h('div', { 'aria-live': 'polite' });
   const customers = await customerOptions();
   if (!ctx.alive()) return;
   const freshSel = h('select', { name: 'freshness', dataset: { label: 'Freshness' } }, h('option', { value: '' }, 'Any freshness'),
     [['ok', 'Recent backup'], ['old', 'Old (warning)'], ['stale', 'Stale (critical)'], ['never', 'Never ran'], ['critical', 'Stale or never ran (critical)']]
       .map(([v, l]) => h('option', { value: v, selected: v === filters.freshness }, l)));
-  add(ctx.root, pageHead('Jobs'), filterBar(filters, customers, { statuses: [...WORST_FIRST, 'none'], text: 'Job or customer name', sort: true, extra: [freshSel] }), list);
+  add(ctx.root, pageHead('Jobs'), filterBar(filters, customers, { statuses: [...WORST_FIRST, 'none'], text: 'Job or customer name', sort: true, kinds: true, extra: [freshSel] }), list);
   try {
-    const res = await get('/jobs', { ...filters, limit, offset });
+    const res = await get('/jobs', { ...filters, extras: 'true', limit, offset });
     if (!ctx.alive()) return;
     if (!res.items.length) {
-      add(list, emptyState('No job matches these filters.', res.total === 0 && !filters.q && !filters.status && !filters.customer && !filters.freshness
+      add(list, emptyState('No job matches these filters.', res.total === 0 && !filters.q && !filters.status && !filters.customer && !filters.freshness && !filters.kind
         ? 'Jobs appear after the first poll of a source: check Sources.' : 'Clear a filter to see more.'));
     } else {
       add(list, jobsTable(res.items), pager({ total: res.total, limit, offset, onPage: (o, l) => setParams({ offset: o, limit: l }) }));
@@ -810,7 +811,7 @@ async function customerOptions() {
     const items = res.items.map((c) => ({
       id: c.id,
       label: names.get(c.name) > 1 ? `${c.name} (${c.source} ${c.external_id || c.id})` : c.name,
-    }));
+    })).sort((a, b) => naturalCmp(a.label, b.label) || a.id - b.id);
     customerCache = { at: Date.now(), items };
     return items;
   } catch (e) {
@@ -818,13 +819,22 @@ async function customerOptions() {
   }
 }
 
-// Customer / status / text filters that live in the URL (so a filtered view is a link).
+// Customer / status / text filters that live in the URL (so a filtered view is a link); with
+// opts.kinds a job kind, opts.sources a source, opts.dates a from/to day range.
 function filterBar(filters, customers, opts) {
   const cust = h('select', { name: 'customer' }, h('option', { value: '' }, 'All customers'),
     customers.map((c) => h('option', { value: String(c.id), selected: String(c.id) === filters.customer }, c.label)));
   const st = h('select', { name: 'status' }, h('option', { value: '' }, 'All statuses'),
     opts.statuses.map((s) => h('option', { value: s, selected: s === filters.status }, STATUS[s].label)));
-  const text = h('input', { type: 'search', name: 'q', value: filters.q || '', placeholder: opts.text });
+  const text = h('input', { type: 'search', name: 'q', value: filters.q || '', placeholder: opts.text, 'aria-keyshortcuts': '/' });
+  const kinds = [...JOB_KINDS];
+  if (filters.kind && !kinds.includes(filters.kind)) kinds.push(filters.kind);
+  const kind = opts.kinds ? h('select', { name: 'kind' }, h('option', { value: '' }, 'All kinds'),
+    kinds.map((k) => h('option', { value: k, selected: k === filters.kind }, k))) : null;
+  const src = opts.sources ? h('select', { name: 'source' }, h('option', { value: '' }, 'All sources'),
+    opts.sources.map((n) => h('option', { value: n, selected: n === filters.source }, n))) : null;
+  const from = opts.dates ? h('input', { type: 'date', name: 'from', value: filters.from || '', max: todayYmd() }) : null;
+  const to = opts.dates ? h('input', { type: 'date', name: 'to', value: filters.to || '', max: todayYmd() }) : null;
   const extra = opts.extra || [];
   const sort = opts.sort ? h('select', { name: 'sort' },
     h('option', { value: 'name', selected: filters.sort === 'name' }, 'Customer, job name'),
@@ -834,16 +844,106 @@ function filterBar(filters, customers, opts) {
       e.preventDefault();
       const ch = { customer: cust.value, status: st.value, q: text.value.trim(), offset: 0 };
       if (sort) ch.sort = sort.value;
+      if (kind) ch.kind = kind.value;
+      if (src) ch.source = src.value;
+      if (from) ch.from = from.value;
+      if (to) ch.to = to.value;
       for (const x of extra) ch[x.name] = x.value;
       setParams(ch);
     },
   },
   extra.map((x) => field(x.dataset.label, x)),
-  field('Customer', cust), field('Status', st), field(opts.textLabel || 'Search', text),
+  field('Customer', cust), src ? field('Source', src) : null, kind ? field('Kind', kind) : null, field('Status', st),
+  field(opts.textLabel || 'Search', text),
+  from ? field('From', from) : null, to ? field('To', to) : null,
   sort ? field('Sort by', sort) : null,
   h('div', { class: 'field field-btn' }, h('button', { type: 'submit', class: 'btn' }, 'Apply')));
-  for (const el of [cust, st, sort, ...extra]) if (el) el.addEventListener('change', () => form.requestSubmit());
+  for (const el of [cust, st, sort, kind, src, from, to, ...extra]) if (el) el.addEventListener('change', () => form.requestSubmit());
   return form;
+}
+
+// Job kinds the providers report (Cove: server, workstation, m365; HYCU: vm, application, …).
+const JOB_KINDS = ['server', 'workstation', 'm365', 'vm', 'application', 'share', 'volumegroup', 'unknown'];
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+// "Customer 2" before "Customer 10".
+const naturalCmp = (a, b) => collator.compare(a, b);
+
+function ymdParam(v) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(v || '') ? v : '';
+}
+
+let sourceCache = null;
+
+async function sourceOptions() {
+  if (sourceCache && Date.now() - sourceCache.at < 60000) return sourceCache.items;
+  try {
+    const res = await get('/sources');
+    const items = res.items.map((s) => s.name).sort(naturalCmp);
+    sourceCache = { at: Date.now(), items };
+    return items;
+  } catch (e) {
+    return [];
+  }
+}
+
+/* 28-day history strip of a list row (the API's extras: one letter per UTC day, oldest first):
+ * a symbol per day, so it reads without colour, and the date and status on hover. */
+const HIST = {
+  S: { word: 'Success', sym: '✓', cls: 'S' },
+  W: { word: 'Warning', sym: '!', cls: 'W' },
+  F: { word: 'Failed', sym: '✕', cls: 'F' },
+  M: { word: 'Missed', sym: '⊘', cls: 'M' },
+  R: { word: 'Running', sym: '↻', cls: 'R' },
+  U: { word: 'Unknown', sym: '?', cls: 'U' },
+  '-': { word: 'No run', sym: '·', cls: 'N' },
+};
+
+function histStrip(history, start) {
+  if (typeof history !== 'string' || !history) return h('span', { class: 'hstrip hstrip-none muted small' }, '—');
+  const d0 = /^\d{4}-\d{2}-\d{2}$/.test(start || '') ? Date.parse(`${start}T00:00:00Z`) : NaN;
+  const counts = {};
+  const cells = [...history].map((c, i) => {
+    const d = HIST[c] || HIST.U;
+    counts[d.cls] = (counts[d.cls] || 0) + 1;
+    const day = Number.isFinite(d0) ? new Date(d0 + i * 86400000).toISOString().slice(0, 10) : `day ${i + 1}`;
+    return h('span', { class: `hs hs-${d.cls}`, title: `${day}: ${d.word}` }, d.sym);
+  });
+  const summary = ['F', 'M', 'W', 'U', 'R', 'S'].filter((k) => counts[k]).map((k) => `${counts[k]} ${HIST[k].word.toLowerCase()}`).join(', ');
+  return h('span', { class: 'hstrip', role: 'img', dataset: { history }, 'aria-label': `Last ${history.length} days: ${summary || 'no runs'}` }, cells);
+}
+
+// Cove session status codes (the vendor's words beside the digit); other vendors send words.
+const COVE_SESSION = {
+  1: 'In progress', 2: 'Failed', 3: 'Aborted', 5: 'Completed', 6: 'Interrupted', 7: 'Not started',
+  8: 'Completed with errors', 9: 'In progress with faults', 10: 'Over quota', 11: 'No selection', 12: 'Restarted',
+};
+
+function vendorStatus(raw) {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const word = /^\d{1,2}$/.test(raw) ? COVE_SESSION[Number(raw)] : null;
+  return h('span', { class: 'vstatus', title: 'Status as the vendor reported it' }, h('code', null, raw), word ? ` ${word}` : null);
+}
+
+const DS_WORD = { success: 'OK', warning: 'warning', failed: 'failed', missed: 'missed', running: 'running', unknown: 'unknown' };
+
+// "SQL Server failed, Files OK": the datasources that did not succeed by name, then the rest.
+function datasourceText(objs) {
+  if (!objs || !objs.length) return null;
+  const bad = objs.filter((o) => o.status !== 'success');
+  const ok = objs.filter((o) => o.status === 'success');
+  const parts = bad.slice(0, 3).map((o) => h('span', { class: `ds ds-${o.status}`, title: [o.raw_status && `${o.raw_status}${COVE_SESSION[o.raw_status] ? ` ${COVE_SESSION[o.raw_status]}` : ''}`, o.message].filter(Boolean).join(' — ') || null },
+    `${o.name} ${DS_WORD[o.status] || o.status}`));
+  if (bad.length > 3) parts.push(h('span', { class: 'ds' }, `${bad.length - 3} more not OK`));
+  if (ok.length) parts.push(h('span', { class: 'ds ds-success' }, ok.length <= 2 ? `${ok.map((o) => o.name).join(', ')} OK` : `${ok.length} others OK`));
+  const out = h('span', { class: 'dslist' });
+  parts.forEach((x, i) => add(out, i ? ', ' : null, x));
+  return out;
+}
+
+function remarkBadge(n) {
+  return n ? h('span', { class: 'badge badge-remark', dataset: { remarks: n }, title: plural(n, 'remark') },
+    h('span', { 'aria-hidden': 'true' }, '✎ '), h('span', { class: 'sr-only' }, 'Remarks: '), String(n)) : null;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -882,7 +982,7 @@ async function pageDaily(ctx) {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(p.get('date') || '') ? p.get('date') : todayYmd();
   const limit = clampLimit(p.get('limit'), 250);
   const offset = Math.max(0, Number(p.get('offset')) || 0);
-  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', q: p.get('q') || '' };
+  const filters = { customer: p.get('customer') || '', status: p.get('status') || '', kind: p.get('kind') || '', q: p.get('q') || '' };
   if (filters.status && !DAILY_STATUSES.includes(filters.status)) filters.status = '';
   const sortKey = p.get('sort') || 'status';
   const sortDir = p.get('dir') === 'asc' ? 'asc' : (p.get('dir') === 'desc' ? 'desc' : (sortKey === 'status' ? 'desc' : 'asc'));
@@ -901,23 +1001,18 @@ async function pageDaily(ctx) {
       h('button', { type: 'button', class: 'btn btn-small', onclick: () => shift(-1) }, '‹ Previous day'),
       h('button', { type: 'button', class: 'btn btn-small', disabled: date >= todayYmd(), onclick: () => shift(1) }, 'Next day ›')),
     h('p', { class: 'lead' }, 'What should have run that day, and what did: every job its schedule expected — with its run, “Missed”, or “Expected (not yet)” — and the jobs without a slot that day that ran.'),
-    filterBar(filters, customers, { statuses: DAILY_STATUSES, text: 'Job, customer or message', textLabel: 'Filter', extra: [dateIn] }),
+    filterBar(filters, customers, { statuses: DAILY_STATUSES, text: 'Job or customer name', textLabel: 'Search', kinds: true, extra: [dateIn] }),
     list);
   let res;
   try {
-    res = await get('/daily', { date, customer: filters.customer, status: filters.status, limit, offset });
+    res = await get('/daily', { date, customer: filters.customer, status: filters.status, kind: filters.kind, q: filters.q, extras: 'true', limit, offset });
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     add(list, errorState(e, () => route()));
     return;
   }
   if (!ctx.alive()) return;
-  let rows = res.items.map((it) => ({ it, run: (it.runs || [])[0] || null, unreviewed: (it.runs || []).filter((r) => !r.reviewed).length }));
-  const needle = filters.q.toLowerCase();
-  if (needle) {
-    rows = rows.filter(({ it }) => [it.job.name, it.customer && it.customer.name, it.source, it.schedule, ...(it.runs || []).map((r) => r.message)]
-      .some((s) => s && s.toLowerCase().includes(needle)));
-  }
+  const rows = res.items.map((it) => ({ it, run: (it.runs || [])[0] || null, unreviewed: (it.runs || []).filter((r) => !r.reviewed).length }));
   const rankD = (s) => DAILY_STATUSES.length - DAILY_STATUSES.indexOf(s);
   const keyFn = {
     customer: (g) => `${(g.it.customer && g.it.customer.name) || ''}\u0000${g.it.job.name || ''}`.toLowerCase(),
@@ -940,19 +1035,19 @@ async function pageDaily(ctx) {
   const summary = h('div', { class: 'summary daily-summary' },
     h('span', null, `${fmtDate.format(new Date(from))}: ${plural(nAll, 'job')}`),
     DAILY_STATUSES.filter((s) => totals[s]).map((s) => h('a', {
-      class: ['daily-total', `chip`, `chip-${s}`], href: `#/daily${qs({ date, customer: filters.customer, status: filters.status === s ? '' : s })}`, dataset: { total: s },
+      class: ['daily-total', `chip`, `chip-${s}`], href: `#/daily${qs({ date, customer: filters.customer, kind: filters.kind, q: filters.q, status: filters.status === s ? '' : s })}`, dataset: { total: s },
     }, h('span', { class: 'chip-icon', 'aria-hidden': 'true' }, STATUS[s].icon), `${fmtNum.format(totals[s])} ${STATUS[s].label.toLowerCase()}`)),
     filters.status ? h('span', null, ` — showing ${STATUS[filters.status].label.toLowerCase()} only`) : null,
-    needle ? h('span', null, `; ${plural(rows.length, 'job')} match “${filters.q}” on this page`) : null);
+    filters.q ? h('span', null, ` — matching “${filters.q}”`) : null);
   if (!res.total) {
-    add(list, summary, emptyState(`No job was expected or ran on ${fmtDate.format(new Date(from))}${filters.status || filters.customer ? ' with these filters' : ''}.`,
+    add(list, summary, emptyState(`No job was expected or ran on ${fmtDate.format(new Date(from))}${filters.status || filters.customer || filters.kind || filters.q ? ' with these filters' : ''}.`,
       date === todayYmd() ? 'Schedules are learned from the runs polled so far (see Sources), or pick an earlier day.' : 'Pick another day or clear the filters.'));
     return;
   }
   const cols = [
     { label: 'Customer', sortKey: 'customer' }, { label: 'Source', sortKey: 'source' }, { label: 'Kind', sortKey: 'kind' },
-    { label: 'Job', sortKey: 'job' }, { label: 'Expected' }, { label: 'Run', sortKey: 'last' }, { label: 'Status', sortKey: 'status' },
-    { label: 'Reviewed', sortKey: 'reviewed' }, { label: '', cls: 'col-act' },
+    { label: 'Job', sortKey: 'job' }, { label: 'Expected', cls: 'col-exp' }, { label: 'Run', sortKey: 'last' }, { label: 'Status', sortKey: 'status' },
+    { label: 'Last 28 days', cls: 'col-hist' }, { label: 'Reviewed', sortKey: 'reviewed' }, { label: '', cls: 'col-act' },
   ];
   add(list, summary,
     rows.length ? table(cols, rows.map((g) => h('tr', { dataset: { job: g.it.job.id, run: g.run ? g.run.id : '', daily: g.it.status }, class: `daily-${g.it.status}` },
@@ -961,12 +1056,14 @@ async function pageDaily(ctx) {
       h('td', null, kindBadge(g.it.job.kind)),
       h('td', null, h('a', { href: `#/jobs/${Number(g.it.job.id)}` }, g.it.job.name),
         g.it.schedule ? h('div', { class: 'muted small' }, g.it.schedule) : null),
-      h('td', null, slotText(g.it)),
+      h('td', { class: 'col-exp' }, slotText(g.it)),
       h('td', null, g.run ? frag(g.run.source_type === 'expected' ? h('span', { class: 'muted' }, 'no backup') : timeEl(g.run.start_at),
-        g.it.runs.length > 1 ? h('span', { class: 'muted small' }, ` (+${g.it.runs.length - 1} more)`) : null, ' ', anomalyNote(g.run))
+        g.it.runs.length > 1 ? h('span', { class: 'muted small' }, ` (+${g.it.runs.length - 1} more)`) : null, ' ', anomalyNote(g.run),
+        (g.run.objects || []).some((o) => o.status !== 'success') ? h('div', { class: 'small' }, datasourceText(g.run.objects)) : null)
         : h('span', { class: 'muted' }, g.it.status === 'expected' ? 'not yet'
           : (g.it.slots || []).some((x) => x.state === 'ran') ? 'ran (Cove colour bar)' : '—')),
-      h('td', null, dailyChip(g.it)),
+      h('td', null, dailyChip(g.it), g.run ? frag(' ', remarkBadge((g.it.runs || []).reduce((a, r) => a + (r.remarks || 0), 0))) : null),
+      h('td', { class: 'col-hist' }, histStrip(g.it.history, g.it.history_start)),
       h('td', null, !g.run ? h('span', { class: 'muted' }, '—')
         : g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.it.runs.length > 1 ? `${g.unreviewed} of ${g.it.runs.length} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
       h('td', { class: 'col-act' }, g.run ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => openRun(g.run.id, { onChange: () => route() }) }, 'Details') : null))),
@@ -978,215 +1075,355 @@ async function pageDaily(ctx) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Run Checks                                                                                     */
 
-const RC_PAGE = 100;
+const RC_PAGE = 250;
 
+// One line per run, grouped by customer (worst first) and, inside, by job: a morning's review is
+// worked customer by customer. The filters live in the URL (#/runs?customer=…&status=…) and go
+// to the server; the keyboard drives the page (j/k, x, r, o/Enter, n/p in the dialog, /, ?).
 async function pageRunChecks(ctx) {
   document.title = 'Run Checks — backupctl';
-  const all = can('admin') && ctx.params.get('all') === '1';
-  const model = { runs: new Map(), totals: {}, loaded: {}, selected: new Set(), all };
-  const status = h('p', { class: 'summary', role: 'status' });
+  const p = ctx.params;
+  const all = can('admin') && p.get('all') === '1';
+  const filters = {
+    customer: p.get('customer') || '', source: p.get('source') || '', status: p.get('status') || '',
+    kind: p.get('kind') || '', q: p.get('q') || '', from: ymdParam(p.get('from')), to: ymdParam(p.get('to')),
+  };
+  if (filters.status && !WORST_FIRST.includes(filters.status)) filters.status = '';
+  const apiFilters = {
+    customer: filters.customer, source: filters.source, status: filters.status, kind: filters.kind, q: filters.q,
+    from: filters.from ? new Date(dayRange(filters.from)[0]).toISOString() : undefined,
+    to: filters.to ? new Date(dayRange(filters.to)[1]).toISOString() : undefined,
+  };
+  const filtered = Object.values(filters).some(Boolean);
+  const model = { runs: new Map(), order: [], totals: {}, loadedAll: true, offset: 0, selected: new Set(), focusId: null };
+  const status = h('p', { class: 'summary rc-summary', role: 'status' });
   const listEl = h('div', { class: 'rc-list' });
   const selAll = h('input', { type: 'checkbox', id: 'rc-select-all', onchange: () => {
-    for (const r of visibleRuns()) if (reviewable(r)) (selAll.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+    for (const r of model.runs.values()) if (reviewable(r)) (selAll.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
     renderList();
   } });
-  const reviewSelBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'rc-review-selected', onclick: () => reviewSelected(reviewSelBtn) }, 'Mark selected reviewed');
-  const remarkSelBtn = h('button', { type: 'button', class: 'btn', id: 'rc-remark-selected', onclick: () => {
+  const selOkBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'rc-select-successes', onclick: () => {
+    for (const r of model.runs.values()) if (reviewable(r) && effStatus(r) === 'success') model.selected.add(r.id);
+    renderList();
+  } }, 'Select all successes shown');
+  const reviewSelBtn = h('button', { type: 'button', class: 'btn btn-primary btn-small', id: 'rc-review-selected', onclick: () => reviewSelected(reviewSelBtn) }, 'Mark selected reviewed');
+  const remarkSelBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'rc-remark-selected', onclick: () => {
     const ids = [...model.selected];
     if (!ids.length) return;
-    dialog(`Remark on ${plural(ids.length, 'selected run')}`, remarkForm({ ids }, closeDialog, closeDialog));
+    dialog(`Remark on ${plural(ids.length, 'selected run')}`, remarkForm({ ids }, () => { closeDialog(); reload(false); }, closeDialog));
   } }, 'Remark on selected');
   const toolbar = h('div', { class: 'rc-toolbar' },
     can('operator') ? h('label', { class: 'check' }, selAll, ' Select all shown') : null,
+    can('operator') ? selOkBtn : null,
     can('operator') ? reviewSelBtn : null,
     can('operator') ? remarkSelBtn : null,
     can('admin') ? h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'rc-include-reviewed', checked: all, onchange: (e) => setParams({ all: e.target.checked ? '1' : '' }) }), ' Include reviewed runs') : null,
-    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => route() }, 'Refresh'));
+    h('span', { class: 'grow' }),
+    h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => route() }, 'Refresh'),
+    h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'rc-keys', 'aria-keyshortcuts': '?', onclick: () => keysHelp() }, 'Keys ?'));
+  const [customers, sources] = await Promise.all([customerOptions(), sourceOptions()]);
+  if (!ctx.alive()) return;
   add(ctx.root,
-    pageHead('Run Checks'),
-    h('p', { class: 'lead' }, 'Review every run, successes included, until this page is empty. Worst first; runs are grouped by job. A run still running waits here until it ends.'),
+    pageHead('Run Checks', h('span', { class: 'muted small rc-lead' }, 'Review every run until this page is empty — worst first, customer by customer. j/k move, x select, r review, o open, ? all keys.')),
+    filterBar(filters, customers, { statuses: WORST_FIRST, text: 'Job, customer or message', kinds: true, sources, dates: true }),
     toolbar, status, listEl);
 
-  function visibleRuns() {
-    return [...model.runs.values()];
-  }
-
-  async function loadStatus(s, offset) {
-    const res = await get('/runs', { status: s, reviewed: all ? undefined : 'false', limit: RC_PAGE, offset });
-    model.totals[s] = res.total;
-    model.loaded[s] = offset + res.items.length;
-    for (const r of res.items) model.runs.set(r.id, r);
-  }
+  const effStatus = (r) => (r.override ? 'success' : r.status);
 
   async function load() {
+    const base = { ...apiFilters, reviewed: all ? undefined : 'false' };
+    const [page, ...counts] = await Promise.all([
+      get('/runs', { ...base, sort: 'customer', extras: 'true', limit: RC_PAGE, offset: 0 }),
+      ...WORST_FIRST.map((s) => (filters.status && filters.status !== s ? { total: 0 } : get('/runs', { ...base, status: s, limit: 1 }))),
+    ]);
     model.runs.clear();
     model.selected.clear();
-    const results = await Promise.allSettled(WORST_FIRST.map((s) => loadStatus(s, 0)));
-    const bad = results.find((r) => r.status === 'rejected');
-    if (bad) throw bad.reason;
+    WORST_FIRST.forEach((s, i) => { model.totals[s] = counts[i].total; });
+    for (const r of page.items) model.runs.set(r.id, r);
+    model.offset = page.items.length;
+    model.loadedAll = page.items.length >= page.total;
+    model.pageTotal = page.total;
   }
 
+  async function loadMore(btn) {
+    await withBusy(btn, async () => {
+      const page = await get('/runs', { ...apiFilters, reviewed: all ? undefined : 'false', sort: 'customer', extras: 'true', limit: RC_PAGE, offset: model.offset });
+      for (const r of page.items) model.runs.set(r.id, r);
+      model.offset += page.items.length;
+      model.loadedAll = !page.items.length || model.offset >= page.total;
+      model.pageTotal = page.total;
+      renderList();
+    });
+  }
+
+  // customers → jobs → runs; worst first at each level, names in natural order
   function groups() {
-    const byJob = new Map();
+    const byCust = new Map();
     for (const r of model.runs.values()) {
-      let g = byJob.get(r.job.id);
-      if (!g) byJob.set(r.job.id, g = { job: r.job, customer: r.customer, source: r.source, runs: [], worst: 0, latest: '' });
-      g.runs.push(r);
+      const ck = r.customer && r.customer.id !== null && r.customer.id !== undefined ? String(r.customer.id) : '';
+      let cg = byCust.get(ck);
+      if (!cg) byCust.set(ck, cg = { key: ck, customer: r.customer && r.customer.id !== null ? r.customer : null, jobs: new Map(), worst: 0, counts: {} });
+      let jg = cg.jobs.get(r.job.id);
+      if (!jg) cg.jobs.set(r.job.id, jg = { job: r.job, source: r.source, runs: [], worst: 0 });
+      jg.runs.push(r);
       const rk = r.override ? 0.5 : rankOf(r.status); // an override sorts just below real successes' peers
-      g.worst = Math.max(g.worst, rk);
-      if ((r.start_at || '') > g.latest) g.latest = r.start_at || '';
+      jg.worst = Math.max(jg.worst, rk);
+      cg.worst = Math.max(cg.worst, rk);
+      const st = effStatus(r);
+      cg.counts[st] = (cg.counts[st] || 0) + 1;
     }
-    const gs = [...byJob.values()];
-    for (const g of gs) g.runs.sort((a, b) => (b.start_at || '').localeCompare(a.start_at || '') || b.id - a.id);
-    gs.sort((a, b) => b.worst - a.worst || b.latest.localeCompare(a.latest) || a.job.id - b.job.id);
-    return gs;
+    const cgs = [...byCust.values()];
+    for (const cg of cgs) {
+      cg.jobList = [...cg.jobs.values()];
+      for (const jg of cg.jobList) jg.runs.sort((a, b) => (b.start_at || '').localeCompare(a.start_at || '') || b.id - a.id);
+      cg.jobList.sort((a, b) => b.worst - a.worst || naturalCmp(a.job.name || '', b.job.name || '') || a.job.id - b.job.id);
+    }
+    cgs.sort((a, b) => b.worst - a.worst || naturalCmp((a.customer && a.customer.name) || '\uffff', (b.customer && b.customer.name) || '\uffff') || a.key.localeCompare(b.key));
+    return cgs;
   }
 
   function statusLine() {
     const total = WORST_FIRST.reduce((a, s) => a + (model.totals[s] || 0), 0);
     const parts = WORST_FIRST.filter((s) => model.totals[s]).map((s) => `${fmtNum.format(model.totals[s])} ${STATUS[s].label.toLowerCase()}`);
     clear(status, total
-      ? `${plural(total, all ? 'run' : 'unreviewed run')}${parts.length ? `: ${parts.join(', ')}` : ''}.`
+      ? `${plural(total, all ? 'run' : 'unreviewed run')}${filtered ? ' with these filters' : ''}${parts.length ? `: ${parts.join(', ')}` : ''}.`
+        + (model.loadedAll ? '' : ` Showing the first ${fmtNum.format(model.runs.size)}.`)
       : '');
-    if (!all) refreshBadge(total);
+    if (!all && !filtered) refreshBadge(total);
+    else if (!all) refreshBadge();
     document.title = `${total && !all ? `(${total > 9999 ? '9999+' : total}) ` : ''}Run Checks — backupctl`;
     return total;
   }
 
   function renderList() {
+    const hadFocus = listEl.contains(document.activeElement) || document.activeElement === document.body || model.wantFocus;
+    model.wantFocus = false;
     const total = statusLine();
-    const gs = groups();
-    if (!total || !gs.length) {
+    const cgs = groups();
+    model.order = cgs.flatMap((cg) => cg.jobList.flatMap((jg) => jg.runs.map((r) => r.id)));
+    const selectable = [...model.runs.values()].filter(reviewable);
+    selOkBtn.disabled = !selectable.some((r) => effStatus(r) === 'success');
+    if (!total || !cgs.length) {
       selAll.checked = false;
+      selAll.disabled = true;
       reviewSelBtn.disabled = true;
       remarkSelBtn.disabled = true;
-      clear(listEl, emptyState(all ? 'There are no runs at all yet.' : 'All runs are reviewed. Nothing left to check.',
-        all ? 'Runs appear after the first poll of a source: check Sources.' : 'New runs show up here after the next poll of each source.',
+      clear(listEl, emptyState(all ? 'There are no runs at all yet.' : `All runs are reviewed${filtered ? ' for these filters' : ''}. Nothing left to check.`,
+        all ? 'Runs appear after the first poll of a source: check Sources.'
+          : filtered ? 'Clear a filter to see the runs of other customers.' : 'New runs show up here after the next poll of each source.',
         h('span', { class: 'empty-icon', 'aria-hidden': 'true' }, '✓')));
       listEl.firstChild.id = 'rc-empty';
       return;
     }
-    const unrevShown = visibleRuns().filter(reviewable);
-    selAll.checked = unrevShown.length > 0 && unrevShown.every((r) => model.selected.has(r.id));
-    selAll.indeterminate = !selAll.checked && unrevShown.some((r) => model.selected.has(r.id));
+    selAll.disabled = !selectable.length;
+    selAll.checked = selectable.length > 0 && selectable.every((r) => model.selected.has(r.id));
+    selAll.indeterminate = !selAll.checked && selectable.some((r) => model.selected.has(r.id));
     reviewSelBtn.disabled = model.selected.size === 0;
     remarkSelBtn.disabled = model.selected.size === 0;
     reviewSelBtn.textContent = model.selected.size ? `Mark ${plural(model.selected.size, 'selected run')} reviewed` : 'Mark selected reviewed';
-    const nodes = gs.map(groupNode);
-    const moreBtns = WORST_FIRST.filter((s) => (model.totals[s] || 0) > (model.loaded[s] || 0)).map((s) => {
-      const left = model.totals[s] - model.loaded[s];
-      const b = h('button', { type: 'button', class: 'btn', onclick: () => withBusy(b, async () => {
-        await loadStatus(s, model.loaded[s]);
-        renderList();
-      }) }, `Show ${fmtNum.format(Math.min(RC_PAGE, left))} more ${STATUS[s].label.toLowerCase()} (${fmtNum.format(left)} not shown)`);
+    if (model.focusId === null || !model.runs.has(model.focusId)) model.focusId = model.order.find((id) => reviewable(model.runs.get(id))) ?? model.order[0];
+    const more = model.loadedAll ? null : h('div', { class: 'rc-more' }, (() => {
+      const b = h('button', { type: 'button', class: 'btn', onclick: () => loadMore(b) },
+        `Show ${fmtNum.format(Math.min(RC_PAGE, model.pageTotal - model.offset))} more (${fmtNum.format(model.pageTotal - model.offset)} not shown)`);
       return b;
-    });
-    clear(listEl, nodes, moreBtns.length ? h('div', { class: 'rc-more' }, moreBtns) : null);
+    })());
+    clear(listEl, cgs.map(custNode), more);
+    if (hadFocus) focusRow(model.focusId);
   }
 
-  function groupNode(g) {
-    const unrev = g.runs.filter(reviewable);
-    const gsel = h('input', {
-      type: 'checkbox', 'aria-label': `Select the runs of ${g.job.name}`,
-      checked: unrev.length > 0 && unrev.every((r) => model.selected.has(r.id)),
-      onchange: (e) => {
-        for (const r of unrev) (e.target.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
-        renderList();
-      },
-    });
-    const jobBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-job' }, onclick: () => withBusy(jobBtn, async () => {
-      const res = await post('/runs/review', { job: g.job.id });
-      toast(`${g.job.name}: ${plural(res.count, 'run')} marked reviewed.${skippedText(res.skipped)}`);
-      markReviewed(unrev.map((r) => r.id), true);
-    }) }, 'Mark job reviewed');
-    const worstKey = g.runs.find((r) => !r.override && rankOf(r.status) === g.worst) || g.runs[0];
-    return h('section', { class: ['rc-group', `rc-worst-${worstKey.override ? 'override' : worstKey.status}`], dataset: { job: g.job.id }, 'aria-label': `${g.customer ? `${g.customer.name} › ` : ''}${g.job.name}` },
-      h('div', { class: 'rc-ghead' },
-        can('operator') && unrev.length ? gsel : null,
-        runChip(worstKey),
-        h('h2', { class: 'rc-gtitle' }, jobLink(g.job, g.customer)),
-        kindBadge(g.job.kind), h('span', { class: 'badge badge-source' }, g.source),
-        h('span', { class: 'muted small' }, plural(g.runs.length, 'run')),
+  function custNode(cg) {
+    const known = cg.customer && customers.find((c) => c.id === cg.customer.id);
+    const name = cg.customer ? (known ? known.label : cg.customer.name) : 'No customer'; // tells two of one name apart
+    const okRuns = cg.jobList.flatMap((jg) => jg.runs).filter((r) => reviewable(r) && effStatus(r) === 'success');
+    const nRuns = cg.jobList.reduce((a, jg) => a + jg.runs.length, 0);
+    const okBtn = h('button', {
+      type: 'button', class: 'btn btn-small', dataset: { action: 'review-customer-successes' }, disabled: !okRuns.length,
+      title: 'Mark every unreviewed success of this customer (with the current filters) reviewed',
+      onclick: () => reviewCustomerSuccesses(cg, okRuns, okBtn),
+    }, `Review this customer's successes${okRuns.length ? ` (${fmtNum.format(okRuns.length)}${model.loadedAll ? '' : '+'})` : ''}`);
+    const worstSt = WORST_FIRST.find((s) => cg.counts[s]) || 'success';
+    const id = nextId('rcc');
+    return h('section', { class: ['rc-cust', `rc-worst-${worstSt}`], dataset: { customer: cg.key }, 'aria-labelledby': id },
+      h('div', { class: 'rc-chead' },
+        h('h2', { class: 'rc-ctitle', id }, name),
+        h('span', { class: 'rc-ccounts small' }, WORST_FIRST.filter((s) => cg.counts[s]).map((s) => h('span', { class: `rc-count rc-count-${s}`, dataset: { count: s } },
+          h('span', { 'aria-hidden': 'true' }, `${STATUS[s].icon} `), `${fmtNum.format(cg.counts[s])} ${STATUS[s].label.toLowerCase()}`))),
+        h('span', { class: 'muted small' }, `${plural(cg.jobList.length, 'job')}, ${plural(nRuns, 'run')}`),
         h('span', { class: 'grow' }),
-        can('operator') && unrev.length ? jobBtn : null),
-      h('table', { class: 'grid rc-runs' },
-        h('caption', { class: 'sr-only' }, `Runs of ${g.job.name}`),
-        h('colgroup', null, ['sel', 'time', 'status', 'raw', 'msg', 'srctype', 'act'].map((c) => h('col', { class: `c-${c}` }))),
-        h('thead', { class: 'sr-only' }, h('tr', null, ['Select', 'Started', 'Status', 'Vendor status', 'Message', 'Source type', 'Actions'].map((x) => h('th', { scope: 'col' }, x)))),
-        h('tbody', null, g.runs.map(runRow))));
+        can('operator') ? okBtn : null),
+      h('table', { class: 'grid rc-table' },
+        h('caption', { class: 'sr-only' }, `Runs of ${name}`),
+        h('colgroup', null, ['sel', 'status', 'job', 'time', 'raw', 'msg', 'hist', 'rem', 'act'].map((c) => h('col', { class: `c-${c}` }))),
+        h('thead', { class: 'sr-only' }, h('tr', null, ['Select', 'Status', 'Job', 'Started', 'Vendor status', 'Datasources and message', 'Last 28 days', 'Remarks', 'Actions'].map((x) => h('th', { scope: 'col' }, x)))),
+        cg.jobList.map((jg) => jobGroup(cg, jg))));
   }
 
-  function runRow(r) {
+  function jobGroup(cg, jg) {
+    const unrev = jg.runs.filter(reviewable);
+    const worstKey = jg.runs.find((r) => !r.override && rankOf(r.status) === jg.worst) || jg.runs[0];
+    return h('tbody', { class: 'rc-group', dataset: { job: jg.job.id, worst: worstKey.override ? 'override' : worstKey.status } },
+      jg.runs.map((r, i) => runRow(r, jg, i === 0 ? unrev : null)));
+  }
+
+  function jobButton(jg, unrev) {
+    const b = h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'review-job' }, 'aria-label': `Mark every run of ${jg.job.name} reviewed`, title: 'Mark every unreviewed run of this job reviewed',
+      onclick: () => withBusy(b, async () => {
+        const res = await post('/runs/review', { job: jg.job.id });
+        toast(`${jg.job.name}: ${plural(res.count, 'run')} marked reviewed.`);
+        markReviewed(unrev.map((r) => r.id), true);
+      }) }, 'Job ✓');
+    return b;
+  }
+
+  function runRow(r, jg, unrevOfJob) {
     const sel = h('input', {
-      type: 'checkbox', 'aria-label': `Select run ${r.id}`, checked: model.selected.has(r.id),
+      type: 'checkbox', 'aria-label': `Select run ${r.id}`, checked: model.selected.has(r.id), tabindex: '-1',
       onchange: (e) => {
         (e.target.checked ? model.selected.add(r.id) : model.selected.delete(r.id));
+        model.focusId = r.id;
+        model.wantFocus = true;
         renderList();
       },
     });
-    const revBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-run' }, onclick: () => withBusy(revBtn, async () => {
-      await post(`/runs/${r.id}/review`);
-      toast(`Run of ${r.job.name} marked reviewed.`);
-      markReviewed([r.id], false);
-    }) }, 'Mark reviewed');
-    return h('tr', { dataset: { run: r.id }, class: r.reviewed ? 'is-reviewed' : null },
-      h('td', { class: 'col-sel' }, can('operator') && reviewable(r) ? sel : null),
-      h('td', { class: 'col-time' }, timeEl(r.start_at)),
-      h('td', { class: 'col-status' }, runChip(r)),
-      h('td', { class: 'col-raw' }, r.raw_status ? h('code', { title: 'Status as the vendor reported it' }, r.raw_status) : null),
-      h('td', { class: 'col-msg' }, r.message || h('span', { class: 'muted' }, 'no message'),
-        r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null, ' ', anomalyNote(r)),
-      h('td', null, sourceBadge(r.source_type)),
-      h('td', { class: 'col-act' },
-        r.reviewed ? reviewedCell(r) : null,
-        !r.reviewed && !reviewable(r) ? waitingCell() : null,
-        h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'details' }, onclick: () => openRun(r.id, { onChange: onRunChange }) }, 'Details'),
-        can('operator') && reviewable(r) ? revBtn : null));
+    const revBtn = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'review-run' }, tabindex: '-1', onclick: () => withBusy(revBtn, () => reviewIds([r.id])) }, 'Mark reviewed');
+    const ds = datasourceText(r.objects);
+    const msgText = [ds ? ds.textContent : null, r.message].filter(Boolean).join(' — ');
+    const tr = h('tr', {
+      class: ['rc-run', r.reviewed ? 'is-reviewed' : null], dataset: { run: r.id, status: effStatus(r) },
+      tabindex: r.id === model.focusId ? '0' : '-1', 'aria-selected': model.selected.has(r.id) ? 'true' : 'false',
+      onfocusin: () => setFocusId(r.id),
+    },
+    h('td', { class: 'col-sel' }, can('operator') && reviewable(r) ? sel : null),
+    h('td', { class: 'col-status' }, runChip(r)),
+    h('td', { class: 'col-job rc-gtitle' }, jobLink(r.job, null), ' ', kindBadge(r.job.kind), unrevOfJob && unrevOfJob.length > 1 && can('operator') ? frag(' ', jobButton(jg, unrevOfJob)) : null),
+    h('td', { class: 'col-time small' }, timeEl(r.start_at)),
+    h('td', { class: 'col-raw small' }, vendorStatus(r.raw_status)),
+    h('td', { class: 'col-msg small', title: msgText || null }, r.source_type && r.source_type !== 'api' ? frag(sourceBadge(r.source_type), ' ') : null, ds,
+      ds && r.message ? h('span', { class: 'muted' }, ' — ') : null,
+      r.message ? h('span', { class: ds ? 'muted' : null }, r.message) : (ds ? null : h('span', { class: 'muted' }, 'no message')),
+      r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null, ' ', anomalyNote(r)),
+    h('td', { class: 'col-hist' }, histStrip(r.history, r.history_start)),
+    h('td', { class: 'col-rem' }, remarkBadge(r.remarks)),
+    h('td', { class: 'col-act' },
+      // Details first: a long state never pushes the button out of the cell
+      h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'details' }, tabindex: '-1', onclick: () => openDetails(r.id) }, 'Details'),
+      ' ',
+      r.reviewed ? reviewedCell(r) : null,
+      !r.reviewed && !reviewable(r) ? h('span', { class: 'rev rev-wait', title: 'Running: review when it ends — a run can be reviewed once it has a final status' },
+        h('span', { 'aria-hidden': 'true' }, '◷ '), h('span', { class: 'sr-only' }, 'Running: '), 'review when it ends') : null,
+      can('operator') && reviewable(r) ? revBtn : null));
+    return tr;
+  }
+
+  const rowEl = (id) => listEl.querySelector(`tr.rc-run[data-run="${Number(id)}"]`);
+
+  function setFocusId(id) {
+    if (model.focusId === id) return;
+    const old = rowEl(model.focusId);
+    if (old) old.tabIndex = -1;
+    model.focusId = id;
+    const now = rowEl(id);
+    if (now) now.tabIndex = 0;
+  }
+
+  function focusRow(id) {
+    const tr = rowEl(id);
+    if (!tr) return;
+    setFocusId(id);
+    tr.focus({ preventScroll: true });
+    tr.scrollIntoView({ block: 'nearest' });
+  }
+
+  function step(delta) {
+    if (!model.order.length) return null;
+    const i = model.order.indexOf(model.focusId);
+    const j = i < 0 ? 0 : Math.max(0, Math.min(model.order.length - 1, i + delta));
+    return model.order[j];
+  }
+
+  function openDetails(id) {
+    setFocusId(id);
+    openRun(id, { onChange: onRunChange, afterReview: () => (model.focusId !== null && model.runs.has(model.focusId) ? openDetails(model.focusId) : closeDialog()) });
+    if (dialogEl) {
+      dialogEl.dataset.rcRun = String(id);
+      const tr = rowEl(id);
+      if (tr) dialogEl.returnFocus = tr;
+    }
+  }
+
+  // The next unreviewed run after the ones just reviewed (in page order), else the one before.
+  function nextAfter(ids) {
+    const gone = new Set(ids);
+    const i = model.order.findIndex((id) => gone.has(id));
+    if (i < 0) return model.focusId;
+    const ok = (id) => !gone.has(id) && model.runs.has(id) && reviewable(model.runs.get(id));
+    return model.order.slice(i + 1).find(ok) ?? model.order.slice(0, i).reverse().find(ok) ?? null;
   }
 
   // Reviewed runs leave the page (or are marked, with "include reviewed"); the counts follow.
   function markReviewed(ids, wholeJob) {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    model.focusId = nextAfter(ids);
+    model.wantFocus = !(dialogEl && dialogEl.open);
     for (const id of ids) {
       const r = model.runs.get(id);
       model.selected.delete(id);
       if (!r || r.reviewed) continue;
-      const st = r.status;
+      const st = effStatus(r);
       if (all) Object.assign(r, { reviewed: true, reviewed_at: now, reviewed_by: state.user });
       else {
         model.runs.delete(id);
         model.totals[st] = Math.max(0, (model.totals[st] || 0) - 1);
-        model.loaded[st] = Math.max(0, (model.loaded[st] || 0) - 1);
+        model.offset = Math.max(0, model.offset - 1);
+        model.pageTotal = Math.max(0, (model.pageTotal || 0) - 1);
       }
     }
-    const needMore = !all && (model.runs.size === 0 || wholeJob) && WORST_FIRST.some((s) => model.totals[s] > model.loaded[s]);
-    if (needMore || wholeJob) {
-      // A whole-job review may cover runs not loaded here: read the counts again.
+    if (wholeJob || (!all && model.runs.size === 0 && !model.loadedAll)) {
+      // A whole-job review may cover runs not loaded here: read the page again.
       reload(false);
       return;
     }
     renderList();
-    focusAfterChange();
   }
 
-  function focusAfterChange() {
-    const next = listEl.querySelector('button[data-action="review-run"], button[data-action="review-job"]') || document.getElementById('page-title');
-    if (next && !document.activeElement.closest('dialog')) next.focus({ preventScroll: true });
+  async function reviewIds(ids) {
+    let count = 0;
+    let skipped = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const res = await post('/runs/review', { ids: ids.slice(i, i + 1000) });
+      count += res.count;
+      skipped += res.skipped || 0;
+    }
+    const one = ids.length === 1 && model.runs.get(ids[0]);
+    toast(one ? `Run of ${one.job.name} marked reviewed.` : `${plural(count, 'run')} marked reviewed.${skippedText(skipped)}`);
+    markReviewed(ids, false);
   }
 
   async function reviewSelected(btn) {
     const ids = [...model.selected];
     if (!ids.length) return;
+    await withBusy(btn, () => reviewIds(ids));
+  }
+
+  // Every unreviewed success of the customer with the current filters, loaded here or not.
+  async function reviewCustomerSuccesses(cg, shown, btn) {
     await withBusy(btn, async () => {
-      let count = 0;
-      let skipped = 0;
-      for (let i = 0; i < ids.length; i += 1000) {
-        const res = await post('/runs/review', { ids: ids.slice(i, i + 1000) });
-        count += res.count;
-        skipped += res.skipped || 0;
+      if (!cg.customer || model.loadedAll) {
+        await reviewIds(shown.map((r) => r.id));
+        return;
       }
-      toast(`${plural(count, 'run')} marked reviewed.${skippedText(skipped)}`);
-      markReviewed(ids, false);
+      let count = 0;
+      for (let guard = 0; guard < 1000; guard++) {
+        const res = await get('/runs', { ...apiFilters, customer: cg.customer.id, status: 'success', reviewed: 'false', limit: 1000 });
+        const ids = res.items.filter(reviewable).map((r) => r.id);
+        if (!ids.length) break;
+        count += (await post('/runs/review', { ids })).count;
+        if (res.total <= res.items.length) break;
+      }
+      toast(`${cg.customer.name}: ${plural(count, 'success')} marked reviewed.`);
+      model.focusId = nextAfter(shown.map((r) => r.id));
+      model.wantFocus = true;
+      await reload(false);
     });
   }
 
@@ -1210,7 +1447,109 @@ async function pageRunChecks(ctx) {
     }
   }
 
+  // The page's keys; a key typed into a field stays the field's.
+  function onKey(e) {
+    if (!ctx.alive() || !listEl.isConnected) {
+      document.removeEventListener('keydown', onKey);
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || typingIn(e.target)) return;
+    if (dialogEl && dialogEl.open) {
+      if ((e.key === 'n' || e.key === 'p') && dialogEl.dataset.rcRun && dialogEl.querySelector('dl.facts')) {
+        e.preventDefault();
+        const cur = Number(dialogEl.dataset.rcRun);
+        let id;
+        if (model.order.includes(cur)) {
+          model.focusId = cur;
+          id = step(e.key === 'n' ? 1 : -1);
+        } else {
+          id = e.key === 'n' ? model.focusId : step(-1); // the run shown left the page (reviewed)
+        }
+        if (id !== null && id !== undefined && id !== cur) openDetails(id);
+      }
+      return;
+    }
+    const onRow = e.target.closest && e.target.closest('tr.rc-run');
+    switch (e.key) {
+    case 'j':
+    case 'k': {
+      e.preventDefault();
+      const inList = listEl.contains(document.activeElement);
+      focusRow(inList ? step(e.key === 'j' ? 1 : -1) : model.focusId ?? model.order[0]);
+      break;
+    }
+    case 'x': {
+      const r = model.runs.get(model.focusId);
+      if (!r || !can('operator') || !reviewable(r)) return;
+      e.preventDefault();
+      (model.selected.has(r.id) ? model.selected.delete(r.id) : model.selected.add(r.id));
+      model.wantFocus = true;
+      renderList();
+      break;
+    }
+    case 'r': {
+      if (!can('operator')) return;
+      e.preventDefault();
+      if (model.selected.size) {
+        reviewSelected(reviewSelBtn);
+      } else {
+        const r = model.runs.get(model.focusId);
+        const tr = rowEl(model.focusId);
+        const b = tr && tr.querySelector('button[data-action="review-run"]');
+        if (r && b && !b.disabled) withBusy(b, () => reviewIds([r.id]));
+      }
+      break;
+    }
+    case 'o':
+    case 'Enter':
+      if (e.key === 'Enter' && e.target !== onRow) return; // Enter on a button is the button's
+      if (model.focusId === null || !model.runs.has(model.focusId)) return;
+      e.preventDefault();
+      openDetails(model.focusId);
+      break;
+    case '/': {
+      const q = ctx.root.querySelector('form.filters input[name="q"]');
+      if (q) {
+        e.preventDefault();
+        q.focus();
+        q.select();
+      }
+      break;
+    }
+    case '?':
+      e.preventDefault();
+      keysHelp();
+      break;
+    default:
+    }
+  }
+  document.addEventListener('keydown', onKey);
+
   await reload(true);
+}
+
+// Typing in a field (text, a select): the keys are the field's, not the page's.
+function typingIn(el) {
+  if (!el || !el.closest) return false;
+  if (el.isContentEditable) return true;
+  const f = el.closest('textarea, select, input');
+  return !!f && !(f.tagName === 'INPUT' && ['checkbox', 'radio', 'button', 'submit', 'reset'].includes(f.type));
+}
+
+const RC_KEYS = [
+  ['j / k', 'Next / previous run'],
+  ['x', 'Select or unselect the run'],
+  ['r', 'Mark the selected runs reviewed (or the focused run); focus moves to the next unreviewed run'],
+  ['o or Enter', 'Open the run details'],
+  ['n / p', 'Next / previous run inside the run details'],
+  ['/', 'Search'],
+  ['?', 'This help'],
+  ['Esc', 'Close a dialog'],
+];
+
+function keysHelp() {
+  dialog('Keyboard shortcuts', h('dl', { class: 'keys-help', id: 'keys-help' },
+    RC_KEYS.map(([k, v]) => frag(h('dt', null, h('kbd', null, k)), h('dd', null, v)))));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -1301,7 +1640,8 @@ async function openRun(id, opts = {}) {
         const r = await post(`/runs/${run.id}/review`);
         toast(`Run of ${run.job.name} marked reviewed.`);
         onChange('reviewed', r);
-        openRun(run.id, opts);
+        if (opts.afterReview) opts.afterReview(r);
+        else openRun(run.id, opts);
       }) }, 'Mark reviewed');
       add(actions, b);
     }
