@@ -941,7 +941,7 @@ function datasourceText(objs) {
   return out;
 }
 
-function remarkBadge(n) {
+function runRemarkBadge(n) {
   return n ? h('span', { class: 'badge badge-remark', dataset: { remarks: n }, title: plural(n, 'remark') },
     h('span', { 'aria-hidden': 'true' }, '✎ '), h('span', { class: 'sr-only' }, 'Remarks: '), String(n)) : null;
 }
@@ -1062,7 +1062,7 @@ async function pageDaily(ctx) {
         (g.run.objects || []).some((o) => o.status !== 'success') ? h('div', { class: 'small' }, datasourceText(g.run.objects)) : null)
         : h('span', { class: 'muted' }, g.it.status === 'expected' ? 'not yet'
           : (g.it.slots || []).some((x) => x.state === 'ran') ? 'ran (Cove colour bar)' : '—')),
-      h('td', null, dailyChip(g.it), g.run ? frag(' ', remarkBadge((g.it.runs || []).reduce((a, r) => a + (r.remarks || 0), 0))) : null),
+      h('td', null, dailyChip(g.it), g.run ? frag(' ', runRemarkBadge((g.it.runs || []).reduce((a, r) => a + (r.remarks || 0), 0))) : null),
       h('td', { class: 'col-hist' }, histStrip(g.it.history, g.it.history_start)),
       h('td', null, !g.run ? h('span', { class: 'muted' }, '—')
         : g.unreviewed ? h('span', { class: 'rev rev-no' }, h('span', { 'aria-hidden': 'true' }, '○ '), g.it.runs.length > 1 ? `${g.unreviewed} of ${g.it.runs.length} not reviewed` : 'Not reviewed') : reviewedCell(g.run)),
@@ -1303,7 +1303,7 @@ async function pageRunChecks(ctx) {
       r.message ? h('span', { class: ds ? 'muted' : null }, r.message) : (ds ? null : h('span', { class: 'muted' }, 'no message')),
       r.error_count ? h('span', { class: 'badge badge-err' }, plural(r.error_count, 'error')) : null, ' ', anomalyNote(r)),
     h('td', { class: 'col-hist' }, histStrip(r.history, r.history_start)),
-    h('td', { class: 'col-rem' }, remarkBadge(r.remarks)),
+    h('td', { class: 'col-rem' }, runRemarkBadge(r.remarks)),
     h('td', { class: 'col-act' },
       // Details first: a long state never pushes the button out of the cell
       h('button', { type: 'button', class: 'btn btn-small btn-ghost', dataset: { action: 'details' }, tabindex: '-1', onclick: () => openDetails(r.id) }, 'Details'),
