@@ -265,6 +265,8 @@ describe('Run Checks at MSP scale', { timeout: 300000 }, () => {
     assert.ok(over <= 0, `${over} px of horizontal scroll`);
     const strips = await p.locator('tr.rc-run .hstrip').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right));
     assert.ok(strips.length > 0 && strips.every((r) => r <= 390), 'every strip inside the screen');
+    const symbolPx = await p.locator('tr.rc-run .hstrip .hs').evaluateAll((els) => Math.min(...els.map((e) => parseFloat(getComputedStyle(e).fontSize))));
+    assert.ok(symbolPx >= 7, `the day symbols stay readable (${symbolPx} px)`);
     await screenshot(p, 'run-checks-390', { fullPage: false });
     noProblems(p);
   });

@@ -1129,6 +1129,17 @@ RANK_SQL="CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r
     [ "$(api "$VIEW" GET "/api/v1/runs?job=$(job_id web01)&extras=true&limit=1" | jq '.items[0].remarks')" -eq $((before + 1)) ]
     # daily and jobs carry the strip too
     api "$VIEW" GET "/api/v1/daily?extras=true&limit=1000" | jq -e 'all(.items[]; .history | test("^[FMWURS-]{28}$"))'
+    # daily: each run of a day has its datasources and its remark count (web01's remark above)
+    run api "$VIEW" GET "/api/v1/daily?extras=true&limit=1000"
+    jq -e 'all(.items[].runs[]; (.objects | type == "array") and (.remarks | type == "number"))' <<<"$output"
+    n=$(jq --argjson r "$rid" '[.items[].runs[] | select(.id == $r) | .remarks] | first // empty' <<<"$output")
+    [ -n "$n" ]
+    [ "$n" -eq $((before + 1)) ]
+    drid=$(jq -r '[.items[].runs[] | select(.objects | length > 0) | .id] | first // empty' <<<"$output")
+    [ -n "$drid" ]
+    [ "$(jq -r --argjson r "$drid" '.items[].runs[] | select(.id == $r) | [.objects[] | "\(.name)=\(.status)"] | join(",")' <<<"$output")" = \
+        "$(q "SELECT name || '=' || status FROM job_object WHERE run_id = $drid ORDER BY name, id" | paste -sd,)" ]
+    api "$VIEW" GET "/api/v1/daily?limit=5" | jq -e 'all(.items[].runs[]; has("remarks") | not)'
 }
 
 @test "jobs filters (issue 13): from/to on the latest run, sort by status and by last run; daily kind and q" {
