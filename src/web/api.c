@@ -2086,11 +2086,11 @@ static int daily_details(struct web_req *rq, json_t *items, const char *date, in
                        ps, 2, SLOT_COLS, sizeof SLOT_COLS / sizeof SLOT_COLS[0], slots) < 0 ||
             query_rows(rq,
                        "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 AND (r.id IN"
-                       " (SELECT run_id FROM job_slot WHERE job_id = ?1 AND day = ?2) OR ((CASE"
-                       " WHEN ?5 THEN r.start_at >= (SELECT MIN(open_at) FROM job_slot"
-                       " WHERE job_id = ?1 AND day = ?2) AND r.start_at < (SELECT MAX(due_at)"
-                       " FROM job_slot WHERE job_id = ?1 AND day = ?2)"
-                       " ELSE r.start_at >= ?3 AND r.start_at < ?4 END) AND NOT EXISTS"
+                       " (SELECT run_id FROM job_slot WHERE job_id = ?1 AND day = ?2) OR"
+                       " ((r.start_at >= ?3 AND r.start_at < ?4 OR ?5 AND r.start_at >="
+                       " (SELECT MIN(open_at) FROM job_slot WHERE job_id = ?1 AND day = ?2)"
+                       " AND r.start_at < (SELECT MAX(due_at) FROM job_slot WHERE job_id = ?1"
+                       " AND day = ?2)) AND NOT EXISTS"
                        " (SELECT 1 FROM job_slot x WHERE x.job_id = ?1 AND x.run_id = r.id)))"
                        " ORDER BY " RUN_ORDER " LIMIT ?6",
                        pr, 6, RUN_COLS, NRUN_COLS, runs) < 0)

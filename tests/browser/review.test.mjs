@@ -108,10 +108,16 @@ describe('Run Checks at MSP scale', { timeout: 300000 }, () => {
     if (coveFailed) assert.match(await p.locator(`tr[data-run="${coveFailed.id}"] .col-raw`).textContent(), /2 Failed/);
 
     // Daily Jobs and Jobs: the strip on every row; the remark's indicator on its job's day.
-    await goto(p, env, '#/daily');
+    // (on the remarked run's own day, in the browser's time zone: "today" depends on the clock)
+    const ymd = await p.evaluate((iso) => {
+      const d = new Date(iso);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    }, some.start_at);
+    await goto(p, env, `#/daily?date=${ymd}`);
     await assertStrips(p, 'table.grid tbody tr', 'Daily Jobs');
     const drow = p.locator(`tr[data-job="${some.job.id}"]`);
-    if (await drow.count()) assert.equal(await drow.locator('.badge-remark').count(), 1, 'the remark on Daily Jobs');
+    assert.equal(await drow.count(), 1, `the remarked run's job is on Daily Jobs of ${ymd}`);
+    assert.equal(await drow.locator('.badge-remark').count(), 1, 'the remark on Daily Jobs');
     await screenshot(p, 'daily-jobs', { fullPage: false });
     await goto(p, env, '#/jobs?limit=250');
     await assertStrips(p, 'table.grid tbody tr', 'Jobs');

@@ -942,6 +942,16 @@ cove_jobs() { q "SELECT j.id FROM job j JOIN source s ON s.id = j.source_id WHER
     jq -e '.reviewed == true and .status == "missed" and .reviewed_by == "oper"' <<<"$output"
     run api "$VIEW" GET "/api/v1/daily?date=$day&status=missed"
     jq -e '.items[0].runs[0].reviewed == true' <<<"$output"
+    # a scheduled job that ran in the morning before its evening slot: the day lists that run
+    # (a new job's first run, with its next slot learned after it, showed "not yet" and no run)
+    d2=2020-01-20 t2=$(ms "2020-01-20 22:00") early=${J[6]}
+    q "INSERT INTO job_run (job_id, source_type, vendor_run_id, start_at, end_at, status, raw_status, created_at, updated_at)
+       VALUES ($early, 'api', 'daily-test-morning', $t2 - 43200000, $t2 - 43100000, 'success', '5', $now, $now)"
+    q "INSERT INTO job_slot (job_id, slot_start, open_at, close_at, due_at, day, state, run_id)
+       VALUES ($early, $t2, $t2, $t2 + 2400000, $t2 + 9600000, '$d2', 'expected', NULL)"
+    run api "$VIEW" GET "/api/v1/daily?date=$d2"
+    jq -e --argjson j "$early" '.items[] | select(.job.id == $j) | .slots[0].state == "expected"
+        and [.runs[].vendor_run_id] == ["daily-test-morning"]' <<<"$output"
 }
 
 @test "schedule: PUT validates with the parser (400 + its message), viewers get 403, audited before/after; DELETE goes back" {
