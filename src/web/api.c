@@ -2064,7 +2064,9 @@ static int daily_total_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
-/* Each item's slots and runs of the day (a page holds at most 1000 jobs). */
+/* Each item's slots and runs of the day (a page holds at most 1000 jobs): the runs its slots
+ * claimed, and the runs no slot claimed that started in the local day or, for a scheduled job,
+ * inside the day's slot windows (a run in the morning before an evening slot is the day's). */
 static int daily_details(struct web_req *rq, json_t *items, const char *date, int64_t lo,
                          int64_t hi)
 {
@@ -2087,10 +2089,10 @@ static int daily_details(struct web_req *rq, json_t *items, const char *date, in
             query_rows(rq,
                        "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 AND (r.id IN"
                        " (SELECT run_id FROM job_slot WHERE job_id = ?1 AND day = ?2) OR"
-                       " ((r.start_at >= ?3 AND r.start_at < ?4 OR ?5 AND r.start_at >="
+                       " (((r.start_at >= ?3 AND r.start_at < ?4) OR (?5 AND r.start_at >="
                        " (SELECT MIN(open_at) FROM job_slot WHERE job_id = ?1 AND day = ?2)"
                        " AND r.start_at < (SELECT MAX(due_at) FROM job_slot WHERE job_id = ?1"
-                       " AND day = ?2)) AND NOT EXISTS"
+                       " AND day = ?2))) AND NOT EXISTS"
                        " (SELECT 1 FROM job_slot x WHERE x.job_id = ?1 AND x.run_id = r.id)))"
                        " ORDER BY " RUN_ORDER " LIMIT ?6",
                        pr, 6, RUN_COLS, NRUN_COLS, runs) < 0)
