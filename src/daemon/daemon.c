@@ -511,6 +511,16 @@ static int lock_instance(const struct bk_config *cfg, int *fd_out, struct bk_err
     return 0;
 }
 
+/* The planner statistics (store_analyze), then the web's handles reopen to read them. */
+static void analyze(struct bk_store *st, struct web *web)
+{
+    struct bk_err err = {0};
+    if (store_analyze(st, &err) < 0)
+        log_warn("store: cannot refresh the planner statistics: %s", err.msg);
+    else
+        web_store_stats_changed(web);
+}
+
 static void prune(struct bk_store *s, const struct bk_config *cfg)
 {
     int64_t now = bk_now_ms(), n = 0;
@@ -698,6 +708,7 @@ int daemon_serve(int argc, char **argv)
     apply_sources(cfg);
     load_paused(main_store);
     pthread_mutex_unlock(&g_d.lock);
+    analyze(main_store, NULL);
 
     struct web_hooks hooks = {.poll_now = hook_poll_now,
                               .set_paused = hook_set_paused,
@@ -753,6 +764,8 @@ int daemon_serve(int argc, char **argv)
     notify("READY=1\nSTATUS=polling");
 
     int64_t next_prune = bk_mono_ms() + 60000;
+    /* statistics again once the first polls filled a new database, then hourly */
+    int64_t next_analyze = bk_mono_ms() + 120 * 1000;
     int64_t next_eval = bk_mono_ms() + EVAL_TICK_MS;
     int64_t next_alert = bk_mono_ms() + ALERT_TICK_MS, last_alert = 0;
     struct mail_due mail_due[MAIL_MAX_SOURCES];
@@ -837,6 +850,10 @@ int daemon_serve(int argc, char **argv)
         if (now >= next_prune) {
             prune(main_store, g_d.cfg);
             next_prune = now + 3600 * 1000;
+        }
+        if (now >= next_analyze) {
+            analyze(main_store, web);
+            next_analyze = now + 3600 * 1000;
         }
     }
 

@@ -31,25 +31,14 @@
                       "c.id = y.cid"                                                               \
                       " ORDER BY COALESCE(c.name, ''), c.id, y.k DESC"
 
-struct segment {
-    bool no_customer;
-    int64_t customer, rank, n;
-};
-
-struct segments {
-    struct segment *v;
-    size_t n, cap;
-};
-
 static int segment_cb(const struct store_row *r, void *ud)
 {
-    struct segments *l = ud;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
-    }
-    l->v[l->n++] = (struct segment){store_row_is_null(r, 0), store_row_int(r, 0),
-                                    store_row_int(r, 1), store_row_int(r, 2)};
+    struct store_run_segments *l = ud;
+    if (l->n == 0 || (l->n >= 64 && (l->n & (l->n - 1)) == 0)) /* full at 64, 128, ... */
+        l->v = xrealloc(l->v, (l->n ? 2 * l->n : 64) * sizeof *l->v);
+    l->v[l->n++] = (struct store_run_segment){store_row_is_null(r, 0), store_row_int(r, 0),
+                                              store_row_int(r, 1), store_row_int(r, 2)};
+    l->total += store_row_int(r, 2);
     return 0;
 }
 
@@ -66,46 +55,53 @@ static int id_cb(const struct store_row *r, void *ud)
     return 0;
 }
 
-int store_runs_by_customer(struct bk_store *s, const char *where, const struct store_param *p,
-                           size_t np, int64_t limit, int64_t offset, int64_t *ids, size_t *n,
-                           int64_t *total, struct bk_err *err)
+int store_runs_segments(struct bk_store *s, const char *where, const struct store_param *p,
+                        size_t np, struct store_run_segments *out, struct bk_err *err)
 {
-    *n = 0;
-    *total = 0;
-    char *csql = xasprintf(SEGMENTS_SQL, where);
-    struct segments segs = {0};
-    int rc = store_query(s, csql, p, np, segment_cb, &segs, err);
-    free(csql);
-    if (rc < 0) {
-        free(segs.v);
-        return -1;
-    }
-    for (size_t i = 0; i < segs.n; i++)
-        *total += segs.v[i].n;
+    *out = (struct store_run_segments){0};
+    char *sql = xasprintf(SEGMENTS_SQL, where);
+    int rc = store_query(s, sql, p, np, segment_cb, out, err);
+    free(sql);
+    if (rc < 0)
+        store_run_segments_free(out);
+    return rc < 0 ? -1 : 0;
+}
+
+void store_run_segments_free(struct store_run_segments *segs)
+{
+    free(segs->v);
+    *segs = (struct store_run_segments){0};
+}
+
+int store_runs_page(struct bk_store *s, const struct store_run_segments *segs, const char *where,
+                    const struct store_param *p, size_t np, int64_t limit, int64_t offset,
+                    int64_t *ids, size_t *n, struct bk_err *err)
+{
     /* the caller's parameters, then customer, rank, limit, offset of a segment read, or
      * limit, offset of one sorted read */
     struct store_param *q = xcalloc(np + 4, sizeof *q);
     if (np)
         memcpy(q, p, np * sizeof *q);
-    struct ids got = {ids, 0, (size_t)limit};
-    char *ssql;
-    if (*total <= SMALL_SET) {
+    struct ids got = {ids, 0, limit > 0 ? (size_t)limit : 0};
+    char *sql;
+    int rc = 0;
+    if (segs->total <= SMALL_SET) {
         /* few matches (a selective search): sorting them costs less than reading segments
          * whose rows mostly fail the filter */
-        ssql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM
-                         " WHERE %s ORDER BY " STORE_RUN_ORDER_CUSTOMER " LIMIT ?%zu OFFSET ?%zu",
-                         where, np + 1, np + 2);
+        sql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM
+                        " WHERE %s ORDER BY " STORE_RUN_ORDER_CUSTOMER " LIMIT ?%zu OFFSET ?%zu",
+                        where, np + 1, np + 2);
         q[np] = SP_INT(limit);
         q[np + 1] = SP_INT(offset);
-        rc = store_query(s, ssql, q, np + 2, id_cb, &got, err);
+        rc = store_query(s, sql, q, np + 2, id_cb, &got, err);
     } else {
-        ssql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM " WHERE (%s) AND j.customer_id IS ?%zu"
-                         " AND " STORE_RUN_RANK " = ?%zu ORDER BY j.name, j.id, r.start_at DESC,"
-                         " r.id DESC LIMIT ?%zu OFFSET ?%zu",
-                         where, np + 1, np + 2, np + 3, np + 4);
+        sql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM " WHERE (%s) AND j.customer_id IS ?%zu"
+                        " AND " STORE_RUN_RANK " = ?%zu ORDER BY j.name, j.id, r.start_at DESC,"
+                        " r.id DESC LIMIT ?%zu OFFSET ?%zu",
+                        where, np + 1, np + 2, np + 3, np + 4);
         int64_t skip = offset;
-        for (size_t i = 0; i < segs.n && got.n < got.cap && rc == 0; i++) {
-            const struct segment *g = &segs.v[i];
+        for (size_t i = 0; i < segs->n && got.n < got.cap && rc == 0; i++) {
+            const struct store_run_segment *g = &segs->v[i];
             if (skip >= g->n) {
                 skip -= g->n;
                 continue;
@@ -115,14 +111,28 @@ int store_runs_by_customer(struct bk_store *s, const char *where, const struct s
             q[np + 2] = SP_INT((int64_t)(got.cap - got.n));
             q[np + 3] = SP_INT(skip);
             skip = 0;
-            rc = store_query(s, ssql, q, np + 4, id_cb, &got, err);
+            rc = store_query(s, sql, q, np + 4, id_cb, &got, err);
         }
     }
-    free(ssql);
+    free(sql);
     free(q);
-    free(segs.v);
     *n = got.n;
     return rc < 0 ? -1 : 0;
+}
+
+int store_runs_by_customer(struct bk_store *s, const char *where, const struct store_param *p,
+                           size_t np, int64_t limit, int64_t offset, int64_t *ids, size_t *n,
+                           int64_t *total, struct bk_err *err)
+{
+    struct store_run_segments segs;
+    *n = 0;
+    *total = 0;
+    if (store_runs_segments(s, where, p, np, &segs, err) < 0)
+        return -1;
+    *total = segs.total;
+    int rc = store_runs_page(s, &segs, where, p, np, limit, offset, ids, n, err);
+    store_run_segments_free(&segs);
+    return rc;
 }
 
 /* The phrase of an FTS5 query: text in double quotes, each quote doubled. */

@@ -7,6 +7,7 @@
 
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,13 +53,32 @@ struct bk_err;
 #define STORE_RUNS_TEXT_PARAMS 3
 char *store_runs_text_cond(const char *text, struct store_param *p, size_t *np, char *owned[2]);
 
-/* One page of the runs matching where (SQL over the aliases of STORE_RUN_FROM, with params
- * p[0..np)) in the STORE_RUN_ORDER_CUSTOMER order, skipping offset: their ids into ids (room
- * for limit), *n of them, and *total the number of matching runs. Cost: one pass over the
- * index of the matching runs' (job, status, override) counts plus, per (customer, rank)
- * segment the page touches, an indexed read of just the rows it needs; no sort of the whole
- * set. where reads r alone (the conditions above), so the counting pass needs no join. 0 or
- * -1. */
+/* The (customer, rank) segments of the runs matching where (SQL over r alone, the conditions
+ * above, with params p[0..np)) in the STORE_RUN_ORDER_CUSTOMER order, with their sizes: what
+ * a page of the grouped list is read from, and what a caller may keep for a moment (a copy is
+ * cheap: one entry per customer and rank). One covering pass over the index of the matching
+ * runs. */
+struct store_run_segment {
+    bool no_customer;
+    int64_t customer, rank, n;
+};
+struct store_run_segments {
+    struct store_run_segment *v;
+    size_t n;
+    int64_t total; /* the sum of the sizes: the matching runs */
+};
+int store_runs_segments(struct bk_store *s, const char *where, const struct store_param *p,
+                        size_t np, struct store_run_segments *out, struct bk_err *err);
+void store_run_segments_free(struct store_run_segments *segs);
+
+/* One page of those runs, skipping offset: their ids into ids (room for limit), *n of them.
+ * A small set (a selective search) is sorted in one query; otherwise only the segments the
+ * page overlaps are read, each in index order (no sort of the whole set). 0 or -1. */
+int store_runs_page(struct bk_store *s, const struct store_run_segments *segs, const char *where,
+                    const struct store_param *p, size_t np, int64_t limit, int64_t offset,
+                    int64_t *ids, size_t *n, struct bk_err *err);
+
+/* Both: the segments, then the page, and *total. 0 or -1. */
 int store_runs_by_customer(struct bk_store *s, const char *where, const struct store_param *p,
                            size_t np, int64_t limit, int64_t offset, int64_t *ids, size_t *n,
                            int64_t *total, struct bk_err *err);

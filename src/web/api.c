@@ -427,6 +427,21 @@ static void reply_page_sql(struct web_req *rq, const char *sql, const struct sto
     rq->text_is_json = true;
 }
 
+/* A cache key (web_count_get): text and every parameter of q, typed. */
+static void cache_key(struct bk_buf *key, const char *text, const struct qb *q)
+{
+    bk_buf_init(key, 1u << 20);
+    bk_buf_appends(key, text);
+    for (size_t i = 0; i < q->np; i++) {
+        if (q->p[i].type == STORE_P_INT)
+            bk_buf_printf(key, "\x1fi%lld", (long long)q->p[i].i);
+        else if (q->p[i].type == STORE_P_TEXT)
+            bk_buf_printf(key, "\x1ft%s", q->p[i].s);
+        else
+            bk_buf_appends(key, "\x1fn");
+    }
+}
+
 static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
                        const char *from, const char *count_from, struct qb *q, const char *order,
                        int64_t limit, int64_t offset)
@@ -434,18 +449,8 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
     int64_t total = 0;
     char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
                            q->where.data);
-    /* cache key: the SQL and every parameter, typed */
     struct bk_buf key;
-    bk_buf_init(&key, 1u << 20);
-    bk_buf_appends(&key, csql);
-    for (size_t i = 0; i < q->np; i++) {
-        if (q->p[i].type == STORE_P_INT)
-            bk_buf_printf(&key, "\x1fi%lld", (long long)q->p[i].i);
-        else if (q->p[i].type == STORE_P_TEXT)
-            bk_buf_printf(&key, "\x1ft%s", q->p[i].s);
-        else
-            bk_buf_appends(&key, "\x1fn");
-    }
+    cache_key(&key, csql, q);
     int rc = 0;
     if (!web_count_get(rq->w, key.data, &total)) {
         uint_fast64_t gen = atomic_load(&rq->w->data_gen);
@@ -1105,11 +1110,28 @@ static const struct col REMARK_COLS[] = {
 static void reply_runs_by_customer(struct web_req *rq, struct qb *q, int64_t limit, int64_t offset)
 {
     struct bk_err err = {0};
+    struct store_run_segments segs;
+    struct bk_buf key;
+    char *text = xasprintf("segments: %s", q->where.data);
+    cache_key(&key, text, q);
+    free(text);
+    if (!web_segs_get(rq->w, key.data, &segs)) {
+        uint_fast64_t gen = atomic_load(&rq->w->data_gen);
+        if (store_runs_segments(rq->st, q->where.data, q->p, q->np, &segs, &err) < 0) {
+            bk_buf_free(&key);
+            web_internal(rq, &err);
+            return;
+        }
+        web_segs_put(rq->w, key.data, &segs, gen);
+    }
+    bk_buf_free(&key);
     int64_t *ids = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof *ids);
     size_t n = 0;
-    int64_t total = 0;
-    if (store_runs_by_customer(rq->st, q->where.data, q->p, q->np, limit, offset, ids, &n, &total,
-                               &err) < 0) {
+    int rc =
+        store_runs_page(rq->st, &segs, q->where.data, q->p, q->np, limit, offset, ids, &n, &err);
+    int64_t total = segs.total;
+    store_run_segments_free(&segs);
+    if (rc < 0) {
         free(ids);
         web_internal(rq, &err);
         return;
