@@ -119,6 +119,8 @@ deliver() { # deliver FIXTURE... into the user's INBOX
 }
 
 inbox_count() { find "$D/home/reports/Maildir/new" "$D/home/reports/Maildir/cur" -type f | wc -l; }
+# mails of the user's Maildir that IMAP marked read (flag S in the info part of the name)
+seen_count() { find "$D/home/reports/Maildir" -type f -name '*:2,*S*' | grep -c . || true; }
 processed_count() { find "$D/home/reports/Maildir/.Processed" -path '*/new/*' -o -path '*/cur/*' -type f 2>/dev/null | grep -c . || true; }
 
 wait_inbox_empty() {
@@ -141,6 +143,7 @@ wait_inbox_empty() {
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE source_type = 'email'")" = 2 ]
     [ "$(processed_count)" -eq 3 ]
     [ "$(q "SELECT value FROM source_state WHERE key = 'imap_last_uid'")" = 3 ]
+    [ "$(seen_count)" -eq 0 ] # fetched read-only: still unread for the mailbox's user
     run ! grep -q s3cret-imap-pw "$T/serve.err"
     # a later mail: the next poll, from the last UID on
     deliver v2_warning
@@ -162,6 +165,7 @@ wait_inbox_empty() {
     grep -q "aborting after the commit, before the move" "$T/serve.err"
     [ "$(q "SELECT COUNT(*) FROM mail_message")" = 1 ]
     [ "$(inbox_count)" -eq 4 ]
+    [ "$(seen_count)" -eq 0 ] # the one fetched before the crash is not marked read
     # the server restarts and renumbers the folder (its UID list and indexes are gone)
     stop_dovecot
     rm -f "$D/home/reports/Maildir"/dovecot*
