@@ -9,6 +9,7 @@
 #include "alert/engine.h"
 #include "auth/auth.h"
 #include "config/config.h"
+#include "mail/graph.h"
 #include "mail/imap.h"
 #include "mail/ingest.h"
 #include "poller/poller.h"
@@ -94,8 +95,10 @@ static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_sour
     return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
            SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
            SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && SEQ(imap_url) && SEQ(imap_processed) &&
-           a->imap_xoauth2 == b->imap_xoauth2 && a->interval_ms == b->interval_ms &&
-           a->page_size == b->page_size && a->enabled == b->enabled && a->insecure == b->insecure;
+           a->imap_xoauth2 == b->imap_xoauth2 && SEQ(graph_tenant) && SEQ(graph_mailbox) &&
+           SEQ(graph_folder) && SEQ(graph_processed) && SEQ(graph_url) && SEQ(graph_token_url) &&
+           a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
+           a->enabled == b->enabled && a->insecure == b->insecure;
 #undef SEQ
 }
 
@@ -154,7 +157,8 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
     bool changed = false;
     for (size_t i = 0; i < cfg->nsources; i++) {
         const struct bk_source_cfg *src = &cfg->sources[i];
-        if (src->type != BK_SOURCE_MAIL || !(src->maildir || src->imap_url) || !src->enabled)
+        if (src->type != BK_SOURCE_MAIL || !(src->maildir || src->imap_url || src->graph_tenant) ||
+            !src->enabled)
             continue;
         struct mail_due *d = NULL;
         for (size_t k = 0; k < *ndue && !d; k++)
@@ -173,12 +177,15 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
         int rc = mail_source_open(s, cfg, src, &ms, &err);
         if (rc == 0 && src->maildir)
             rc = mail_maildir_scan(s, &ms, MAIL_SCAN_BATCH, NULL, &st, &err);
-        if (rc == 0 && src->imap_url) {
+        if (rc == 0 && (src->imap_url || src->graph_tenant)) {
             char *pw = NULL;
             struct mail_scan_stats ist = {0};
-            rc = secret_resolve(&src->password, "IMAP password", &pw, &err);
-            if (rc == 0)
+            rc = secret_resolve(&src->password,
+                                src->imap_url ? "IMAP password" : "Graph client secret", &pw, &err);
+            if (rc == 0 && src->imap_url)
                 rc = mail_imap_poll(s, &ms, pw, MAIL_SCAN_BATCH, &ist, &err);
+            else if (rc == 0)
+                rc = mail_graph_poll(s, &ms, pw, MAIL_SCAN_BATCH, &g_d.stop, &ist, &err);
             if (pw) {
                 memset(pw, 0, strlen(pw));
                 free(pw);

@@ -123,16 +123,6 @@ static int state_set_u64(struct bk_store *s, int64_t sid, const char *key, uint6
                       p, 3, NULL, NULL, err);
 }
 
-/* The test hook of the crash-between-commit-and-move tests (as the Maildir's). */
-static void crash_hook(void)
-{
-    const char *h = getenv("BACKUPCTL_TEST_MAIL_CRASH");
-    if (h && strcmp(h, "after-commit") == 0) {
-        fprintf(stderr, "BACKUPCTL_TEST_MAIL_CRASH: aborting after the commit, before the move\n");
-        abort();
-    }
-}
-
 int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char *password,
                    size_t max, struct mail_scan_stats *st, struct bk_err *err)
 {
@@ -222,7 +212,7 @@ int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char 
             frc = mail_ingest_bytes(s, ms, out.data ? out.data : "", out.len, bk_plat_realtime_ms(),
                                     &res, &e);
         if (frc == 0) {
-            crash_hook();
+            mail_test_crash_hook();
             if (res.st.duplicate)
                 st->duplicates++;
             else

@@ -232,8 +232,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The test hook of the crash-between-commit-and-move tests (tests/integration). */
-static void crash_hook(void)
+void mail_test_crash_hook(void)
 {
     const char *h = getenv("BACKUPCTL_TEST_MAIL_CRASH");
     if (h && strcmp(h, "after-commit") == 0) {
@@ -298,7 +297,7 @@ int mail_maildir_scan(struct bk_store *s, const struct mail_source *ms, size_t m
             frc = mail_ingest_bytes(s, ms, data, len, bk_plat_realtime_ms(), &res, &e);
         free(data);
         if (frc == 0) {
-            crash_hook();
+            mail_test_crash_hook();
             if (res.st.duplicate)
                 st->duplicates++;
             else

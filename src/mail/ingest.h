@@ -1,9 +1,9 @@
 /* The report e-mail pipeline (issue 14): raw RFC 5322 bytes -> decoded (mime.c) -> identified
  * and parsed (parse.c) -> stored with its run in ONE transaction (store/mail.c). Inputs are
- * thin: stdin (`backupctl mail ingest`), a Maildir scanned by serve (here), IMAP or Microsoft
- * Graph later — each hands raw bytes to mail_ingest_bytes and acknowledges the mail at its
- * origin (the Maildir rename, an IMAP move) only after that commit. A crash between the two
- * re-reads the mail, and the Message-ID dedupe makes that harmless. */
+ * thin: stdin (`backupctl mail ingest`), a Maildir scanned by serve (here), IMAP (imap.h) and
+ * Microsoft Graph (graph.h) — each hands raw bytes to mail_ingest_bytes and acknowledges the
+ * mail at its origin (the Maildir rename, an IMAP or Graph move) only after that commit. A crash
+ * between the two re-reads the mail, and the Message-ID dedupe makes that harmless. */
 #ifndef BK_MAIL_INGEST_H
 #define BK_MAIL_INGEST_H
 
@@ -47,6 +47,10 @@ int mail_ingest_bytes(struct bk_store *s, const struct mail_source *ms, const ch
  * collapsed ("[Failed] Nightly 2026-11-24" and "[Success] Nightly 2026-11-25" agree).
  * Caller frees. */
 char *mail_rule_key(const char *subject);
+
+/* The test hook of the crash-between-commit-and-move tests of every input (tests/integration):
+ * with BACKUPCTL_TEST_MAIL_CRASH=after-commit in the environment, abort here. */
+void mail_test_crash_hook(void);
 
 struct mail_scan_stats {
     int64_t seen, stored, duplicates, refused, errors;
