@@ -221,29 +221,19 @@ int mail_graph_poll(struct bk_store *s, const struct mail_source *ms, const char
         struct bk_err e = {0};
         int frc = http_request(g.http, &rq, &resp, &e);
         free(url);
-        struct mail_ingest_result res;
-        bool gone = frc == -BK_EHTTP && resp.status == 404; /* moved or deleted meanwhile */
-        if (frc == 0)
-            frc = mail_ingest_bytes(s, ms, resp.body.data ? resp.body.data : "", resp.body.len,
-                                    bk_plat_realtime_ms(), &res, &e);
-        http_resp_free(&resp);
-        if (gone) {
+        if (frc == -BK_EHTTP && resp.status == 404) { /* moved or deleted meanwhile */
+            http_resp_free(&resp);
             free(eid);
             continue;
         }
-        if (frc == 0) {
-            mail_test_crash_hook();
-            if (res.st.duplicate)
-                st->duplicates++;
-            else
-                st->stored++;
-        } else if (frc == -BK_EINVAL || frc == -BK_ETOOBIG) {
+        enum mail_outcome oc =
+            mail_ingest_counted(s, ms, frc, resp.body.data, resp.body.len, st, &e);
+        http_resp_free(&resp);
+        if (oc == MAIL_REFUSED)
             log_warn("source %s: Graph message %zu of this poll refused: %s (moved all the same)",
                      c->name, i + 1, e.msg);
-            st->refused++;
-        } else {
-            st->errors++;
-            rc = frc;
+        if (oc == MAIL_FAILED) {
+            rc = -e.code;
             *err = e;
             free(eid);
             break;

@@ -207,23 +207,12 @@ int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char 
         struct bk_err e = {0};
         int frc = imap_do(&im, url, NULL, &out, &e);
         free(url);
-        struct mail_ingest_result res;
-        if (frc == 0)
-            frc = mail_ingest_bytes(s, ms, out.data ? out.data : "", out.len, bk_plat_realtime_ms(),
-                                    &res, &e);
-        if (frc == 0) {
-            mail_test_crash_hook();
-            if (res.st.duplicate)
-                st->duplicates++;
-            else
-                st->stored++;
-        } else if (frc == -BK_EINVAL || frc == -BK_ETOOBIG) {
+        enum mail_outcome o = mail_ingest_counted(s, ms, frc, out.data, out.len, st, &e);
+        if (o == MAIL_REFUSED)
             log_warn("source %s: IMAP UID %" PRIu64 " refused: %s (moved all the same)", c->name,
                      uids[i], e.msg);
-            st->refused++;
-        } else {
-            st->errors++;
-            rc = frc;
+        if (o == MAIL_FAILED) {
+            rc = -e.code;
             *err = e;
             break;
         }

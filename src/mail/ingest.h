@@ -56,6 +56,17 @@ struct mail_scan_stats {
     int64_t seen, stored, duplicates, refused, errors;
 };
 
+/* One mail of an input through the pipeline, counted into st (seen is the input's): fetched is
+ * the input's result of getting the bytes (0: raw/len hold them). MAIL_DONE: stored, or a
+ * duplicate (the test crash hook ran after the commit): acknowledge it at its origin.
+ * MAIL_REFUSED: bytes that are no mail (e->msg says why): acknowledge it too, keep it for a
+ * human where the input can. MAIL_FAILED: a fetch or store error (in *e): leave it for the
+ * next poll. */
+enum mail_outcome { MAIL_DONE, MAIL_REFUSED, MAIL_FAILED };
+enum mail_outcome mail_ingest_counted(struct bk_store *s, const struct mail_source *ms, int fetched,
+                                      const char *raw, size_t len, struct mail_scan_stats *st,
+                                      struct bk_err *e);
+
 /* Scan ms's Maildir once: every file of new/ (oldest name first, at most max) is ingested,
  * then renamed into cur/ (":2,S"; a refused one ":2,F", kept for a human). A store error
  * leaves the file in new/ for the next scan. stop (may be NULL) ends the scan early. */

@@ -124,13 +124,7 @@ wait_log() { # TEXT: the poll's summary line comes just after its last move
     graph_sim
     deliver v3_retry1:a1 v3_retry2:a2 v3_final:a3
     BACKUPCTL_TEST_MAIL_CRASH=after-commit start_serve
-    local i=0
-    while kill -0 "$SERVE_PID" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || { echo "serve did not crash"; return 1; }
-        sleep 0.05
-    done
-    SERVE_PID=
+    wait_serve_crash
     grep -q "aborting after the commit, before the move" "$T/serve.err"
     [ "$(q "SELECT COUNT(*) FROM mail_message")" = 1 ]
     [ "$(inbox_count)" -eq 3 ]

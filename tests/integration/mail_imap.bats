@@ -156,13 +156,7 @@ wait_inbox_empty() {
 @test "mail imap: a crash between commit and move, a reconnect and a UIDVALIDITY change lose and double nothing" {
     deliver v3_retry1 v3_retry2 v3_final u1_unknown
     BACKUPCTL_TEST_MAIL_CRASH=after-commit start_serve
-    local i=0
-    while kill -0 "$SERVE_PID" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || { echo "serve did not crash"; return 1; }
-        sleep 0.05
-    done
-    SERVE_PID=
+    wait_serve_crash
     grep -q "aborting after the commit, before the move" "$T/serve.err"
     [ "$(q "SELECT COUNT(*) FROM mail_message")" = 1 ]
     [ "$(inbox_count)" -eq 4 ]
