@@ -95,7 +95,8 @@ int store_runs_page(struct bk_store *s, const struct store_run_segments *segs, c
         q[np + 1] = SP_INT(offset);
         rc = store_query(s, sql, q, np + 2, id_cb, &got, err);
     } else {
-        sql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM " WHERE (%s) AND j.customer_id IS ?%zu"
+        sql = xasprintf("SELECT r.id FROM " STORE_RUN_FROM
+                        " WHERE (%s) AND j.customer_id IS NOT DISTINCT FROM ?%zu"
                         " AND " STORE_RUN_RANK " = ?%zu ORDER BY j.name, j.id, r.start_at DESC,"
                         " r.id DESC LIMIT ?%zu OFFSET ?%zu",
                         where, np + 1, np + 2, np + 3, np + 4);
