@@ -181,3 +181,50 @@ char *store_runs_text_cond(const char *text, struct store_param *p, size_t *np, 
     p[2] = SP_TEXT(owned[0]);
     return xasprintf("%s OR LOWER(COALESCE(r.message, '')) LIKE ? ESCAPE '\\'", jobs);
 }
+
+/* The runs a review names: "id IN (…)" (ids read from the request as integers, formatted here)
+ * or "job_id = ?3". */
+static char *review_scope(const int64_t *ids, size_t n)
+{
+    struct bk_buf b;
+    bk_buf_init(&b, 1u << 20);
+    if (n == 0) {
+        bk_buf_appends(&b, "job_id = ?3");
+        return bk_buf_steal(&b);
+    }
+    bk_buf_appends(&b, "id IN (");
+    for (size_t i = 0; i < n; i++)
+        bk_buf_printf(&b, "%s%lld", i ? "," : "", (long long)ids[i]);
+    bk_buf_appends(&b, ")");
+    return bk_buf_steal(&b);
+}
+
+static int count_cb(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+int store_runs_review(struct bk_store *s, const int64_t *ids, size_t n, int64_t job,
+                      const char *who, int64_t now, int64_t *reviewed, int64_t *skipped,
+                      struct bk_err *err)
+{
+    *reviewed = *skipped = 0;
+    char *scope = review_scope(ids, n);
+    struct store_param p[] = {SP_INT(now), SP_TEXT(who), SP_INT(job)};
+    size_t np = n ? 2 : 3;
+    char *count = xasprintf("SELECT COUNT(*) FROM job_run WHERE %s AND reviewed_at IS NULL"
+                            " AND status = 'running' AND ?1 IS NOT NULL AND ?2 IS NOT NULL",
+                            scope);
+    char *update = xasprintf("UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2,"
+                             " updated_at = ?1 WHERE %s AND reviewed_at IS NULL"
+                             " AND status <> 'running'",
+                             scope);
+    int rc = store_query(s, count, p, np, count_cb, skipped, err);
+    if (rc == 0)
+        rc = store_exec(s, update, p, np, reviewed, NULL, err);
+    free(count);
+    free(update);
+    free(scope);
+    return rc < 0 ? -1 : 0;
+}

@@ -83,4 +83,13 @@ int store_runs_by_customer(struct bk_store *s, const char *where, const struct s
                            size_t np, int64_t limit, int64_t offset, int64_t *ids, size_t *n,
                            int64_t *total, struct bk_err *err);
 
+/* A review freezes a run (polls never change a reviewed run), so a run still running is never
+ * reviewed: it would stay "running" and hide the failure that may follow. The unreviewed runs
+ * of ids[0..n) (n > 0), or else of job, get reviewed_at = now and reviewed_by = who;
+ * *reviewed says how many, *skipped how many were left because they are running. Runs in the
+ * caller's transaction (the audit row goes with it). 0 or -1. */
+int store_runs_review(struct bk_store *s, const int64_t *ids, size_t n, int64_t job,
+                      const char *who, int64_t now, int64_t *reviewed, int64_t *skipped,
+                      struct bk_err *err);
+
 #endif

@@ -1264,7 +1264,6 @@ void api_run_get(struct web_req *rq)
 }
 
 /* The one status that is not final: such a run cannot be reviewed yet. */
-#define RUN_NOT_FINAL "'running'"
 
 void api_run_review(struct web_req *rq)
 {
@@ -1272,31 +1271,20 @@ void api_run_review(struct web_req *rq)
     int rc;
     if (!no_params(rq))
         return;
-    int64_t n = 0, now = bk_now_ms(), running = 0;
-    struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(rq->id)};
-    /* A review freezes a run (polls never change a reviewed run): one still running would
-     * stay "running" and hide the failure that may follow. */
-    struct store_param pr[] = {SP_INT(rq->id)};
-    if (query_int(rq,
-                  "SELECT COUNT(*) FROM job_run WHERE id = ?1 AND reviewed_at IS NULL"
-                  " AND status = " RUN_NOT_FINAL,
-                  pr, 1, &running) < 0)
+    int64_t n = 0, running = 0;
+    if (store_begin(rq->st, &err) < 0) {
+        web_internal(rq, &err);
         return;
+    }
+    if (store_runs_review(rq->st, &rq->id, 1, 0, rq->who.name, bk_now_ms(), &n, &running, &err) < 0)
+        goto dberr;
     if (running) {
+        store_rollback(rq->st);
         web_error(rq, 409, "conflict",
                   "run %lld is still running: it can be reviewed once it has a final status",
                   (long long)rq->id);
         return;
     }
-    if (store_begin(rq->st, &err) < 0) {
-        web_internal(rq, &err);
-        return;
-    }
-    if (store_exec(rq->st,
-                   "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                   " WHERE id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
-                   p, 3, &n, NULL, &err) < 0)
-        goto dberr;
     if (n > 0) {
         char target[32];
         snprintf(target, sizeof target, "run:%lld", (long long)rq->id);
@@ -1367,35 +1355,10 @@ void api_runs_review(struct web_req *rq)
         web_internal(rq, &err);
         goto out;
     }
-    /* Runs still running are skipped (see api_run_review) and counted in "skipped". */
-    if (has_job) {
-        struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(job)};
-        if (store_query(rq->st,
-                        "SELECT COUNT(*) FROM job_run WHERE job_id = ?3 AND reviewed_at IS NULL"
-                        " AND status = " RUN_NOT_FINAL " AND ?1 IS NOT NULL AND ?2 IS NOT NULL",
-                        p, 3, int_cb, &skipped, &err) < 0 ||
-            store_exec(rq->st,
-                       "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                       " WHERE job_id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
-                       p, 3, &total, NULL, &err) < 0)
-            goto fail;
-    } else {
-        for (size_t i = 0; i < nids; i++) {
-            int64_t n = 0, r = 0;
-            struct store_param p[] = {SP_INT(now), SP_TEXT(rq->who.name), SP_INT(ids[i])};
-            if (store_query(rq->st,
-                            "SELECT COUNT(*) FROM job_run WHERE id = ?3 AND reviewed_at IS NULL"
-                            " AND status = " RUN_NOT_FINAL " AND ?1 IS NOT NULL AND ?2 IS NOT NULL",
-                            p, 3, int_cb, &r, &err) < 0 ||
-                store_exec(rq->st,
-                           "UPDATE job_run SET reviewed_at = ?1, reviewed_by = ?2, updated_at = ?1"
-                           " WHERE id = ?3 AND reviewed_at IS NULL AND status <> " RUN_NOT_FINAL,
-                           p, 3, &n, NULL, &err) < 0)
-                goto fail;
-            total += n;
-            skipped += r;
-        }
-    }
+    /* Runs still running are skipped (store_runs_review) and counted in "skipped". */
+    if (store_runs_review(rq->st, ids, has_job ? 0 : nids, job, rq->who.name, now, &total, &skipped,
+                          &err) < 0)
+        goto fail;
     json_t *after =
         json_pack("{s:I,s:I}", "count", (json_int_t)total, "skipped", (json_int_t)skipped);
     char target[48];

@@ -264,11 +264,46 @@ static void test_text_condition_matches_like(void **state)
     check_text("completed");
 }
 
+static void test_review_skips_running_runs(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    int64_t reviewed, skipped;
+    /* ids 2..9 of the seed: some running, one reviewed already, the rest final */
+    int64_t ids[] = {2, 3, 4, 5, 6, 7, 8, 9};
+    int64_t want_skip = count_sql("SELECT COUNT(*) FROM job_run WHERE id BETWEEN 2 AND 9 AND"
+                                  " reviewed_at IS NULL AND status = 'running'");
+    int64_t want_rev = count_sql("SELECT COUNT(*) FROM job_run WHERE id BETWEEN 2 AND 9 AND"
+                                 " reviewed_at IS NULL AND status <> 'running'");
+    assert_true(want_skip > 0 && want_rev > 0);
+    assert_int_equal(store_runs_review(g_s, ids, 8, 0, "alice", 77, &reviewed, &skipped, &e), 0);
+    assert_int_equal(reviewed, want_rev);
+    assert_int_equal(skipped, want_skip);
+    assert_int_equal(count_sql("SELECT COUNT(*) FROM job_run WHERE reviewed_by = 'alice'"),
+                     want_rev);
+    assert_int_equal(count_sql("SELECT COUNT(*) FROM job_run WHERE id BETWEEN 2 AND 9 AND"
+                               " status = 'running' AND reviewed_at IS NOT NULL"),
+                     0);
+    /* again: nothing left but the running ones */
+    assert_int_equal(store_runs_review(g_s, ids, 8, 0, "bob", 78, &reviewed, &skipped, &e), 0);
+    assert_int_equal(reviewed, 0);
+    assert_int_equal(skipped, want_skip);
+    /* a whole job */
+    int64_t job_rev = count_sql("SELECT COUNT(*) FROM job_run WHERE job_id = 7 AND reviewed_at"
+                                " IS NULL AND status <> 'running'");
+    assert_int_equal(store_runs_review(g_s, NULL, 0, 7, "carol", 79, &reviewed, &skipped, &e), 0);
+    assert_int_equal(reviewed, job_rev);
+    assert_int_equal(count_sql("SELECT COUNT(*) FROM job_run WHERE job_id = 7 AND reviewed_at"
+                               " IS NULL AND status <> 'running'"),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_segments_equal_one_sort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_condition_matches_like, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_review_skips_running_runs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
