@@ -100,8 +100,8 @@ void testdb_drop(const char *dir)
         return;
     }
     char p[512];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
+    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
         snprintf(p, sizeof p, "%s/t.db%s", dir, sfx[i]);
         unlink(p);
     }
