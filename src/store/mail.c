@@ -471,8 +471,9 @@ static int list_cb(const struct store_row *r, void *ud)
 
 #define MAIL_WHERE                                                                                 \
     " FROM mail_message m JOIN source s ON s.id = m.source_id"                                     \
-    " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)"                          \
-    " AND (?5 IS NULL OR m.run_id = ?5)"
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR m.state = ?1)"                                            \
+    " AND (CAST(?2 AS TEXT) IS NULL OR s.name = ?2)"                                               \
+    " AND (CAST(?5 AS BIGINT) IS NULL OR m.run_id = ?5)"
 
 int store_mail_list(struct bk_store *s, const char *state, const char *source, int64_t run_id,
                     int64_t limit, int64_t offset,
