@@ -60,7 +60,7 @@ int store_alert_jobs_each(struct bk_store *s, int (*cb)(const struct store_alert
         " " STORE_FRESH_COLUMNS " FROM job j JOIN source s ON s.id = j.source_id"
         " LEFT JOIN customer c ON c.id = j.customer_id"
         " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
-        "  ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+        "  ORDER BY y.start_at DESC NULLS LAST, y.id DESC LIMIT 1)"
         " WHERE j.retired_at IS NULL ORDER BY j.id",
         NULL, 0, job_row, &c, err);
 }

@@ -118,7 +118,7 @@ static int put_run(struct bk_store *s, const struct store_mail_in *in, int64_t j
                         " AND r.reviewed_at IS NULL AND r.start_at >= ?2 AND r.start_at <= ?3"
                         " AND (r.status <> 'success' OR ?4 < COALESCE((SELECT MAX(m2.sent_at)"
                         " FROM mail_message m2 WHERE m2.run_id = r.id), 0))"
-                        " ORDER BY r.start_at DESC, r.id DESC LIMIT 1",
+                        " ORDER BY r.start_at DESC NULLS LAST, r.id DESC LIMIT 1",
                         cand_sql);
         rc = store_query(s, sql, gp, 4, cand_cb, &c, err);
         free(sql);
