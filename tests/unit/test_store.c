@@ -17,6 +17,7 @@
 
 #include "testdb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,6 +486,47 @@ static void test_errors_name_the_file(void **state)
     store_close(s);
 }
 
+struct opener {
+    int rc;
+    char msg[512];
+};
+
+static void *open_one(void *ud)
+{
+    struct opener *o = ud;
+    struct bk_store *s = NULL;
+    struct bk_err e = {0};
+    o->rc = store_open(g_cfg, &s, &e);
+    snprintf(o->msg, sizeof o->msg, "%s", e.msg);
+    store_close(s);
+    return NULL;
+}
+
+/* Instances starting together on a fresh database: every one opens it, the migrations run
+ * once (PostgreSQL: under an advisory lock). SQLite is one writer process per file and its
+ * migrate() reads the version before taking the write lock, so two first opens at once can
+ * both run migration 1 ("table source already exists"): there the file is created first,
+ * and the handles that open together find it migrated. */
+static void test_concurrent_first_open(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    pthread_t t[N];
+    struct opener o[N];
+    if (!testdb_is_pg()) {
+        open_one(&o[0]);
+        assert_int_equal(o[0].rc, 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (o[i].rc != 0)
+            fail_msg("open %d: %s", i, o[i].msg);
+    }
+    assert_int_equal(q1("SELECT COUNT(*) FROM schema_migrations"), 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poll_counter_rises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_override_flags_follow_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
