@@ -71,6 +71,11 @@ void store_close(struct bk_store *s)
     free(s);
 }
 
+enum store_engine store_engine(const struct bk_store *s)
+{
+    return s->ops == &store_sqlite_ops ? STORE_ENGINE_SQLITE : STORE_ENGINE_POSTGRESQL;
+}
+
 int store_schema_version(struct bk_store *s, int *version, struct bk_err *err)
 {
     return s->ops->schema_version(s->impl, version, err);

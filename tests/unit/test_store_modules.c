@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "store/copy.h"
 #include "store/lists.h"
 #include "store/mail.h"
 #include "store/overrides.h"
@@ -370,6 +371,109 @@ static void test_lists_and_retention(void **state)
     assert_int_equal(q1("SELECT paused FROM source"), 1);
 }
 
+static struct bk_config *sqlite_cfg(const char *file)
+{
+    char *text = xasprintf("[database]\nurl = sqlite://%s/%s\n", g_dir, file);
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(text, "c.conf", g_dir, &c, &e), 0);
+    free(text);
+    return c;
+}
+
+static int count_tables(const struct store_copy_table *t, void *ud)
+{
+    assert_int_equal(t->source_rows, t->target_rows);
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* The rows that matter, in one string: the same on every store of one installation. */
+static char *dump(const struct bk_config *cfg)
+{
+    return testdb_qtext(cfg, "SELECT COUNT(*) || ':' || SUM(r.id) || ':' || SUM(r.job_id)"
+                             " || ':' || SUM(COALESCE(r.start_at, 0)) || ':'"
+                             " || MAX(r.status) || ':' || MIN(r.vendor_run_id) || ':'"
+                             " || SUM(r.override) || ':' || COALESCE(MAX(r.reviewed_by), '-')"
+                             " FROM job_run r");
+}
+
+/* db copy (issue 11): the installation of this engine into SQLite and back (on the .pg run:
+ * PostgreSQL -> SQLite -> a new PostgreSQL database), every table's count the same, a
+ * non-empty target refused without force, ids kept and identities continuing after them. */
+static void test_copy_round_trip(void **state)
+{
+    test_lists_and_retention(state); /* runs, objects, tombstones, overrides, audit … */
+    test_mail_ingest_and_inbox(state);
+    struct bk_err e = {0};
+    int64_t job = 0;
+    char uuid[STORE_PUSH_UUID_LEN + 1];
+    OK(store_push_job_add(g_s, g_src, "Acme", "nightly", NULL, "admin", 20000 * DAY, &job, uuid,
+                          &e));
+    char *want = dump(g_cfg);
+
+    struct bk_config *mid = sqlite_cfg("mid.db");
+    struct bk_store *sm = NULL;
+    OK(store_open(mid, &sm, &e));
+    int n = 0;
+    OK(store_copy(g_s, sm, false, count_tables, &n, &e));
+    assert_int_equal(n, 30);
+    assert_int_equal(store_copy(g_s, sm, false, NULL, NULL, &e), -BK_EINVAL);
+    assert_non_null(strstr(e.msg, "--force"));
+    OK(store_copy(g_s, sm, true, NULL, NULL, &e)); /* emptied, then copied again */
+    char *got = dump(mid);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* back into a new store of this test's engine */
+    char dir2[80];
+    snprintf(dir2, sizeof dir2, "%s-2", g_dir);
+    struct bk_config *back = NULL;
+    if (testdb_is_pg()) {
+        char *sec = testdb_section(dir2);
+        assert_int_equal(config_parse_string(sec, "b.conf", g_dir, &back, &e), 0);
+        free(sec);
+    } else {
+        back = sqlite_cfg("back.db");
+    }
+    struct bk_store *sb = NULL;
+    OK(store_open(back, &sb, &e));
+    OK(store_copy(sm, sb, false, NULL, NULL, &e));
+    got = dump(back);
+    assert_string_equal(got, want);
+    free(got);
+    assert_int_equal(testdb_q1(back, "SELECT COUNT(*) FROM mail_message"),
+                     q1("SELECT COUNT(*) FROM mail_message"));
+    assert_int_equal(testdb_q1(back, "SELECT MAX(id) FROM job"), q1("SELECT MAX(id) FROM job"));
+    /* a new row after the copy takes the next id, no conflict with a copied one */
+    int64_t jmax = q1("SELECT MAX(id) FROM job");
+    struct bk_source_cfg src = {.name = (char *)"src-test",
+                                .type = BK_SOURCE_HYCU,
+                                .url = (char *)"https://example/",
+                                .interval_ms = 60000,
+                                .enabled = true};
+    int64_t sid = 0;
+    OK(store_source_sync(sb, &src, &sid, &e));
+    assert_int_equal(sid, g_src);
+    OK(store_push_job_add(sb, sid, "Acme", "after-copy", NULL, "admin", 20001 * DAY, &job, uuid,
+                          &e));
+    assert_true(job > jmax);
+    store_close(sb);
+    store_close(sm);
+    config_free(mid);
+    config_free(back);
+    if (testdb_is_pg())
+        testdb_drop(dir2);
+    char p[128];
+    const char *files[] = {"mid.db",  "mid.db-wal",  "mid.db-shm",
+                           "back.db", "back.db-wal", "back.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", g_dir, files[i]);
+        unlink(p);
+    }
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trigger_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mail_ingest_and_inbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists_and_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
