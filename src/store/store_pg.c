@@ -42,8 +42,12 @@
 struct pg {
     PGconn *c;
     bool readonly;
-    char label[160]; /* "postgresql DB@HOST": what errors name (never the password) */
+    bool in_txn;        /* between pg_begin and pg_commit/pg_rollback */
+    int64_t timeout_ms; /* statement_timeout */
+    char label[160];    /* "postgresql DB@HOST": what errors name (never the password) */
 };
+
+static int pg_session(struct pg *q, struct bk_err *err);
 
 /* A row handed to callbacks: the result and the row number. */
 struct pg_row {
@@ -96,6 +100,23 @@ static char *pg_sql(const char *in)
     return out;
 }
 
+/* The server went away (restart, failover, an idle connection cut): connect again, once,
+ * when no transaction was open — a statement outside a transaction is safe to run again; in
+ * one, the transaction is gone with the connection, and the caller's rollback and retry (the
+ * poller's next interval) redo it whole, never half. */
+static bool pg_reconnect(struct pg *q)
+{
+    if (q->in_txn || PQstatus(q->c) != CONNECTION_BAD)
+        return false;
+    PQreset(q->c);
+    if (PQstatus(q->c) != CONNECTION_OK || pg_session(q, NULL) < 0) {
+        log_warn("store: %s: reconnecting failed", q->label);
+        return false;
+    }
+    log_info("store: %s: reconnected", q->label);
+    return true;
+}
+
 /* Run sql (with ?N placeholders) with params; *out gets the result on success (caller
  * PQclear()s) or NULL. */
 static int pg_run(struct pg *q, const char *sql, const struct store_param *p, size_t np,
@@ -127,8 +148,13 @@ static int pg_run(struct pg *q, const char *sql, const struct store_param *p, si
     }
     char *s = pg_sql(sql);
     PGresult *res = PQexecParams(q->c, s, (int)np, types, vals, NULL, NULL, 0);
-    free(s);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && pg_reconnect(q)) {
+        PQclear(res);
+        res = PQexecParams(q->c, s, (int)np, types, vals, NULL, NULL, 0);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    }
+    free(s);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = pg_fail(q, res, err, "query");
         PQclear(res);
@@ -143,6 +169,11 @@ static int pg_script(struct pg *q, const char *sql, struct bk_err *err)
 {
     PGresult *res = PQexec(q->c, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && pg_reconnect(q)) {
+        PQclear(res);
+        res = PQexec(q->c, sql);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    }
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         rc = pg_fail(q, res, err, "exec");
@@ -181,6 +212,30 @@ static int pg_int1(struct pg *q, const char *sql, const struct store_param *p, s
                                                        : 0;
     PQclear(res);
     return 0;
+}
+
+static int pg_begin(void *impl, struct bk_err *err)
+{
+    struct pg *q = impl;
+    int rc = pg_script(q, "BEGIN", err);
+    q->in_txn = rc == 0;
+    return rc;
+}
+
+static int pg_commit(void *impl, struct bk_err *err)
+{
+    struct pg *q = impl;
+    int rc = pg_script(q, "COMMIT", err);
+    q->in_txn = false;
+    return rc;
+}
+
+static void pg_rollback(void *impl)
+{
+    struct pg *q = impl;
+    q->in_txn = false;
+    if (PQstatus(q->c) == CONNECTION_OK) /* a lost connection took the transaction with it */
+        pg_script(q, "ROLLBACK", NULL);
 }
 
 /* ---- migrations ---- */
@@ -254,12 +309,12 @@ static int pg_migrate(struct pg *q, struct bk_err *err)
         snprintf(ins, sizeof ins,
                  "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %lld)", v,
                  (long long)bk_now_ms());
-        if ((rc = pg_script(q, "BEGIN", err)) == 0 && (rc = pg_script(q, sql, err)) == 0 &&
+        if ((rc = pg_begin(q, err)) == 0 && (rc = pg_script(q, sql, err)) == 0 &&
             (rc = pg_script(q, ins, err)) == 0)
-            rc = pg_script(q, "COMMIT", err);
+            rc = pg_commit(q, err);
         free(sql);
         if (rc < 0) {
-            pg_script(q, "ROLLBACK", NULL);
+            pg_rollback(q);
             bk_err_prefix(err, "migration %d: ", v);
             goto out;
         }
@@ -325,6 +380,23 @@ out:
     return rc;
 }
 
+/* The settings of every session (again after a reconnect). */
+static int pg_session(struct pg *q, struct bk_err *err)
+{
+    char set[200];
+    snprintf(set, sizeof set,
+             "SET statement_timeout = %lld; SET client_min_messages = warning;"
+             " SET TIME ZONE 'UTC'%s",
+             (long long)q->timeout_ms,
+             q->readonly ? "; SET default_transaction_read_only = on" : "");
+    PGresult *res = PQexec(q->c, set);
+    int rc = 0;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_fail(q, res, err, "session settings");
+    PQclear(res);
+    return rc;
+}
+
 static void pg_close(void *impl)
 {
     struct pg *q = impl;
@@ -368,12 +440,8 @@ static int pg_open(const struct bk_config *cfg, bool readonly, void **impl, stru
         goto out;
     }
     PQsetNoticeProcessor(q->c, pg_notice, NULL);
-    char set[160];
-    snprintf(set, sizeof set,
-             "SET statement_timeout = %lld; SET client_min_messages = warning;"
-             " SET TIME ZONE 'UTC'",
-             (long long)(cfg->db_statement_timeout_ms > 0 ? cfg->db_statement_timeout_ms : 30000));
-    if ((rc = pg_script(q, set, err)) < 0)
+    q->timeout_ms = cfg->db_statement_timeout_ms > 0 ? cfg->db_statement_timeout_ms : 30000;
+    if ((rc = pg_session(q, err)) < 0)
         goto out;
     if (!readonly) {
         rc = pg_migrate(q, err);
@@ -383,7 +451,7 @@ static int pg_open(const struct bk_config *cfg, bool readonly, void **impl, stru
             bk_err_prefix(err, "not a backupctl store: ");
             goto out;
         }
-        rc = pg_script(q, "SET default_transaction_read_only = on", err);
+        rc = 0; /* pg_session made the session read only */
     }
 out:
     if (rc < 0) {
@@ -471,21 +539,6 @@ static int count_poll(struct pg *q, int64_t source_id, const char *result, int64
                      "INSERT INTO poll_counter (source_id, result, n) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (source_id, result) DO UPDATE SET n = poll_counter.n + ?3",
                      p, 3, NULL, err);
-}
-
-static int pg_begin(void *impl, struct bk_err *err)
-{
-    return pg_script(impl, "BEGIN", err);
-}
-
-static int pg_commit(void *impl, struct bk_err *err)
-{
-    return pg_script(impl, "COMMIT", err);
-}
-
-static void pg_rollback(void *impl)
-{
-    pg_script(impl, "ROLLBACK", NULL);
 }
 
 static int pg_poll_begin(void *impl, int64_t source_id, const char *instance, int64_t *poll_id,

@@ -527,6 +527,55 @@ static void test_concurrent_first_open(void **state)
     assert_int_equal(q1("SELECT COUNT(*) FROM schema_migrations"), 12);
 }
 
+static int int_row(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+/* A server that drops the connection (a restart, an idle cut; here pg_terminate_backend)
+ * costs no statement outside a transaction: the handle reconnects and runs it. In a
+ * transaction the statement fails and nothing of the transaction is applied. SQLite has no
+ * connection to lose: there the same calls simply succeed. */
+static void test_reconnect(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid, pid = 0, n = -1;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    char kill[128];
+    if (testdb_is_pg()) {
+        assert_int_equal(store_query(s, "SELECT pg_backend_pid()", NULL, 0, int_row, &pid, &e), 0);
+        snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+        assert_int_equal(testdb_q1(g_cfg, kill), 1);
+    }
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM source", NULL, 0, int_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    /* in a transaction: the insert before the cut is gone, the statement after fails */
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, "INSERT INTO audit (at, who, action) VALUES (1, 'test', 'x')",
+                                NULL, 0, NULL, NULL, &e),
+                     0);
+    if (testdb_is_pg()) {
+        assert_int_equal(store_query(s, "SELECT pg_backend_pid()", NULL, 0, int_row, &pid, &e), 0);
+        snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+        assert_int_equal(testdb_q1(g_cfg, kill), 1);
+        assert_true(store_exec(s, "INSERT INTO audit (at, who, action) VALUES (2, 'test', 'y')",
+                               NULL, 0, NULL, NULL, &e) < 0);
+        store_rollback(s);
+        assert_int_equal(q1("SELECT COUNT(*) FROM audit"), 0);
+    } else {
+        store_rollback(s);
+        assert_int_equal(q1("SELECT COUNT(*) FROM audit"), 0);
+    }
+    /* and the handle works again after the rollback */
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM source", NULL, 0, int_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_override_flags_follow_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
