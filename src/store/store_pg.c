@@ -39,8 +39,22 @@
 /* The key of the advisory lock the migrations run under ("bkmigr" in ASCII). */
 #define PG_MIGRATE_LOCK 0x626b6d696772LL
 
+/* Statements with parameters kept prepared, by SQL text and parameter types: the
+ * expected-runs evaluator runs the same few statements hundreds of thousands of times a cycle
+ * (bench/expected), and parsing and planning each would cost more than running it. */
+#define PG_CACHE 32
+
+struct pg_cached {
+    char *sql; /* ?N text as the caller wrote it; NULL: free slot */
+    int np;
+    unsigned types[PG_MAX_PARAMS];
+    char name[16];
+};
+
 struct pg {
     PGconn *c;
+    struct pg_cached cache[PG_CACHE];
+    unsigned cache_next, prepared;
     bool readonly;
     bool in_txn;        /* between pg_begin and pg_commit/pg_rollback */
     int64_t timeout_ms; /* statement_timeout */
@@ -104,10 +118,20 @@ static char *pg_sql(const char *in)
  * when no transaction was open — a statement outside a transaction is safe to run again; in
  * one, the transaction is gone with the connection, and the caller's rollback and retry (the
  * poller's next interval) redo it whole, never half. */
+/* Forget the prepared statements (the server did when the session ended). */
+static void cache_clear(struct pg *q)
+{
+    for (int i = 0; i < PG_CACHE; i++) {
+        free(q->cache[i].sql);
+        q->cache[i].sql = NULL;
+    }
+}
+
 static bool pg_reconnect(struct pg *q)
 {
     if (q->in_txn || PQstatus(q->c) != CONNECTION_BAD)
         return false;
+    cache_clear(q);
     PQreset(q->c);
     if (PQstatus(q->c) != CONNECTION_OK || pg_session(q, NULL) < 0) {
         log_warn("store: %s: reconnecting failed", q->label);
@@ -115,6 +139,47 @@ static bool pg_reconnect(struct pg *q)
     }
     log_info("store: %s: reconnected", q->label);
     return true;
+}
+
+/* Run a statement with parameters, prepared once per session (see PG_CACHE). A statement
+ * is not cached while the transaction is in error (DEALLOCATE would be refused); then, and
+ * without parameters (literal IN lists, which vary), it runs unprepared. */
+static PGresult *exec_cached(struct pg *q, const char *sql, int np, const unsigned *types,
+                             const char *const *vals)
+{
+    for (int i = 0; np > 0 && i < PG_CACHE; i++) {
+        struct pg_cached *c = &q->cache[i];
+        if (c->sql && c->np == np && strcmp(c->sql, sql) == 0 &&
+            memcmp(c->types, types, (size_t)np * sizeof *types) == 0)
+            return PQexecPrepared(q->c, c->name, np, vals, NULL, NULL, 0);
+    }
+    char *s;
+    PGresult *res;
+    if (np == 0 || PQtransactionStatus(q->c) == PQTRANS_INERROR) {
+        s = pg_sql(sql);
+        res = PQexecParams(q->c, s, np, types, vals, NULL, NULL, 0);
+        free(s);
+        return res;
+    }
+    struct pg_cached *c = &q->cache[q->cache_next++ % PG_CACHE];
+    if (c->sql) {
+        char dealloc[40];
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", c->name);
+        PQclear(PQexec(q->c, dealloc));
+        free(c->sql);
+        c->sql = NULL;
+    }
+    snprintf(c->name, sizeof c->name, "bk%u", q->prepared++);
+    s = pg_sql(sql);
+    res = PQprepare(q->c, c->name, s, np, types);
+    free(s);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        return res; /* the error, as an execution would have reported it */
+    PQclear(res);
+    c->sql = xstrdup(sql);
+    c->np = np;
+    memcpy(c->types, types, (size_t)np * sizeof *types);
+    return PQexecPrepared(q->c, c->name, np, vals, NULL, NULL, 0);
 }
 
 /* Run sql (with ?N placeholders) with params; *out gets the result on success (caller
@@ -146,15 +211,13 @@ static int pg_run(struct pg *q, const char *sql, const struct store_param *p, si
             break;
         }
     }
-    char *s = pg_sql(sql);
-    PGresult *res = PQexecParams(q->c, s, (int)np, types, vals, NULL, NULL, 0);
+    PGresult *res = exec_cached(q, sql, (int)np, types, vals);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && pg_reconnect(q)) {
         PQclear(res);
-        res = PQexecParams(q->c, s, (int)np, types, vals, NULL, NULL, 0);
+        res = exec_cached(q, sql, (int)np, types, vals);
         st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     }
-    free(s);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = pg_fail(q, res, err, "query");
         PQclear(res);
@@ -403,6 +466,7 @@ static void pg_close(void *impl)
     if (!q)
         return;
     PQfinish(q->c);
+    cache_clear(q);
     free(q);
 }
 
