@@ -576,6 +576,39 @@ static void test_reconnect(void **state)
     store_close(s);
 }
 
+static int text_row(const struct store_row *r, void *ud)
+{
+    snprintf(ud, 32, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
+    return 0;
+}
+
+/* [database] statement_timeout reaches every session (PostgreSQL; SQLite has no statement
+ * timeout, its busy timeout is its own). */
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    char *sec = testdb_section(g_dir);
+    char *text = xasprintf("%sstatement_timeout = 7s\n", sec);
+    free(sec);
+    struct bk_config *cfg = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(text, "t.conf", g_dir, &cfg, &e), 0);
+    free(text);
+    assert_int_equal(cfg->db_statement_timeout_ms, 7000);
+    struct bk_store *s;
+    assert_int_equal(store_open(cfg, &s, &e), 0);
+    if (testdb_is_pg()) {
+        char v[32] = "";
+        assert_int_equal(store_query(s, "SHOW statement_timeout", NULL, 0, text_row, v, &e), 0);
+        assert_string_equal(v, "7s");
+        assert_int_equal(store_engine(s), STORE_ENGINE_POSTGRESQL);
+    } else {
+        assert_int_equal(store_engine(s), STORE_ENGINE_SQLITE);
+    }
+    store_close(s);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

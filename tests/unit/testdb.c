@@ -80,6 +80,8 @@ char *testdb_section(const char *dir)
     if (!testdb_is_pg())
         return xasprintf("[database]\nurl = sqlite://%s/t.db\n", dir);
     char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", base(dir));
+    admin(sql);
     snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", base(dir));
     admin(sql);
     char *url = read_line("url");

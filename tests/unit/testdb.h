@@ -14,7 +14,8 @@ struct bk_config;
 bool testdb_is_pg(void);
 /* The [database] section (with its trailing newline) of a fresh database for the test whose
  * private directory is dir (a mkdtemp directory: its name makes the database name). Creates
- * the PostgreSQL database; aborts the test on failure. Caller frees. */
+ * the PostgreSQL database (dropping one of that name first); aborts the test on failure.
+ * Caller frees. */
 char *testdb_section(const char *dir);
 /* Drop the test's database (PostgreSQL) or remove its files (SQLite: t.db, -wal, -shm). */
 void testdb_drop(const char *dir);
