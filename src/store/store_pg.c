@@ -675,12 +675,12 @@ static int stage_flush(struct pg *q, const char *head, const char *tail, int nco
     return rc;
 }
 
-/* One table's rows being collected: values as text (NULL for NULL), keys to find repeats. */
+/* One table's rows being collected: values as text (NULL for NULL), copied. */
 struct stage_tab {
     const char *head, *tail;
     int ncols, nkey; /* the first nkey columns after poll_id form the key */
     const char **vals;
-    char **owned; /* formatted integers */
+    char **owned; /* the copies vals point into */
     size_t nrows, nowned;
 };
 
