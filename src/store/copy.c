@@ -65,7 +65,13 @@ static int check_tables(struct bk_store *s, struct bk_err *err)
     int rc =
         store_query(s,
                     store_engine(s) == STORE_ENGINE_SQLITE
-                        ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        /* a virtual table (an FTS index) and its shadow tables are kept by
+                         * SQLite from the rows copied: not copied themselves */
+                        ? "SELECT t.name FROM sqlite_master t WHERE t.type = 'table'"
+                          " AND t.sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+                          " AND NOT EXISTS (SELECT 1 FROM sqlite_master v"
+                          " WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%'"
+                          " AND substr(t.name, 1, length(v.name) + 1) = v.name || '_')"
                         : "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
                     NULL, 0, table_row, &c, err);
     if (rc < 0)

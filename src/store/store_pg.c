@@ -343,6 +343,37 @@ char *pg_migration_sql(const char *sql)
     return bk_buf_steal(&b);
 }
 
+/* The migrations whose SQLite text has no PostgreSQL meaning, in PostgreSQL's words (the
+ * same version number, the same effect on every query both engines run). */
+static const struct {
+    int version;
+    const char *sql;
+} PG_MIGRATIONS[] = {
+    /* 13 (issue 13, Run Checks): the same indexes; SQLite's FTS5 trigram index of run messages
+     * (job_run_fts and its triggers) has no counterpart here: store/runs.c searches messages
+     * with a portable condition on PostgreSQL. */
+    {13, "DROP INDEX job_customer;"
+         "CREATE INDEX job_customer_name ON job (customer_id, name, id);"
+         "DROP INDEX job_run_unreviewed;"
+         "CREATE INDEX job_run_review_job ON job_run (reviewed_at, job_id, status, override);"
+         "DROP INDEX job_run_review_start;"
+         "CREATE INDEX job_run_review_start ON job_run (reviewed_at, start_at, job_id);"
+         "CREATE INDEX job_run_review_rank ON job_run (job_id, reviewed_at,"
+         " (CASE WHEN override = 1 THEN 1 WHEN status = 'failed' THEN 6"
+         " WHEN status = 'missed' THEN 5 WHEN status = 'warning' THEN 4"
+         " WHEN status = 'unknown' THEN 3 WHEN status = 'running' THEN 2"
+         " WHEN status = 'success' THEN 1 ELSE 3 END), start_at);"},
+};
+
+/* Migration v as PostgreSQL runs it. Caller frees. */
+static char *pg_migration(int v)
+{
+    for (size_t i = 0; i < sizeof PG_MIGRATIONS / sizeof PG_MIGRATIONS[0]; i++)
+        if (PG_MIGRATIONS[i].version == v)
+            return xstrdup(PG_MIGRATIONS[i].sql);
+    return pg_migration_sql(store_migrations[v - 1]);
+}
+
 static int pg_migrate(struct pg *q, struct bk_err *err)
 {
     struct store_param lk[] = {SP_INT(PG_MIGRATE_LOCK)};
@@ -367,7 +398,7 @@ static int pg_migrate(struct pg *q, struct bk_err *err)
         goto out;
     }
     for (int v = (int)have + 1; v <= STORE_MIGRATION_COUNT; v++) {
-        char *sql = pg_migration_sql(store_migrations[v - 1]);
+        char *sql = pg_migration(v);
         char ins[160];
         snprintf(ins, sizeof ins,
                  "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %lld)", v,

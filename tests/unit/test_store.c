@@ -524,7 +524,9 @@ static void test_concurrent_first_open(void **state)
         if (o[i].rc != 0)
             fail_msg("open %d: %s", i, o[i].msg);
     }
-    assert_int_equal(q1("SELECT COUNT(*) FROM schema_migrations"), 12);
+    /* each version once */
+    assert_int_equal(q1("SELECT COUNT(*) FROM schema_migrations"),
+                     q1("SELECT MAX(version) FROM schema_migrations"));
 }
 
 static int int_row(const struct store_row *r, void *ud)
