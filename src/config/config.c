@@ -66,6 +66,12 @@ void config_free(struct bk_config *c)
         free(s->timezone);
         free(s->imap_url);
         free(s->imap_processed);
+        free(s->graph_tenant);
+        free(s->graph_mailbox);
+        free(s->graph_folder);
+        free(s->graph_processed);
+        free(s->graph_url);
+        free(s->graph_token_url);
     }
     free(c->sources);
     cfg_alerts_free(c);
@@ -342,6 +348,25 @@ static int parse_source_key(struct draft *d, struct bk_source_cfg *s, const char
             return fail(d, "imap_processed must be a folder name of letters, digits, . _ / -");
         free(s->imap_processed);
         s->imap_processed = xstrdup(value);
+    } else if (strcmp(key, "graph_tenant") == 0 || strcmp(key, "graph_mailbox") == 0 ||
+               strcmp(key, "graph_folder") == 0 || strcmp(key, "graph_processed") == 0) {
+        /* these go into URL paths and OData filters: no character that would need quoting */
+        if (!*value || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789._@+-=") != strlen(value))
+            return fail(d, "%s must be letters, digits and . _ @ + - = only", key);
+        char **f = strcmp(key, "graph_tenant") == 0    ? &s->graph_tenant
+                   : strcmp(key, "graph_mailbox") == 0 ? &s->graph_mailbox
+                   : strcmp(key, "graph_folder") == 0  ? &s->graph_folder
+                                                       : &s->graph_processed;
+        free(*f);
+        *f = xstrdup(value);
+    } else if (strcmp(key, "graph_url") == 0 || strcmp(key, "graph_token_url") == 0) {
+        if (!(str_starts_with(value, "https://") || str_starts_with(value, "http://")) ||
+            str_url_has_userinfo(value) || strpbrk(value, " \"\r\n?#"))
+            return fail(d, "%s must be an http(s) URL without credentials or query", key);
+        char **f = strcmp(key, "graph_url") == 0 ? &s->graph_url : &s->graph_token_url;
+        free(*f);
+        *f = xstrdup(value);
     } else if (strcmp(key, "timezone") == 0) {
         if (!check_zone(d, key, value))
             return 0;
@@ -803,12 +828,30 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
                               name, s->line, s->name);
         else if (s->type == BK_SOURCE_MAIL &&
                  (s->url || s->token.file || s->token.env ||
-                  (!s->imap_url && (s->username || s->password.file || s->password.env))))
+                  (!s->imap_url && !s->graph_tenant &&
+                   (s->username || s->password.file || s->password.env))))
             return bk_err_set(err, BK_ECONFIG,
                               "%s:%d: source \"%s\": a mail source takes no url or credentials "
                               "(mails arrive: maildir = PATH, or backupctl mail ingest), "
-                              "but imap_url with username and password_file/password_env",
+                              "but imap_url or graph_tenant with username and "
+                              "password_file/password_env",
                               name, s->line, s->name);
+        else if (s->type == BK_SOURCE_MAIL && s->imap_url && s->graph_tenant)
+            return bk_err_set(err, BK_ECONFIG,
+                              "%s:%d: source \"%s\": imap_url and graph_tenant are two inputs "
+                              "with their own credentials: one per source",
+                              name, s->line, s->name);
+        else if (s->type == BK_SOURCE_MAIL && s->graph_tenant && !s->graph_mailbox)
+            missing = "graph_mailbox (for graph_tenant)";
+        else if (s->type == BK_SOURCE_MAIL && s->graph_tenant && !s->username)
+            missing = "username (the app's client id, for graph_tenant)";
+        else if (s->type == BK_SOURCE_MAIL && s->graph_tenant && !s->password.file &&
+                 !s->password.env)
+            missing = "password_file or password_env (the client secret, for graph_tenant)";
+        else if (s->type == BK_SOURCE_MAIL && !s->graph_tenant &&
+                 (s->graph_mailbox || s->graph_folder || s->graph_processed || s->graph_url ||
+                  s->graph_token_url))
+            missing = "graph_tenant (for the graph_* settings)";
         else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->username)
             missing = "username (for imap_url)";
         else if (s->type == BK_SOURCE_MAIL && s->imap_url && !s->password.file && !s->password.env)
@@ -834,7 +877,21 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
             s->customer = xstrdup(s->name);
         if (s->type == BK_SOURCE_MAIL && !s->imap_processed)
             s->imap_processed = xstrdup("Processed");
-        if (s->type == BK_SOURCE_MAIL && (s->imap_url || s->maildir))
+        if (s->type == BK_SOURCE_MAIL && s->graph_tenant) {
+            if (!s->graph_folder)
+                s->graph_folder = xstrdup("inbox");
+            if (!s->graph_processed)
+                s->graph_processed = xstrdup("Processed");
+            if (!s->graph_url)
+                s->graph_url = xstrdup("https://graph.microsoft.com/v1.0");
+            if (!s->graph_token_url)
+                s->graph_token_url = xasprintf(
+                    "https://login.microsoftonline.com/%s/oauth2/v2.0/token", s->graph_tenant);
+        }
+        if (s->type == BK_SOURCE_MAIL && s->graph_tenant)
+            s->url = xasprintf("%s/users/%s/mailFolders/%s", s->graph_url, s->graph_mailbox,
+                               s->graph_folder);
+        else if (s->type == BK_SOURCE_MAIL && (s->imap_url || s->maildir))
             s->url = xstrdup(s->imap_url ? s->imap_url : s->maildir);
         else if (s->type == BK_SOURCE_PUSH || s->type == BK_SOURCE_MAIL)
             s->url = xstrdup(""); /* nothing to reach: pings come to us */

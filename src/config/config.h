@@ -41,8 +41,17 @@ struct bk_source_cfg {
     char *imap_processed; /* folder the mails move to after their commit (default Processed) */
     bool imap_xoauth2;    /* imap_auth = xoauth2: the password secret is an OAuth2 bearer token
                              (SASL XOAUTH2: Microsoft 365, Gmail) */
-    char *timezone;       /* NULL: server.timezone, else the system's */
-    int line;             /* where the section starts, for messages */
+    /* Microsoft Graph (a Microsoft 365 mailbox, app-only): client credentials of an app
+     * registration (username = its client id, password_file/env = a client secret) */
+    char *graph_tenant;    /* directory (tenant) id or domain; set = this input is on */
+    char *graph_mailbox;   /* the report mailbox: user principal name or id */
+    char *graph_folder;    /* folder read: well-known name or id (default inbox) */
+    char *graph_processed; /* folder the mails move to after their commit (default Processed,
+                              made when missing) */
+    char *graph_url;       /* default https://graph.microsoft.com/v1.0 */
+    char *graph_token_url; /* default https://login.microsoftonline.com/TENANT/oauth2/v2.0/token */
+    char *timezone;        /* NULL: server.timezone, else the system's */
+    int line;              /* where the section starts, for messages */
 };
 
 /* [alert "name"] (issue 10): one or two channels (webhook, e-mail), the filters that pick the

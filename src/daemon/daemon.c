@@ -9,6 +9,7 @@
 #include "alert/engine.h"
 #include "auth/auth.h"
 #include "config/config.h"
+#include "mail/graph.h"
 #include "mail/imap.h"
 #include "mail/ingest.h"
 #include "poller/poller.h"
@@ -94,8 +95,10 @@ static bool source_cfg_equal(const struct bk_source_cfg *a, const struct bk_sour
     return a->type == b->type && SEQ(url) && SEQ(partner) && SEQ(username) && SEQ(password.file) &&
            SEQ(password.env) && SEQ(token.file) && SEQ(token.env) && SEQ(customer) &&
            SEQ(ca_file) && SEQ(maildir) && SEQ(timezone) && SEQ(imap_url) && SEQ(imap_processed) &&
-           a->imap_xoauth2 == b->imap_xoauth2 && a->interval_ms == b->interval_ms &&
-           a->page_size == b->page_size && a->enabled == b->enabled && a->insecure == b->insecure;
+           a->imap_xoauth2 == b->imap_xoauth2 && SEQ(graph_tenant) && SEQ(graph_mailbox) &&
+           SEQ(graph_folder) && SEQ(graph_processed) && SEQ(graph_url) && SEQ(graph_token_url) &&
+           a->interval_ms == b->interval_ms && a->page_size == b->page_size &&
+           a->enabled == b->enabled && a->insecure == b->insecure;
 #undef SEQ
 }
 
@@ -154,7 +157,8 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
     bool changed = false;
     for (size_t i = 0; i < cfg->nsources; i++) {
         const struct bk_source_cfg *src = &cfg->sources[i];
-        if (src->type != BK_SOURCE_MAIL || !(src->maildir || src->imap_url) || !src->enabled)
+        if (src->type != BK_SOURCE_MAIL || !(src->maildir || src->imap_url || src->graph_tenant) ||
+            !src->enabled)
             continue;
         struct mail_due *d = NULL;
         for (size_t k = 0; k < *ndue && !d; k++)
@@ -173,12 +177,15 @@ static bool mail_scan_due(struct bk_store *s, const struct bk_config *cfg, struc
         int rc = mail_source_open(s, cfg, src, &ms, &err);
         if (rc == 0 && src->maildir)
             rc = mail_maildir_scan(s, &ms, MAIL_SCAN_BATCH, NULL, &st, &err);
-        if (rc == 0 && src->imap_url) {
+        if (rc == 0 && (src->imap_url || src->graph_tenant)) {
             char *pw = NULL;
             struct mail_scan_stats ist = {0};
-            rc = secret_resolve(&src->password, "IMAP password", &pw, &err);
-            if (rc == 0)
+            rc = secret_resolve(&src->password,
+                                src->imap_url ? "IMAP password" : "Graph client secret", &pw, &err);
+            if (rc == 0 && src->imap_url)
                 rc = mail_imap_poll(s, &ms, pw, MAIL_SCAN_BATCH, &ist, &err);
+            else if (rc == 0)
+                rc = mail_graph_poll(s, &ms, pw, MAIL_SCAN_BATCH, &g_d.stop, &ist, &err);
             if (pw) {
                 memset(pw, 0, strlen(pw));
                 free(pw);
@@ -511,6 +518,16 @@ static int lock_instance(const struct bk_config *cfg, int *fd_out, struct bk_err
     return 0;
 }
 
+/* The planner statistics (store_analyze), then the web's handles reopen to read them. */
+static void analyze(struct bk_store *st, struct web *web)
+{
+    struct bk_err err = {0};
+    if (store_analyze(st, &err) < 0)
+        log_warn("store: cannot refresh the planner statistics: %s", err.msg);
+    else
+        web_store_stats_changed(web);
+}
+
 static void prune(struct bk_store *s, const struct bk_config *cfg)
 {
     int64_t now = bk_now_ms(), n = 0;
@@ -698,6 +715,7 @@ int daemon_serve(int argc, char **argv)
     apply_sources(cfg);
     load_paused(main_store);
     pthread_mutex_unlock(&g_d.lock);
+    analyze(main_store, NULL);
 
     struct web_hooks hooks = {.poll_now = hook_poll_now,
                               .set_paused = hook_set_paused,
@@ -753,6 +771,8 @@ int daemon_serve(int argc, char **argv)
     notify("READY=1\nSTATUS=polling");
 
     int64_t next_prune = bk_mono_ms() + 60000;
+    /* statistics again once the first polls filled a new database, then hourly */
+    int64_t next_analyze = bk_mono_ms() + 120 * 1000;
     int64_t next_eval = bk_mono_ms() + EVAL_TICK_MS;
     int64_t next_alert = bk_mono_ms() + ALERT_TICK_MS, last_alert = 0;
     struct mail_due mail_due[MAIL_MAX_SOURCES];
@@ -837,6 +857,10 @@ int daemon_serve(int argc, char **argv)
         if (now >= next_prune) {
             prune(main_store, g_d.cfg);
             next_prune = now + 3600 * 1000;
+        }
+        if (now >= next_analyze) {
+            analyze(main_store, web);
+            next_analyze = now + 3600 * 1000;
         }
     }
 

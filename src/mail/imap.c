@@ -123,16 +123,6 @@ static int state_set_u64(struct bk_store *s, int64_t sid, const char *key, uint6
                       p, 3, NULL, NULL, err);
 }
 
-/* The test hook of the crash-between-commit-and-move tests (as the Maildir's). */
-static void crash_hook(void)
-{
-    const char *h = getenv("BACKUPCTL_TEST_MAIL_CRASH");
-    if (h && strcmp(h, "after-commit") == 0) {
-        fprintf(stderr, "BACKUPCTL_TEST_MAIL_CRASH: aborting after the commit, before the move\n");
-        abort();
-    }
-}
-
 int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char *password,
                    size_t max, struct mail_scan_stats *st, struct bk_err *err)
 {
@@ -205,40 +195,55 @@ int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char 
         uids = xcalloc(max ? max : 1, sizeof *uids);
         mail_imap_search_uids(out.data, last, uids, max, &n);
     }
+    /* Fetch and commit each mail while the folder is open read-only (the EXAMINE above): a
+     * fetch then never marks a mail read (what BODY.PEEK[] would give; libcurl fetches with
+     * BODY[] and drops the literal of a custom FETCH). Only the mails committed (or refused)
+     * are moved, after, in the folder opened read-write: a crash in between re-reads them
+     * (a duplicate), since the last UID moves with the mail. */
+    size_t ndone = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         st->seen++;
         char *url = xasprintf("%s;UID=%" PRIu64, im.base, uids[i]);
         struct bk_err e = {0};
         int frc = imap_do(&im, url, NULL, &out, &e);
         free(url);
-        struct mail_ingest_result res;
-        if (frc == 0)
-            frc = mail_ingest_bytes(s, ms, out.data ? out.data : "", out.len, bk_plat_realtime_ms(),
-                                    &res, &e);
-        if (frc == 0) {
-            crash_hook();
-            if (res.st.duplicate)
-                st->duplicates++;
-            else
-                st->stored++;
-        } else if (frc == -BK_EINVAL || frc == -BK_ETOOBIG) {
+        enum mail_outcome o = mail_ingest_counted(s, ms, frc, out.data, out.len, st, &e);
+        if (o == MAIL_REFUSED)
             log_warn("source %s: IMAP UID %" PRIu64 " refused: %s (moved all the same)", c->name,
                      uids[i], e.msg);
-            st->refused++;
-        } else {
-            st->errors++;
-            rc = frc;
+        if (o == MAIL_FAILED) {
+            rc = -e.code;
             *err = e;
             break;
         }
+        ndone = i + 1;
+    }
+    if (ndone > 0) {
+        cmd = xasprintf("SELECT %s", im.folder);
+        struct bk_err se = {0};
+        if (imap_do(&im, NULL, cmd, &out, &se) < 0) {
+            log_warn("source %s: %s (the mails stay, read again next time)", c->name, se.msg);
+            ndone = 0;
+        }
+        free(cmd);
+        cmd = NULL;
+    }
+    for (size_t i = 0; i < ndone; i++) {
         cmd = xasprintf("UID MOVE %" PRIu64 " %s", uids[i], c->imap_processed);
         struct bk_err me = {0};
         if (imap_do(&im, NULL, cmd, &out, &me) < 0)
             log_warn("source %s: %s", c->name, me.msg); /* read again next time: a duplicate */
         free(cmd);
         cmd = NULL;
-        if ((rc = state_set_u64(s, ms->source_id, "imap_last_uid", uids[i], err)) < 0)
+        struct bk_err ue = {0};
+        int urc = state_set_u64(s, ms->source_id, "imap_last_uid", uids[i], &ue);
+        if (urc < 0) {
+            if (rc == 0) {
+                rc = urc;
+                *err = ue;
+            }
             break;
+        }
     }
     free(uids);
     bk_buf_free(&out);

@@ -4,8 +4,10 @@
  * only after that commit moves it to the processed folder (UID MOVE, RFC 6851). A crash in
  * between, a reconnect or a UIDVALIDITY change (the server renumbered: rescan from 0) only
  * re-reads mails, which the Message-ID dedupe makes harmless.
- * Known deviation: libcurl fetches with BODY[] (setting \Seen), not BODY.PEEK[] — libcurl
- * drops the literal of a custom FETCH; the UID, not \Seen, says what is done. */
+ * Mails are fetched while the folder is open read-only (EXAMINE), so a fetch never marks one
+ * read — what BODY.PEEK[] gives (libcurl fetches with BODY[] and drops the literal of a custom
+ * FETCH) — and moved afterwards with the folder opened read-write (SELECT); the UID, not
+ * \Seen, says what is done. */
 #ifndef BK_MAIL_IMAP_H
 #define BK_MAIL_IMAP_H
 

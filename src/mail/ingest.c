@@ -232,14 +232,39 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The test hook of the crash-between-commit-and-move tests (tests/integration). */
-static void crash_hook(void)
+void mail_test_crash_hook(void)
 {
     const char *h = getenv("BACKUPCTL_TEST_MAIL_CRASH");
     if (h && strcmp(h, "after-commit") == 0) {
         fprintf(stderr, "BACKUPCTL_TEST_MAIL_CRASH: aborting after the commit, before the move\n");
         abort();
     }
+}
+
+enum mail_outcome mail_ingest_counted(struct bk_store *s, const struct mail_source *ms, int fetched,
+                                      const char *raw, size_t len, struct mail_scan_stats *st,
+                                      struct bk_err *e)
+{
+    struct mail_ingest_result res;
+    int rc = fetched;
+    if (rc == 0)
+        rc = mail_ingest_bytes(s, ms, raw ? raw : "", len, bk_plat_realtime_ms(), &res, e);
+    if (rc == 0) {
+        mail_test_crash_hook();
+        if (res.st.duplicate)
+            st->duplicates++;
+        else
+            st->stored++;
+        return MAIL_DONE;
+    }
+    if (rc == -BK_EINVAL || rc == -BK_ETOOBIG) {
+        st->refused++;
+        return MAIL_REFUSED;
+    }
+    st->errors++;
+    if (!e->code)
+        e->code = -rc;
+    return MAIL_FAILED;
 }
 
 static void move_to_cur(const char *dir, const char *name, const char *flags)
@@ -293,24 +318,15 @@ int mail_maildir_scan(struct bk_store *s, const struct mail_source *ms, size_t m
             free(path);
             continue;
         }
-        struct mail_ingest_result res;
-        if (frc == 0)
-            frc = mail_ingest_bytes(s, ms, data, len, bk_plat_realtime_ms(), &res, &e);
+        enum mail_outcome o = mail_ingest_counted(s, ms, frc, data, len, st, &e);
         free(data);
-        if (frc == 0) {
-            crash_hook();
-            if (res.st.duplicate)
-                st->duplicates++;
-            else
-                st->stored++;
+        if (o == MAIL_DONE) {
             move_to_cur(dir, names[i], "S");
-        } else if (frc == -BK_EINVAL || frc == -BK_ETOOBIG) {
+        } else if (o == MAIL_REFUSED) {
             log_warn("maildir %s: %s refused: %s (kept in cur/, flagged)", dir, names[i], e.msg);
-            st->refused++;
             move_to_cur(dir, names[i], "F");
         } else {
             log_warn("maildir %s: %s: %s (left in new/ for the next scan)", dir, names[i], e.msg);
-            st->errors++;
             if (rc == 0) {
                 rc = -(e.code ? e.code : BK_EIO);
                 if (err)

@@ -4,6 +4,8 @@
 #ifndef BK_STORE_MIGRATIONS_H
 #define BK_STORE_MIGRATIONS_H
 
+#include "store/runs.h"
+
 static const char *const store_migrations[] = {
     /* 1: the DESIGN §5 data model, plus staging tables for atomic polls. */
     "CREATE TABLE source ("
@@ -204,6 +206,36 @@ static const char *const store_migrations[] = {
     " id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES source(id),"
     " sender TEXT NOT NULL, rule_key TEXT NOT NULL, job_id INTEGER NOT NULL REFERENCES job(id),"
     " created_by TEXT, created_at INTEGER NOT NULL, UNIQUE (source_id, sender, rule_key));",
+    /* 13: Run Checks at 10,000 jobs / 300,000 runs (issue 13, store/runs.c). A page of the
+     * list grouped by customer reads, per (customer, rank) segment, the jobs of the customer
+     * by name (job_customer_name) and their runs by rank and start (job_run_review_rank, the
+     * expression of STORE_RUN_RANK_OF); the segments are counted from job_run_review_job alone.
+     * The text search reads job_run_fts, a trigram index of the run messages kept by triggers
+     * (SQLite only: PostgreSQL has pg_trgm for the same), and the job ids beside the start
+     * (job_run_review_start), so a search that matches nothing reads one index, no row. */
+    "DROP INDEX job_customer;"
+    "CREATE INDEX job_customer_name ON job (customer_id, name, id);"
+    "DROP INDEX job_run_unreviewed;"
+    "CREATE INDEX job_run_review_job ON job_run (reviewed_at, job_id, status, override);"
+    "DROP INDEX job_run_review_start;"
+    "CREATE INDEX job_run_review_start ON job_run (reviewed_at, start_at, job_id);"
+    "CREATE INDEX job_run_review_rank ON job_run (job_id, reviewed_at, " STORE_RUN_RANK_OF(
+        "status",
+        "override") ", start_at);"
+                    "CREATE VIRTUAL TABLE job_run_fts USING fts5(message, content='job_run', "
+                    "content_rowid='id',"
+                    " tokenize='trigram');"
+                    "INSERT INTO job_run_fts (job_run_fts) VALUES ('rebuild');"
+                    "CREATE TRIGGER job_run_fts_insert AFTER INSERT ON job_run BEGIN"
+                    " INSERT INTO job_run_fts (rowid, message) VALUES (new.id, new.message); END;"
+                    "CREATE TRIGGER job_run_fts_delete AFTER DELETE ON job_run BEGIN"
+                    " INSERT INTO job_run_fts (job_run_fts, rowid, message) VALUES ('delete', "
+                    "old.id, old.message);"
+                    " END;"
+                    "CREATE TRIGGER job_run_fts_update AFTER UPDATE OF message ON job_run BEGIN"
+                    " INSERT INTO job_run_fts (job_run_fts, rowid, message) VALUES ('delete', "
+                    "old.id, old.message);"
+                    " INSERT INTO job_run_fts (rowid, message) VALUES (new.id, new.message); END;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

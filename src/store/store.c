@@ -270,6 +270,14 @@ int store_prune_audit(struct bk_store *s, int64_t before_ms, int64_t *n, struct 
     return store_exec(s, "DELETE FROM audit WHERE at < ?1", p, 1, n, NULL, err);
 }
 
+int store_analyze(struct bk_store *s, struct bk_err *err)
+{
+    /* a whole ANALYZE (0.24 s at 300,000 runs on 2 cores): SQLite's sampled one
+     * (analysis_limit) reads each index from its start, sees one customer and one review
+     * state, and makes every filter look selective */
+    return store_exec(s, "ANALYZE", NULL, 0, NULL, NULL, err);
+}
+
 int store_source_set_paused(struct bk_store *s, const char *name, bool paused, struct bk_err *err)
 {
     struct store_param p[] = {SP_INT(paused ? 1 : 0), SP_TEXT(name)};

@@ -97,6 +97,11 @@ int store_prune_runs(struct bk_store *s, int64_t before_ms, int64_t *n, struct b
 /* Retention of poll records (never a running one) and audit rows older than before_ms. */
 int store_prune_polls(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
 int store_prune_audit(struct bk_store *s, int64_t before_ms, int64_t *n, struct bk_err *err);
+/* Refresh the query planner's statistics (ANALYZE: 0.24 s at 300,000 runs on 2 cores).
+ * Without them SQLite cannot tell a selective filter from one that matches every run (the
+ * Run Checks search reads the whole unreviewed index instead of the few matching jobs). A
+ * SQLite connection reads them when it opens. */
+int store_analyze(struct bk_store *s, struct bk_err *err);
 /* Persist a source's pause flag (read back through store_source_each). */
 int store_source_set_paused(struct bk_store *s, const char *name, bool paused, struct bk_err *err);
 /* Does the store know customer sel (a name, or an id as text)? 1 yes, 0 no, or an error. */

@@ -9,6 +9,7 @@
 #include "store/alerts.h"
 #include "store/lists.h"
 #include "store/overrides.h"
+#include "store/runs.h"
 #include "web/web_internal.h"
 
 #include "util/buf.h"
@@ -403,6 +404,44 @@ static json_t *query_one(struct web_req *rq, const char *sql, const struct store
 
 /* SELECT cols FROM from WHERE q ORDER BY order LIMIT/OFFSET, plus the COUNT(*) over
  * count_from: the list answer, as JSON text. */
+/* A list answer: {"items": the rows of sql, "total", "limit", "offset"}. */
+static void reply_page_sql(struct web_req *rq, const char *sql, const struct store_param *p,
+                           size_t np, const struct col *cols, size_t ncols, int64_t total,
+                           int64_t limit, int64_t offset)
+{
+    struct bk_buf b;
+    bk_buf_init(&b, ROWS_MAX);
+    bk_buf_appends(&b, "{\"items\":");
+    if (query_text(rq, sql, p, np, cols, ncols, &b) < 0) {
+        bk_buf_free(&b);
+        return;
+    }
+    if (bk_buf_printf(&b, ",\"total\":%lld,\"limit\":%lld,\"offset\":%lld}", (long long)total,
+                      (long long)limit, (long long)offset) < 0) {
+        bk_buf_free(&b);
+        web_error(rq, 500, "internal", "response too large");
+        return;
+    }
+    web_reply(rq, 200, NULL);
+    rq->text = bk_buf_steal(&b);
+    rq->text_is_json = true;
+}
+
+/* A cache key (web_count_get): text and every parameter of q, typed. */
+static void cache_key(struct bk_buf *key, const char *text, const struct qb *q)
+{
+    bk_buf_init(key, 1u << 20);
+    bk_buf_appends(key, text);
+    for (size_t i = 0; i < q->np; i++) {
+        if (q->p[i].type == STORE_P_INT)
+            bk_buf_printf(key, "\x1fi%lld", (long long)q->p[i].i);
+        else if (q->p[i].type == STORE_P_TEXT)
+            bk_buf_printf(key, "\x1ft%s", q->p[i].s);
+        else
+            bk_buf_appends(key, "\x1fn");
+    }
+}
+
 static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
                        const char *from, const char *count_from, struct qb *q, const char *order,
                        int64_t limit, int64_t offset)
@@ -410,18 +449,8 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
     int64_t total = 0;
     char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
                            q->where.data);
-    /* cache key: the SQL and every parameter, typed */
     struct bk_buf key;
-    bk_buf_init(&key, 1u << 20);
-    bk_buf_appends(&key, csql);
-    for (size_t i = 0; i < q->np; i++) {
-        if (q->p[i].type == STORE_P_INT)
-            bk_buf_printf(&key, "\x1fi%lld", (long long)q->p[i].i);
-        else if (q->p[i].type == STORE_P_TEXT)
-            bk_buf_printf(&key, "\x1ft%s", q->p[i].s);
-        else
-            bk_buf_appends(&key, "\x1fn");
-    }
+    cache_key(&key, csql, q);
     int rc = 0;
     if (!web_count_get(rq->w, key.data, &total)) {
         uint_fast64_t gen = atomic_load(&rq->w->data_gen);
@@ -437,24 +466,8 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
     q->p[q->np + 1] = SP_INT(offset);
     char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT ?%zu OFFSET ?%zu", select,
                           from, q->where.data, order, q->np + 1, q->np + 2);
-    struct bk_buf b;
-    bk_buf_init(&b, ROWS_MAX);
-    bk_buf_appends(&b, "{\"items\":");
-    rc = query_text(rq, sql, q->p, q->np + 2, cols, ncols, &b);
+    reply_page_sql(rq, sql, q->p, q->np + 2, cols, ncols, total, limit, offset);
     free(sql);
-    if (rc < 0) {
-        bk_buf_free(&b);
-        return;
-    }
-    if (bk_buf_printf(&b, ",\"total\":%lld,\"limit\":%lld,\"offset\":%lld}", (long long)total,
-                      (long long)limit, (long long)offset) < 0) {
-        bk_buf_free(&b);
-        web_error(rq, 500, "internal", "response too large");
-        return;
-    }
-    web_reply(rq, 200, NULL);
-    rq->text = bk_buf_steal(&b);
-    rq->text_is_json = true;
 }
 
 /* Common start of a list handler: allowed parameters and paging. false = response set. */
@@ -487,6 +500,16 @@ static void and_customer(struct qb *q, const char *v)
         QB_AND(q, "c.id = ? OR c.name = ?", SP_INT(id), SP_TEXT(v));
     else
         QB_AND(q, "c.name = ?", SP_TEXT(v));
+}
+
+/* The same for runs, over r alone (store/runs.h). */
+static void and_run_customer(struct qb *q, const char *v)
+{
+    int64_t id;
+    if (all_digits(v) && str_to_i64(v, &id) == 0)
+        QB_AND(q, STORE_RUNS_OF_CUSTOMER_ID_OR_NAME, SP_INT(id), SP_TEXT(v));
+    else
+        QB_AND(q, STORE_RUNS_OF_CUSTOMER_NAME, SP_TEXT(v));
 }
 
 /* ---- health, OpenAPI ------------------------------------------------------------------------ */
@@ -1006,15 +1029,10 @@ static void reply_with_extras(struct web_req *rq, bool job_items, bool runs)
     " r.start_at, r.end_at, r.status, r.status, r.override, r.raw_status, r.error_count,"          \
     " r.message, r.reviewed_at, r.reviewed_at, r.reviewed_by, r.created_at, r.updated_at,"         \
     " r.anomaly"
-#define RUN_FROM                                                                                   \
-    "job_run r JOIN job j ON j.id = r.job_id JOIN source s ON s.id = j.source_id"                  \
-    " LEFT JOIN customer c ON c.id = j.customer_id"
+#define RUN_FROM STORE_RUN_FROM
 #define RUN_ORDER "r.start_at DESC, r.id DESC"
-/* worst first: an overridden run ranks as a success */
-#define RUN_RANK                                                                                   \
-    "(CASE WHEN r.override = 1 THEN 1 WHEN r.status = 'failed' THEN 6 WHEN r.status = 'missed'"    \
-    " THEN 5 WHEN r.status = 'warning' THEN 4 WHEN r.status = 'unknown' THEN 3"                    \
-    " WHEN r.status = 'running' THEN 2 WHEN r.status = 'success' THEN 1 ELSE 3 END)"
+/* worst first (store/runs.h): an overridden run ranks as a success */
+#define RUN_RANK STORE_RUN_RANK
 
 /* An overridden run reads as a success; its stored status stays visible. */
 static const struct col RUN_COLS[] = {
@@ -1087,6 +1105,48 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
 static const struct col REMARK_COLS[] = {
     {"id", C_INT, 0}, {"body", C_TEXT, 0}, {"created_by", C_TEXT, 0}, {"created_at", C_TIME, 0}};
 
+/* Run Checks grouped by customer, worst first (store_runs_by_customer pages through the order
+ * without sorting every matching run), in reply_list()'s shape. */
+static void reply_runs_by_customer(struct web_req *rq, struct qb *q, int64_t limit, int64_t offset)
+{
+    struct bk_err err = {0};
+    struct store_run_segments segs;
+    struct bk_buf key;
+    char *text = xasprintf("segments: %s", q->where.data);
+    cache_key(&key, text, q);
+    free(text);
+    if (!web_segs_get(rq->w, key.data, &segs)) {
+        uint_fast64_t gen = atomic_load(&rq->w->data_gen);
+        if (store_runs_segments(rq->st, q->where.data, q->p, q->np, &segs, &err) < 0) {
+            bk_buf_free(&key);
+            web_internal(rq, &err);
+            return;
+        }
+        web_segs_put(rq->w, key.data, &segs, gen);
+    }
+    bk_buf_free(&key);
+    int64_t *ids = xcalloc(limit > 0 ? (size_t)limit : 1, sizeof *ids);
+    size_t n = 0;
+    int rc =
+        store_runs_page(rq->st, &segs, q->where.data, q->p, q->np, limit, offset, ids, &n, &err);
+    int64_t total = segs.total;
+    store_run_segments_free(&segs);
+    if (rc < 0) {
+        free(ids);
+        web_internal(rq, &err);
+        return;
+    }
+    struct bk_buf sql;
+    bk_buf_init(&sql, 1u << 20);
+    bk_buf_appends(&sql, "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.id IN (");
+    for (size_t i = 0; i < n; i++)
+        bk_buf_printf(&sql, "%s%lld", i ? "," : "", (long long)ids[i]);
+    bk_buf_appends(&sql, n ? ") ORDER BY " STORE_RUN_ORDER_CUSTOMER : "NULL)");
+    free(ids);
+    reply_page_sql(rq, sql.data, NULL, 0, RUN_COLS, NRUN_COLS, total, limit, offset);
+    bk_buf_free(&sql);
+}
+
 void api_runs(struct web_req *rq)
 {
     static const char *const allowed[] = {"limit", "offset", "reviewed", "status",      "job",
@@ -1120,13 +1180,17 @@ void api_runs(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (kind)
-        QB_AND(&q, "j.kind = ?", SP_TEXT(kind));
+        QB_AND(&q, STORE_RUNS_OF_KIND, SP_TEXT(kind));
     if (text) {
-        const char *like = qb_own(&q, store_like_pattern("contains", text));
-        QB_AND(&q,
-               "LOWER(j.name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(c.name, '')) LIKE ? ESCAPE '\\'"
-               " OR LOWER(COALESCE(r.message, '')) LIKE ? ESCAPE '\\'",
-               SP_TEXT(like), SP_TEXT(like), SP_TEXT(like));
+        struct store_param tp[STORE_RUNS_TEXT_PARAMS];
+        size_t ntp;
+        char *owned[2];
+        char *cond = store_runs_text_cond(text, tp, &ntp, owned);
+        qb_and(&q, cond, tp);
+        free(cond);
+        qb_own(&q, owned[0]);
+        if (owned[1])
+            qb_own(&q, owned[1]);
     }
     if (has_reviewed)
         QB_AND0(&q, reviewed ? "r.reviewed_at IS NOT NULL" : "r.reviewed_at IS NULL");
@@ -1137,25 +1201,27 @@ void api_runs(struct web_req *rq)
     if (has_job)
         QB_AND(&q, "r.job_id = ?", SP_INT(job));
     if (customer)
-        and_customer(&q, customer);
+        and_run_customer(&q, customer);
     if (source)
-        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+        QB_AND(&q, STORE_RUNS_OF_SOURCE, SP_TEXT(source));
     if (has_from)
         QB_AND(&q, "r.start_at >= ?", SP_INT(from));
     if (has_to)
         QB_AND(&q, "r.start_at <= ?", SP_INT(to));
     if (stype)
         QB_AND(&q, "r.source_type = ?", SP_TEXT(stype));
-    /* the count needs the joins only for the filters that use them */
-    const char *count_from = (customer || source || kind || text) ? RUN_FROM : "job_run r";
+    /* every condition reads r alone (the job's by subqueries): counts need no join */
+    const char *count_from = "job_run r";
     const char *order = RUN_ORDER;
     if (sort && strcmp(sort, "oldest") == 0)
         order = "r.start_at, r.id";
     else if (sort && strcmp(sort, "status") == 0)
         order = RUN_RANK " DESC, " RUN_ORDER;
-    else if (sort && strcmp(sort, "customer") == 0)
-        order = "COALESCE(c.name, ''), c.id, " RUN_RANK " DESC, j.name, j.id, " RUN_ORDER;
-    reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, order, limit, offset);
+    if (sort && strcmp(sort, "customer") == 0)
+        reply_runs_by_customer(rq, &q, limit, offset);
+    else
+        reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, order, limit,
+                   offset);
     qb_free(&q);
     if (extras)
         reply_with_extras(rq, false, true);

@@ -157,29 +157,69 @@ static size_t count_slot(const char *key)
     return (size_t)(h % WEB_COUNT_SLOTS);
 }
 
-bool web_count_get(struct web *w, const char *key, int64_t *total)
+/* The slot of key if it is fresh (count_lock held). */
+static struct web_count_slot *slot_fresh(struct web *w, const char *key)
 {
     struct web_count_slot *s = &w->counts[count_slot(key)];
-    bool hit = false;
-    pthread_mutex_lock(&w->count_lock);
     if (s->key && strcmp(s->key, key) == 0 && s->gen == atomic_load(&w->data_gen) &&
-        bk_mono_ms() - s->at_mono_ms < WEB_COUNT_TTL_MS) {
+        bk_mono_ms() - s->at_mono_ms < WEB_COUNT_TTL_MS)
+        return s;
+    return NULL;
+}
+
+/* Key's slot, emptied and stamped (count_lock held). */
+static struct web_count_slot *slot_reset(struct web *w, const char *key, uint_fast64_t gen)
+{
+    struct web_count_slot *s = &w->counts[count_slot(key)];
+    free(s->key);
+    store_run_segments_free(&s->segs);
+    s->key = xstrdup(key);
+    s->total = 0;
+    s->at_mono_ms = bk_mono_ms();
+    s->gen = gen;
+    return s;
+}
+
+bool web_count_get(struct web *w, const char *key, int64_t *total)
+{
+    pthread_mutex_lock(&w->count_lock);
+    struct web_count_slot *s = slot_fresh(w, key);
+    if (s)
         *total = s->total;
-        hit = true;
-    }
     pthread_mutex_unlock(&w->count_lock);
-    return hit;
+    return s != NULL;
 }
 
 void web_count_put(struct web *w, const char *key, int64_t total, uint_fast64_t gen)
 {
-    struct web_count_slot *s = &w->counts[count_slot(key)];
     pthread_mutex_lock(&w->count_lock);
-    free(s->key);
-    s->key = xstrdup(key);
-    s->total = total;
-    s->at_mono_ms = bk_mono_ms();
-    s->gen = gen;
+    slot_reset(w, key, gen)->total = total;
+    pthread_mutex_unlock(&w->count_lock);
+}
+
+static void segs_copy(struct store_run_segments *to, const struct store_run_segments *from)
+{
+    *to = *from;
+    to->v = xcalloc(from->n ? from->n : 1, sizeof *to->v);
+    if (from->n)
+        memcpy(to->v, from->v, from->n * sizeof *to->v);
+}
+
+bool web_segs_get(struct web *w, const char *key, struct store_run_segments *out)
+{
+    pthread_mutex_lock(&w->count_lock);
+    struct web_count_slot *s = slot_fresh(w, key);
+    if (s)
+        segs_copy(out, &s->segs);
+    pthread_mutex_unlock(&w->count_lock);
+    return s != NULL;
+}
+
+void web_segs_put(struct web *w, const char *key, const struct store_run_segments *segs,
+                  uint_fast64_t gen)
+{
+    pthread_mutex_lock(&w->count_lock);
+    segs_copy(&slot_reset(w, key, gen)->segs, segs);
     pthread_mutex_unlock(&w->count_lock);
 }
 
@@ -191,29 +231,47 @@ void web_data_changed(struct web *w)
 
 /* ---- store handles ---------------------------------------------------------------------- */
 
-static struct bk_store *pool_get(struct web *w, struct bk_err *err)
+/* A store handle opened in the current stats epoch (*epoch says which). */
+static struct bk_store *pool_get(struct web *w, uint_fast64_t *epoch, struct bk_err *err)
 {
-    struct bk_store *s = NULL;
+    struct bk_store *s = NULL, *stale[WEB_POOL_MAX];
+    size_t nstale = 0;
+    uint_fast64_t now = atomic_load(&w->stats_epoch);
     pthread_mutex_lock(&w->pool_lock);
-    if (w->npool > 0)
-        s = w->pool[--w->npool];
+    while (!s && w->npool > 0) {
+        w->npool--;
+        if (w->pool_epoch[w->npool] == now)
+            s = w->pool[w->npool];
+        else
+            stale[nstale++] = w->pool[w->npool];
+    }
     pthread_mutex_unlock(&w->pool_lock);
+    for (size_t i = 0; i < nstale; i++)
+        store_close(stale[i]);
+    *epoch = now;
     if (!s && store_open(w->cfg, &s, err) < 0)
         return NULL;
     return s;
 }
 
-static void pool_put(struct web *w, struct bk_store *s)
+static void pool_put(struct web *w, struct bk_store *s, uint_fast64_t epoch)
 {
     if (!s)
         return;
     pthread_mutex_lock(&w->pool_lock);
-    if (w->npool < WEB_POOL_MAX) {
+    if (w->npool < WEB_POOL_MAX && epoch == atomic_load(&w->stats_epoch)) {
+        w->pool_epoch[w->npool] = epoch;
         w->pool[w->npool++] = s;
         s = NULL;
     }
     pthread_mutex_unlock(&w->pool_lock);
     store_close(s);
+}
+
+void web_store_stats_changed(struct web *w)
+{
+    if (w)
+        atomic_fetch_add(&w->stats_epoch, 1);
 }
 
 /* ---- authentication ------------------------------------------------------------------- */
@@ -352,7 +410,7 @@ static void dispatch(struct web *w, struct web_req *rq, struct conn_req *cr)
         rt->fn(rq); /* no store needed: liveness must not depend on the database */
         return;
     }
-    if (!(rq->st = pool_get(w, &err))) {
+    if (!(rq->st = pool_get(w, &rq->st_epoch, &err))) {
         log_err("web: cannot open the store: %s", err.msg);
         web_error(rq, 503, "unavailable", "database unavailable");
         return;
@@ -536,7 +594,7 @@ static enum MHD_Result handle(struct web *w, struct MHD_Connection *conn, const 
     peer_ip(conn, rq.peer, sizeof rq.peer);
     dispatch(w, &rq, cr);
     enum MHD_Result rc = send_reply(w, &rq);
-    pool_put(w, rq.st);
+    pool_put(w, rq.st, rq.st_epoch);
     for (size_t i = 0; i < WEB_MAX_CAPS; i++)
         free(rq.cap[i]);
     params_free(&rq.q);
@@ -891,7 +949,7 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
     struct bk_store *first = NULL;
     if ((rc = store_open(cfg, &first, err)) < 0)
         goto fail;
-    pool_put(w, first);
+    pool_put(w, first, 0);
 
     /* Every connection is a descriptor: raise the soft limit to fit them (and the store
      * handles, the listener, logs), or serve fewer connections than asked. */
@@ -972,8 +1030,10 @@ void web_stop(struct web *w)
     for (size_t i = 0; i < w->npool; i++)
         store_close(w->pool[i]);
     pthread_mutex_destroy(&w->pool_lock);
-    for (size_t i = 0; i < WEB_COUNT_SLOTS; i++)
+    for (size_t i = 0; i < WEB_COUNT_SLOTS; i++) {
         free(w->counts[i].key);
+        store_run_segments_free(&w->counts[i].segs);
+    }
     pthread_mutex_destroy(&w->count_lock);
     ratelimit_free(w->login_user_rl);
     ratelimit_free(w->login_ip_rl);

@@ -58,6 +58,10 @@ int web_start(const struct bk_config *cfg, const struct web_opts *o, const struc
 /* Tell the server that the store changed behind its back (a poll was applied), so list
  * totals it keeps for up to a second are recounted. Thread-safe; NULL-safe. */
 void web_data_changed(struct web *w);
+/* Tell the server that the planner statistics were refreshed (store_analyze): a SQLite
+ * connection reads them only when it opens, so the pooled handles are replaced as they come
+ * back. Thread-safe; NULL-safe. */
+void web_store_stats_changed(struct web *w);
 /* Stop accepting, finish in-flight requests, free. NULL-safe. */
 void web_stop(struct web *w);
 

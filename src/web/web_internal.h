@@ -5,6 +5,7 @@
 #define BK_WEB_WEB_INTERNAL_H
 
 #include "auth/auth.h"
+#include "store/runs.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "web/params.h"
@@ -30,6 +31,7 @@
 struct web_count_slot {
     char *key; /* SQL + parameters */
     int64_t total;
+    struct store_run_segments segs; /* for a key of web_segs_put (owned) */
     int64_t at_mono_ms;
     uint_fast64_t gen;
 };
@@ -56,7 +58,9 @@ struct web {
     char *tls_cert_pem, *tls_key_pem;
     pthread_mutex_t pool_lock;
     struct bk_store *pool[WEB_POOL_MAX];
+    uint_fast64_t pool_epoch[WEB_POOL_MAX]; /* the stats epoch each pooled handle opened in */
     size_t npool;
+    atomic_uint_fast64_t stats_epoch;    /* bumped by web_store_stats_changed */
     struct web_ratelimit *login_user_rl; /* failures per user name */
     struct web_ratelimit *login_ip_rl;   /* failures per client address */
     struct web_ratelimit *ping_uuid_rl;  /* push check-ins per ping uuid */
@@ -123,6 +127,7 @@ struct web_req {
     struct web_params q;
     json_t *body; /* WR_BODY routes: the parsed object */
     struct bk_store *st;
+    uint_fast64_t st_epoch; /* the stats epoch st opened in */
     struct auth_identity who;
     bool authed;
     char peer[64];      /* client IP, for rate limiting */
@@ -163,6 +168,11 @@ const char *web_cookie(struct web_req *rq);
 bool web_count_get(struct web *w, const char *key, int64_t *total);
 /* Remember total for key as of generation gen (read before the query ran). */
 void web_count_put(struct web *w, const char *key, int64_t total, uint_fast64_t gen);
+/* The same for the segments of Run Checks grouped by customer (store/runs.h): get copies
+ * into *out (free with store_run_segments_free), put copies segs. */
+bool web_segs_get(struct web *w, const char *key, struct store_run_segments *out);
+void web_segs_put(struct web *w, const char *key, const struct store_run_segments *segs,
+                  uint_fast64_t gen);
 
 /* JSON helpers: NULL → null, invalid UTF-8 repaired; epoch ms → ISO 8601 (0/NULL → null). */
 json_t *web_jstr(const char *s);

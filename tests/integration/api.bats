@@ -64,6 +64,18 @@ CONF
     export OPER=$("$BACKUPCTL" token add --user oper --config "$T/b.conf" 2>/dev/null)
     export VIEW=$("$BACKUPCTL" token add --user view --config "$T/b.conf" 2>/dev/null)
     serve
+    # serve polls both sources at start, then evaluates their expected runs (which drops
+    # slots older than its window): tests that seed slots must start after that, also when
+    # run alone (bats -f). A poll is counted once its evaluation is done.
+    local i=0 m
+    while :; do
+        m=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/metrics")
+        grep -Eq 'backupctl_daemon_polls_total\{source="hycu-lab",result="(ok|partial)"\} [1-9]' <<<"$m" &&
+            grep -Eq 'backupctl_daemon_polls_total\{source="cove-msp",result="(ok|partial)"\} [1-9]' <<<"$m" &&
+            break
+        i=$((i + 1)); [ $i -lt 600 ] || { echo "serve's start-up polls did not finish" >&2; return 1; }
+        sleep 0.05
+    done
 }
 
 teardown_file() {

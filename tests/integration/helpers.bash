@@ -41,6 +41,17 @@ start_serve() {
     export SERVE_URL="http://$addr"
 }
 
+# wait_serve_crash: the serve started with BACKUPCTL_TEST_MAIL_CRASH exits (aborts) by itself
+wait_serve_crash() {
+    local i=0
+    while kill -0 "$SERVE_PID" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || { echo "serve did not crash"; return 1; }
+        sleep 0.05
+    done
+    SERVE_PID=
+}
+
 # start_sim NAME BINARY ARGS... : starts a simulator, waits for "listening on", sets
 # ${NAME}_URL (http[s]://127.0.0.1:PORT) and ${NAME}_PORT. Output in $T/NAME.out/.err.
 start_sim() {

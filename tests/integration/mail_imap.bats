@@ -3,7 +3,8 @@
 # with TLS (a self-signed certificate made here) and a test user, `backupctl serve` polling
 # it: mails fetched by UID, stored, moved to the Processed folder after their commit; then a
 # crash between commit and move, a dovecot restart (reconnect) and a UIDVALIDITY change (the
-# folder renumbered) — nothing lost, nothing doubled. Needs dovecot-imapd, openssl, sqlite3.
+# folder renumbered) — nothing lost, nothing doubled; XOAUTH2 against dovecot's oauth2 passdb
+# and a local token-info endpoint (oauth_tokeninfo.py). Needs dovecot-imapd, openssl, sqlite3.
 
 bats_require_minimum_version 1.5.0
 
@@ -119,6 +120,8 @@ deliver() { # deliver FIXTURE... into the user's INBOX
 }
 
 inbox_count() { find "$D/home/reports/Maildir/new" "$D/home/reports/Maildir/cur" -type f | wc -l; }
+# mails of the user's Maildir that IMAP marked read (flag S in the info part of the name)
+seen_count() { find "$D/home/reports/Maildir" -type f -name '*:2,*S*' | grep -c . || true; }
 processed_count() { find "$D/home/reports/Maildir/.Processed" -path '*/new/*' -o -path '*/cur/*' -type f 2>/dev/null | grep -c . || true; }
 
 wait_inbox_empty() {
@@ -141,6 +144,7 @@ wait_inbox_empty() {
     [ "$(q "SELECT COUNT(*) FROM job_run WHERE source_type = 'email'")" = 2 ]
     [ "$(processed_count)" -eq 3 ]
     [ "$(q "SELECT value FROM source_state WHERE key = 'imap_last_uid'")" = 3 ]
+    [ "$(seen_count)" -eq 0 ] # fetched read-only: still unread for the mailbox's user
     run ! grep -q s3cret-imap-pw "$T/serve.err"
     # a later mail: the next poll, from the last UID on
     deliver v2_warning
@@ -152,16 +156,11 @@ wait_inbox_empty() {
 @test "mail imap: a crash between commit and move, a reconnect and a UIDVALIDITY change lose and double nothing" {
     deliver v3_retry1 v3_retry2 v3_final u1_unknown
     BACKUPCTL_TEST_MAIL_CRASH=after-commit start_serve
-    local i=0
-    while kill -0 "$SERVE_PID" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || { echo "serve did not crash"; return 1; }
-        sleep 0.05
-    done
-    SERVE_PID=
+    wait_serve_crash
     grep -q "aborting after the commit, before the move" "$T/serve.err"
     [ "$(q "SELECT COUNT(*) FROM mail_message")" = 1 ]
     [ "$(inbox_count)" -eq 4 ]
+    [ "$(seen_count)" -eq 0 ] # the one fetched before the crash is not marked read
     # the server restarts and renumbers the folder (its UID list and indexes are gone)
     stop_dovecot
     rm -f "$D/home/reports/Maildir"/dovecot*
@@ -175,4 +174,51 @@ wait_inbox_empty() {
     [ "$(q "SELECT status FROM job_run")" = success ]
     [ "$(processed_count)" -eq 4 ]
     grep -q "1 duplicate(s)" "$T/serve.err"
+}
+
+@test "mail imap: XOAUTH2 with a bearer token from the secret file; a wrong token is refused, said in the log, and nothing is stored" {
+    # dovecot's oauth2 passdb checks each token at a token-info endpoint (a local stand-in
+    # for the provider's); the source sends it with SASL XOAUTH2 (imap_auth = xoauth2)
+    printf 'ya29.test-token-%s\n' "$RANDOM$RANDOM" >"$T/imap.token"
+    chmod 600 "$T/imap.token"
+    start_sim TOKENINFO "$SRC_DIR/tests/integration/oauth_tokeninfo.py" --token-file "$T/imap.token" \
+        --user reports --log "$T/tokeninfo.log"
+    printf 'tokeninfo_url = %s/tokeninfo?access_token=\nusername_attribute = email\n' \
+        "$TOKENINFO_URL" >"$D/oauth2.conf.ext"
+    stop_dovecot
+    python3 - "$D/dovecot.conf" "$D/oauth2.conf.ext" <<'PY'
+import re, sys
+p, ext = sys.argv[1], sys.argv[2]
+s = open(p).read()
+s = s.replace("auth_mechanisms = plain", "auth_mechanisms = xoauth2")
+s = re.sub(r"passdb \{.*?\n\}", "passdb {\n  driver = oauth2\n  mechanisms = xoauth2\n  args = %s\n}" % ext, s, count=1, flags=re.S)
+open(p, "w").write(s)
+PY
+    start_dovecot
+    # a wrong token first: refused by the provider, the poll fails, nothing is stored
+    printf 'ya29.wrong\n' >"$T/imap.wrong"
+    chmod 600 "$T/imap.wrong"
+    sed -i "s|^password_file = .*|password_file = $T/imap.wrong\nimap_auth = xoauth2|" "$T/b.conf"
+    run "$BACKUPCTL" config check --config "$T/b.conf"
+    [ "$status" -eq 0 ]
+    deliver v1_success u1_unknown
+    start_serve
+    local i=0
+    until grep -q invalid "$T/tokeninfo.log" 2>/dev/null && grep -qi "mail-imap.*denied" "$T/serve.err"; do
+        i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/serve.err"; return 1; }
+        sleep 0.05
+    done
+    [ "$(q "SELECT COUNT(*) FROM mail_message")" = 0 ]
+    [ "$(inbox_count)" -eq 2 ]
+    run ! grep -qx valid "$T/tokeninfo.log" # refused only
+    kill "$SERVE_PID"
+    wait "$SERVE_PID" || true
+    # the right token: stored and moved, the token never in the log
+    sed -i "s|^password_file = .*|password_file = $T/imap.token|" "$T/b.conf"
+    start_serve
+    wait_inbox_empty
+    [ "$(q "SELECT COUNT(*) FROM mail_message")" = 2 ]
+    [ "$(processed_count)" -eq 2 ]
+    grep -qx valid "$T/tokeninfo.log"
+    run ! grep -qF "$(cat "$T/imap.token")" "$T/serve.err"
 }

@@ -134,13 +134,7 @@ wait_maildir_empty() {
 @test "mail: a crash between the commit and the move loses nothing and doubles nothing" {
     cp "$FIX"/*.eml "$T/maildir/new/"
     BACKUPCTL_TEST_MAIL_CRASH=after-commit start_serve
-    local i=0
-    while kill -0 "$SERVE_PID" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || { echo "serve did not crash"; return 1; }
-        sleep 0.05
-    done
-    SERVE_PID=
+    wait_serve_crash
     grep -q "aborting after the commit, before the move" "$T/serve.err"
     # the first mail is committed but still in new/
     [ "$(q "SELECT COUNT(*) FROM mail_message")" = 1 ]

@@ -97,6 +97,8 @@ wait_for() { # SQL EXPECTED [tries]
     [ "$(curl -s "$API/healthz")" = '{"status":"ok"}' ]
     curl -sf "$API/readyz" >/dev/null
     wait_for "SELECT COUNT(*) FROM job" 12
+    # the planner statistics were gathered at start (ANALYZE creates sqlite_stat1)
+    [ "$(q "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")" = sqlite_stat1 ]
     run "$BACKUPCTL" serve --config "$T/b.conf"
     [ "$status" -eq 1 ]
     [[ "$output" == *"another backupctl serve (pid $SERVE_PID)"* ]]
