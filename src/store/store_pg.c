@@ -92,26 +92,36 @@ static int pg_fail(struct pg *q, PGresult *res, struct bk_err *err, const char *
     return bk_err_set(err, BK_EIO, "%s: %s: %s", q->label, what, one);
 }
 
-/* ?N -> $N outside quoted literals and identifiers. Caller frees. */
+/* ?N -> $N, and a bare ? -> $K numbered as SQLite numbers it (one more than the largest
+ * number so far), outside quoted literals and identifiers. Caller frees. */
 static char *pg_sql(const char *in)
 {
-    size_t n = strlen(in);
-    char *out = xmalloc(n + 1), *o = out;
+    struct bk_buf b;
+    bk_buf_init(&b, 16 << 20);
     char quote = 0;
+    long max = 0;
     for (const char *p = in; *p; p++) {
         if (quote) {
             if (*p == quote)
                 quote = 0;
         } else if (*p == '\'' || *p == '"') {
             quote = *p;
-        } else if (*p == '?' && isdigit((unsigned char)p[1])) {
-            *o++ = '$';
+        } else if (*p == '?') {
+            char *end;
+            long k = strtol(p + 1, &end, 10);
+            if (end == p + 1 || !isdigit((unsigned char)p[1]))
+                k = max + 1;
+            else
+                p = end - 1;
+            if (k > max)
+                max = k;
+            bk_buf_printf(&b, "$%ld", k);
             continue;
         }
-        *o++ = *p;
+        bk_buf_append(&b, p, 1);
     }
-    *o = '\0';
-    return out;
+    char *out = bk_buf_steal(&b);
+    return out ? out : xstrdup("");
 }
 
 /* The server went away (restart, failover, an idle connection cut): connect again, once,

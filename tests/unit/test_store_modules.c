@@ -474,6 +474,24 @@ static void test_copy_round_trip(void **state)
     free(want);
 }
 
+static int text_cb(const struct store_row *r, void *ud)
+{
+    snprintf(ud, 64, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
+    return 0;
+}
+
+/* Placeholders as SQLite numbers them: ?N, and a bare ? one more than the largest so far
+ * (store/runs.c writes bare ones); a ? inside a literal is text. */
+static void test_placeholders(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    struct store_param p[] = {SP_TEXT("a"), SP_TEXT("b"), SP_TEXT("c"), SP_TEXT("d")};
+    char out[64] = "";
+    OK(store_query(g_s, "SELECT ? || ?2 || ? || ?1 || ? || '?'", p, 4, text_cb, out, &e));
+    assert_string_equal(out, "abcad?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mail_ingest_and_inbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists_and_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
