@@ -580,7 +580,8 @@ int cmd_check(int argc, char **argv)
         return 3;
     }
     struct bk_store *store = NULL;
-    if (!cfg->db_path || access(cfg->db_path, R_OK) != 0 || store_open_ro(cfg, &store, &err) < 0) {
+    /* SQLite: a missing file is UNKNOWN before any open; PostgreSQL: the open tells */
+    if ((cfg->db_path && access(cfg->db_path, R_OK) != 0) || store_open_ro(cfg, &store, &err) < 0) {
         printf("BACKUPCTL UNKNOWN - cannot read the store %s%s%s\n",
                cfg->db_path ? cfg->db_path : cfg->db_url, err.msg[0] ? ": " : "",
                esc_name(err.msg, shown, sizeof shown, "|"));

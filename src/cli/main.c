@@ -5,6 +5,7 @@
 #include "util/log.h"
 #ifndef BK_BACKUP_ONLY
 #include "cli/cmd_alert.h"
+#include "cli/cmd_db.h"
 #include "cli/cmd_mail.h"
 #include "cli/cmd_monitor.h"
 #include "cli/cmd_push.h"
@@ -39,6 +40,7 @@ static const struct command commands[] = {
     {"ping", cmd_ping, "report a run of a push job, or wrap a command and report it"},
     {"alert", cmd_alert, "alerts: test NAME sends a test message through every channel"},
     {"mail", cmd_mail, "report e-mails: ingest one from stdin into a mail source"},
+    {"db", cmd_db, "database: copy an installation between SQLite and PostgreSQL"},
 #endif
     {"help", cmd_help, "show help for a command"},
     {"version", cmd_version, "print the version"},

@@ -99,6 +99,8 @@ void config_free(struct bk_config *c)
     free(c->path);
     free(c->db_url);
     free(c->db_path);
+    free(c->db_password.file);
+    free(c->db_password.env);
     free(c->listen);
     free(c->tls_cert);
     free(c->tls_key);
@@ -608,8 +610,26 @@ static int handler(void *ud, const char *section, const char *key, const char *v
     }
     switch (d->sec) {
     case SEC_DATABASE:
+        if (strcmp(key, "password_file") == 0 || strcmp(key, "password_env") == 0) {
+            char **slot = key[9] == 'f' ? &c->db_password.file : &c->db_password.env;
+            free(*slot);
+            *slot = key[9] == 'f' && value[0] != '/' && d->basedir
+                        ? xasprintf("%s/%s", d->basedir, value)
+                        : xstrdup(value);
+            return 1;
+        }
+        if (strcmp(key, "statement_timeout") == 0) {
+            double sec;
+            if (str_parse_duration(value, &sec) < 0 || sec < 1 || sec > 86400)
+                return fail(d, "statement_timeout \"%s\" must be a duration from 1s to 1d", value);
+            c->db_statement_timeout_ms = (int64_t)(sec * 1000);
+            return 1;
+        }
         if (strcmp(key, "url") != 0)
-            return fail(d, "unknown key \"%s\" in [database]", key);
+            return fail(d,
+                        "unknown key \"%s\" in [database] (url, password_file, password_env, "
+                        "statement_timeout)",
+                        key);
         free(c->db_url);
         c->db_url = xstrdup(value);
         if (str_starts_with(value, "sqlite://")) {
@@ -623,6 +643,17 @@ static int handler(void *ud, const char *section, const char *key, const char *v
                    str_starts_with(value, "postgres://")) {
             free(c->db_path);
             c->db_path = NULL;
+            /* The URL is logged and shown; a password belongs in password_file/_env. Say
+             * where, never what. */
+            const char *auth = value + strcspn(value, ":") + 3;
+            size_t hostpart = strcspn(auth, "/?");
+            const char *at = memchr(auth, '@', hostpart);
+            if ((at && memchr(auth, ':', (size_t)(at - auth))) || strstr(value, "password=")) {
+                free(c->db_url);
+                c->db_url = NULL;
+                return fail(d, "database url holds a password; put it in password_file or "
+                               "password_env under [database]");
+            }
         } else {
             return fail(d, "database url must start with sqlite:// or postgresql://");
         }
@@ -762,6 +793,8 @@ static int validate(struct draft *d, const char *name, struct bk_err *err)
         return bk_err_set(err, BK_ECONFIG, "%s: [server] tls_cert and tls_key go together", name);
     if (!c->session_ttl_ms)
         c->session_ttl_ms = 12 * 3600 * 1000LL;
+    if (!c->db_statement_timeout_ms)
+        c->db_statement_timeout_ms = 30000;
     for (size_t i = 0; i < c->nschedules; i++)
         if (!c->schedules[i].spec)
             return bk_err_set(err, BK_ECONFIG, "%s:%d: schedule \"%s\": every or cron is required",

@@ -143,9 +143,13 @@ struct bk_expected_cfg {
 };
 
 struct bk_config {
-    char *path;     /* the file read */
-    char *db_url;   /* as written */
-    char *db_path;  /* sqlite: resolved absolute/relative-to-config path; NULL for postgresql */
+    char *path;    /* the file read */
+    char *db_url;  /* as written */
+    char *db_path; /* sqlite: resolved absolute/relative-to-config path; NULL for postgresql */
+    /* postgresql: the password (never in the URL, which may be logged), and the statement
+     * timeout (database.statement_timeout, default 30s) */
+    struct bk_secret_ref db_password; /* database.password_file / password_env */
+    int64_t db_statement_timeout_ms;
     char *listen;   /* server.listen, default 127.0.0.1:8080 */
     char *tls_cert; /* server.tls_cert / tls_key: PEM files, both or neither */
     char *tls_key;

@@ -139,6 +139,17 @@ int secrets_check_config(const struct bk_config *cfg, struct bk_err *err)
                 return rc;
         }
     }
+    if (cfg->db_password.file || cfg->db_password.env) { /* [database] password */
+        char what[PATH_MAX_WHAT], *v = NULL;
+        snprintf(what, sizeof what, "%s: [database] password", cfg->path);
+        int rc = secret_resolve(&cfg->db_password, what, &v, err);
+        if (v) {
+            memset(v, 0, strlen(v));
+            free(v);
+        }
+        if (rc < 0)
+            return rc;
+    }
     if (cfg->tls_key) { /* the web server's private key is a secret file too */
         char what[PATH_MAX_WHAT], *v = NULL;
         snprintf(what, sizeof what, "%s: [server] tls_key", cfg->path);

@@ -60,7 +60,7 @@ int store_alert_jobs_each(struct bk_store *s, int (*cb)(const struct store_alert
         " " STORE_FRESH_COLUMNS " FROM job j JOIN source s ON s.id = j.source_id"
         " LEFT JOIN customer c ON c.id = j.customer_id"
         " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
-        "  ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
+        "  ORDER BY y.start_at DESC NULLS LAST, y.id DESC LIMIT 1)"
         " WHERE j.retired_at IS NULL ORDER BY j.id",
         NULL, 0, job_row, &c, err);
 }
@@ -404,7 +404,7 @@ int store_summary_runs(struct bk_store *s, const char *customer, int64_t from_ms
         " LEFT JOIN customer c ON c.id = j.customer_id"
         " WHERE r.start_at >= ?2 AND r.start_at < ?3 AND r.override = 0"
         " AND r.status IN ('failed', 'missed', 'warning') AND j.retired_at IS NULL"
-        " AND (?1 IS NULL OR COALESCE(c.name, '') = ?1)"
+        " AND (CAST(?1 AS TEXT) IS NULL OR COALESCE(c.name, '') = ?1)"
         " ORDER BY CASE r.status WHEN 'failed' THEN 0 WHEN 'missed' THEN 1 ELSE 2 END,"
         " c.name, j.name, r.start_at LIMIT 500",
         p, 3, sr_row, &c, err);

@@ -118,7 +118,7 @@ static int put_run(struct bk_store *s, const struct store_mail_in *in, int64_t j
                         " AND r.reviewed_at IS NULL AND r.start_at >= ?2 AND r.start_at <= ?3"
                         " AND (r.status <> 'success' OR ?4 < COALESCE((SELECT MAX(m2.sent_at)"
                         " FROM mail_message m2 WHERE m2.run_id = r.id), 0))"
-                        " ORDER BY r.start_at DESC, r.id DESC LIMIT 1",
+                        " ORDER BY r.start_at DESC NULLS LAST, r.id DESC LIMIT 1",
                         cand_sql);
         rc = store_query(s, sql, gp, 4, cand_cb, &c, err);
         free(sql);
@@ -471,8 +471,9 @@ static int list_cb(const struct store_row *r, void *ud)
 
 #define MAIL_WHERE                                                                                 \
     " FROM mail_message m JOIN source s ON s.id = m.source_id"                                     \
-    " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR s.name = ?2)"                          \
-    " AND (?5 IS NULL OR m.run_id = ?5)"
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR m.state = ?1)"                                            \
+    " AND (CAST(?2 AS TEXT) IS NULL OR s.name = ?2)"                                               \
+    " AND (CAST(?5 AS BIGINT) IS NULL OR m.run_id = ?5)"
 
 int store_mail_list(struct bk_store *s, const char *state, const char *source, int64_t run_id,
                     int64_t limit, int64_t offset,

@@ -252,10 +252,11 @@ static int apply_ping(struct bk_store *s, const struct store_ping *p, struct sto
     /* the run a start opened and no end closed yet (the latest one) */
     struct store_param jp[] = {SP_INT(out->job_id)};
     if (rc >= 0 && !same.id)
-        rc = store_query(s,
-                         RUN_COLS " WHERE job_id = ?1 AND source_type = 'push'"
-                                  " AND status = 'running' ORDER BY start_at DESC, id DESC LIMIT 1",
-                         jp, 1, run_cb, &open, err);
+        rc = store_query(
+            s,
+            RUN_COLS " WHERE job_id = ?1 AND source_type = 'push'"
+                     " AND status = 'running' ORDER BY start_at DESC NULLS LAST, id DESC LIMIT 1",
+            jp, 1, run_cb, &open, err);
     if (rc < 0)
         goto out;
     rc = 0;

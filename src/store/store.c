@@ -24,7 +24,12 @@ struct store_row {
     const struct store_row *raw;
 };
 
-static const struct store_ops *const backends[] = {&store_sqlite_ops};
+static const struct store_ops *const backends[] = {
+    &store_sqlite_ops,
+#ifdef BK_HAVE_PG
+    &store_pg_ops,
+#endif
+};
 
 static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out, struct bk_err *err)
 {
@@ -44,7 +49,7 @@ static int open_any(const struct bk_config *cfg, bool ro, struct bk_store **out,
     }
     return bk_err_set(err, BK_ECONFIG,
                       "database url \"%.40s…\": this build stores in SQLite only (sqlite://PATH); "
-                      "the PostgreSQL backend is not built yet",
+                      "it was built without libpq",
                       cfg->db_url);
 }
 
@@ -64,6 +69,11 @@ void store_close(struct bk_store *s)
         return;
     s->ops->close(s->impl);
     free(s);
+}
+
+enum store_engine store_engine(const struct bk_store *s)
+{
+    return s->ops == &store_sqlite_ops ? STORE_ENGINE_SQLITE : STORE_ENGINE_POSTGRESQL;
 }
 
 int store_schema_version(struct bk_store *s, int *version, struct bk_err *err)

@@ -25,6 +25,10 @@ int store_open(const struct bk_config *cfg, struct bk_store **out, struct bk_err
 /* Open an existing database for reading only (status, check): never creates or migrates. */
 int store_open_ro(const struct bk_config *cfg, struct bk_store **out, struct bk_err *err);
 void store_close(struct bk_store *s);
+/* The engine behind a handle, for the few statements that cannot be the same on both (one
+ * rule, in one place, in the module that needs it). */
+enum store_engine { STORE_ENGINE_SQLITE = 0, STORE_ENGINE_POSTGRESQL };
+enum store_engine store_engine(const struct bk_store *s);
 /* Schema version after migrations. */
 int store_schema_version(struct bk_store *s, int *version, struct bk_err *err);
 

@@ -44,5 +44,8 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+#ifdef BK_HAVE_PG
+extern const struct store_ops store_pg_ops;
+#endif
 
 #endif

@@ -89,10 +89,11 @@ static int record_run(struct bk_store *s, int64_t source_id, const struct store_
                          " end_at = COALESCE(?4, job_run.end_at), status = ?5, raw_status = ?6,"
                          " message = COALESCE(?7, job_run.message), updated_at = ?8"
                          " WHERE job_run.reviewed_at IS NULL AND (job_run.source_type <> 'trigger'"
-                         " OR job_run.status IS NOT ?5 OR job_run.raw_status IS NOT ?6"
-                         " OR (?3 IS NOT NULL AND job_run.start_at IS NOT ?3)"
-                         " OR (?4 IS NOT NULL AND job_run.end_at IS NOT ?4)"
-                         " OR (?7 IS NOT NULL AND job_run.message IS NOT ?7))",
+                         " OR job_run.status IS DISTINCT FROM ?5"
+                         " OR job_run.raw_status IS DISTINCT FROM ?6"
+                         " OR (?3 IS NOT NULL AND job_run.start_at IS DISTINCT FROM ?3)"
+                         " OR (?4 IS NOT NULL AND job_run.end_at IS DISTINCT FROM ?4)"
+                         " OR (?7 IS NOT NULL AND job_run.message IS DISTINCT FROM ?7))",
                          p, sizeof p / sizeof p[0], &changes, NULL, err)) < 0)
         return rc;
     if (changes == 0)

@@ -15,6 +15,8 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
+#include "testdb.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +35,12 @@ static int setup(void **state)
     snprintf(g_dir, sizeof g_dir, "/tmp/bk-auth-XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
-    char *text = xasprintf("[database]\nurl = sqlite://%s/t.db\n", g_dir);
+    char *sec = testdb_section(g_dir);
+    char *text = xasprintf("%s", sec);
     struct bk_err e = {0};
     int rc = config_parse_string(text, "t.conf", g_dir, &g_cfg, &e);
     free(text);
+    free(sec);
     if (rc < 0 || auth_init() < 0)
         return -1;
     return store_open(g_cfg, &g_s, &e);
@@ -46,12 +50,7 @@ static int teardown(void **state)
 {
     store_close(g_s);
     g_s = NULL;
-    char p[128];
-    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s/t.db%s", g_dir, sfx[i]);
-        unlink(p);
-    }
+    testdb_drop(g_dir);
     rmdir(g_dir);
     config_free(g_cfg);
     g_cfg = NULL;

@@ -167,6 +167,48 @@ static void test_url_credentials(void **state)
     config_free(c);
 }
 
+/* [database] for PostgreSQL (issue 11): the password comes from password_file/password_env,
+ * never the URL (which is logged); libpq parameters pass through. */
+static void test_database_pg(void **state)
+{
+    (void)state;
+    struct bk_config *c = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string("[database]\n"
+                                         "url = postgresql://bk@db.example/bk?sslmode=verify-full\n"
+                                         "password_file = db.secret\nstatement_timeout = 5s\n",
+                                         "f.conf", "/etc/bk", &c, &e),
+                     0);
+    assert_string_equal(c->db_url, "postgresql://bk@db.example/bk?sslmode=verify-full");
+    assert_null(c->db_path);
+    assert_string_equal(c->db_password.file, "/etc/bk/db.secret"); /* relative to the file */
+    assert_int_equal(c->db_statement_timeout_ms, 5000);
+    config_free(c);
+    assert_int_equal(config_parse_string("[database]\nurl = postgres:///bk?host=/run/pg\n"
+                                         "password_env = BK_DB_PW\n",
+                                         "f.conf", ".", &c, &e),
+                     0);
+    assert_string_equal(c->db_password.env, "BK_DB_PW");
+    assert_int_equal(c->db_statement_timeout_ms, 30000); /* the default */
+    config_free(c);
+    const char *bad[] = {"[database]\nurl = postgresql://bk:hunter2@db/bk\n",
+                         "[database]\nurl = postgresql://db/bk?password=hunter2\n"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(config_parse_string(bad[i], "f.conf", ".", &c, &e) < 0);
+        assert_non_null(strstr(e.msg, "f.conf:2: database url holds a password"));
+        assert_null(strstr(e.msg, "hunter2"));
+    }
+    assert_true(config_parse_string("[database]\nurl = postgresql:///bk\n"
+                                    "statement_timeout = 0s\n",
+                                    "f.conf", ".", &c, &e) < 0);
+    assert_non_null(strstr(e.msg, "statement_timeout"));
+    /* an '@' after the host is not user-info */
+    assert_int_equal(config_parse_string("[database]\nurl = postgresql://db/bk?user=a@b\n",
+                                         "f.conf", ".", &c, &e),
+                     0);
+    config_free(c);
+}
+
 static void test_defaults(void **state)
 {
     struct bk_config *c;
@@ -344,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_malformed_header),
         cmocka_unit_test(test_page_size_before_type),
         cmocka_unit_test(test_url_credentials),
+        cmocka_unit_test(test_database_pg),
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_schedule_errors),
         cmocka_unit_test(test_alerts),

@@ -15,6 +15,8 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#include "testdb.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +40,12 @@ static void open_with(const char *extra)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/bk-exp-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
-    char *text = xasprintf("[database]\nurl = sqlite://%s/t.db\n[server]\ntimezone = UTC\n%s",
-                           g_dir, extra ? extra : "");
+    char *sec = testdb_section(g_dir);
+    char *text = xasprintf("%s[server]\ntimezone = UTC\n%s", sec, extra ? extra : "");
     struct bk_err e = {0};
     int rc = config_parse_string(text, "t.conf", g_dir, &g_cfg, &e);
     free(text);
+    free(sec);
     if (rc < 0)
         fail_msg("config: %s", e.msg);
     assert_int_equal(store_open(g_cfg, &g_s, &e), 0);
@@ -65,12 +68,7 @@ static int teardown(void **state)
     (void)state;
     store_close(g_s);
     g_s = NULL;
-    char p[128];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/t.db%s", g_dir, sfx[i]);
-        unlink(p);
-    }
+    testdb_drop(g_dir);
     rmdir(g_dir);
     config_free(g_cfg);
     g_cfg = NULL;
@@ -590,7 +588,7 @@ static void test_schedule_change_drops_missed(void **state)
     /* no day shows two unreviewed Missed */
     assert_int_equal(q_int("SELECT COUNT(*) FROM (SELECT day FROM job_slot WHERE job_id = ?1"
                            " AND state = 'missed' AND run_id IN (SELECT id FROM job_run"
-                           " WHERE reviewed_at IS NULL) GROUP BY day HAVING COUNT(*) > 1)",
+                           " WHERE reviewed_at IS NULL) GROUP BY day HAVING COUNT(*) > 1) d",
                            j),
                      0);
     assert_non_null(strstr(q_text("SELECT after_json FROM audit WHERE action ="

@@ -15,7 +15,9 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
-#include <sqlite3.h>
+#include "testdb.h"
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@ static int setup(void **state)
     snprintf(g_dir, sizeof g_dir, "/tmp/bk-store-XXXXXX");
     if (!mkdtemp(g_dir))
         return -1;
-    char *text = xasprintf("[database]\nurl = sqlite://%s/t.db\n", g_dir);
+    char *text = testdb_section(g_dir);
     struct bk_err e = {0};
     int rc = config_parse_string(text, "t.conf", g_dir, &g_cfg, &e);
     free(text);
@@ -45,12 +47,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char p[128];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/t.db%s", g_dir, sfx[i]);
-        unlink(p);
-    }
+    testdb_drop(g_dir);
     rmdir(g_dir);
     config_free(g_cfg);
     return 0;
@@ -82,16 +79,7 @@ static void add(struct bk_batch *b, const char *id, const char *cust_id, const c
 
 static int64_t q1(const char *sql)
 {
-    sqlite3 *db;
-    char path[128];
-    snprintf(path, sizeof path, "%s/t.db", g_dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return testdb_q1(g_cfg, sql);
 }
 
 static void poll(struct bk_store *s, int64_t sid, const struct bk_batch *b,
@@ -99,11 +87,15 @@ static void poll(struct bk_store *s, int64_t sid, const struct bk_batch *b,
 {
     struct bk_err e = {0};
     int64_t pid;
-    assert_int_equal(store_poll_begin(s, sid, "test", &pid, &e), 0);
-    if (b)
-        assert_int_equal(store_poll_stage(s, pid, b, &e), 0);
+    int rc = store_poll_begin(s, sid, "test", &pid, &e);
+    if (rc == 0 && b)
+        rc = store_poll_stage(s, pid, b, &e);
     struct store_poll_outcome o = {.result = res, .pages = 1, .devices = b ? (int64_t)b->njobs : 0};
-    assert_int_equal(store_poll_finish(s, pid, sid, &o, st, &e), 0);
+    if (rc == 0)
+        rc = store_poll_finish(s, pid, sid, &o, st, &e);
+    if (rc != 0)
+        fprintf(stderr, "poll: %s\n", e.msg);
+    assert_int_equal(rc, 0);
 }
 
 static void test_exactly_once(void **state)
@@ -225,18 +217,7 @@ static void add_at(struct bk_batch *b, const char *id, const char *run_id, int64
 
 static char *qtext(const char *sql)
 {
-    sqlite3 *db;
-    char path[128];
-    snprintf(path, sizeof path, "%s/t.db", g_dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    char *v = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        v = xstrdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return testdb_qtext(g_cfg, sql);
 }
 
 static void assert_text(const char *sql, const char *want)
@@ -499,9 +480,135 @@ static void test_errors_name_the_file(void **state)
     struct bk_err e = {0};
     assert_int_equal(store_open(g_cfg, &s, &e), 0);
     assert_true(store_exec(s, "UPDATE no_such_table SET x = 1", NULL, 0, NULL, NULL, &e) < 0);
-    assert_non_null(strstr(e.msg, g_cfg->db_path));
+    /* SQLite: the file; PostgreSQL: the database (its name is the test directory's) */
+    assert_non_null(strstr(e.msg, g_cfg->db_path ? g_cfg->db_path : strrchr(g_dir, '/') + 1));
     assert_non_null(strstr(e.msg, "no_such_table"));
     store_close(s);
+}
+
+struct opener {
+    int rc;
+    char msg[512];
+};
+
+static void *open_one(void *ud)
+{
+    struct opener *o = ud;
+    struct bk_store *s = NULL;
+    struct bk_err e = {0};
+    o->rc = store_open(g_cfg, &s, &e);
+    snprintf(o->msg, sizeof o->msg, "%s", e.msg);
+    store_close(s);
+    return NULL;
+}
+
+/* Instances starting together on a fresh database: every one opens it, the migrations run
+ * once (PostgreSQL: under an advisory lock). SQLite is one writer process per file and its
+ * migrate() reads the version before taking the write lock, so two first opens at once can
+ * both run migration 1 ("table source already exists"): there the file is created first,
+ * and the handles that open together find it migrated. */
+static void test_concurrent_first_open(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    pthread_t t[N];
+    struct opener o[N];
+    if (!testdb_is_pg()) {
+        open_one(&o[0]);
+        assert_int_equal(o[0].rc, 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (o[i].rc != 0)
+            fail_msg("open %d: %s", i, o[i].msg);
+    }
+    /* each version once */
+    assert_int_equal(q1("SELECT COUNT(*) FROM schema_migrations"),
+                     q1("SELECT MAX(version) FROM schema_migrations"));
+}
+
+static int int_row(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+/* A server that drops the connection (a restart, an idle cut; here pg_terminate_backend)
+ * costs no statement outside a transaction: the handle reconnects and runs it. In a
+ * transaction the statement fails and nothing of the transaction is applied. SQLite has no
+ * connection to lose: there the same calls simply succeed. */
+static void test_reconnect(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    int64_t sid, pid = 0, n = -1;
+    assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
+    char kill[128];
+    if (testdb_is_pg()) {
+        assert_int_equal(store_query(s, "SELECT pg_backend_pid()", NULL, 0, int_row, &pid, &e), 0);
+        snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+        assert_int_equal(testdb_q1(g_cfg, kill), 1);
+    }
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM source", NULL, 0, int_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    /* in a transaction: the insert before the cut is gone, the statement after fails */
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_exec(s, "INSERT INTO audit (at, who, action) VALUES (1, 'test', 'x')",
+                                NULL, 0, NULL, NULL, &e),
+                     0);
+    if (testdb_is_pg()) {
+        assert_int_equal(store_query(s, "SELECT pg_backend_pid()", NULL, 0, int_row, &pid, &e), 0);
+        snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+        assert_int_equal(testdb_q1(g_cfg, kill), 1);
+        assert_true(store_exec(s, "INSERT INTO audit (at, who, action) VALUES (2, 'test', 'y')",
+                               NULL, 0, NULL, NULL, &e) < 0);
+        store_rollback(s);
+        assert_int_equal(q1("SELECT COUNT(*) FROM audit"), 0);
+    } else {
+        store_rollback(s);
+        assert_int_equal(q1("SELECT COUNT(*) FROM audit"), 0);
+    }
+    /* and the handle works again after the rollback */
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM source", NULL, 0, int_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    store_close(s);
+}
+
+static int text_row(const struct store_row *r, void *ud)
+{
+    snprintf(ud, 32, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
+    return 0;
+}
+
+/* [database] statement_timeout reaches every session (PostgreSQL; SQLite has no statement
+ * timeout, its busy timeout is its own). */
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    char *sec = testdb_section(g_dir);
+    char *text = xasprintf("%sstatement_timeout = 7s\n", sec);
+    free(sec);
+    struct bk_config *cfg = NULL;
+    struct bk_err e = {0};
+    assert_int_equal(config_parse_string(text, "t.conf", g_dir, &cfg, &e), 0);
+    free(text);
+    assert_int_equal(cfg->db_statement_timeout_ms, 7000);
+    struct bk_store *s;
+    assert_int_equal(store_open(cfg, &s, &e), 0);
+    if (testdb_is_pg()) {
+        char v[32] = "";
+        assert_int_equal(store_query(s, "SHOW statement_timeout", NULL, 0, text_row, v, &e), 0);
+        assert_string_equal(v, "7s");
+        assert_int_equal(store_engine(s), STORE_ENGINE_POSTGRESQL);
+    } else {
+        assert_int_equal(store_engine(s), STORE_ENGINE_SQLITE);
+    }
+    store_close(s);
+    config_free(cfg);
 }
 
 int main(void)
@@ -514,6 +621,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poll_counter_rises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_override_flags_follow_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
