@@ -161,7 +161,8 @@ static size_t chars(const char *s)
     return n;
 }
 
-char *store_runs_text_cond(const char *text, struct store_param *p, size_t *np, char *owned[2])
+char *store_runs_text_cond(const struct bk_store *s, const char *text, struct store_param *p,
+                           size_t *np, char *owned[2])
 {
     owned[0] = store_like_pattern("contains", text);
     owned[1] = NULL;
@@ -172,7 +173,7 @@ char *store_runs_text_cond(const char *text, struct store_param *p, size_t *np, 
     const char *jobs = "r.job_id IN (SELECT tj.id FROM job tj LEFT JOIN customer tc"
                        " ON tc.id = tj.customer_id WHERE LOWER(tj.name) LIKE ? ESCAPE '\\'"
                        " OR LOWER(COALESCE(tc.name, '')) LIKE ? ESCAPE '\\')";
-    if (chars(text) >= 3) {
+    if (chars(text) >= 3 && store_engine(s) == STORE_ENGINE_SQLITE) {
         owned[1] = fts_phrase(text);
         p[2] = SP_TEXT(owned[1]);
         return xasprintf("%s OR r.id IN (SELECT rowid FROM job_run_fts WHERE job_run_fts MATCH ?)",

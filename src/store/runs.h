@@ -49,9 +49,11 @@ struct bk_err;
  * case-insensitively. SQL over the aliases of STORE_RUN_FROM with '?' placeholders (in order),
  * its parameters in p (room for STORE_RUNS_TEXT_PARAMS; *np of them) borrowing the strings put
  * in owned[0..1] (caller frees them and the SQL after the query). The message part reads the
- * trigram index (migration 13) when text has 3 characters or more, else it scans. */
+ * trigram index (migration 13, SQLite) when text has 3 characters or more, else (and on
+ * PostgreSQL, which has no such index yet) it scans. */
 #define STORE_RUNS_TEXT_PARAMS 3
-char *store_runs_text_cond(const char *text, struct store_param *p, size_t *np, char *owned[2]);
+char *store_runs_text_cond(const struct bk_store *s, const char *text, struct store_param *p,
+                           size_t *np, char *owned[2]);
 
 /* The (customer, rank) segments of the runs matching where (SQL over r alone, the conditions
  * above, with params p[0..np)) in the STORE_RUN_ORDER_CUSTOMER order, with their sizes: what

@@ -1185,7 +1185,7 @@ void api_runs(struct web_req *rq)
         struct store_param tp[STORE_RUNS_TEXT_PARAMS];
         size_t ntp;
         char *owned[2];
-        char *cond = store_runs_text_cond(text, tp, &ntp, owned);
+        char *cond = store_runs_text_cond(rq->st, text, tp, &ntp, owned);
         qb_and(&q, cond, tp);
         free(cond);
         qb_own(&q, owned[0]);
@@ -2027,8 +2027,8 @@ static const char *const DAILY_STATUSES[] = {"success", "expected", "running", "
 #define DAILY_EFF(r) "(CASE WHEN " r ".override = 1 THEN 'success' ELSE " r ".status END)"
 /* the digit of the slot's UTC day in the job's colour bar (cove_digit_status below) */
 #define DAILY_BAR_STATUS                                                                           \
-    "(CASE substr(bj.colour_bar, length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"          \
-    " - sl.slot_start / 86400000), 1) WHEN '5' THEN 'success' WHEN '8' THEN 'warning'"             \
+    "(CASE substr(bj.colour_bar, CAST(length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"     \
+    " - sl.slot_start / 86400000) AS INTEGER), 1) WHEN '5' THEN 'success' WHEN '8' THEN 'warning'" \
     " WHEN '2' THEN 'failed' WHEN '3' THEN 'failed' WHEN '6' THEN 'failed' WHEN '7' THEN 'failed'" \
     " WHEN '1' THEN 'running' WHEN '9' THEN 'running' ELSE 'unknown' END)"
 #define DAILY_SLOT_STATUS                                                                          \
@@ -2118,7 +2118,7 @@ static int daily_details(struct web_req *rq, json_t *items, const char *date, in
             query_rows(rq,
                        "SELECT " RUN_SELECT " FROM " RUN_FROM " WHERE r.job_id = ?1 AND (r.id IN"
                        " (SELECT run_id FROM job_slot WHERE job_id = ?1 AND day = ?2) OR"
-                       " (((r.start_at >= ?3 AND r.start_at < ?4) OR (?5 AND r.start_at >="
+                       " (((r.start_at >= ?3 AND r.start_at < ?4) OR (?5 = 1 AND r.start_at >="
                        " (SELECT MIN(open_at) FROM job_slot WHERE job_id = ?1 AND day = ?2)"
                        " AND r.start_at < (SELECT MAX(due_at) FROM job_slot WHERE job_id = ?1"
                        " AND day = ?2))) AND NOT EXISTS"

@@ -208,7 +208,7 @@ static size_t check_text(const char *text)
     struct store_param p[STORE_RUNS_TEXT_PARAMS];
     size_t np;
     char *owned[2];
-    char *cond = store_runs_text_cond(text, p, &np, owned);
+    char *cond = store_runs_text_cond(g_s, text, p, &np, owned);
     /* store's conditions use '?' in order: number them as qb would */
     struct bk_buf w;
     bk_buf_init(&w, 1u << 16);
