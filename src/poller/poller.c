@@ -21,6 +21,7 @@
 #include "util/xalloc.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,11 +358,18 @@ out:
     sum->t_apply = (double)apply_us / 1e6;
     sum->t_store = (double)(fpload_us + stage_us + apply_us + overrides_us) / 1e6;
     sum->seconds = (double)(bk_mono_ms() - t0) / 1000.0;
-    /* download and parse overlap the store (the producer thread): their sum is not the wall */
-    log_debug("source %s poll split: download=%.3fs parse=%.3fs compare=%.3fs stage=%.3fs "
-              "apply=%.3fs fingerprints_load=%.3fs overrides=%.3fs wall=%.3fs",
-              src->name, sum->t_download, sum->t_parse, sum->t_compare, sum->t_stage, sum->t_apply,
-              (double)fpload_us / 1e6, (double)overrides_us / 1e6, sum->seconds);
+    /* download and parse overlap the store (the producer thread): their sum is not the wall;
+     * the peak RSS so far is the poll's (bench/poll_cove: the expected-runs evaluation that
+     * `poll` runs next has its own) */
+    if (log_get_level() >= LOG_DEBUG) {
+        struct rusage ru;
+        long maxrss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+        log_debug("source %s poll split: download=%.3fs parse=%.3fs compare=%.3fs stage=%.3fs "
+                  "apply=%.3fs fingerprints_load=%.3fs overrides=%.3fs wall=%.3fs maxrss_kb=%ld",
+                  src->name, sum->t_download, sum->t_parse, sum->t_compare, sum->t_stage,
+                  sum->t_apply, (double)fpload_us / 1e6, (double)overrides_us / 1e6, sum->seconds,
+                  maxrss);
+    }
     if (password)
         memset(password, 0, strlen(password));
     if (token)
