@@ -64,13 +64,14 @@ int main(int argc, char **argv)
     }
     free(text);
     struct bk_store *s = NULL;
-    /* the poll creates and migrates the database: wait until it has begun (a poll_run row),
-     * never racing its migrations */
+    /* the poll creates and migrates the database: wait until it has begun (its poll_run row
+     * 'running'), never racing its migrations */
     while (alive(pid)) {
         struct bk_store *ro;
         int64_t begun = 0;
         if (store_open_ro(cfg, &ro, &err) == 0) {
-            store_query(ro, "SELECT COUNT(*) FROM poll_run", NULL, 0, count_row, &begun, &err);
+            store_query(ro, "SELECT COUNT(*) FROM poll_run WHERE result = 'running'", NULL, 0,
+                        count_row, &begun, &err);
             store_close(ro);
         }
         bk_err_clear(&err);
