@@ -484,6 +484,13 @@ static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, in
         rc = exec(q, "COMMIT", err);
     if (rc < 0)
         exec(q, "ROLLBACK", NULL);
+    /* No automatic checkpoint while this connection polls: it would run inside the commit of
+     * a staged page or of the apply, holding the write lock while it copies the WAL into the
+     * database (100,000 devices: the apply's commit 0.17 s, 0.03 s without; the 10 % re-poll
+     * 0.12 s -> 0.02 s). sq_poll_finish checkpoints (PASSIVE) after its commit and restores
+     * SQLite's default. */
+    if (rc == 0)
+        exec(q, "PRAGMA wal_autocheckpoint=0", NULL);
     return rc;
 }
 
@@ -835,14 +842,14 @@ static int apply_one(struct sq *q, const char *sql, int64_t source_id, int64_t n
 struct laps {
     int64_t t;
     int n;
-    const char *name[12];
-    int64_t us[12];
+    const char *name[16];
+    int64_t us[16];
 };
 
 static void lap(struct laps *l, const char *name)
 {
     int64_t now = mono_us();
-    if (l->n < 12) {
+    if (l->n < 16) {
         l->name[l->n] = name;
         l->us[l->n++] = now - l->t;
     }
@@ -979,8 +986,12 @@ static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
 out:
     if (rc < 0)
         exec(q, "ROLLBACK", NULL);
-    else
+    /* the checkpoint the poll held back (sq_poll_begin), now that the write lock is free */
+    exec(q, "PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint=1000", NULL);
+    if (rc == 0) {
+        lap(&l, "checkpoint");
         log_laps(q, &l, t0);
+    }
     q->stage_us = q->stage_pages = q->stage_job_us = q->stage_run_us = q->stage_commit_us = 0;
     return rc;
 }
