@@ -29,7 +29,7 @@
 
 #define CURSOR_KEY "cursor"
 
-#define QUEUE_PAGES 2
+#define QUEUE_PAGES 1 /* queued; with the one being staged, two pages in flight */
 
 static int64_t mono_us(void)
 {
