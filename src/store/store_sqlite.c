@@ -885,8 +885,11 @@ static int sq_poll_finish(void *impl, int64_t poll_id, int64_t source_id,
     int64_t now = bk_now_ms(), t0 = mono_us();
     struct laps l = {.t = t0};
     int rc = ensure_temp(q, err);
-    if (rc < 0 || (rc = exec(q, "BEGIN IMMEDIATE", err)) < 0)
+    if (rc < 0 || (rc = exec(q, "BEGIN IMMEDIATE", err)) < 0) {
+        /* the poll ends here all the same: SQLite's checkpoints again */
+        exec(q, "PRAGMA wal_autocheckpoint=1000", NULL);
         return rc;
+    }
     lap(&l, "begin");
     if (o->result != STORE_POLL_FAILED) {
         int64_t total_runs = 0;
