@@ -154,6 +154,31 @@ jobrun() {
     [[ "$output" == *"unchanged=20"* ]]
 }
 
+@test "a store failure in the middle of the pages stops the poll: failed, nothing applied, nothing left staged" {
+    cove --devices 50
+    conf 10
+    poll >/dev/null
+    before=$(dump "$T/b.db")
+    # every device staged again (no fingerprint), and staging the 31st fails (the 4th page of
+    # 5, while the poller's producer thread is fetching the next one)
+    q "DELETE FROM job_fingerprint; CREATE TRIGGER boom BEFORE INSERT ON stage_job
+        WHEN NEW.external_id = '200031' BEGIN SELECT RAISE(ABORT, 'staging refused'); END;"
+    ctl advance '{"all": true}' >/dev/null
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed"*"staging refused"* ]]
+    [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = failed ]
+    [ "$(dump "$T/b.db")" = "$before" ]
+    [ "$(q 'SELECT COUNT(*) FROM stage_job')" -eq 0 ]
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 0 ]
+    # the next poll, the store fixed, applies everything
+    q "DROP TRIGGER boom"
+    run poll
+    [ "$status" -eq 0 ]
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 50 ]
+    [ "$(dump "$T/b.db")" != "$before" ]
+}
+
 @test "fingerprints: a removed device is retired by the next full poll, the unchanged ones are not" {
     cove --devices 10
     conf
