@@ -27,7 +27,7 @@
 struct sq {
     sqlite3 *db;
     bool readonly;
-    sqlite3_stmt *ins_job, *ins_run, *ins_obj;
+    sqlite3_stmt *ins_job, *ins_run, *ins_obj, *ins_obj_multi;
     /* store_exec statements kept prepared, by SQL text: the expected-runs evaluator runs the
      * same few statements thousands of times per cycle (bench/expected) */
     struct {
@@ -172,6 +172,7 @@ static void sq_close(void *impl)
     sqlite3_finalize(q->ins_job);
     sqlite3_finalize(q->ins_run);
     sqlite3_finalize(q->ins_obj);
+    sqlite3_finalize(q->ins_obj_multi);
     for (int i = 0; i < EXEC_CACHE; i++) {
         sqlite3_finalize(q->cache[i].st);
         free(q->cache[i].sql);
@@ -494,8 +495,30 @@ static int sq_poll_begin(void *impl, int64_t source_id, const char *instance, in
     return rc;
 }
 
+/* Objects (1.7 per run with Cove) are staged 32 rows per INSERT: fewer statement runs for
+ * the same rows (100,000 devices: runs and objects 0.34 -> 0.24 s of staging). */
+#define OBJ_MULTI 32
+struct obj_ref {
+    const struct bk_run_rec *r;
+    const struct bk_obj_rec *o;
+};
+
+static void bind_obj(sqlite3_stmt *so, int base, int64_t poll_id, const struct bk_run_rec *r,
+                     const struct bk_obj_rec *o)
+{
+    sqlite3_bind_int64(so, base + 1, poll_id);
+    bind_static(so, base + 2, r->job_external_id);
+    bind_static(so, base + 3, r->vendor_run_id);
+    bind_static(so, base + 4, o->name);
+    bind_static(so, base + 5, bk_run_status_name(o->status));
+    bind_static(so, base + 6, o->raw_status);
+    bind_static(so, base + 7, o->message);
+}
+
 static int stage_rows(struct sq *q, int64_t poll_id, const struct bk_batch *b, struct bk_err *err)
 {
+    struct obj_ref pend[OBJ_MULTI];
+    int npend = 0;
     int rc = 0;
     if ((rc = ensure_temp(q, err)) < 0)
         return rc;
@@ -561,17 +584,30 @@ static int stage_rows(struct sq *q, int64_t poll_id, const struct bk_batch *b, s
         bind_static(st, 9, r->message);
         rc = step_done(q, st, NULL, err);
         for (size_t k = 0; k < r->nobjects && rc == 0; k++) {
-            const struct bk_obj_rec *o = &r->objects[k];
-            sqlite3_stmt *so = q->ins_obj;
-            sqlite3_bind_int64(so, 1, poll_id);
-            bind_static(so, 2, r->job_external_id);
-            bind_static(so, 3, r->vendor_run_id);
-            bind_static(so, 4, o->name);
-            bind_static(so, 5, bk_run_status_name(o->status));
-            bind_static(so, 6, o->raw_status);
-            bind_static(so, 7, o->message);
-            rc = step_done(q, so, NULL, err);
+            pend[npend++] = (struct obj_ref){r, &r->objects[k]};
+            if (npend == OBJ_MULTI) {
+                if (!q->ins_obj_multi) {
+                    char sql[8192];
+                    int off =
+                        snprintf(sql, sizeof sql,
+                                 "INSERT OR REPLACE INTO " SO " (poll_id, job_external_id,"
+                                 " vendor_run_id, name, status, raw_status, message) VALUES ");
+                    for (int m = 0; m < OBJ_MULTI; m++)
+                        off += snprintf(sql + off, sizeof sql - (size_t)off, "%s(?,?,?,?,?,?,?)",
+                                        m ? "," : "");
+                    if ((rc = prepare(q, sql, &q->ins_obj_multi, err)) < 0)
+                        break;
+                }
+                for (int m = 0; m < OBJ_MULTI; m++)
+                    bind_obj(q->ins_obj_multi, 7 * m, poll_id, pend[m].r, pend[m].o);
+                rc = step_done(q, q->ins_obj_multi, NULL, err);
+                npend = 0;
+            }
         }
+    }
+    for (int m = 0; m < npend && rc == 0; m++) {
+        bind_obj(q->ins_obj, 0, poll_id, pend[m].r, pend[m].o);
+        rc = step_done(q, q->ins_obj, NULL, err);
     }
     int64_t tc = mono_us();
     q->stage_run_us += tc - tr;
