@@ -17,8 +17,10 @@ struct poller_summary {
     int64_t jobs_unchanged; /* devices skipped before any SQL: fingerprint unchanged */
     double seconds;
     double t_download, t_parse, t_store; /* split, seconds (0 when unknown) */
-    char error[512];                     /* "" when ok */
-    int code;                            /* BK_E* of the failure (positive), 0 when ok */
+    /* the store's part: fingerprint compare (on the producer thread), staging, the apply */
+    double t_compare, t_stage, t_apply;
+    char error[512]; /* "" when ok */
+    int code;        /* BK_E* of the failure (positive), 0 when ok */
 };
 
 /* Never fails as a call: the outcome is in *sum (and in the store's poll_run record). */

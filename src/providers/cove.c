@@ -9,7 +9,20 @@
  *
  * Completeness (DESIGN: never retire on a guess): the first page asks Totals COUNT(1); paging
  * ends when that many rows came or a page is empty. Without a usable COUNT(1), or with a
- * different count, the poll is partial, so the store retires nothing. */
+ * different count, the poll is partial, so the store retires nothing.
+ *
+ * Prefetch (issue 12): once a page's reply has parsed as a good one, the next page is
+ * downloaded on a helper thread while this one is mapped to records and handed to the poller
+ * — the request that would be sent next anyway (same visa chain, start = this page's start +
+ * the previous page's row count), only earlier. It is sent only when the previous page told
+ * how many rows a page brings and the announced total says another page follows, and never
+ * after an error reply (1701, a vendor error, bad JSON), so the requests are those of the
+ * sequential listing; a guess that turns out wrong (a short page) is dropped and that page
+ * fetched as before. Starting it before the JSON parse instead gained nothing measurable
+ * (100,000 devices, unchanged re-poll 0.59-0.61 s either way against 0.71 s without) and sent
+ * a request the sequential client would not after an error reply. The helper thread only ever runs
+ * http_request() on a body built here, and the connection is not touched by this thread until it is
+ * joined. */
 #include "providers/cove.h"
 
 #include "json/jsonu.h"
@@ -20,6 +33,7 @@
 #include "util/xalloc.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +179,54 @@ static char *next_id(struct cove *c)
     return xasprintf("%lu", ++c->req_id);
 }
 
+/* One page request on the helper thread (see the top of the file). */
+struct prefetch {
+    bool running;
+    pthread_t th;
+    int64_t start;
+    struct http_client *http;
+    struct http_req hr;
+    char *body;
+    struct http_resp resp;
+    int rc;
+    struct bk_err err;
+    int64_t ms;
+};
+
+static void *prefetch_main(void *ud)
+{
+    struct prefetch *pf = ud;
+    int64_t t0 = bk_mono_ms();
+    pf->rc = http_request(pf->http, &pf->hr, &pf->resp, &pf->err);
+    pf->ms = bk_mono_ms() - t0;
+    return NULL;
+}
+
+/* Wait for the request in flight, if any: true when it brought a reply (pf->resp, the
+ * caller's to free), false when there was none (nothing to free). */
+static bool prefetch_join(struct prefetch *pf, double *t_download)
+{
+    if (!pf->running)
+        return false;
+    pthread_join(pf->th, NULL);
+    pf->running = false;
+    free(pf->body);
+    pf->body = NULL;
+    *t_download += (double)pf->ms / 1000.0;
+    if (pf->rc == 0)
+        return true;
+    http_resp_free(&pf->resp);
+    log_debug("Cove: prefetch of record %" PRId64 " failed (%s); asking again", pf->start,
+              pf->err.msg);
+    return false;
+}
+
+static void prefetch_drop(struct prefetch *pf, double *t_download)
+{
+    if (prefetch_join(pf, t_download))
+        http_resp_free(&pf->resp);
+}
+
 static int login_once(struct cove *c, double *t_download, bool *retryable, struct bk_err *err)
 {
     *retryable = false;
@@ -258,28 +320,66 @@ static void perm_message(struct cove *c, struct bk_err *err)
                partner_label(c), c->partner_id, cols);
 }
 
+/* Start downloading the page at start on the helper thread. */
+static void prefetch_start(struct cove *c, struct prefetch *pf, int64_t start)
+{
+    json_t *req = page_request(c, start, false);
+    pf->body = jsonu_dump(req);
+    json_decref(req);
+    pf->start = start;
+    pf->http = c->http;
+    pf->hr = (struct http_req){
+        .method = "POST",
+        .url = c->url,
+        .body = pf->body,
+        .body_len = strlen(pf->body),
+        .content_type = "application/json",
+        .retry = HTTP_RETRY_READ,
+    };
+    memset(&pf->err, 0, sizeof pf->err);
+    pf->rc = 0;
+    if (pthread_create(&pf->th, NULL, prefetch_main, pf) != 0) {
+        free(pf->body); /* no prefetch: the page is fetched in turn */
+        pf->body = NULL;
+        return;
+    }
+    pf->running = true;
+}
+
 /* Fetch and parse one page, re-logging in on an old visa or 1701 and retrying bad JSON.
- * On success *rep holds the page (caller frees). */
+ * On success *rep holds the page (caller frees). The reply may be the one *pf prefetched;
+ * next_start >= 0: once this reply parsed, prefetch that page. */
 static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_relogins,
-                      struct cove_poll_stats *st, struct cove_reply *rep, struct bk_err *err)
+                      struct cove_poll_stats *st, struct cove_reply *rep, struct prefetch *pf,
+                      int64_t next_start, struct bk_err *err)
 {
     int proto_tries = 0;
     memset(rep, 0, sizeof *rep);
     for (;;) {
-        if (c->hopts.stop && *c->hopts.stop)
+        if (c->hopts.stop && *c->hopts.stop) {
+            prefetch_drop(pf, &st->t_download);
             return bk_err_set(err, BK_EINTR, "Cove poll interrupted");
-        if (visa_stale(c)) {
-            bool had = c->visa != NULL;
-            int rc = login(c, &st->t_download, err);
-            if (rc < 0)
-                return rc;
-            if (had)
-                st->relogins++;
         }
-        json_t *req = page_request(c, start, totals);
         struct http_resp resp;
-        int rc = post(c, req, &resp, &st->t_download, err);
-        json_decref(req);
+        int rc = 0;
+        bool pre = pf->running && pf->start == start;
+        if (pre && (pre = prefetch_join(pf, &st->t_download)))
+            resp = pf->resp;
+        else
+            prefetch_drop(pf, &st->t_download); /* another page's, or none */
+        if (!pre) {
+            if (visa_stale(c)) {
+                bool had = c->visa != NULL;
+                rc = login(c, &st->t_download, err);
+                if (rc < 0)
+                    return rc;
+                if (had)
+                    st->relogins++;
+            }
+            json_t *req = page_request(c, start, totals);
+            rc = post(c, req, &resp, &st->t_download, err);
+            json_decref(req);
+        }
         if (rc < 0) {
             http_resp_free(&resp);
             bk_err_prefix(err, "Cove EnumerateAccountStatistics at record %" PRId64 ": ", start);
@@ -290,8 +390,11 @@ static int fetch_page(struct cove *c, int64_t start, bool totals, int *session_r
         st->t_parse += (double)(bk_mono_ms() - t0) / 1000.0;
         http_resp_free(&resp);
         keep_visa(c, rep->visa);
-        if (rc == 0)
+        if (rc == 0) {
+            if (next_start >= 0)
+                prefetch_start(c, pf, next_start);
             return 0;
+        }
         bool vendor_error = rep->vendor_error;
         cove_reply_free(rep);
         if (rc == -BK_ESESSION && *session_relogins < COVE_MAX_SESSION_RELOGINS) {
@@ -344,11 +447,16 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
     st->expected = -1;
     struct bk_batch batch = {0};
     struct cove_reply rep = {0};
+    struct prefetch pf = {0};
     int session_relogins = 0;
-    int64_t start = 0, seen = 0, last_id = -1;
+    int64_t start = 0, seen = 0, last_id = -1, last_rows = 0;
     int rc = 0;
     for (int64_t page = 0; page < COVE_MAX_PAGES; page++) {
-        rc = fetch_page(c, start, page == 0, &session_relogins, st, &rep, err);
+        /* the page after this one, if pages keep their size and the total says one follows */
+        int64_t next = last_rows > 0 && st->expected >= 0 && start + last_rows < st->expected
+                           ? start + last_rows
+                           : -1;
+        rc = fetch_page(c, start, page == 0, &session_relogins, st, &rep, &pf, next, err);
         if (rc < 0)
             goto out;
         int64_t t0 = bk_mono_ms();
@@ -395,6 +503,7 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
         }
         last_id = max_id;
         start += (int64_t)rows;
+        last_rows = (int64_t)rows;
     }
     rc = 0;
     if (err)
@@ -418,6 +527,7 @@ int cove_poll(struct cove *c, int64_t poll_time_ms, bk_batch_fn cb, void *ud,
               " pages (download %.3f s, parse %.3f s, %" PRId64 " re-logins)",
               st->devices, st->runs, st->pages, st->t_download, st->t_parse, st->relogins);
 out:
+    prefetch_drop(&pf, &st->t_download);
     cove_reply_free(&rep);
     bk_batch_free(&batch);
     return rc;

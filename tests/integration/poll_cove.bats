@@ -115,18 +115,19 @@ jobrun() {
         AND r.source_type = 'api' ORDER BY r.start_at DESC LIMIT 1"
 }
 
-@test "fingerprints: a change of only the colour bar, the error count or one datasource's status is applied" {
+@test "fingerprints: a change of only the colour bar, the error count, one datasource's status or the session's status is applied" {
     cove --devices 20
-    conf 1000
-    # three devices with a finished last session and a Files and Folders datasource
+    # pages of 7: the changed devices reach the store through the poller's page queue
+    conf 7
+    # four devices with a finished last session and a Files and Folders datasource
     poll >/dev/null
     mapfile -t ids < <(q "SELECT j.external_id FROM job j JOIN job_run r ON r.job_id = j.id
         JOIN job_object o ON o.run_id = r.id WHERE r.source_type = 'api'
         AND r.status <> 'running' AND o.name = 'Files and Folders' AND r.error_count IS NOT NULL
         AND j.colour_bar IS NOT NULL
-        ORDER BY j.external_id LIMIT 3")
-    [ "${#ids[@]}" -eq 3 ]
-    a=${ids[0]} b=${ids[1]} c=${ids[2]}
+        ORDER BY j.external_id LIMIT 4")
+    [ "${#ids[@]}" -eq 4 ]
+    a=${ids[0]} b=${ids[1]} c=${ids[2]} d=${ids[3]}
     poll >/dev/null # every fingerprint recorded and confirmed
     bar=$(q "SELECT colour_bar FROM job WHERE external_id = '$a'")
     newbar="${bar%?}$([ "${bar: -1}" = 2 ] && echo 5 || echo 2)"
@@ -136,15 +137,46 @@ jobrun() {
     ost=$(jobrun "$c" "(SELECT o.raw_status FROM job_object o WHERE o.run_id = r.id AND o.name = 'Files and Folders')")
     nst=$([ "$ost" = 2 ] && echo 5 || echo 2)
     ctl devices "{\"set\": {\"account_id\": $c, \"D01F00\": $nst}}" >/dev/null
+    # the same session (same D09F15), its status alone changed: updated in place
+    sst=$(jobrun "$d" r.raw_status)
+    nsst=$([ "$sst" = 8 ] && echo 5 || echo 8)
+    ctl devices "{\"set\": {\"account_id\": $d, \"D09F00\": $nsst}}" >/dev/null
     run poll --verbose
     [ "$status" -eq 0 ]
-    [[ "$output" == *"unchanged=17"* ]]
+    [[ "$output" == *"unchanged=16"* ]]
     [ "$(q "SELECT colour_bar FROM job WHERE external_id = '$a'")" = "$newbar" ]
     [ "$(jobrun "$b" r.error_count)" -eq $((errs + 7)) ]
     [ "$(jobrun "$c" "(SELECT o.raw_status FROM job_object o WHERE o.run_id = r.id AND o.name = 'Files and Folders')")" = "$nst" ]
+    [ "$(jobrun "$d" r.raw_status)" = "$nsst" ]
+    [ "$(q "SELECT COUNT(*) FROM job j JOIN job_run r ON r.job_id = j.id WHERE j.external_id = '$d' AND r.source_type = 'api'")" -eq 1 ]
     # and the next poll, with nothing changed, skips all 20 again
     run poll --verbose
     [[ "$output" == *"unchanged=20"* ]]
+}
+
+@test "a store failure in the middle of the pages stops the poll: failed, nothing applied, nothing left staged" {
+    cove --devices 50
+    conf 10
+    poll >/dev/null
+    before=$(dump "$T/b.db")
+    # every device staged again (no fingerprint), and staging the 31st fails (the 4th page of
+    # 5, while the poller's producer thread is fetching the next one)
+    q "DELETE FROM job_fingerprint; CREATE TRIGGER boom BEFORE INSERT ON stage_job
+        WHEN NEW.external_id = '200031' BEGIN SELECT RAISE(ABORT, 'staging refused'); END;"
+    ctl advance '{"all": true}' >/dev/null
+    run poll
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"source cove-msp: failed"*"staging refused"* ]]
+    [ "$(q "SELECT result FROM poll_run ORDER BY id DESC LIMIT 1")" = failed ]
+    [ "$(dump "$T/b.db")" = "$before" ]
+    [ "$(q 'SELECT COUNT(*) FROM stage_job')" -eq 0 ]
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 0 ]
+    # the next poll, the store fixed, applies everything
+    q "DROP TRIGGER boom"
+    run poll
+    [ "$status" -eq 0 ]
+    [ "$(q 'SELECT COUNT(*) FROM job_fingerprint')" -eq 50 ]
+    [ "$(dump "$T/b.db")" != "$before" ]
 }
 
 @test "fingerprints: a removed device is retired by the next full poll, the unchanged ones are not" {
