@@ -212,7 +212,9 @@ static const char *const store_migrations[] = {
      * expression of STORE_RUN_RANK_OF); the segments are counted from job_run_review_job alone.
      * The text search reads job_run_fts, a trigram index of the run messages kept by triggers
      * (SQLite only: PostgreSQL has pg_trgm for the same), and the job ids beside the start
-     * (job_run_review_start), so a search that matches nothing reads one index, no row. */
+     * (job_run_review_start), so a search that matches nothing reads one index, no row.
+     * job_run_overridden holds the few overridden runs: with no override rule, a poll's
+     * re-evaluation reads them instead of every unreviewed run (store/overrides.c). */
     "DROP INDEX job_customer;"
     "CREATE INDEX job_customer_name ON job (customer_id, name, id);"
     "DROP INDEX job_run_unreviewed;"
@@ -222,6 +224,7 @@ static const char *const store_migrations[] = {
     "CREATE INDEX job_run_review_rank ON job_run (job_id, reviewed_at, " STORE_RUN_RANK_OF(
         "status",
         "override") ", start_at);"
+                    "CREATE INDEX job_run_overridden ON job_run (reviewed_at) WHERE override = 1;"
                     "CREATE VIRTUAL TABLE job_run_fts USING fts5(message, content='job_run', "
                     "content_rowid='id',"
                     " tokenize='trigram');"

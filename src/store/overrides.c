@@ -205,9 +205,9 @@ static int reevaluate(struct bk_store *s, const char *who, const char *target, i
         goto out;
     padd(l, SP_INT(bk_now_ms())); /* ?1 */
     padd(l, SP_INT(run_id));      /* ?2: 0 = every run */
-    bk_buf_appends(&expr, "(CASE WHEN ");
-    if (rules.n == 0)
-        bk_buf_appends(&expr, "1 = 0");
+    /* with no rule, the runs to flip are the overridden ones, read from their partial index
+     * (job_run_overridden), not found by a scan of every unreviewed run */
+    bk_buf_appends(&expr, rules.n ? "override <> (CASE WHEN " : "override = 1");
     for (size_t i = 0; i < rules.n; i++) {
         if (l->n + 6 > OVR_MAX_PARAMS) {
             rc = bk_err_set(err, BK_ETOOBIG,
@@ -220,11 +220,13 @@ static int reevaluate(struct bk_store *s, const char *who, const char *target, i
             bk_buf_appends(&expr, " OR ");
         rule_cond(&expr, l, &rules.v[i].o);
     }
-    bk_buf_appends(&expr, " THEN 1 ELSE 0 END)");
+    if (rules.n)
+        bk_buf_appends(&expr, " THEN 1 ELSE 0 END)");
+    /* expr: the runs whose flag is not what the rules say */
     /* Which runs flip, for the audit row; then flip them (same transaction, same rows). */
     bk_buf_printf(&sql,
                   "SELECT id, override FROM job_run WHERE ?1 IS NOT NULL AND reviewed_at IS NULL"
-                  " AND (?2 = 0 OR id = ?2) AND override <> %s ORDER BY id",
+                  " AND (?2 = 0 OR id = ?2) AND %s ORDER BY id",
                   expr.data);
     if ((rc = store_query(s, sql.data, l->v, l->n, change_cb, &c, err)) < 0)
         goto out;
@@ -234,7 +236,7 @@ static int reevaluate(struct bk_store *s, const char *who, const char *target, i
     bk_buf_init(&sql, OVR_SQL_MAX);
     bk_buf_printf(&sql,
                   "UPDATE job_run SET override = 1 - override, updated_at = ?1"
-                  " WHERE reviewed_at IS NULL AND (?2 = 0 OR id = ?2) AND override <> %s",
+                  " WHERE reviewed_at IS NULL AND (?2 = 0 OR id = ?2) AND %s",
                   expr.data);
     int64_t n = 0;
     if ((rc = store_exec(s, sql.data, l->v, l->n, &n, NULL, err)) < 0)

@@ -8,6 +8,7 @@
  * guess; a NULL is sent untyped and takes its type from where it is used (a statement where
  * nothing tells, `?1 IS NULL` alone, casts it). Booleans read back as 1/0, like SQLite's. */
 #include "store/migrations.h"
+#include "store/runs.h"
 #include "store/store_backend.h"
 
 #include "config/config.h"
@@ -368,11 +369,10 @@ static const struct {
          "CREATE INDEX job_run_review_job ON job_run (reviewed_at, job_id, status, override);"
          "DROP INDEX job_run_review_start;"
          "CREATE INDEX job_run_review_start ON job_run (reviewed_at, start_at, job_id);"
-         "CREATE INDEX job_run_review_rank ON job_run (job_id, reviewed_at,"
-         " (CASE WHEN override = 1 THEN 1 WHEN status = 'failed' THEN 6"
-         " WHEN status = 'missed' THEN 5 WHEN status = 'warning' THEN 4"
-         " WHEN status = 'unknown' THEN 3 WHEN status = 'running' THEN 2"
-         " WHEN status = 'success' THEN 1 ELSE 3 END), start_at);"},
+         "CREATE INDEX job_run_review_rank ON job_run (job_id, reviewed_at, " STORE_RUN_RANK_OF(
+             "status", "override") ", start_at);"
+                                   "CREATE INDEX job_run_overridden ON job_run (reviewed_at) WHERE "
+                                   "override = 1;"},
 };
 
 /* Migration v as PostgreSQL runs it. Caller frees. */
