@@ -55,6 +55,7 @@ submit() {
     run --separate-stderr timeout 120 "$BK_WINE" cmd /c "$(winpath "$T/submit_queue_hycu.bat")" "$@"
     output=${output//$'\r'/}
     stderr=${stderr//$'\r'/}
+    echo "status: $status"
     echo "stdout: $output"
     echo "stderr: $stderr"
 }
