@@ -105,11 +105,6 @@ static const struct bk_batch *filter_page(struct stage_ctx *c, const struct bk_b
     return &c->keep;
 }
 
-static char *dup_or_null(const char *v)
-{
-    return v ? xstrdup(v) : NULL;
-}
-
 /* A deep copy of b's records into out (empty, its own); the provider frees b's strings as
  * soon as the callback returns. */
 static void copy_batch(const struct bk_batch *b, struct bk_batch *out)
@@ -121,30 +116,30 @@ static void copy_batch(const struct bk_batch *b, struct bk_batch *out)
     for (size_t i = 0; i < b->njobs; i++) {
         const struct bk_job_rec *j = &b->jobs[i];
         struct bk_job_rec c = *j;
-        c.external_id = dup_or_null(j->external_id);
-        c.name = dup_or_null(j->name);
-        c.kind = dup_or_null(j->kind);
-        c.customer_ext_id = dup_or_null(j->customer_ext_id);
-        c.customer_name = dup_or_null(j->customer_name);
-        c.colour_bar = dup_or_null(j->colour_bar);
-        c.policy = dup_or_null(j->policy);
+        c.external_id = xstrdup_or_null(j->external_id);
+        c.name = xstrdup_or_null(j->name);
+        c.kind = xstrdup_or_null(j->kind);
+        c.customer_ext_id = xstrdup_or_null(j->customer_ext_id);
+        c.customer_name = xstrdup_or_null(j->customer_name);
+        c.colour_bar = xstrdup_or_null(j->colour_bar);
+        c.policy = xstrdup_or_null(j->policy);
         bk_batch_add_job(out, &c);
     }
     for (size_t i = 0; i < b->nruns; i++) {
         const struct bk_run_rec *r = &b->runs[i];
         struct bk_run_rec c = *r;
-        c.job_external_id = dup_or_null(r->job_external_id);
-        c.vendor_run_id = dup_or_null(r->vendor_run_id);
-        c.raw_status = dup_or_null(r->raw_status);
-        c.message = dup_or_null(r->message);
+        c.job_external_id = xstrdup_or_null(r->job_external_id);
+        c.vendor_run_id = xstrdup_or_null(r->vendor_run_id);
+        c.raw_status = xstrdup_or_null(r->raw_status);
+        c.message = xstrdup_or_null(r->message);
         c.objects = r->nobjects ? xmalloc(r->nobjects * sizeof *c.objects) : NULL;
         for (size_t k = 0; k < r->nobjects; k++) {
             const struct bk_obj_rec *o = &r->objects[k];
             c.objects[k] = (struct bk_obj_rec){
-                .name = dup_or_null(o->name),
+                .name = xstrdup_or_null(o->name),
                 .status = o->status,
-                .raw_status = dup_or_null(o->raw_status),
-                .message = dup_or_null(o->message),
+                .raw_status = xstrdup_or_null(o->raw_status),
+                .message = xstrdup_or_null(o->message),
             };
         }
         bk_batch_add_run(out, &c);

@@ -1007,11 +1007,6 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
 /* D09F08 kept only when it is digits (surrounding spaces trimmed); the most recent days. */
 static char *colour_bar(const char *v)
 {
@@ -1134,7 +1129,7 @@ static int map_flat(const struct cove_row *r, int64_t poll_time_ms, struct bk_jo
     job->kind = xstrdup(kind_of(r));
     if (r->has_partner)
         job->customer_ext_id = xasprintf("%" PRId64, r->partner_id);
-    job->customer_name = dup_or_null(nonempty(get_key(r, KEY_I(8))));
+    job->customer_name = xstrdup_or_null(nonempty(get_key(r, KEY_I(8))));
     job->colour_bar = colour_bar(get_key(r, KEY_D(9, 8)));
     job->colour_bar_as_of_ms = job->colour_bar ? poll_time_ms : 0;
 

@@ -238,11 +238,6 @@ char *hycu_parse_error_text(const char *body, size_t len)
     return out;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
 void hycu_entity_clear(struct hycu_entity *e)
 {
     if (!e)
@@ -266,7 +261,7 @@ int hycu_parse_entity(const json_t *obj, enum hycu_kind kind, struct hycu_entity
     out->kind = kind;
     out->uuid = xstrdup(uuid);
     out->name = xstrdup(name);
-    out->policy_uuid = dup_or_null(jsonu_str(obj, "protectionGroupUuid"));
+    out->policy_uuid = xstrdup_or_null(jsonu_str(obj, "protectionGroupUuid"));
     if (kind == HYCU_POLICY && !hycu_parse_rpo(json_object_get(obj, "rpo"), &out->rpo_s))
         out->rpo_s = 0;
     return 0;
@@ -356,8 +351,8 @@ int hycu_parse_job(const json_t *obj, struct hycu_job *out, struct bk_err *err)
     out->uuid = xstrdup(uuid);
     out->raw_status = xstrdup(status);
     out->state = hycu_state_parse(status);
-    out->task_name = dup_or_null(jsonu_str(obj, "taskName"));
-    out->type = dup_or_null(jsonu_str(obj, "type"));
+    out->task_name = xstrdup_or_null(jsonu_str(obj, "taskName"));
+    out->type = xstrdup_or_null(jsonu_str(obj, "type"));
     double pct;
     if (jsonu_num(obj, "completitionPct", &pct) && pct >= 0) {
         /* A 0..1 fraction on 5.2; tolerate a controller that sends percent. Only "1" is

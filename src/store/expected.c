@@ -81,11 +81,6 @@ struct ev {
     int64_t *times, *merged, *durs;
 };
 
-static char *dup_or_null(const char *v)
-{
-    return v ? xstrdup(v) : NULL;
-}
-
 static void job_free(struct job *j)
 {
     free(j->name);
@@ -157,31 +152,31 @@ static int job_row(const struct store_row *r, void *ud)
     memset(j, 0, sizeof *j);
     j->id = store_row_int(r, 0);
     j->source_id = store_row_int(r, 1);
-    j->name = dup_or_null(store_row_text(r, 2));
-    j->kind = dup_or_null(store_row_text(r, 3));
-    j->ext = dup_or_null(store_row_text(r, 4));
-    j->bar = dup_or_null(store_row_text(r, 5));
+    j->name = xstrdup_or_null(store_row_text(r, 2));
+    j->kind = xstrdup_or_null(store_row_text(r, 3));
+    j->ext = xstrdup_or_null(store_row_text(r, 4));
+    j->bar = xstrdup_or_null(store_row_text(r, 5));
     j->bar_as_of = store_row_int(r, 6);
     j->created_at = store_row_int(r, 7);
-    j->customer = dup_or_null(store_row_text(r, 8));
-    j->cust_tz = dup_or_null(store_row_text(r, 9));
-    j->source = dup_or_null(store_row_text(r, 10));
-    j->set_spec = dup_or_null(store_row_text(r, 11));
-    j->set_tz = dup_or_null(store_row_text(r, 12));
+    j->customer = xstrdup_or_null(store_row_text(r, 8));
+    j->cust_tz = xstrdup_or_null(store_row_text(r, 9));
+    j->source = xstrdup_or_null(store_row_text(r, 10));
+    j->set_spec = xstrdup_or_null(store_row_text(r, 11));
+    j->set_tz = xstrdup_or_null(store_row_text(r, 12));
     j->set_grace = store_row_is_null(r, 13) ? -1 : store_row_int(r, 13);
     j->has_sched = !store_row_is_null(r, 14);
-    j->js_origin = dup_or_null(store_row_text(r, 14));
-    j->js_kind = dup_or_null(store_row_text(r, 15));
-    j->js_desc = dup_or_null(store_row_text(r, 16));
-    j->js_tz = dup_or_null(store_row_text(r, 17));
-    j->js_config = dup_or_null(store_row_text(r, 18));
+    j->js_origin = xstrdup_or_null(store_row_text(r, 14));
+    j->js_kind = xstrdup_or_null(store_row_text(r, 15));
+    j->js_desc = xstrdup_or_null(store_row_text(r, 16));
+    j->js_tz = xstrdup_or_null(store_row_text(r, 17));
+    j->js_config = xstrdup_or_null(store_row_text(r, 18));
     j->js_grace = store_row_int(r, 19);
     j->js_warn = store_row_int(r, 20);
     j->js_crit = store_row_int(r, 21);
     j->js_conf = store_row_int(r, 22);
     j->js_evid = store_row_int(r, 23);
     j->checked_until = store_row_int(r, 24);
-    j->policy = dup_or_null(store_row_text(r, 25));
+    j->policy = xstrdup_or_null(store_row_text(r, 25));
     j->policy_rpo_s = store_row_int(r, 26);
     return 0;
 }

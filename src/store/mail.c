@@ -272,24 +272,19 @@ struct mail_row {
     char *message_id, *sender, *rule_key, *state, *status, *subject;
 };
 
-static char *dup_or_null(const char *t)
-{
-    return t ? xstrdup(t) : NULL;
-}
-
 static int mail_row_cb(const struct store_row *r, void *ud)
 {
     struct mail_row *m = ud;
     m->id = store_row_int(r, 0);
     m->source_id = store_row_int(r, 1);
-    m->message_id = dup_or_null(store_row_text(r, 2));
-    m->sender = dup_or_null(store_row_text(r, 3));
-    m->rule_key = dup_or_null(store_row_text(r, 4));
-    m->state = dup_or_null(store_row_text(r, 5));
-    m->status = dup_or_null(store_row_text(r, 6));
+    m->message_id = xstrdup_or_null(store_row_text(r, 2));
+    m->sender = xstrdup_or_null(store_row_text(r, 3));
+    m->rule_key = xstrdup_or_null(store_row_text(r, 4));
+    m->state = xstrdup_or_null(store_row_text(r, 5));
+    m->status = xstrdup_or_null(store_row_text(r, 6));
     m->sent_at = store_row_int(r, 7);
     m->received_at = store_row_int(r, 8);
-    m->subject = dup_or_null(store_row_text(r, 9));
+    m->subject = xstrdup_or_null(store_row_text(r, 9));
     return 1;
 }
 

@@ -141,11 +141,6 @@ struct ovr_list {
     size_t n, cap;
 };
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
 static int collect(const struct store_row *r, void *ud)
 {
     struct ovr_list *l = ud;
@@ -157,10 +152,10 @@ static int collect(const struct store_row *r, void *ud)
     memset(x, 0, sizeof *x);
     x->o.id = store_row_int(r, 0);
     x->o.job_id = store_row_int(r, 1);
-    x->o.object_name = x->object_name = dup_or_null(store_row_text(r, 2));
-    x->o.match_status = x->match_status = dup_or_null(store_row_text(r, 3));
-    x->o.match_kind = x->match_kind = dup_or_null(store_row_text(r, 4));
-    x->o.match_text = x->match_text = dup_or_null(store_row_text(r, 5));
+    x->o.object_name = x->object_name = xstrdup_or_null(store_row_text(r, 2));
+    x->o.match_status = x->match_status = xstrdup_or_null(store_row_text(r, 3));
+    x->o.match_kind = x->match_kind = xstrdup_or_null(store_row_text(r, 4));
+    x->o.match_text = x->match_text = xstrdup_or_null(store_row_text(r, 5));
     x->o.valid_from = store_row_int(r, 6);
     x->o.valid_until = store_row_int(r, 7);
     return 0;

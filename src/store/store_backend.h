@@ -5,6 +5,18 @@
 
 #include "store/store.h"
 
+/* SQL both engines run as written, for the ops that are not generic queries. */
+/* source_each: each source with its latest poll, last success and last duration. */
+#define STORE_SQL_SOURCE_EACH                                                                      \
+    "SELECT s.name, s.kind, s.interval_ms, s.paused, p.started_at, p.result, p.error,"             \
+    " (SELECT MAX(finished_at) FROM poll_run x WHERE x.source_id = s.id AND x.result = 'ok'),"     \
+    " (SELECT z.finished_at - z.started_at FROM poll_run z"                                        \
+    "  WHERE z.source_id = s.id AND z.finished_at IS NOT NULL"                                     \
+    "  ORDER BY z.started_at DESC, z.id DESC LIMIT 1)"                                             \
+    " FROM source s LEFT JOIN poll_run p ON p.id = (SELECT id FROM poll_run y"                     \
+    "  WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"                    \
+    " ORDER BY s.name"
+
 struct store_ops {
     const char *scheme;
     int (*open)(const struct bk_config *cfg, bool readonly, void **impl, struct bk_err *err);

@@ -1098,18 +1098,7 @@ static int sq_source_each(void *impl, int (*cb)(const struct store_source_row *r
 {
     struct sq *q = impl;
     sqlite3_stmt *st;
-    int rc = prepare(q,
-                     "SELECT s.name, s.kind, s.interval_ms, s.paused,"
-                     " p.started_at, p.result, p.error,"
-                     " (SELECT MAX(finished_at) FROM poll_run x WHERE x.source_id = s.id"
-                     "  AND x.result = 'ok'),"
-                     " (SELECT z.finished_at - z.started_at FROM poll_run z"
-                     "  WHERE z.source_id = s.id AND z.finished_at IS NOT NULL"
-                     "  ORDER BY z.started_at DESC, z.id DESC LIMIT 1)"
-                     " FROM source s LEFT JOIN poll_run p ON p.id = (SELECT id FROM poll_run y"
-                     "  WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
-                     " ORDER BY s.name",
-                     &st, err);
+    int rc = prepare(q, STORE_SQL_SOURCE_EACH, &st, err);
     if (rc < 0)
         return rc;
     int s;

@@ -70,3 +70,8 @@ char *xasprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+char *xstrdup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
