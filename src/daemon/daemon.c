@@ -686,8 +686,10 @@ int daemon_serve(int argc, char **argv)
         return 1;
     }
     struct bk_store *main_store = NULL;
-    if (store_open(cfg, &main_store, &err) < 0) {
+    /* checkpoints off the request path for every store this process opens from here on */
+    if (store_open(cfg, &main_store, &err) < 0 || store_background_start(main_store, &err) < 0) {
         log_err("not starting: %s", err.msg);
+        store_close(main_store);
         config_free(cfg);
         close(lock_fd);
         return 1;
@@ -743,6 +745,7 @@ int daemon_serve(int argc, char **argv)
     }
     if (wrc < 0) {
         log_err("not starting: %s", err.msg);
+        store_background_stop(main_store);
         store_close(main_store);
         config_free(cfg);
         close(lock_fd);
@@ -880,6 +883,7 @@ int daemon_serve(int argc, char **argv)
     pthread_join(deliverer, NULL);
     web_stop(web);
     store_close(g_d.hook_store);
+    store_background_stop(main_store);
     store_close(main_store);
     for (size_t i = 0; i < g_d.nsrc; i++)
         free(g_d.src[i].name);

@@ -71,6 +71,17 @@ void store_close(struct bk_store *s)
     free(s);
 }
 
+int store_background_start(struct bk_store *s, struct bk_err *err)
+{
+    return s->ops->background_checkpoints ? s->ops->background_checkpoints(s->impl, err) : 0;
+}
+
+void store_background_stop(struct bk_store *s)
+{
+    if (s->ops->background_checkpoints_stop)
+        s->ops->background_checkpoints_stop();
+}
+
 enum store_engine store_engine(const struct bk_store *s)
 {
     return s->ops == &store_sqlite_ops ? STORE_ENGINE_SQLITE : STORE_ENGINE_POSTGRESQL;

@@ -29,6 +29,11 @@ void store_close(struct bk_store *s);
  * rule, in one place, in the module that needs it). */
 enum store_engine { STORE_ENGINE_SQLITE = 0, STORE_ENGINE_POSTGRESQL };
 enum store_engine store_engine(const struct bk_store *s);
+/* serve: the engine's routine maintenance (SQLite's WAL checkpoints) runs on a thread of its
+ * own, for s and every store opened after it, instead of inside whichever request's commit
+ * crosses the line; until store_background_stop(s). A no-op where the engine needs none. */
+int store_background_start(struct bk_store *s, struct bk_err *err);
+void store_background_stop(struct bk_store *s);
 /* Schema version after migrations. */
 int store_schema_version(struct bk_store *s, int *version, struct bk_err *err);
 

@@ -53,6 +53,11 @@ struct store_ops {
     const char *(*row_text)(const struct store_row *r, int col);
     int64_t (*row_int)(const struct store_row *r, int col);
     const char *(*row_name)(const struct store_row *r, int col);
+    /* Optional (NULL: the engine has nothing to do): move this process's routine
+     * maintenance (SQLite's WAL checkpoints) off the request path, for this handle and every
+     * handle opened later, until stopped. */
+    int (*background_checkpoints)(void *impl, struct bk_err *err);
+    void (*background_checkpoints_stop)(void);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -18,6 +18,8 @@
 #include "testdb.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -611,6 +613,67 @@ static void test_statement_timeout(void **state)
     config_free(cfg);
 }
 
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Commits of 200 KB each through a store, n of them. */
+static void write_blobs(struct bk_store *s, int n)
+{
+    struct bk_err e = {0};
+    assert_int_equal(
+        store_exec(s, "CREATE TABLE IF NOT EXISTS scratch (b BLOB)", NULL, 0, NULL, NULL, &e), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(store_exec(s, "INSERT INTO scratch (b) VALUES (randomblob(200000))", NULL,
+                                    0, NULL, NULL, &e),
+                         0);
+}
+
+/* serve's checkpoints run on a thread of their own (sqlite_wal.h): what the stores opened
+ * after store_background_start write reaches the database file without any of them
+ * checkpointing, and after store_background_stop the stores opened later checkpoint inside
+ * their commits again, as SQLite does by default (the CLI). Wrote 8 MB (2,000 pages, twice
+ * the checkpoint threshold) each time. PostgreSQL has no WAL of ours to copy: a no-op. */
+static void test_background_checkpoints(void **state)
+{
+    (void)state;
+    struct bk_store *s1, *s2, *s3;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s1, &e), 0);
+    assert_int_equal(store_background_start(s1, &e), 0);
+    if (testdb_is_pg()) {
+        store_background_stop(s1);
+        store_close(s1);
+        return;
+    }
+    assert_int_equal(store_open(g_cfg, &s2, &e), 0);
+    long long before = file_size(g_cfg->db_path);
+    write_blobs(s2, 40);
+    /* the thread copies the WAL into the file within its second; waited for, up to 20 s */
+    long long size = 0;
+    for (int i = 0; i < 2000 && (size = file_size(g_cfg->db_path)) < before + 8000000; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    if (size < before + 8000000)
+        fail_msg("the background checkpointer copied nothing: %lld bytes, %lld before", size,
+                 before);
+    store_background_stop(s1);
+    store_close(s2);
+    store_close(s1);
+
+    assert_int_equal(store_open(g_cfg, &s3, &e), 0);
+    before = file_size(g_cfg->db_path);
+    write_blobs(s3, 40);
+    /* checkpointed inside the commits: at most one threshold (1,000 pages) still in the WAL */
+    size = file_size(g_cfg->db_path);
+    if (size < before + 8000000 - 4200000)
+        fail_msg("no automatic checkpoint after the background one stopped: %lld bytes, %lld "
+                 "before",
+                 size, before);
+    store_close(s3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +687,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
