@@ -838,7 +838,8 @@ static int eval_batch(struct ev *e, size_t b0, size_t b1, struct bk_err *err)
                           " ORDER BY job_id, slot_start",
                           q, 3, xslot_row, e, err)) < 0)
         return rc;
-    if ((rc = store_begin(e->s, err)) < 0)
+    /* thousands of slot and schedule writes: pipelined on PostgreSQL */
+    if ((rc = store_begin_batch(e->s, err)) < 0)
         return rc;
     size_t ri = 0, xi = 0;
     for (size_t i = b0; i < b1 && rc == 0; i++) {

@@ -368,6 +368,11 @@ int store_begin(struct bk_store *s, struct bk_err *err)
     return s->ops->begin(s->impl, err);
 }
 
+int store_begin_batch(struct bk_store *s, struct bk_err *err)
+{
+    return s->ops->begin_batch ? s->ops->begin_batch(s->impl, err) : s->ops->begin(s->impl, err);
+}
+
 int store_commit(struct bk_store *s, struct bk_err *err)
 {
     return s->ops->commit(s->impl, err);

@@ -242,6 +242,11 @@ int store_exec(struct bk_store *s, const char *sql, const struct store_param *p,
                int64_t *changes, int64_t *last_id, struct bk_err *err);
 /* Explicit write transactions around several store_exec calls. */
 int store_begin(struct bk_store *s, struct bk_err *err);
+/* A write transaction for many small writes: a store_exec that asks for neither *changes
+ * nor *last_id may be sent without waiting for its result (PostgreSQL pipelines it; SQLite
+ * runs it at once). Its error is then reported by a later call of the transaction, at the
+ * latest store_commit, and nothing after it applies: on an error, roll back as always. */
+int store_begin_batch(struct bk_store *s, struct bk_err *err);
 int store_commit(struct bk_store *s, struct bk_err *err);
 void store_rollback(struct bk_store *s);
 

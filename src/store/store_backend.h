@@ -44,6 +44,8 @@ struct store_ops {
     int (*exec)(void *impl, const char *sql, const struct store_param *p, size_t np,
                 int64_t *changes, int64_t *last_id, struct bk_err *err);
     int (*begin)(void *impl, struct bk_err *err);
+    /* Optional (NULL: begin): a transaction whose result-less writes may be sent ahead. */
+    int (*begin_batch)(void *impl, struct bk_err *err);
     int (*commit)(void *impl, struct bk_err *err);
     void (*rollback)(void *impl);
     /* Row accessors of this backend. The row pointer is the backend's own (what its query

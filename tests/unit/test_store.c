@@ -674,6 +674,68 @@ static void test_background_checkpoints(void **state)
     store_close(s3);
 }
 
+static int count_row(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+/* store_begin_batch (PostgreSQL pipelines the writes that return nothing): 1,000 writes,
+ * past several syncs, all applied; a query in the transaction sees the writes sent before
+ * it; a write that fails in the middle is reported (by itself or a later call, at the
+ * latest the commit) and none of the batch applies, not even the writes before it. */
+static void test_batch_writes(void **state)
+{
+    (void)state;
+    struct bk_store *s;
+    struct bk_err e = {0};
+    assert_int_equal(store_open(g_cfg, &s, &e), 0);
+    assert_int_equal(store_exec(s, "CREATE TABLE batch_t (k BIGINT PRIMARY KEY, v TEXT NOT NULL)",
+                                NULL, 0, NULL, NULL, &e),
+                     0);
+    assert_int_equal(store_begin_batch(s, &e), 0);
+    for (int64_t i = 1; i <= 1000; i++) {
+        struct store_param p[] = {SP_INT(i), SP_TEXT("x")};
+        assert_int_equal(
+            store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p, 2, NULL, NULL, &e), 0);
+    }
+    int64_t n = 0;
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(n, 1000);
+    struct store_param p1[] = {SP_INT(1001), SP_TEXT("y")};
+    assert_int_equal(
+        store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p1, 2, NULL, NULL, &e), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    n = 0;
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(n, 1001);
+
+    /* a duplicate key in the middle of the batch */
+    assert_int_equal(store_begin_batch(s, &e), 0);
+    int failed = 0;
+    for (int64_t i = 2000; i < 2600 && !failed; i++) {
+        struct store_param p[] = {SP_INT(i == 2300 ? 5 : i), SP_TEXT("z")};
+        failed = store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p, 2, NULL, NULL, &e);
+    }
+    if (!failed)
+        failed = store_commit(s, &e);
+    assert_true(failed < 0);
+    assert_non_null(strstr(e.msg, "conflict"));
+    store_rollback(s);
+    n = 0;
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(n, 1001);
+    /* the handle works after it */
+    assert_int_equal(store_begin_batch(s, &e), 0);
+    struct store_param p2[] = {SP_INT(3000), SP_TEXT("w")};
+    assert_int_equal(
+        store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p2, 2, NULL, NULL, &e), 0);
+    assert_int_equal(store_commit(s, &e), 0);
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(n, 1002);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
