@@ -495,3 +495,12 @@ int store_alert_pending(struct bk_store *s, int64_t *n, struct bk_err *err)
                     NULL, 0, alert_pending_row, n, err);
     return rc < 0 ? rc : 0;
 }
+
+const struct store_listq STORE_LIST_ALERTS = {
+    .select = "o.id, o.alert, o.channel, o.event, o.title, o.state, o.attempts, o.next_at,"
+              " o.last_error, o.last_code, o.created_at, o.sent_at, i.uid,"
+              " CASE WHEN i.scope = 'job' THEN i.target_id END",
+    .from = "alert_outbox o LEFT JOIN alert_incident i ON i.id = o.incident_id",
+    .count_from = "alert_outbox o",
+    .order = "o.id DESC",
+};

@@ -7,9 +7,11 @@
 #include "core/schedule.h"
 #include "core/tzfile.h"
 #include "store/alerts.h"
+#include "store/audit.h"
 #include "store/lists.h"
 #include "store/overrides.h"
 #include "store/runs.h"
+#include "store/sources.h"
 #include "web/web_internal.h"
 
 #include "util/buf.h"
@@ -442,13 +444,11 @@ static void cache_key(struct bk_buf *key, const char *text, const struct qb *q)
     }
 }
 
-static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
-                       const char *from, const char *count_from, struct qb *q, const char *order,
-                       int64_t limit, int64_t offset)
+static void reply_list(struct web_req *rq, const struct store_listq *l, const struct col *cols,
+                       size_t ncols, struct qb *q, int64_t limit, int64_t offset)
 {
     int64_t total = 0;
-    char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
-                           q->where.data);
+    char *csql = store_list_count_sql(l, q->where.data);
     struct bk_buf key;
     cache_key(&key, csql, q);
     int rc = 0;
@@ -464,8 +464,7 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
         return;
     q->p[q->np] = SP_INT(limit);
     q->p[q->np + 1] = SP_INT(offset);
-    char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT ?%zu OFFSET ?%zu", select,
-                          from, q->where.data, order, q->np + 1, q->np + 2);
+    char *sql = store_list_page_sql(l, q->where.data, q->np);
     reply_page_sql(rq, sql, q->p, q->np + 2, cols, ncols, total, limit, offset);
     free(sql);
 }
@@ -497,9 +496,9 @@ static void and_customer(struct qb *q, const char *v)
 {
     int64_t id;
     if (all_digits(v) && str_to_i64(v, &id) == 0)
-        QB_AND(q, "c.id = ? OR c.name = ?", SP_INT(id), SP_TEXT(v));
+        QB_AND(q, STORE_CUSTOMERS_ID_OR_NAME, SP_INT(id), SP_TEXT(v));
     else
-        QB_AND(q, "c.name = ?", SP_TEXT(v));
+        QB_AND(q, STORE_CUSTOMERS_NAME, SP_TEXT(v));
 }
 
 /* The same for runs, over r alone (store/runs.h). */
@@ -670,15 +669,11 @@ void api_customers(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (source)
-        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+        QB_AND(&q, STORE_CUSTOMERS_OF_SOURCE, SP_TEXT(source));
     if (text)
-        QB_AND(&q, "LOWER(c.name) LIKE ? ESCAPE '\\'",
+        QB_AND(&q, STORE_CUSTOMERS_NAME_LIKE,
                SP_TEXT(qb_own(&q, store_like_pattern("contains", text))));
-    reply_list(rq,
-               "c.id, c.name, c.external_id, c.external_ref, s.name,"
-               " (SELECT COUNT(*) FROM job j WHERE j.customer_id = c.id AND j.retired_at IS NULL)",
-               cols, sizeof cols / sizeof cols[0], "customer c JOIN source s ON s.id = c.source_id",
-               NULL, &q, "c.name, c.id", limit, offset);
+    reply_list(rq, &STORE_LIST_CUSTOMERS, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -710,16 +705,7 @@ void api_sources(struct web_req *rq)
         return;
     struct qb q;
     qb_init(&q);
-    reply_list(rq,
-               "s.id, s.name, s.name, s.kind, s.interval_ms, s.enabled, s.paused,"
-               " ok.t, ok.t, p.started_at, p.finished_at, p.result, p.pages, p.devices,"
-               " p.runs_new, p.runs_updated, p.error, p.instance",
-               cols, sizeof cols / sizeof cols[0],
-               "source s LEFT JOIN poll_run p ON p.id = (SELECT y.id FROM poll_run y"
-               " WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
-               " LEFT JOIN (SELECT source_id, MAX(finished_at) AS t FROM poll_run"
-               " WHERE result = 'ok' GROUP BY source_id) ok ON ok.source_id = s.id",
-               "source s", &q, "s.name, s.id", limit, offset);
+    reply_list(rq, &STORE_LIST_SOURCES, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -751,16 +737,10 @@ void api_alerts(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (state)
-        QB_AND(&q, "o.state = ?", SP_TEXT(state));
+        QB_AND(&q, STORE_ALERTS_STATE, SP_TEXT(state));
     if (alert)
-        QB_AND(&q, "o.alert = ?", SP_TEXT(alert));
-    reply_list(rq,
-               "o.id, o.alert, o.channel, o.event, o.title, o.state, o.attempts, o.next_at,"
-               " o.last_error, o.last_code, o.created_at, o.sent_at, i.uid,"
-               " CASE WHEN i.scope = 'job' THEN i.target_id END",
-               cols, sizeof cols / sizeof cols[0],
-               "alert_outbox o LEFT JOIN alert_incident i ON i.id = o.incident_id",
-               "alert_outbox o", &q, "o.id DESC", limit, offset);
+        QB_AND(&q, STORE_ALERTS_ALERT, SP_TEXT(alert));
+    reply_list(rq, &STORE_LIST_ALERTS, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -790,9 +770,11 @@ void api_alert_retry(struct web_req *rq)
 static int64_t path_source(struct web_req *rq)
 {
     int64_t id = 0;
-    struct store_param p[] = {SP_TEXT(rq->cap[0])};
-    if (query_int(rq, "SELECT id FROM source WHERE name = ?1", p, 1, &id) < 0)
+    struct bk_err err = {0};
+    if (store_source_id(rq->st, rq->cap[0], &id, &err) < 0) {
+        web_internal(rq, &err);
         return 0;
+    }
     if (id == 0 && !config_find_source(rq->w->cfg, rq->cap[0]))
         web_error(rq, 404, "not_found", "no source with that name");
     return id;
@@ -811,11 +793,7 @@ void api_source_poll(struct web_req *rq)
         rc = rq->w->hooks.poll_now(rq->w->hooks.ud, rq->cap[0], rq->who.name, &err);
     } else if (sid) {
         /* no scheduler in this process: leave the request for the instance that polls it */
-        struct store_param p[] = {SP_INT(sid), SP_INT(bk_now_ms()), SP_TEXT(rq->who.name)};
-        rc = store_exec(rq->st,
-                        "INSERT INTO poll_request (source_id, requested_at, requested_by)"
-                        " VALUES (?1, ?2, ?3)",
-                        p, 3, NULL, NULL, &err);
+        rc = store_poll_request_add(rq->st, sid, bk_now_ms(), rq->who.name, &err);
     } else {
         rc = bk_err_set(&err, BK_ENOTFOUND, "source not in the store yet");
     }
@@ -845,9 +823,7 @@ static void set_paused(struct web_req *rq, bool paused)
     if (rq->w->hooks.set_paused) {
         rc = rq->w->hooks.set_paused(rq->w->hooks.ud, rq->cap[0], paused, rq->who.name, &err);
     } else {
-        struct store_param p[] = {SP_INT(paused), SP_INT(bk_now_ms()), SP_INT(sid)};
-        rc = store_exec(rq->st, "UPDATE source SET paused = ?1, updated_at = ?2 WHERE id = ?3", p,
-                        3, NULL, NULL, &err);
+        rc = store_source_paused_set(rq->st, sid, paused, bk_now_ms(), &err);
     }
     if (rc == -BK_ENOTFOUND) {
         web_error(rq, 404, "not_found", "source is not configured");
@@ -1220,8 +1196,8 @@ void api_runs(struct web_req *rq)
     if (sort && strcmp(sort, "customer") == 0)
         reply_runs_by_customer(rq, &q, limit, offset);
     else
-        reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, order, limit,
-                   offset);
+        reply_list(rq, &(struct store_listq){RUN_SELECT, RUN_FROM, count_from, order}, RUN_COLS,
+                   NRUN_COLS, &q, limit, offset);
     qb_free(&q);
     if (extras)
         reply_with_extras(rq, false, true);
@@ -1549,7 +1525,8 @@ void api_jobs(struct web_req *rq)
                         " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
                       : "",
                   fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
-    reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, count_from, &q, order, limit, offset);
+    reply_list(rq, &(struct store_listq){JOB_SELECT, JOB_FROM, count_from, order}, JOB_COLS,
+               NJOB_COLS, &q, limit, offset);
     free(count_from);
     qb_free(&q);
     if (extras)
@@ -2212,12 +2189,13 @@ void api_daily(struct web_req *rq)
         QB_AND(&q, "d.rk = ?", SP_INT(rk));
     }
     reply_list(rq,
-               "j.id, j.name, j.kind, c.id, c.name, s.name, js.description, d.sched,"
-               " CASE d.rk WHEN 7 THEN 'failed' WHEN 6 THEN 'missed' WHEN 5 THEN 'warning'"
-               " WHEN 4 THEN 'unknown' WHEN 3 THEN 'running' WHEN 2 THEN 'expected'"
-               " ELSE 'success' END",
-               DAILY_COLS, sizeof DAILY_COLS / sizeof DAILY_COLS[0], DAILY_FROM, NULL, &q,
-               "d.rk DESC, COALESCE(c.name, ''), j.name, j.id", limit, offset);
+               &(struct store_listq){
+                   "j.id, j.name, j.kind, c.id, c.name, s.name, js.description, d.sched,"
+                   " CASE d.rk WHEN 7 THEN 'failed' WHEN 6 THEN 'missed' WHEN 5 THEN 'warning'"
+                   " WHEN 4 THEN 'unknown' WHEN 3 THEN 'running' WHEN 2 THEN 'expected'"
+                   " ELSE 'success' END",
+                   DAILY_FROM, NULL, "d.rk DESC, COALESCE(c.name, ''), j.name, j.id"},
+               DAILY_COLS, sizeof DAILY_COLS / sizeof DAILY_COLS[0], &q, limit, offset);
     if (rq->status != 200)
         goto out;
     json_t *page = json_loads(rq->text, 0, NULL);
@@ -2264,8 +2242,10 @@ void api_remarks(struct web_req *rq)
                "EXISTS (SELECT 1 FROM remark_run rr JOIN job_run r ON r.id = rr.run_id"
                " WHERE rr.remark_id = m.id AND r.job_id = ?)",
                SP_INT(job));
-    reply_list(rq, "m.id, m.body, m.created_by, m.created_at", REMARK_COLS, 4, "remark m", NULL, &q,
-               "m.created_at DESC, m.id DESC", limit, offset);
+    reply_list(rq,
+               &(struct store_listq){"m.id, m.body, m.created_by, m.created_at", "remark m", NULL,
+                                     "m.created_at DESC, m.id DESC"},
+               REMARK_COLS, 4, &q, limit, offset);
     qb_free(&q);
     if (rq->status != 200)
         return;
@@ -2508,8 +2488,8 @@ void api_overrides(struct web_req *rq)
     qb_init(&q);
     if (has_job)
         QB_AND(&q, "o.job_id = ? OR o.job_id IS NULL", SP_INT(job));
-    reply_list(rq, OVR_SELECT, OVR_COLS, NOVR_COLS, OVR_FROM, "override o", &q, "o.id", limit,
-               offset);
+    reply_list(rq, &(struct store_listq){OVR_SELECT, OVR_FROM, "override o", "o.id"}, OVR_COLS,
+               NOVR_COLS, &q, limit, offset);
     qb_free(&q);
     if (rq->status != 200 || !rq->text)
         return;
@@ -2886,18 +2866,16 @@ void api_audit(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (who)
-        QB_AND(&q, "a.who = ?", SP_TEXT(who));
+        QB_AND(&q, STORE_AUDIT_WHO, SP_TEXT(who));
     if (action)
-        QB_AND(&q, "a.action = ?", SP_TEXT(action));
+        QB_AND(&q, STORE_AUDIT_ACTION, SP_TEXT(action));
     if (target)
-        QB_AND(&q, "a.target = ?", SP_TEXT(target));
+        QB_AND(&q, STORE_AUDIT_TARGET, SP_TEXT(target));
     if (has_from)
-        QB_AND(&q, "a.at >= ?", SP_INT(from));
+        QB_AND(&q, STORE_AUDIT_FROM, SP_INT(from));
     if (has_to)
-        QB_AND(&q, "a.at <= ?", SP_INT(to));
-    reply_list(rq, "a.id, a.at, a.who, a.action, a.target, a.before_json, a.after_json", cols,
-               sizeof cols / sizeof cols[0], "audit a", NULL, &q, "a.at DESC, a.id DESC", limit,
-               offset);
+        QB_AND(&q, STORE_AUDIT_TO, SP_INT(to));
+    reply_list(rq, &STORE_LIST_AUDIT, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 

@@ -9,11 +9,15 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "store/alerts.h"
+#include "store/audit.h"
 #include "store/copy.h"
 #include "store/lists.h"
 #include "store/mail.h"
 #include "store/overrides.h"
+#include "store/page.h"
 #include "store/push.h"
+#include "store/sources.h"
 #include "store/store.h"
 #include "store/trigger.h"
 #include "util/err.h"
@@ -492,6 +496,83 @@ static void test_placeholders(void **state)
     assert_string_equal(out, "abcad?");
 }
 
+/* The rows of a list page (store/page.h) as "a|b|..." text, one row a line. */
+static int page_text_cb(const struct store_row *r, void *ud)
+{
+    char *acc = ud;
+    size_t len = strlen(acc);
+    for (int i = 0; i < store_row_count(r); i++) {
+        const char *t = store_row_text(r, i);
+        snprintf(acc + len, 4096 - len, "%s%s", i ? "|" : "", t ? t : "-");
+        len = strlen(acc);
+    }
+    snprintf(acc + len, 4096 - len, "\n");
+    return 0;
+}
+
+static int count_row_cb(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+static int64_t list_count(const struct store_listq *l, const char *where,
+                          const struct store_param *p, size_t np)
+{
+    struct bk_err e = {0};
+    char *sql = store_list_count_sql(l, where);
+    int64_t n = -1;
+    OK(store_query(g_s, sql, p, np, count_row_cb, &n, &e));
+    free(sql);
+    return n;
+}
+
+/* Sources (store/sources.h): the id by name, "poll now" and pause requests, per-source state,
+ * and the lists of the API (sources, customers, alerts, audit) read on both engines. */
+static void test_sources_and_lists(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    int64_t id = -1;
+    OK(store_source_id(g_s, "src-test", &id, &e));
+    assert_int_equal(id, g_src);
+    OK(store_source_id(g_s, "no-such-source", &id, &e));
+    assert_int_equal(id, 0);
+
+    OK(store_poll_request_add(g_s, g_src, 1000, "alice", &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM poll_request WHERE requested_by = 'alice'"
+                        " AND requested_at = 1000"),
+                     1);
+    OK(store_source_paused_set(g_s, g_src, true, 2000, &e));
+    assert_int_equal(q1("SELECT paused FROM source WHERE updated_at = 2000"), 1);
+    OK(store_source_paused_set(g_s, g_src, false, 3000, &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM source WHERE paused = 0"), 1);
+
+    char *v = NULL;
+    OK(store_source_state_set(g_s, g_src, "uid", "7", &e));
+    OK(store_source_state_set(g_s, g_src, "uid", "8", &e)); /* replaces */
+    OK(store_state_get(g_s, g_src, "uid", &v, &e));
+    assert_string_equal(v, "8");
+    free(v);
+
+    /* the lists' SQL runs on this engine, with their conditions */
+    assert_int_equal(list_count(&STORE_LIST_SOURCES, "1 = 1", NULL, 0), 1);
+    struct store_param p[] = {SP_TEXT("src-test"), SP_INT(10), SP_INT(0)};
+    char *sql = store_list_page_sql(&STORE_LIST_SOURCES, "1 = 1", 0);
+    char got[4096] = "";
+    OK(store_query(g_s, sql, p + 1, 2, page_text_cb, got, &e));
+    free(sql);
+    assert_non_null(strstr(got, "|src-test|src-test|"));
+    assert_int_equal(list_count(&STORE_LIST_CUSTOMERS, "(" STORE_CUSTOMERS_OF_SOURCE ")", p, 1), 0);
+    assert_int_equal(list_count(&STORE_LIST_ALERTS, "(" STORE_ALERTS_STATE ")", p, 1), 0);
+    assert_int_equal(list_count(&STORE_LIST_AUDIT, "(" STORE_AUDIT_WHO ")", p, 1), 0);
+    sql = store_list_page_sql(&STORE_LIST_ALERTS, "1 = 1", 0);
+    got[0] = '\0';
+    OK(store_query(g_s, sql, p + 1, 2, page_text_cb, got, &e));
+    free(sql);
+    assert_string_equal(got, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lists_and_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sources_and_lists, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
