@@ -1171,7 +1171,7 @@ void api_runs(struct web_req *rq)
     if (has_reviewed)
         QB_AND0(&q, reviewed ? "r.reviewed_at IS NOT NULL" : "r.reviewed_at IS NULL");
     if (status && strcmp(status, "success") == 0)
-        QB_AND0(&q, "r.status = 'success' OR r.override = 1");
+        QB_AND0(&q, STORE_RUN_SUCCEEDED("r"));
     else if (status)
         QB_AND(&q, "r.status = ? AND r.override = 0", SP_TEXT(status));
     if (has_job)
@@ -1389,9 +1389,8 @@ out:
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
-    JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"                     \
-                  " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"            \
-                  " LEFT JOIN job_schedule js ON js.job_id = j.id"
+    JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF(                           \
+        "j.id") " LEFT JOIN job_schedule js ON js.job_id = j.id"
 
 static const struct col JOB_COLS[] = {
     {"id", C_INT, 0},
@@ -1504,10 +1503,10 @@ void api_jobs(struct web_req *rq)
                SP_TEXT(like), SP_TEXT(like));
     }
     if (status)
-        QB_AND(&q,
-               "(CASE WHEN r.id IS NULL THEN 'none' WHEN r.override = 1 THEN 'success'"
-               " ELSE r.status END) = ?",
-               SP_TEXT(status));
+        QB_AND(
+            &q,
+            "(CASE WHEN r.id IS NULL THEN 'none' ELSE " STORE_RUN_EFFECTIVE_STATUS("r") " END) = ?",
+            SP_TEXT(status));
     const char *order = "j.id";
     if (sort && strcmp(sort, "name") == 0)
         order = "COALESCE(c.name, ''), j.name, j.id";
@@ -1517,14 +1516,12 @@ void api_jobs(struct web_req *rq)
     else if (sort && strcmp(sort, "last") == 0)
         order = "r.start_at IS NULL, r.start_at DESC, j.id";
     /* the count joins only what its filters use: it visits every matching job */
-    char *count_from =
-        xasprintf("job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
-                  customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
-                  status || has_from || has_to
-                      ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
-                        " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
-                      : "",
-                  fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
+    char *count_from = xasprintf(
+        "job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
+        customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
+        status || has_from || has_to ? " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF("j.id")
+                                     : "",
+        fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
     reply_list(rq, &(struct store_listq){JOB_SELECT, JOB_FROM, count_from, order}, JOB_COLS,
                NJOB_COLS, &q, limit, offset);
     free(count_from);
@@ -2001,7 +1998,7 @@ static const char *const DAILY_STATUSES[] = {"success", "expected", "running", "
     "(CASE " st " WHEN 'failed' THEN 7 WHEN 'missed' THEN 6 WHEN 'warning' THEN 5"                 \
     " WHEN 'unknown' THEN 4 WHEN 'running' THEN 3 WHEN 'expected' THEN 2 WHEN 'success' THEN 1"    \
     " ELSE 4 END)"
-#define DAILY_EFF(r) "(CASE WHEN " r ".override = 1 THEN 'success' ELSE " r ".status END)"
+#define DAILY_EFF(r) STORE_RUN_EFFECTIVE_STATUS(r)
 /* the digit of the slot's UTC day in the job's colour bar (cove_digit_status below) */
 #define DAILY_BAR_STATUS                                                                           \
     "(CASE substr(bj.colour_bar, CAST(length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"     \
