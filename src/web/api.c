@@ -10,8 +10,10 @@
 #include "store/audit.h"
 #include "store/lists.h"
 #include "store/overrides.h"
+#include "store/remarks.h"
 #include "store/runs.h"
 #include "store/sources.h"
+#include "store/users.h"
 #include "web/web_internal.h"
 
 #include "util/buf.h"
@@ -379,6 +381,47 @@ static int query_rows(struct web_req *rq, const char *sql, const struct store_pa
         json_decref(rows);
     }
     bk_buf_free(&b);
+    return rc;
+}
+
+/* The rows a store function gives rows_cb (as cols say), appended to the jansson array arr:
+ * rows_begin, the store call with rows_cb and c, then rows_end with its result. */
+static void rows_begin(struct web_req *rq, struct rows_ctx *c, const struct col *cols, size_t ncols,
+                       struct bk_buf *b)
+{
+    bk_buf_init(b, ROWS_MAX);
+    bk_buf_append(b, "[", 1);
+    *c = (struct rows_ctx){cols, ncols, b, {rq->w->cfg, bk_now_ms()}, 0};
+}
+
+/* 0, or -1 with the response set. */
+static int rows_end(struct web_req *rq, struct rows_ctx *c, int rc, const struct bk_err *err,
+                    json_t *arr)
+{
+    bk_buf_append(c->out, "]", 1);
+    if (rc < 0) {
+        web_internal(rq, err);
+    } else {
+        json_t *rows = json_loadb(c->out->data, c->out->len, 0, NULL);
+        if (!json_is_array(rows)) {
+            web_error(rq, 500, "internal", "cannot encode the response");
+            rc = -1;
+        } else {
+            json_array_extend(arr, rows);
+        }
+        json_decref(rows);
+    }
+    bk_buf_free(c->out);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Does job id exist? 0, or -1 with the response set. */
+static int job_known(struct web_req *rq, int64_t id, bool *known)
+{
+    struct bk_err err = {0};
+    int rc = store_job_exists(rq->st, id, known, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
     return rc;
 }
 
@@ -1060,11 +1103,16 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
     json_array_foreach(remarks, i, m)
     {
         json_t *ids = json_array();
-        struct store_param p[] = {SP_INT(json_integer_value(json_object_get(m, "id")))};
         static const struct col c[] = {{"id", C_INT, 0}};
         json_t *rows = json_array();
-        if (query_rows(rq, "SELECT run_id FROM remark_run WHERE remark_id = ?1 ORDER BY run_id", p,
-                       1, c, 1, rows) < 0) {
+        struct bk_err err = {0};
+        struct rows_ctx rc;
+        struct bk_buf b;
+        rows_begin(rq, &rc, c, 1, &b);
+        if (rows_end(rq, &rc,
+                     store_remark_runs(rq->st, json_integer_value(json_object_get(m, "id")),
+                                       rows_cb, &rc, &err),
+                     &err, rows) < 0) {
             json_decref(rows);
             json_decref(ids);
             return -1;
@@ -1080,6 +1128,22 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
 
 static const struct col REMARK_COLS[] = {
     {"id", C_INT, 0}, {"body", C_TEXT, 0}, {"created_by", C_TEXT, 0}, {"created_at", C_TIME, 0}};
+
+/* The remarks on run run_id (> 0), else the newest limit on job job_id, appended to arr, each
+ * with its runs. 0, or -1 with the response set. */
+static int remarks_into(struct web_req *rq, int64_t run_id, int64_t job_id, int64_t limit,
+                        json_t *arr)
+{
+    struct bk_err err = {0};
+    struct rows_ctx c;
+    struct bk_buf b;
+    rows_begin(rq, &c, REMARK_COLS, 4, &b);
+    int rc = run_id > 0 ? store_remarks_of_run(rq->st, run_id, rows_cb, &c, &err)
+                        : store_remarks_of_job(rq->st, job_id, limit, rows_cb, &c, &err);
+    if (rows_end(rq, &c, rc, &err, arr) < 0)
+        return -1;
+    return remark_runs(rq, arr);
+}
 
 /* Run Checks grouped by customer, worst first (store_runs_by_customer pages through the order
  * without sorting every matching run), in reply_list()'s shape. */
@@ -1223,14 +1287,7 @@ void api_run_get(struct web_req *rq)
         return;
     }
     json_t *remarks = json_array();
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (add_objects(rq, run, rq->id) < 0 ||
-        query_rows(rq,
-                   "SELECT m.id, m.body, m.created_by, m.created_at FROM remark m"
-                   " JOIN remark_run rr ON rr.remark_id = m.id WHERE rr.run_id = ?1"
-                   " ORDER BY m.created_at DESC, m.id DESC",
-                   p, 1, REMARK_COLS, 4, remarks) < 0 ||
-        remark_runs(rq, remarks) < 0) {
+    if (add_objects(rq, run, rq->id) < 0 || remarks_into(rq, rq->id, 0, 0, remarks) < 0) {
         json_decref(remarks);
         json_decref(run);
         return;
@@ -1318,9 +1375,8 @@ void api_runs_review(struct web_req *rq)
         return;
     }
     if (has_job) {
-        int64_t exists = 0;
-        struct store_param p[] = {SP_INT(job)};
-        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &exists) < 0)
+        bool exists = false;
+        if (job_known(rq, job, &exists) < 0)
             goto out;
         if (!exists) {
             web_error(rq, 404, "not_found", "no job %lld", (long long)job);
@@ -1783,12 +1839,7 @@ void api_job_get(struct web_req *rq)
                    "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.job_id = ?1 OR o.job_id IS NULL"
                    " ORDER BY o.id",
                    p, 1, OVR_COLS, NOVR_COLS, ovr) < 0 ||
-        query_rows(rq,
-                   "SELECT DISTINCT m.id, m.body, m.created_by, m.created_at FROM remark m"
-                   " JOIN remark_run rr ON rr.remark_id = m.id JOIN job_run r ON r.id = rr.run_id"
-                   " WHERE r.job_id = ?1 ORDER BY m.created_at DESC, m.id DESC LIMIT ?2",
-                   pl, 2, REMARK_COLS, 4, remarks) < 0 ||
-        remark_runs(rq, remarks) < 0)
+        remarks_into(rq, 0, rq->id, DETAIL_RUNS, remarks) < 0)
         goto out;
     json_t *latest = json_array_get(runs, 0);
     if (latest) {
@@ -1851,9 +1902,8 @@ static int schedule_set_get(struct web_req *rq, int64_t job_id, json_t **out, st
 /* 0 when the job in the path exists, else -1 with a 404 (or 500) set. */
 static int path_job(struct web_req *rq)
 {
-    int64_t n = 0;
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+    bool n = false;
+    if (job_known(rq, rq->id, &n) < 0)
         return -1;
     if (!n) {
         web_error(rq, 404, "not_found", "no job %lld", (long long)rq->id);
@@ -2231,18 +2281,10 @@ void api_remarks(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (has_run)
-        QB_AND(&q,
-               "EXISTS (SELECT 1 FROM remark_run rr WHERE rr.remark_id = m.id AND rr.run_id = ?)",
-               SP_INT(run));
+        QB_AND(&q, STORE_REMARKS_OF_RUN, SP_INT(run));
     if (has_job)
-        QB_AND(&q,
-               "EXISTS (SELECT 1 FROM remark_run rr JOIN job_run r ON r.id = rr.run_id"
-               " WHERE rr.remark_id = m.id AND r.job_id = ?)",
-               SP_INT(job));
-    reply_list(rq,
-               &(struct store_listq){"m.id, m.body, m.created_by, m.created_at", "remark m", NULL,
-                                     "m.created_at DESC, m.id DESC"},
-               REMARK_COLS, 4, &q, limit, offset);
+        QB_AND(&q, STORE_REMARKS_OF_JOB, SP_INT(job));
+    reply_list(rq, &STORE_LIST_REMARKS, REMARK_COLS, 4, &q, limit, offset);
     qb_free(&q);
     if (rq->status != 200)
         return;
@@ -2282,10 +2324,11 @@ void api_remark_create(struct web_req *rq)
         return;
     }
     for (size_t i = 0; i < nids; i++) {
-        int64_t n = 0;
-        struct store_param p[] = {SP_INT(ids[i])};
-        if (query_int(rq, "SELECT COUNT(*) FROM job_run WHERE id = ?1", p, 1, &n) < 0)
+        bool n = false;
+        if (store_run_exists(rq->st, ids[i], &n, &err) < 0) {
+            web_internal(rq, &err);
             goto out;
+        }
         if (!n) {
             web_error(rq, 404, "not_found", "runs[%zu]: no run %lld", i, (long long)ids[i]);
             goto out;
@@ -2295,24 +2338,8 @@ void api_remark_create(struct web_req *rq)
         web_internal(rq, &err);
         goto out;
     }
-    struct store_param p[] = {SP_TEXT(body), SP_TEXT(rq->who.name), SP_INT(now)};
-    if (store_exec(rq->st, "INSERT INTO remark (body, created_by, created_at) VALUES (?1, ?2, ?3)",
-                   p, 3, NULL, &id, &err) < 0)
+    if (store_remark_add(rq->st, body, rq->who.name, now, ids, nids, &id, &err) < 0)
         goto fail;
-    for (size_t i = 0; i < nids; i++) {
-        int64_t n = 0;
-        struct store_param pr[] = {SP_INT(id), SP_INT(ids[i])};
-        int64_t dup = 0;
-        if (store_query(rq->st,
-                        "SELECT COUNT(*) FROM remark_run WHERE remark_id = ?1 AND run_id = ?2", pr,
-                        2, int_cb, &dup, &err) < 0)
-            goto fail;
-        if (dup)
-            continue; /* the same id twice in the list */
-        if (store_exec(rq->st, "INSERT INTO remark_run (remark_id, run_id) VALUES (?1, ?2)", pr, 2,
-                       &n, NULL, &err) < 0)
-            goto fail;
-    }
     json_t *runs = json_array();
     for (size_t i = 0; i < nids; i++)
         json_array_append_new(runs, json_integer(ids[i]));
@@ -2344,9 +2371,14 @@ out:
 static json_t *load_remark(struct web_req *rq)
 {
     int rc;
-    struct store_param p[] = {SP_INT(rq->id)};
-    json_t *m = query_one(rq, "SELECT id, body, created_by, created_at FROM remark WHERE id = ?1",
-                          p, 1, REMARK_COLS, 4, &rc);
+    struct bk_err err = {0};
+    struct rows_ctx c;
+    struct bk_buf b;
+    json_t *arr0 = json_array();
+    rows_begin(rq, &c, REMARK_COLS, 4, &b);
+    rc = rows_end(rq, &c, store_remark_get(rq->st, rq->id, rows_cb, &c, &err), &err, arr0);
+    json_t *m = json_array_size(arr0) ? json_incref(json_array_get(arr0, 0)) : NULL;
+    json_decref(arr0);
     if (rc < 0)
         return NULL;
     if (!m) {
@@ -2402,11 +2434,9 @@ void api_remark_update(struct web_req *rq)
     json_object_set_new(after, "body", web_jstr(body));
     char target[32];
     snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
-    struct store_param p[] = {SP_TEXT(body), SP_INT(rq->id)};
     if (store_begin(rq->st, &err) < 0)
         goto dberr;
-    if (store_exec(rq->st, "UPDATE remark SET body = ?1 WHERE id = ?2", p, 2, NULL, NULL, &err) <
-        0) {
+    if (store_remark_body_set(rq->st, rq->id, body, &err) < 0) {
         store_rollback(rq->st);
         goto dberr;
     }
@@ -2442,12 +2472,9 @@ void api_remark_delete(struct web_req *rq)
     }
     char target[32];
     snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
-    struct store_param p[] = {SP_INT(rq->id)};
     if (store_begin(rq->st, &err) < 0)
         goto dberr;
-    if (store_exec(rq->st, "DELETE FROM remark_run WHERE remark_id = ?1", p, 1, NULL, NULL, &err) <
-            0 ||
-        store_exec(rq->st, "DELETE FROM remark WHERE id = ?1", p, 1, NULL, NULL, &err) < 0) {
+    if (store_remark_delete(rq->st, rq->id, &err) < 0) {
         store_rollback(rq->st);
         goto dberr;
     }
@@ -2593,9 +2620,8 @@ void api_override_create(struct web_req *rq)
         return;
     }
     if (has_job) {
-        int64_t n = 0;
-        struct store_param p[] = {SP_INT(o.job_id)};
-        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+        bool n = false;
+        if (job_known(rq, o.job_id, &n) < 0)
             return;
         if (!n) {
             web_error(rq, 404, "not_found", "job: no job %lld", (long long)o.job_id);
@@ -2925,27 +2951,16 @@ struct user_info {
     int64_t admins;
 };
 
-static int admins_cb(const struct store_row *r, void *ud)
-{
-    struct user_info *u = ud;
-    u->found = true;
-    if (bk_role_parse(store_row_text(r, 0), &u->role) < 0)
-        u->role = BK_ROLE_VIEWER;
-    u->admins = store_row_int(r, 1);
-    return 0;
-}
-
 static int lookup_user(struct web_req *rq, const char *name, struct user_info *u)
 {
     struct bk_err err = {0};
     memset(u, 0, sizeof *u);
-    struct store_param p[] = {SP_TEXT(name)};
-    int rc = store_query(rq->st,
-                         "SELECT role, (SELECT COUNT(*) FROM app_user WHERE role = 'admin')"
-                         " FROM app_user WHERE name = ?1",
-                         p, 1, admins_cb, u, &err);
+    char role[16];
+    int rc = store_user_role_admins(rq->st, name, &u->found, role, &u->admins, &err);
     if (rc < 0)
         web_internal(rq, &err);
+    else if (u->found && bk_role_parse(role, &u->role) < 0)
+        u->role = BK_ROLE_VIEWER;
     return rc;
 }
 
@@ -3047,13 +3062,11 @@ void api_user_update(struct web_req *rq)
         }
     }
     if (role_change) {
-        struct store_param p[] = {SP_TEXT(bk_role_name(role)), SP_TEXT(rq->cap[0])};
         json_t *before = json_pack("{s:s}", "role", bk_role_name(u.role));
         json_t *after = json_pack("{s:s}", "role", bk_role_name(role));
         int rc = store_begin(rq->st, &err);
         if (rc == 0)
-            rc = store_exec(rq->st, "UPDATE app_user SET role = ?1 WHERE name = ?2", p, 2, NULL,
-                            NULL, &err);
+            rc = store_user_role_set(rq->st, rq->cap[0], bk_role_name(role), &err);
         if (rc == 0 && web_audit(rq, "user.role", rq->cap[0], before, after) < 0)
             rc = bk_err_set(&err, BK_EIO, "cannot write the audit row");
         if (rc == 0)
@@ -3204,25 +3217,13 @@ struct owner {
     bool found;
 };
 
-static int owner_cb(const struct store_row *r, void *ud)
-{
-    struct owner *o = ud;
-    o->found = true;
-    snprintf(o->name, sizeof o->name, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
-    return 0;
-}
-
 void api_token_delete(struct web_req *rq)
 {
     struct bk_err err = {0};
     struct owner o = {0};
     if (!no_params(rq))
         return;
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (store_query(rq->st,
-                    "SELECT u.name FROM api_token t JOIN app_user u ON u.id = t.user_id"
-                    " WHERE t.id = ?1",
-                    p, 1, owner_cb, &o, &err) < 0) {
+    if (store_token_owner(rq->st, rq->id, &o.found, o.name, sizeof o.name, &err) < 0) {
         web_internal(rq, &err);
         return;
     }

@@ -17,6 +17,7 @@
 #include "store/overrides.h"
 #include "store/page.h"
 #include "store/push.h"
+#include "store/remarks.h"
 #include "store/sources.h"
 #include "store/store.h"
 #include "store/trigger.h"
@@ -573,6 +574,73 @@ static void test_sources_and_lists(void **state)
     assert_string_equal(got, "");
 }
 
+static int remark_row_cb(const struct store_row *r, void *ud)
+{
+    char *acc = ud;
+    size_t len = strlen(acc);
+    snprintf(acc + len, 256 - len, "%lld:%s:%s;", (long long)store_row_int(r, 0),
+             store_row_text(r, 1), store_row_text(r, 2));
+    return 0;
+}
+
+/* Remarks (store/remarks.h): add on a run (an id twice linked once), read by id, run and job,
+ * change, delete with its links; job and run existence. */
+static void test_remarks(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    int64_t job = 0, id = 0;
+    char uuid[STORE_PUSH_UUID_LEN + 1];
+    const int64_t t0 = 20000 * DAY;
+    OK(store_push_job_add(g_s, g_src, "Acme", "nightly", NULL, "admin", t0, &job, uuid, &e));
+    struct store_ping p = {.uuid = uuid, .kind = STORE_PING_START, .now_ms = t0 + 1000};
+    struct store_ping_result r;
+    OK(store_push_ping(g_s, &p, &r, &e));
+    int64_t run = q1("SELECT MAX(id) FROM job_run");
+    bool known = false;
+    OK(store_job_exists(g_s, job, &known, &e));
+    assert_true(known);
+    OK(store_job_exists(g_s, job + 1000, &known, &e));
+    assert_false(known);
+    OK(store_run_exists(g_s, run, &known, &e));
+    assert_true(known);
+    OK(store_run_exists(g_s, run + 1000, &known, &e));
+    assert_false(known);
+
+    const int64_t ids[] = {run, run};
+    OK(store_begin(g_s, &e));
+    OK(store_remark_add(g_s, "looked at it", "alice", t0 + 5, ids, 2, &id, &e));
+    OK(store_commit(g_s, &e));
+    assert_true(id > 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark_run"), 1);
+    char got[256] = "";
+    OK(store_remark_get(g_s, id, remark_row_cb, got, &e));
+    char want[256];
+    snprintf(want, sizeof want, "%lld:looked at it:alice;", (long long)id);
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_run(g_s, run, remark_row_cb, got, &e));
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_job(g_s, job, 10, remark_row_cb, got, &e));
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_job(g_s, job, 0, remark_row_cb, got, &e));
+    assert_string_equal(got, "");
+    int64_t linked = 0;
+    OK(store_remark_runs(g_s, id, count_row_cb, &linked, &e));
+    assert_int_equal(linked, run);
+
+    OK(store_remark_body_set(g_s, id, "fixed", &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark WHERE body = 'fixed'"), 1);
+    assert_int_equal(list_count(&STORE_LIST_REMARKS, "(" STORE_REMARKS_OF_JOB ")",
+                                (struct store_param[]){SP_INT(job)}, 1),
+                     1);
+    OK(store_remark_delete(g_s, id, &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark"), 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark_run"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources_and_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remarks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
