@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "mail/mime.h"
 #include "platform/platform.h"
+#include "store/sources.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -116,11 +117,7 @@ static int state_set_u64(struct bk_store *s, int64_t sid, const char *key, uint6
 {
     char buf[24];
     snprintf(buf, sizeof buf, "%" PRIu64, v);
-    struct store_param p[] = {SP_INT(sid), SP_TEXT(key), SP_TEXT(buf)};
-    return store_exec(s,
-                      "INSERT INTO source_state (source_id, key, value) VALUES (?1, ?2, ?3)"
-                      " ON CONFLICT (source_id, key) DO UPDATE SET value = excluded.value",
-                      p, 3, NULL, NULL, err);
+    return store_source_state_set(s, sid, key, buf, err);
 }
 
 int mail_imap_poll(struct bk_store *s, const struct mail_source *ms, const char *password,

@@ -15,6 +15,7 @@
 #include "providers/provider.h"
 #include "secrets/secretfile.h"
 #include "store/overrides.h"
+#include "store/sources.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -385,21 +386,13 @@ out:
     pthread_mutex_destroy(&ctx.mu);
 }
 
-static int src_id_row(const struct store_row *r, void *ud)
-{
-    *(int64_t *)ud = store_row_int(r, 0);
-    return 0;
-}
-
 void poller_evaluate(struct bk_store *store, const struct bk_config *cfg, const char *source_name,
                      int64_t now_ms, bool quiet)
 {
     struct bk_err err = {0};
     int64_t id = 0;
     if (source_name) {
-        struct store_param p[] = {SP_TEXT(source_name)};
-        if (store_query(store, "SELECT id FROM source WHERE name = ?1", p, 1, src_id_row, &id,
-                        &err) < 0) {
+        if (store_source_id(store, source_name, &id, &err) < 0) {
             log_warn("expected: source %s: %s", source_name, err.msg);
             return;
         }

@@ -59,9 +59,8 @@ int store_alert_jobs_each(struct bk_store *s, int (*cb)(const struct store_alert
         " ELSE 0 END,"
         " " STORE_FRESH_COLUMNS " FROM job j JOIN source s ON s.id = j.source_id"
         " LEFT JOIN customer c ON c.id = j.customer_id"
-        " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
-        "  ORDER BY y.start_at DESC NULLS LAST, y.id DESC LIMIT 1)"
-        " WHERE j.retired_at IS NULL ORDER BY j.id",
+        " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF(
+            "j.id") " WHERE j.retired_at IS NULL ORDER BY j.id",
         NULL, 0, job_row, &c, err);
 }
 
@@ -495,3 +494,12 @@ int store_alert_pending(struct bk_store *s, int64_t *n, struct bk_err *err)
                     NULL, 0, alert_pending_row, n, err);
     return rc < 0 ? rc : 0;
 }
+
+const struct store_listq STORE_LIST_ALERTS = {
+    .select = "o.id, o.alert, o.channel, o.event, o.title, o.state, o.attempts, o.next_at,"
+              " o.last_error, o.last_code, o.created_at, o.sent_at, i.uid,"
+              " CASE WHEN i.scope = 'job' THEN i.target_id END",
+    .from = "alert_outbox o LEFT JOIN alert_incident i ON i.id = o.incident_id",
+    .count_from = "alert_outbox o",
+    .order = "o.id DESC",
+};

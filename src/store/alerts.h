@@ -3,6 +3,8 @@
 #ifndef BK_STORE_ALERTS_H
 #define BK_STORE_ALERTS_H
 
+#include "store/page.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,5 +125,12 @@ int store_outbox_release(struct bk_store *s, int64_t id, const char *instance, s
 /* Retry now: a failed or pending row becomes pending, due now. *found false if no such row. */
 int store_outbox_retry(struct bk_store *s, int64_t id, int64_t now_ms, bool *found,
                        struct bk_err *err);
+
+/* GET /api/v1/alerts, the outbox newest first: id, alert, channel, event, title, state,
+ * attempts, next_at, last_error, last_code, created_at, sent_at, incident uid, job id (of a job
+ * incident). Conditions on it ('?' placeholders) below. */
+extern const struct store_listq STORE_LIST_ALERTS;
+#define STORE_ALERTS_STATE "o.state = ?"
+#define STORE_ALERTS_ALERT "o.alert = ?"
 
 #endif

@@ -206,6 +206,20 @@ const char *store_fresh_name(int fresh);
     " COALESCE((SELECT fs.crit_after_ms FROM job_schedule fs WHERE fs.job_id = j.id), 0),"         \
     " j.created_at"
 
+/* The latest run of the job whose id is the SQL expression J, the ONE rule (check, status,
+ * alerts, the API's jobs): newest start first, a run without a start after every run with one
+ * (NULLS LAST: SQLite's default for DESC, not PostgreSQL's), the higher id on a tie. The same
+ * plan as without NULLS LAST on SQLite 3.40 (the (job_id, start_at) index, no sort). */
+#define STORE_LATEST_RUN_OF(J)                                                                     \
+    "(SELECT y.id FROM job_run y WHERE y.job_id = " J                                              \
+    " ORDER BY y.start_at DESC NULLS LAST, y.id DESC LIMIT 1)"
+/* A run's status as it counts: an override means success, the ONE rule of every query that
+ * reads a run's outcome (R names the job_run alias). */
+#define STORE_RUN_EFFECTIVE_STATUS(R)                                                              \
+    "(CASE WHEN " R ".override = 1 THEN 'success' ELSE " R ".status END)"
+/* The same rule as a condition: the run counts as a success. */
+#define STORE_RUN_SUCCEEDED(R) "(" R ".status = 'success' OR " R ".override = 1)"
+
 /* ---- Generic queries ---------------------------------------------------------------------
  * For modules above the store (auth, web API) that need queries of their own. SQL uses ?N
  * placeholders and the portable subset of SQL shared by SQLite and PostgreSQL; a PostgreSQL

@@ -1304,24 +1304,25 @@ static int pg_status_each(void *impl, const char *customer,
     struct pg *q = impl;
     struct store_param p[] = {SP_TEXT(customer)};
     PGresult *res;
-    int rc =
-        pg_run(q,
-               "SELECT COALESCE(c.name, ''), s.name, j.name, j.kind, j.external_id,"
-               " COALESCE(r.status, 'none'), r.raw_status, COALESCE(r.start_at, r.end_at, 0),"
-               " r.reviewed_at IS NOT NULL, COALESCE(r.override, 0),"
-               " (SELECT MAX(COALESCE(x.end_at, x.start_at)) FROM job_run x WHERE x.job_id = j.id"
-               "  AND (x.status = 'success' OR x.override = 1)),"
-               " " STORE_FRESH_COLUMNS ","
-               " (SELECT description FROM job_schedule z WHERE z.job_id = j.id), r.anomaly"
-               " FROM job j JOIN source s ON s.id = j.source_id"
-               " LEFT JOIN customer c ON c.id = j.customer_id"
-               " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
-               "  ORDER BY y.start_at DESC NULLS LAST, y.id DESC LIMIT 1)"
-               " WHERE j.retired_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR c.name = ?1"
-               "  OR (CAST(c.id AS TEXT) = ?1"
-               "   AND NOT EXISTS (SELECT 1 FROM customer z WHERE z.name = ?1)))"
-               " ORDER BY c.name NULLS FIRST, s.name, j.name, j.id",
-               p, 1, &res, err);
+    int rc = pg_run(
+        q,
+        "SELECT COALESCE(c.name, ''), s.name, j.name, j.kind, j.external_id,"
+        " COALESCE(r.status, 'none'), r.raw_status, COALESCE(r.start_at, r.end_at, 0),"
+        " r.reviewed_at IS NOT NULL, COALESCE(r.override, 0),"
+        " (SELECT MAX(COALESCE(x.end_at, x.start_at)) FROM job_run x WHERE x.job_id = j.id"
+        "  AND " STORE_RUN_SUCCEEDED(
+            "x") "),"
+                 " " STORE_FRESH_COLUMNS ","
+                 " (SELECT description FROM job_schedule z WHERE z.job_id = j.id), r.anomaly"
+                 " FROM job j JOIN source s ON s.id = j.source_id"
+                 " LEFT JOIN customer c ON c.id = j.customer_id"
+                 " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF(
+                     "j.id") " WHERE j.retired_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR c.name "
+                             "= ?1"
+                             "  OR (CAST(c.id AS TEXT) = ?1"
+                             "   AND NOT EXISTS (SELECT 1 FROM customer z WHERE z.name = ?1)))"
+                             " ORDER BY c.name NULLS FIRST, s.name, j.name, j.id",
+        p, 1, &res, err);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(res); i++) {

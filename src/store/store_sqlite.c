@@ -1045,24 +1045,24 @@ static int sq_status_each(void *impl, const char *customer,
     struct sq *q = impl;
     sqlite3_stmt *st;
     /* The latest run of a job is the one with the greatest start (then id). */
-    int rc =
-        prepare(q,
-                "SELECT COALESCE(c.name, ''), s.name, j.name, j.kind, j.external_id,"
-                " COALESCE(r.status, 'none'), r.raw_status, COALESCE(r.start_at, r.end_at, 0),"
-                " r.reviewed_at IS NOT NULL, COALESCE(r.override, 0),"
-                " (SELECT MAX(COALESCE(x.end_at, x.start_at)) FROM job_run x WHERE x.job_id = j.id"
-                "  AND (x.status = 'success' OR x.override = 1)),"
-                " " STORE_FRESH_COLUMNS ","
-                " (SELECT description FROM job_schedule z WHERE z.job_id = j.id), r.anomaly"
-                " FROM job j JOIN source s ON s.id = j.source_id"
-                " LEFT JOIN customer c ON c.id = j.customer_id"
-                " LEFT JOIN job_run r ON r.id = (SELECT id FROM job_run y WHERE y.job_id = j.id"
-                "  ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
-                " WHERE j.retired_at IS NULL AND (?1 IS NULL OR c.name = ?1"
-                "  OR (CAST(c.id AS TEXT) = ?1"
-                "   AND NOT EXISTS (SELECT 1 FROM customer z WHERE z.name = ?1)))"
-                " ORDER BY c.name, s.name, j.name, j.id",
-                &st, err);
+    int rc = prepare(
+        q,
+        "SELECT COALESCE(c.name, ''), s.name, j.name, j.kind, j.external_id,"
+        " COALESCE(r.status, 'none'), r.raw_status, COALESCE(r.start_at, r.end_at, 0),"
+        " r.reviewed_at IS NOT NULL, COALESCE(r.override, 0),"
+        " (SELECT MAX(COALESCE(x.end_at, x.start_at)) FROM job_run x WHERE x.job_id = j.id"
+        "  AND " STORE_RUN_SUCCEEDED(
+            "x") "),"
+                 " " STORE_FRESH_COLUMNS ","
+                 " (SELECT description FROM job_schedule z WHERE z.job_id = j.id), r.anomaly"
+                 " FROM job j JOIN source s ON s.id = j.source_id"
+                 " LEFT JOIN customer c ON c.id = j.customer_id"
+                 " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF(
+                     "j.id") " WHERE j.retired_at IS NULL AND (?1 IS NULL OR c.name = ?1"
+                             "  OR (CAST(c.id AS TEXT) = ?1"
+                             "   AND NOT EXISTS (SELECT 1 FROM customer z WHERE z.name = ?1)))"
+                             " ORDER BY c.name, s.name, j.name, j.id",
+        &st, err);
     if (rc < 0)
         return rc;
     bind_text(st, 1, customer);

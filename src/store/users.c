@@ -278,3 +278,73 @@ int store_session_delete(struct bk_store *s, const char *sha256_hex, struct bk_e
     struct store_param p[] = {SP_TEXT(sha256_hex)};
     return store_exec(s, "DELETE FROM web_session WHERE id_sha256 = ?1", p, 1, NULL, NULL, err);
 }
+
+struct role_admins {
+    bool *found;
+    char *role;
+    int64_t *admins;
+};
+
+static int role_admins_cb(const struct store_row *r, void *ud)
+{
+    struct role_admins *x = ud;
+    const char *role = store_row_text(r, 0);
+    *x->found = true;
+    if (!role || strlen(role) >= 16)
+        role = "";
+    snprintf(x->role, 16, "%s", role);
+    *x->admins = store_row_int(r, 1);
+    return 0;
+}
+
+int store_user_role_admins(struct bk_store *s, const char *name, bool *found, char role[16],
+                           int64_t *admins, struct bk_err *err)
+{
+    *found = false;
+    role[0] = '\0';
+    *admins = 0;
+    struct role_admins x = {found, role, admins};
+    struct store_param p[] = {SP_TEXT(name)};
+    return store_query(s,
+                       "SELECT role, (SELECT COUNT(*) FROM app_user WHERE role = 'admin')"
+                       " FROM app_user WHERE name = ?1",
+                       p, 1, role_admins_cb, &x, err) < 0
+               ? -1
+               : 0;
+}
+
+int store_user_role_set(struct bk_store *s, const char *name, const char *role, struct bk_err *err)
+{
+    struct store_param p[] = {SP_TEXT(role), SP_TEXT(name)};
+    return store_exec(s, "UPDATE app_user SET role = ?1 WHERE name = ?2", p, 2, NULL, NULL, err);
+}
+
+struct owner {
+    bool *found;
+    char *name;
+    size_t namesz;
+};
+
+static int owner_cb(const struct store_row *r, void *ud)
+{
+    struct owner *o = ud;
+    const char *name = store_row_text(r, 0);
+    *o->found = true;
+    snprintf(o->name, o->namesz, "%s", name ? name : "");
+    return 0;
+}
+
+int store_token_owner(struct bk_store *s, int64_t id, bool *found, char *name, size_t namesz,
+                      struct bk_err *err)
+{
+    *found = false;
+    name[0] = '\0';
+    struct owner o = {found, name, namesz};
+    struct store_param p[] = {SP_INT(id)};
+    return store_query(s,
+                       "SELECT u.name FROM api_token t JOIN app_user u ON u.id = t.user_id"
+                       " WHERE t.id = ?1",
+                       p, 1, owner_cb, &o, err) < 0
+               ? -1
+               : 0;
+}

@@ -5,6 +5,7 @@
 #define BK_STORE_USERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bk_store;
@@ -89,5 +90,16 @@ int store_session_get(struct bk_store *s, const char *sha256_hex, struct store_s
 int store_session_touch(struct bk_store *s, const char *sha256_hex, int64_t now_ms,
                         int64_t expires_ms, struct bk_err *err);
 int store_session_delete(struct bk_store *s, const char *sha256_hex, struct bk_err *err);
+
+/* The role (as stored, "" when longer than role) of the user named name and how many admins
+ * there are (the last admin is never demoted); *found false when no such user. 0 or -1. */
+int store_user_role_admins(struct bk_store *s, const char *name, bool *found, char role[16],
+                           int64_t *admins, struct bk_err *err);
+/* Set the role (its name) of the user named name. 0 or -1. */
+int store_user_role_set(struct bk_store *s, const char *name, const char *role, struct bk_err *err);
+/* The name of the user who owns API token id into name (size namesz, cut to fit);
+ * *found false when no such token. 0 or -1. */
+int store_token_owner(struct bk_store *s, int64_t id, bool *found, char *name, size_t namesz,
+                      struct bk_err *err);
 
 #endif

@@ -7,9 +7,13 @@
 #include "core/schedule.h"
 #include "core/tzfile.h"
 #include "store/alerts.h"
+#include "store/audit.h"
 #include "store/lists.h"
 #include "store/overrides.h"
+#include "store/remarks.h"
 #include "store/runs.h"
+#include "store/sources.h"
+#include "store/users.h"
 #include "web/web_internal.h"
 
 #include "util/buf.h"
@@ -380,6 +384,47 @@ static int query_rows(struct web_req *rq, const char *sql, const struct store_pa
     return rc;
 }
 
+/* The rows a store function gives rows_cb (as cols say), appended to the jansson array arr:
+ * rows_begin, the store call with rows_cb and c, then rows_end with its result. */
+static void rows_begin(struct web_req *rq, struct rows_ctx *c, const struct col *cols, size_t ncols,
+                       struct bk_buf *b)
+{
+    bk_buf_init(b, ROWS_MAX);
+    bk_buf_append(b, "[", 1);
+    *c = (struct rows_ctx){cols, ncols, b, {rq->w->cfg, bk_now_ms()}, 0};
+}
+
+/* 0, or -1 with the response set. */
+static int rows_end(struct web_req *rq, struct rows_ctx *c, int rc, const struct bk_err *err,
+                    json_t *arr)
+{
+    bk_buf_append(c->out, "]", 1);
+    if (rc < 0) {
+        web_internal(rq, err);
+    } else {
+        json_t *rows = json_loadb(c->out->data, c->out->len, 0, NULL);
+        if (!json_is_array(rows)) {
+            web_error(rq, 500, "internal", "cannot encode the response");
+            rc = -1;
+        } else {
+            json_array_extend(arr, rows);
+        }
+        json_decref(rows);
+    }
+    bk_buf_free(c->out);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Does job id exist? 0, or -1 with the response set. */
+static int job_known(struct web_req *rq, int64_t id, bool *known)
+{
+    struct bk_err err = {0};
+    int rc = store_job_exists(rq->st, id, known, &err);
+    if (rc < 0)
+        web_internal(rq, &err);
+    return rc;
+}
+
 static int query_int(struct web_req *rq, const char *sql, const struct store_param *p, size_t np,
                      int64_t *out)
 {
@@ -442,13 +487,11 @@ static void cache_key(struct bk_buf *key, const char *text, const struct qb *q)
     }
 }
 
-static void reply_list(struct web_req *rq, const char *select, const struct col *cols, size_t ncols,
-                       const char *from, const char *count_from, struct qb *q, const char *order,
-                       int64_t limit, int64_t offset)
+static void reply_list(struct web_req *rq, const struct store_listq *l, const struct col *cols,
+                       size_t ncols, struct qb *q, int64_t limit, int64_t offset)
 {
     int64_t total = 0;
-    char *csql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", count_from ? count_from : from,
-                           q->where.data);
+    char *csql = store_list_count_sql(l, q->where.data);
     struct bk_buf key;
     cache_key(&key, csql, q);
     int rc = 0;
@@ -464,8 +507,7 @@ static void reply_list(struct web_req *rq, const char *select, const struct col 
         return;
     q->p[q->np] = SP_INT(limit);
     q->p[q->np + 1] = SP_INT(offset);
-    char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT ?%zu OFFSET ?%zu", select,
-                          from, q->where.data, order, q->np + 1, q->np + 2);
+    char *sql = store_list_page_sql(l, q->where.data, q->np);
     reply_page_sql(rq, sql, q->p, q->np + 2, cols, ncols, total, limit, offset);
     free(sql);
 }
@@ -497,9 +539,9 @@ static void and_customer(struct qb *q, const char *v)
 {
     int64_t id;
     if (all_digits(v) && str_to_i64(v, &id) == 0)
-        QB_AND(q, "c.id = ? OR c.name = ?", SP_INT(id), SP_TEXT(v));
+        QB_AND(q, STORE_CUSTOMERS_ID_OR_NAME, SP_INT(id), SP_TEXT(v));
     else
-        QB_AND(q, "c.name = ?", SP_TEXT(v));
+        QB_AND(q, STORE_CUSTOMERS_NAME, SP_TEXT(v));
 }
 
 /* The same for runs, over r alone (store/runs.h). */
@@ -670,15 +712,11 @@ void api_customers(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (source)
-        QB_AND(&q, "s.name = ?", SP_TEXT(source));
+        QB_AND(&q, STORE_CUSTOMERS_OF_SOURCE, SP_TEXT(source));
     if (text)
-        QB_AND(&q, "LOWER(c.name) LIKE ? ESCAPE '\\'",
+        QB_AND(&q, STORE_CUSTOMERS_NAME_LIKE,
                SP_TEXT(qb_own(&q, store_like_pattern("contains", text))));
-    reply_list(rq,
-               "c.id, c.name, c.external_id, c.external_ref, s.name,"
-               " (SELECT COUNT(*) FROM job j WHERE j.customer_id = c.id AND j.retired_at IS NULL)",
-               cols, sizeof cols / sizeof cols[0], "customer c JOIN source s ON s.id = c.source_id",
-               NULL, &q, "c.name, c.id", limit, offset);
+    reply_list(rq, &STORE_LIST_CUSTOMERS, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -710,16 +748,7 @@ void api_sources(struct web_req *rq)
         return;
     struct qb q;
     qb_init(&q);
-    reply_list(rq,
-               "s.id, s.name, s.name, s.kind, s.interval_ms, s.enabled, s.paused,"
-               " ok.t, ok.t, p.started_at, p.finished_at, p.result, p.pages, p.devices,"
-               " p.runs_new, p.runs_updated, p.error, p.instance",
-               cols, sizeof cols / sizeof cols[0],
-               "source s LEFT JOIN poll_run p ON p.id = (SELECT y.id FROM poll_run y"
-               " WHERE y.source_id = s.id ORDER BY y.started_at DESC, y.id DESC LIMIT 1)"
-               " LEFT JOIN (SELECT source_id, MAX(finished_at) AS t FROM poll_run"
-               " WHERE result = 'ok' GROUP BY source_id) ok ON ok.source_id = s.id",
-               "source s", &q, "s.name, s.id", limit, offset);
+    reply_list(rq, &STORE_LIST_SOURCES, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -751,16 +780,10 @@ void api_alerts(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (state)
-        QB_AND(&q, "o.state = ?", SP_TEXT(state));
+        QB_AND(&q, STORE_ALERTS_STATE, SP_TEXT(state));
     if (alert)
-        QB_AND(&q, "o.alert = ?", SP_TEXT(alert));
-    reply_list(rq,
-               "o.id, o.alert, o.channel, o.event, o.title, o.state, o.attempts, o.next_at,"
-               " o.last_error, o.last_code, o.created_at, o.sent_at, i.uid,"
-               " CASE WHEN i.scope = 'job' THEN i.target_id END",
-               cols, sizeof cols / sizeof cols[0],
-               "alert_outbox o LEFT JOIN alert_incident i ON i.id = o.incident_id",
-               "alert_outbox o", &q, "o.id DESC", limit, offset);
+        QB_AND(&q, STORE_ALERTS_ALERT, SP_TEXT(alert));
+    reply_list(rq, &STORE_LIST_ALERTS, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -790,9 +813,11 @@ void api_alert_retry(struct web_req *rq)
 static int64_t path_source(struct web_req *rq)
 {
     int64_t id = 0;
-    struct store_param p[] = {SP_TEXT(rq->cap[0])};
-    if (query_int(rq, "SELECT id FROM source WHERE name = ?1", p, 1, &id) < 0)
+    struct bk_err err = {0};
+    if (store_source_id(rq->st, rq->cap[0], &id, &err) < 0) {
+        web_internal(rq, &err);
         return 0;
+    }
     if (id == 0 && !config_find_source(rq->w->cfg, rq->cap[0]))
         web_error(rq, 404, "not_found", "no source with that name");
     return id;
@@ -811,11 +836,7 @@ void api_source_poll(struct web_req *rq)
         rc = rq->w->hooks.poll_now(rq->w->hooks.ud, rq->cap[0], rq->who.name, &err);
     } else if (sid) {
         /* no scheduler in this process: leave the request for the instance that polls it */
-        struct store_param p[] = {SP_INT(sid), SP_INT(bk_now_ms()), SP_TEXT(rq->who.name)};
-        rc = store_exec(rq->st,
-                        "INSERT INTO poll_request (source_id, requested_at, requested_by)"
-                        " VALUES (?1, ?2, ?3)",
-                        p, 3, NULL, NULL, &err);
+        rc = store_poll_request_add(rq->st, sid, bk_now_ms(), rq->who.name, &err);
     } else {
         rc = bk_err_set(&err, BK_ENOTFOUND, "source not in the store yet");
     }
@@ -845,9 +866,7 @@ static void set_paused(struct web_req *rq, bool paused)
     if (rq->w->hooks.set_paused) {
         rc = rq->w->hooks.set_paused(rq->w->hooks.ud, rq->cap[0], paused, rq->who.name, &err);
     } else {
-        struct store_param p[] = {SP_INT(paused), SP_INT(bk_now_ms()), SP_INT(sid)};
-        rc = store_exec(rq->st, "UPDATE source SET paused = ?1, updated_at = ?2 WHERE id = ?3", p,
-                        3, NULL, NULL, &err);
+        rc = store_source_paused_set(rq->st, sid, paused, bk_now_ms(), &err);
     }
     if (rc == -BK_ENOTFOUND) {
         web_error(rq, 404, "not_found", "source is not configured");
@@ -1084,11 +1103,16 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
     json_array_foreach(remarks, i, m)
     {
         json_t *ids = json_array();
-        struct store_param p[] = {SP_INT(json_integer_value(json_object_get(m, "id")))};
         static const struct col c[] = {{"id", C_INT, 0}};
         json_t *rows = json_array();
-        if (query_rows(rq, "SELECT run_id FROM remark_run WHERE remark_id = ?1 ORDER BY run_id", p,
-                       1, c, 1, rows) < 0) {
+        struct bk_err err = {0};
+        struct rows_ctx rc;
+        struct bk_buf b;
+        rows_begin(rq, &rc, c, 1, &b);
+        if (rows_end(rq, &rc,
+                     store_remark_runs(rq->st, json_integer_value(json_object_get(m, "id")),
+                                       rows_cb, &rc, &err),
+                     &err, rows) < 0) {
             json_decref(rows);
             json_decref(ids);
             return -1;
@@ -1104,6 +1128,22 @@ static int remark_runs(struct web_req *rq, json_t *remarks)
 
 static const struct col REMARK_COLS[] = {
     {"id", C_INT, 0}, {"body", C_TEXT, 0}, {"created_by", C_TEXT, 0}, {"created_at", C_TIME, 0}};
+
+/* The remarks on run run_id (> 0), else the newest limit on job job_id, appended to arr, each
+ * with its runs. 0, or -1 with the response set. */
+static int remarks_into(struct web_req *rq, int64_t run_id, int64_t job_id, int64_t limit,
+                        json_t *arr)
+{
+    struct bk_err err = {0};
+    struct rows_ctx c;
+    struct bk_buf b;
+    rows_begin(rq, &c, REMARK_COLS, 4, &b);
+    int rc = run_id > 0 ? store_remarks_of_run(rq->st, run_id, rows_cb, &c, &err)
+                        : store_remarks_of_job(rq->st, job_id, limit, rows_cb, &c, &err);
+    if (rows_end(rq, &c, rc, &err, arr) < 0)
+        return -1;
+    return remark_runs(rq, arr);
+}
 
 /* Run Checks grouped by customer, worst first (store_runs_by_customer pages through the order
  * without sorting every matching run), in reply_list()'s shape. */
@@ -1195,7 +1235,7 @@ void api_runs(struct web_req *rq)
     if (has_reviewed)
         QB_AND0(&q, reviewed ? "r.reviewed_at IS NOT NULL" : "r.reviewed_at IS NULL");
     if (status && strcmp(status, "success") == 0)
-        QB_AND0(&q, "r.status = 'success' OR r.override = 1");
+        QB_AND0(&q, STORE_RUN_SUCCEEDED("r"));
     else if (status)
         QB_AND(&q, "r.status = ? AND r.override = 0", SP_TEXT(status));
     if (has_job)
@@ -1220,8 +1260,8 @@ void api_runs(struct web_req *rq)
     if (sort && strcmp(sort, "customer") == 0)
         reply_runs_by_customer(rq, &q, limit, offset);
     else
-        reply_list(rq, RUN_SELECT, RUN_COLS, NRUN_COLS, RUN_FROM, count_from, &q, order, limit,
-                   offset);
+        reply_list(rq, &(struct store_listq){RUN_SELECT, RUN_FROM, count_from, order}, RUN_COLS,
+                   NRUN_COLS, &q, limit, offset);
     qb_free(&q);
     if (extras)
         reply_with_extras(rq, false, true);
@@ -1247,14 +1287,7 @@ void api_run_get(struct web_req *rq)
         return;
     }
     json_t *remarks = json_array();
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (add_objects(rq, run, rq->id) < 0 ||
-        query_rows(rq,
-                   "SELECT m.id, m.body, m.created_by, m.created_at FROM remark m"
-                   " JOIN remark_run rr ON rr.remark_id = m.id WHERE rr.run_id = ?1"
-                   " ORDER BY m.created_at DESC, m.id DESC",
-                   p, 1, REMARK_COLS, 4, remarks) < 0 ||
-        remark_runs(rq, remarks) < 0) {
+    if (add_objects(rq, run, rq->id) < 0 || remarks_into(rq, rq->id, 0, 0, remarks) < 0) {
         json_decref(remarks);
         json_decref(run);
         return;
@@ -1342,9 +1375,8 @@ void api_runs_review(struct web_req *rq)
         return;
     }
     if (has_job) {
-        int64_t exists = 0;
-        struct store_param p[] = {SP_INT(job)};
-        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &exists) < 0)
+        bool exists = false;
+        if (job_known(rq, job, &exists) < 0)
             goto out;
         if (!exists) {
             web_error(rq, 404, "not_found", "no job %lld", (long long)job);
@@ -1413,9 +1445,8 @@ out:
 #define JOB_FROM_BASE                                                                              \
     "job j JOIN source s ON s.id = j.source_id LEFT JOIN customer c ON c.id = j.customer_id"
 #define JOB_FROM                                                                                   \
-    JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"                     \
-                  " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"            \
-                  " LEFT JOIN job_schedule js ON js.job_id = j.id"
+    JOB_FROM_BASE " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF(                           \
+        "j.id") " LEFT JOIN job_schedule js ON js.job_id = j.id"
 
 static const struct col JOB_COLS[] = {
     {"id", C_INT, 0},
@@ -1528,10 +1559,10 @@ void api_jobs(struct web_req *rq)
                SP_TEXT(like), SP_TEXT(like));
     }
     if (status)
-        QB_AND(&q,
-               "(CASE WHEN r.id IS NULL THEN 'none' WHEN r.override = 1 THEN 'success'"
-               " ELSE r.status END) = ?",
-               SP_TEXT(status));
+        QB_AND(
+            &q,
+            "(CASE WHEN r.id IS NULL THEN 'none' ELSE " STORE_RUN_EFFECTIVE_STATUS("r") " END) = ?",
+            SP_TEXT(status));
     const char *order = "j.id";
     if (sort && strcmp(sort, "name") == 0)
         order = "COALESCE(c.name, ''), j.name, j.id";
@@ -1541,15 +1572,14 @@ void api_jobs(struct web_req *rq)
     else if (sort && strcmp(sort, "last") == 0)
         order = "r.start_at IS NULL, r.start_at DESC, j.id";
     /* the count joins only what its filters use: it visits every matching job */
-    char *count_from =
-        xasprintf("job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
-                  customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
-                  status || has_from || has_to
-                      ? " LEFT JOIN job_run r ON r.id = (SELECT y.id FROM job_run y"
-                        " WHERE y.job_id = j.id ORDER BY y.start_at DESC, y.id DESC LIMIT 1)"
-                      : "",
-                  fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
-    reply_list(rq, JOB_SELECT, JOB_COLS, NJOB_COLS, JOB_FROM, count_from, &q, order, limit, offset);
+    char *count_from = xasprintf(
+        "job j%s%s%s%s", source ? " JOIN source s ON s.id = j.source_id" : "",
+        customer || text ? " LEFT JOIN customer c ON c.id = j.customer_id" : "",
+        status || has_from || has_to ? " LEFT JOIN job_run r ON r.id = " STORE_LATEST_RUN_OF("j.id")
+                                     : "",
+        fresh ? " LEFT JOIN job_schedule js ON js.job_id = j.id" : "");
+    reply_list(rq, &(struct store_listq){JOB_SELECT, JOB_FROM, count_from, order}, JOB_COLS,
+               NJOB_COLS, &q, limit, offset);
     free(count_from);
     qb_free(&q);
     if (extras)
@@ -1809,12 +1839,7 @@ void api_job_get(struct web_req *rq)
                    "SELECT " OVR_SELECT " FROM " OVR_FROM " WHERE o.job_id = ?1 OR o.job_id IS NULL"
                    " ORDER BY o.id",
                    p, 1, OVR_COLS, NOVR_COLS, ovr) < 0 ||
-        query_rows(rq,
-                   "SELECT DISTINCT m.id, m.body, m.created_by, m.created_at FROM remark m"
-                   " JOIN remark_run rr ON rr.remark_id = m.id JOIN job_run r ON r.id = rr.run_id"
-                   " WHERE r.job_id = ?1 ORDER BY m.created_at DESC, m.id DESC LIMIT ?2",
-                   pl, 2, REMARK_COLS, 4, remarks) < 0 ||
-        remark_runs(rq, remarks) < 0)
+        remarks_into(rq, 0, rq->id, DETAIL_RUNS, remarks) < 0)
         goto out;
     json_t *latest = json_array_get(runs, 0);
     if (latest) {
@@ -1877,9 +1902,8 @@ static int schedule_set_get(struct web_req *rq, int64_t job_id, json_t **out, st
 /* 0 when the job in the path exists, else -1 with a 404 (or 500) set. */
 static int path_job(struct web_req *rq)
 {
-    int64_t n = 0;
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+    bool n = false;
+    if (job_known(rq, rq->id, &n) < 0)
         return -1;
     if (!n) {
         web_error(rq, 404, "not_found", "no job %lld", (long long)rq->id);
@@ -2024,7 +2048,7 @@ static const char *const DAILY_STATUSES[] = {"success", "expected", "running", "
     "(CASE " st " WHEN 'failed' THEN 7 WHEN 'missed' THEN 6 WHEN 'warning' THEN 5"                 \
     " WHEN 'unknown' THEN 4 WHEN 'running' THEN 3 WHEN 'expected' THEN 2 WHEN 'success' THEN 1"    \
     " ELSE 4 END)"
-#define DAILY_EFF(r) "(CASE WHEN " r ".override = 1 THEN 'success' ELSE " r ".status END)"
+#define DAILY_EFF(r) STORE_RUN_EFFECTIVE_STATUS(r)
 /* the digit of the slot's UTC day in the job's colour bar (cove_digit_status below) */
 #define DAILY_BAR_STATUS                                                                           \
     "(CASE substr(bj.colour_bar, CAST(length(bj.colour_bar) - (bj.colour_bar_as_of / 86400000"     \
@@ -2212,12 +2236,13 @@ void api_daily(struct web_req *rq)
         QB_AND(&q, "d.rk = ?", SP_INT(rk));
     }
     reply_list(rq,
-               "j.id, j.name, j.kind, c.id, c.name, s.name, js.description, d.sched,"
-               " CASE d.rk WHEN 7 THEN 'failed' WHEN 6 THEN 'missed' WHEN 5 THEN 'warning'"
-               " WHEN 4 THEN 'unknown' WHEN 3 THEN 'running' WHEN 2 THEN 'expected'"
-               " ELSE 'success' END",
-               DAILY_COLS, sizeof DAILY_COLS / sizeof DAILY_COLS[0], DAILY_FROM, NULL, &q,
-               "d.rk DESC, COALESCE(c.name, ''), j.name, j.id", limit, offset);
+               &(struct store_listq){
+                   "j.id, j.name, j.kind, c.id, c.name, s.name, js.description, d.sched,"
+                   " CASE d.rk WHEN 7 THEN 'failed' WHEN 6 THEN 'missed' WHEN 5 THEN 'warning'"
+                   " WHEN 4 THEN 'unknown' WHEN 3 THEN 'running' WHEN 2 THEN 'expected'"
+                   " ELSE 'success' END",
+                   DAILY_FROM, NULL, "d.rk DESC, COALESCE(c.name, ''), j.name, j.id"},
+               DAILY_COLS, sizeof DAILY_COLS / sizeof DAILY_COLS[0], &q, limit, offset);
     if (rq->status != 200)
         goto out;
     json_t *page = json_loads(rq->text, 0, NULL);
@@ -2256,16 +2281,10 @@ void api_remarks(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (has_run)
-        QB_AND(&q,
-               "EXISTS (SELECT 1 FROM remark_run rr WHERE rr.remark_id = m.id AND rr.run_id = ?)",
-               SP_INT(run));
+        QB_AND(&q, STORE_REMARKS_OF_RUN, SP_INT(run));
     if (has_job)
-        QB_AND(&q,
-               "EXISTS (SELECT 1 FROM remark_run rr JOIN job_run r ON r.id = rr.run_id"
-               " WHERE rr.remark_id = m.id AND r.job_id = ?)",
-               SP_INT(job));
-    reply_list(rq, "m.id, m.body, m.created_by, m.created_at", REMARK_COLS, 4, "remark m", NULL, &q,
-               "m.created_at DESC, m.id DESC", limit, offset);
+        QB_AND(&q, STORE_REMARKS_OF_JOB, SP_INT(job));
+    reply_list(rq, &STORE_LIST_REMARKS, REMARK_COLS, 4, &q, limit, offset);
     qb_free(&q);
     if (rq->status != 200)
         return;
@@ -2305,10 +2324,11 @@ void api_remark_create(struct web_req *rq)
         return;
     }
     for (size_t i = 0; i < nids; i++) {
-        int64_t n = 0;
-        struct store_param p[] = {SP_INT(ids[i])};
-        if (query_int(rq, "SELECT COUNT(*) FROM job_run WHERE id = ?1", p, 1, &n) < 0)
+        bool n = false;
+        if (store_run_exists(rq->st, ids[i], &n, &err) < 0) {
+            web_internal(rq, &err);
             goto out;
+        }
         if (!n) {
             web_error(rq, 404, "not_found", "runs[%zu]: no run %lld", i, (long long)ids[i]);
             goto out;
@@ -2318,24 +2338,8 @@ void api_remark_create(struct web_req *rq)
         web_internal(rq, &err);
         goto out;
     }
-    struct store_param p[] = {SP_TEXT(body), SP_TEXT(rq->who.name), SP_INT(now)};
-    if (store_exec(rq->st, "INSERT INTO remark (body, created_by, created_at) VALUES (?1, ?2, ?3)",
-                   p, 3, NULL, &id, &err) < 0)
+    if (store_remark_add(rq->st, body, rq->who.name, now, ids, nids, &id, &err) < 0)
         goto fail;
-    for (size_t i = 0; i < nids; i++) {
-        int64_t n = 0;
-        struct store_param pr[] = {SP_INT(id), SP_INT(ids[i])};
-        int64_t dup = 0;
-        if (store_query(rq->st,
-                        "SELECT COUNT(*) FROM remark_run WHERE remark_id = ?1 AND run_id = ?2", pr,
-                        2, int_cb, &dup, &err) < 0)
-            goto fail;
-        if (dup)
-            continue; /* the same id twice in the list */
-        if (store_exec(rq->st, "INSERT INTO remark_run (remark_id, run_id) VALUES (?1, ?2)", pr, 2,
-                       &n, NULL, &err) < 0)
-            goto fail;
-    }
     json_t *runs = json_array();
     for (size_t i = 0; i < nids; i++)
         json_array_append_new(runs, json_integer(ids[i]));
@@ -2367,9 +2371,14 @@ out:
 static json_t *load_remark(struct web_req *rq)
 {
     int rc;
-    struct store_param p[] = {SP_INT(rq->id)};
-    json_t *m = query_one(rq, "SELECT id, body, created_by, created_at FROM remark WHERE id = ?1",
-                          p, 1, REMARK_COLS, 4, &rc);
+    struct bk_err err = {0};
+    struct rows_ctx c;
+    struct bk_buf b;
+    json_t *arr0 = json_array();
+    rows_begin(rq, &c, REMARK_COLS, 4, &b);
+    rc = rows_end(rq, &c, store_remark_get(rq->st, rq->id, rows_cb, &c, &err), &err, arr0);
+    json_t *m = json_array_size(arr0) ? json_incref(json_array_get(arr0, 0)) : NULL;
+    json_decref(arr0);
     if (rc < 0)
         return NULL;
     if (!m) {
@@ -2425,11 +2434,9 @@ void api_remark_update(struct web_req *rq)
     json_object_set_new(after, "body", web_jstr(body));
     char target[32];
     snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
-    struct store_param p[] = {SP_TEXT(body), SP_INT(rq->id)};
     if (store_begin(rq->st, &err) < 0)
         goto dberr;
-    if (store_exec(rq->st, "UPDATE remark SET body = ?1 WHERE id = ?2", p, 2, NULL, NULL, &err) <
-        0) {
+    if (store_remark_body_set(rq->st, rq->id, body, &err) < 0) {
         store_rollback(rq->st);
         goto dberr;
     }
@@ -2465,12 +2472,9 @@ void api_remark_delete(struct web_req *rq)
     }
     char target[32];
     snprintf(target, sizeof target, "remark:%lld", (long long)rq->id);
-    struct store_param p[] = {SP_INT(rq->id)};
     if (store_begin(rq->st, &err) < 0)
         goto dberr;
-    if (store_exec(rq->st, "DELETE FROM remark_run WHERE remark_id = ?1", p, 1, NULL, NULL, &err) <
-            0 ||
-        store_exec(rq->st, "DELETE FROM remark WHERE id = ?1", p, 1, NULL, NULL, &err) < 0) {
+    if (store_remark_delete(rq->st, rq->id, &err) < 0) {
         store_rollback(rq->st);
         goto dberr;
     }
@@ -2508,8 +2512,8 @@ void api_overrides(struct web_req *rq)
     qb_init(&q);
     if (has_job)
         QB_AND(&q, "o.job_id = ? OR o.job_id IS NULL", SP_INT(job));
-    reply_list(rq, OVR_SELECT, OVR_COLS, NOVR_COLS, OVR_FROM, "override o", &q, "o.id", limit,
-               offset);
+    reply_list(rq, &(struct store_listq){OVR_SELECT, OVR_FROM, "override o", "o.id"}, OVR_COLS,
+               NOVR_COLS, &q, limit, offset);
     qb_free(&q);
     if (rq->status != 200 || !rq->text)
         return;
@@ -2616,9 +2620,8 @@ void api_override_create(struct web_req *rq)
         return;
     }
     if (has_job) {
-        int64_t n = 0;
-        struct store_param p[] = {SP_INT(o.job_id)};
-        if (query_int(rq, "SELECT COUNT(*) FROM job WHERE id = ?1", p, 1, &n) < 0)
+        bool n = false;
+        if (job_known(rq, o.job_id, &n) < 0)
             return;
         if (!n) {
             web_error(rq, 404, "not_found", "job: no job %lld", (long long)o.job_id);
@@ -2886,18 +2889,16 @@ void api_audit(struct web_req *rq)
     struct qb q;
     qb_init(&q);
     if (who)
-        QB_AND(&q, "a.who = ?", SP_TEXT(who));
+        QB_AND(&q, STORE_AUDIT_WHO, SP_TEXT(who));
     if (action)
-        QB_AND(&q, "a.action = ?", SP_TEXT(action));
+        QB_AND(&q, STORE_AUDIT_ACTION, SP_TEXT(action));
     if (target)
-        QB_AND(&q, "a.target = ?", SP_TEXT(target));
+        QB_AND(&q, STORE_AUDIT_TARGET, SP_TEXT(target));
     if (has_from)
-        QB_AND(&q, "a.at >= ?", SP_INT(from));
+        QB_AND(&q, STORE_AUDIT_FROM, SP_INT(from));
     if (has_to)
-        QB_AND(&q, "a.at <= ?", SP_INT(to));
-    reply_list(rq, "a.id, a.at, a.who, a.action, a.target, a.before_json, a.after_json", cols,
-               sizeof cols / sizeof cols[0], "audit a", NULL, &q, "a.at DESC, a.id DESC", limit,
-               offset);
+        QB_AND(&q, STORE_AUDIT_TO, SP_INT(to));
+    reply_list(rq, &STORE_LIST_AUDIT, cols, sizeof cols / sizeof cols[0], &q, limit, offset);
     qb_free(&q);
 }
 
@@ -2950,27 +2951,16 @@ struct user_info {
     int64_t admins;
 };
 
-static int admins_cb(const struct store_row *r, void *ud)
-{
-    struct user_info *u = ud;
-    u->found = true;
-    if (bk_role_parse(store_row_text(r, 0), &u->role) < 0)
-        u->role = BK_ROLE_VIEWER;
-    u->admins = store_row_int(r, 1);
-    return 0;
-}
-
 static int lookup_user(struct web_req *rq, const char *name, struct user_info *u)
 {
     struct bk_err err = {0};
     memset(u, 0, sizeof *u);
-    struct store_param p[] = {SP_TEXT(name)};
-    int rc = store_query(rq->st,
-                         "SELECT role, (SELECT COUNT(*) FROM app_user WHERE role = 'admin')"
-                         " FROM app_user WHERE name = ?1",
-                         p, 1, admins_cb, u, &err);
+    char role[16];
+    int rc = store_user_role_admins(rq->st, name, &u->found, role, &u->admins, &err);
     if (rc < 0)
         web_internal(rq, &err);
+    else if (u->found && bk_role_parse(role, &u->role) < 0)
+        u->role = BK_ROLE_VIEWER;
     return rc;
 }
 
@@ -3072,13 +3062,11 @@ void api_user_update(struct web_req *rq)
         }
     }
     if (role_change) {
-        struct store_param p[] = {SP_TEXT(bk_role_name(role)), SP_TEXT(rq->cap[0])};
         json_t *before = json_pack("{s:s}", "role", bk_role_name(u.role));
         json_t *after = json_pack("{s:s}", "role", bk_role_name(role));
         int rc = store_begin(rq->st, &err);
         if (rc == 0)
-            rc = store_exec(rq->st, "UPDATE app_user SET role = ?1 WHERE name = ?2", p, 2, NULL,
-                            NULL, &err);
+            rc = store_user_role_set(rq->st, rq->cap[0], bk_role_name(role), &err);
         if (rc == 0 && web_audit(rq, "user.role", rq->cap[0], before, after) < 0)
             rc = bk_err_set(&err, BK_EIO, "cannot write the audit row");
         if (rc == 0)
@@ -3229,25 +3217,13 @@ struct owner {
     bool found;
 };
 
-static int owner_cb(const struct store_row *r, void *ud)
-{
-    struct owner *o = ud;
-    o->found = true;
-    snprintf(o->name, sizeof o->name, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
-    return 0;
-}
-
 void api_token_delete(struct web_req *rq)
 {
     struct bk_err err = {0};
     struct owner o = {0};
     if (!no_params(rq))
         return;
-    struct store_param p[] = {SP_INT(rq->id)};
-    if (store_query(rq->st,
-                    "SELECT u.name FROM api_token t JOIN app_user u ON u.id = t.user_id"
-                    " WHERE t.id = ?1",
-                    p, 1, owner_cb, &o, &err) < 0) {
+    if (store_token_owner(rq->st, rq->id, &o.found, o.name, sizeof o.name, &err) < 0) {
         web_internal(rq, &err);
         return;
     }

@@ -9,11 +9,16 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "store/alerts.h"
+#include "store/audit.h"
 #include "store/copy.h"
 #include "store/lists.h"
 #include "store/mail.h"
 #include "store/overrides.h"
+#include "store/page.h"
 #include "store/push.h"
+#include "store/remarks.h"
+#include "store/sources.h"
 #include "store/store.h"
 #include "store/trigger.h"
 #include "util/err.h"
@@ -492,6 +497,150 @@ static void test_placeholders(void **state)
     assert_string_equal(out, "abcad?");
 }
 
+/* The rows of a list page (store/page.h) as "a|b|..." text, one row a line. */
+static int page_text_cb(const struct store_row *r, void *ud)
+{
+    char *acc = ud;
+    size_t len = strlen(acc);
+    for (int i = 0; i < store_row_count(r); i++) {
+        const char *t = store_row_text(r, i);
+        snprintf(acc + len, 4096 - len, "%s%s", i ? "|" : "", t ? t : "-");
+        len = strlen(acc);
+    }
+    snprintf(acc + len, 4096 - len, "\n");
+    return 0;
+}
+
+static int count_row_cb(const struct store_row *r, void *ud)
+{
+    *(int64_t *)ud = store_row_int(r, 0);
+    return 0;
+}
+
+static int64_t list_count(const struct store_listq *l, const char *where,
+                          const struct store_param *p, size_t np)
+{
+    struct bk_err e = {0};
+    char *sql = store_list_count_sql(l, where);
+    int64_t n = -1;
+    OK(store_query(g_s, sql, p, np, count_row_cb, &n, &e));
+    free(sql);
+    return n;
+}
+
+/* Sources (store/sources.h): the id by name, "poll now" and pause requests, per-source state,
+ * and the lists of the API (sources, customers, alerts, audit) read on both engines. */
+static void test_sources_and_lists(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    int64_t id = -1;
+    OK(store_source_id(g_s, "src-test", &id, &e));
+    assert_int_equal(id, g_src);
+    OK(store_source_id(g_s, "no-such-source", &id, &e));
+    assert_int_equal(id, 0);
+
+    OK(store_poll_request_add(g_s, g_src, 1000, "alice", &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM poll_request WHERE requested_by = 'alice'"
+                        " AND requested_at = 1000"),
+                     1);
+    OK(store_source_paused_set(g_s, g_src, true, 2000, &e));
+    assert_int_equal(q1("SELECT paused FROM source WHERE updated_at = 2000"), 1);
+    OK(store_source_paused_set(g_s, g_src, false, 3000, &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM source WHERE paused = 0"), 1);
+
+    char *v = NULL;
+    OK(store_source_state_set(g_s, g_src, "uid", "7", &e));
+    OK(store_source_state_set(g_s, g_src, "uid", "8", &e)); /* replaces */
+    OK(store_state_get(g_s, g_src, "uid", &v, &e));
+    assert_string_equal(v, "8");
+    free(v);
+
+    /* the lists' SQL runs on this engine, with their conditions */
+    assert_int_equal(list_count(&STORE_LIST_SOURCES, "1 = 1", NULL, 0), 1);
+    struct store_param p[] = {SP_TEXT("src-test"), SP_INT(10), SP_INT(0)};
+    char *sql = store_list_page_sql(&STORE_LIST_SOURCES, "1 = 1", 0);
+    char got[4096] = "";
+    OK(store_query(g_s, sql, p + 1, 2, page_text_cb, got, &e));
+    free(sql);
+    assert_non_null(strstr(got, "|src-test|src-test|"));
+    assert_int_equal(list_count(&STORE_LIST_CUSTOMERS, "(" STORE_CUSTOMERS_OF_SOURCE ")", p, 1), 0);
+    assert_int_equal(list_count(&STORE_LIST_ALERTS, "(" STORE_ALERTS_STATE ")", p, 1), 0);
+    assert_int_equal(list_count(&STORE_LIST_AUDIT, "(" STORE_AUDIT_WHO ")", p, 1), 0);
+    sql = store_list_page_sql(&STORE_LIST_ALERTS, "1 = 1", 0);
+    got[0] = '\0';
+    OK(store_query(g_s, sql, p + 1, 2, page_text_cb, got, &e));
+    free(sql);
+    assert_string_equal(got, "");
+}
+
+static int remark_row_cb(const struct store_row *r, void *ud)
+{
+    char *acc = ud;
+    size_t len = strlen(acc);
+    snprintf(acc + len, 256 - len, "%lld:%s:%s;", (long long)store_row_int(r, 0),
+             store_row_text(r, 1), store_row_text(r, 2));
+    return 0;
+}
+
+/* Remarks (store/remarks.h): add on a run (an id twice linked once), read by id, run and job,
+ * change, delete with its links; job and run existence. */
+static void test_remarks(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    int64_t job = 0, id = 0;
+    char uuid[STORE_PUSH_UUID_LEN + 1];
+    const int64_t t0 = 20000 * DAY;
+    OK(store_push_job_add(g_s, g_src, "Acme", "nightly", NULL, "admin", t0, &job, uuid, &e));
+    struct store_ping p = {.uuid = uuid, .kind = STORE_PING_START, .now_ms = t0 + 1000};
+    struct store_ping_result r;
+    OK(store_push_ping(g_s, &p, &r, &e));
+    int64_t run = q1("SELECT MAX(id) FROM job_run");
+    bool known = false;
+    OK(store_job_exists(g_s, job, &known, &e));
+    assert_true(known);
+    OK(store_job_exists(g_s, job + 1000, &known, &e));
+    assert_false(known);
+    OK(store_run_exists(g_s, run, &known, &e));
+    assert_true(known);
+    OK(store_run_exists(g_s, run + 1000, &known, &e));
+    assert_false(known);
+
+    const int64_t ids[] = {run, run};
+    OK(store_begin(g_s, &e));
+    OK(store_remark_add(g_s, "looked at it", "alice", t0 + 5, ids, 2, &id, &e));
+    OK(store_commit(g_s, &e));
+    assert_true(id > 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark_run"), 1);
+    char got[256] = "";
+    OK(store_remark_get(g_s, id, remark_row_cb, got, &e));
+    char want[256];
+    snprintf(want, sizeof want, "%lld:looked at it:alice;", (long long)id);
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_run(g_s, run, remark_row_cb, got, &e));
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_job(g_s, job, 10, remark_row_cb, got, &e));
+    assert_string_equal(got, want);
+    got[0] = '\0';
+    OK(store_remarks_of_job(g_s, job, 0, remark_row_cb, got, &e));
+    assert_string_equal(got, "");
+    int64_t linked = 0;
+    OK(store_remark_runs(g_s, id, count_row_cb, &linked, &e));
+    assert_int_equal(linked, run);
+
+    OK(store_remark_body_set(g_s, id, "fixed", &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark WHERE body = 'fixed'"), 1);
+    assert_int_equal(list_count(&STORE_LIST_REMARKS, "(" STORE_REMARKS_OF_JOB ")",
+                                (struct store_param[]){SP_INT(job)}, 1),
+                     1);
+    OK(store_remark_delete(g_s, id, &e));
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark"), 0);
+    assert_int_equal(q1("SELECT COUNT(*) FROM remark_run"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +650,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lists_and_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sources_and_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remarks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
