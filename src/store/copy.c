@@ -18,12 +18,13 @@
 /* Every table of store/migrations.h, parents before children (foreign keys). A table the
  * source has and this list lacks stops the copy (a migration added it: add it here). */
 static const char *const TABLES[] = {
-    "source",       "source_state",     "customer",        "job",           "job_run",
-    "job_object",   "override",         "remark",          "remark_run",    "audit",
-    "app_user",     "api_token",        "web_session",     "poll_run",      "poll_request",
-    "stage_job",    "stage_run",        "stage_object",    "run_tombstone", "poll_counter",
-    "job_schedule", "job_schedule_set", "job_slot",        "push_check",    "alert_incident",
-    "alert_outbox", "alert_counter",    "job_fingerprint", "mail_message",  "mail_rule",
+    "source",         "source_state",     "customer",        "job",           "job_run",
+    "job_object",     "override",         "remark",          "remark_run",    "audit",
+    "app_user",       "api_token",        "web_session",     "poll_run",      "poll_request",
+    "stage_job",      "stage_run",        "stage_object",    "run_tombstone", "poll_counter",
+    "job_schedule",   "job_schedule_set", "job_slot",        "push_check",    "alert_incident",
+    "alert_outbox",   "alert_counter",    "job_fingerprint", "mail_message",  "mail_rule",
+    "serve_instance", "source_lease",
 };
 #define NTABLES (sizeof TABLES / sizeof TABLES[0])
 

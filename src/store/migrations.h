@@ -239,6 +239,21 @@ static const char *const store_migrations[] = {
                     " INSERT INTO job_run_fts (job_run_fts, rowid, message) VALUES ('delete', "
                     "old.id, old.message);"
                     " INSERT INTO job_run_fts (rowid, message) VALUES (new.id, new.message); END;",
+    /* 14: several `backupctl serve` on one database (issue 11, store/instances.c).
+     * serve_instance: one row per running instance, its heartbeat (last_seen) and lease TTL,
+     * so its health is visible and the live ones can share the sources. source_lease: which
+     * instance polls a source, until when (times by the database's clock); taken with one
+     * conditional upsert, so two instances never both hold it. poll_request_open: the
+     * "poll now" requests no instance has picked up yet, read every second by the holders. */
+    "CREATE TABLE serve_instance ("
+    " id TEXT PRIMARY KEY, host TEXT, pid INTEGER, version TEXT, listen TEXT,"
+    " started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, ttl_ms INTEGER NOT NULL,"
+    " stopped_at INTEGER);"
+    "CREATE TABLE source_lease ("
+    " source_id INTEGER PRIMARY KEY REFERENCES source(id), owner TEXT NOT NULL,"
+    " acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+    "CREATE INDEX source_lease_owner ON source_lease (owner);"
+    "CREATE INDEX poll_request_open ON poll_request (source_id) WHERE handled_at IS NULL;",
 };
 
 #define STORE_MIGRATION_COUNT ((int)(sizeof store_migrations / sizeof store_migrations[0]))

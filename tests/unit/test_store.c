@@ -107,7 +107,7 @@ static void test_exactly_once(void **state)
     assert_int_equal(store_open(g_cfg, &s, &e), 0);
     int v;
     assert_int_equal(store_schema_version(s, &v, &e), 0);
-    assert_int_equal(v, 13);
+    assert_int_equal(v, 14);
     int64_t sid;
     assert_int_equal(store_source_sync(s, &g_src, &sid, &e), 0);
 

@@ -12,6 +12,7 @@
 #include "store/alerts.h"
 #include "store/audit.h"
 #include "store/copy.h"
+#include "store/instances.h"
 #include "store/lists.h"
 #include "store/mail.h"
 #include "store/overrides.h"
@@ -422,7 +423,7 @@ static void test_copy_round_trip(void **state)
     OK(store_open(mid, &sm, &e));
     int n = 0;
     OK(store_copy(g_s, sm, false, count_tables, &n, &e));
-    assert_int_equal(n, 30);
+    assert_int_equal(n, 32); /* every table of the migrations */
     assert_int_equal(store_copy(g_s, sm, false, NULL, NULL, &e), -BK_EINVAL);
     assert_non_null(strstr(e.msg, "--force"));
     OK(store_copy(g_s, sm, true, NULL, NULL, &e)); /* emptied, then copied again */
@@ -483,6 +484,106 @@ static int text_cb(const struct store_row *r, void *ud)
 {
     snprintf(ud, 64, "%s", store_row_text(r, 0) ? store_row_text(r, 0) : "");
     return 0;
+}
+
+/* Leases (issue 11): two instances on two handles; the second cannot take a held lease until
+ * it expires; a renewal keeps it; a release or a stop frees it at once; "poll now" requests go
+ * to the holder once. */
+static int count_name(const char *source, void *ud)
+{
+    (void)source;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void count_req(const char *source, const char *who, void *ud)
+{
+    assert_string_equal(source, "src-test");
+    assert_string_equal(who, "alice");
+    (*(int *)ud)++;
+}
+
+static int lease_owner(const struct instances_lease_row *r, void *ud)
+{
+    snprintf(ud, 64, "%s%s", r->owner, r->valid ? "" : " (expired)");
+    return 0;
+}
+
+static void test_leases(void **state)
+{
+    (void)state;
+    struct bk_err e = {0};
+    struct bk_store *b = NULL;
+    OK(store_open(g_cfg, &b, &e));
+    struct instances_self a_me = {
+        .id = "a:1", .host = "a", .pid = 1, .version = "t", .ttl_ms = 60000};
+    struct instances_self b_me = {
+        .id = "b:2", .host = "b", .pid = 2, .version = "t", .ttl_ms = 60000};
+    OK(instances_heartbeat(g_s, &a_me, &e));
+    OK(instances_heartbeat(b, &b_me, &e));
+    int64_t live = 0;
+    OK(instances_live_count(g_s, &live, &e));
+    assert_int_equal(live, 2);
+
+    bool won = false;
+    OK(instances_lease_acquire(g_s, "src-test", "a:1", 60000, false, &won, &e));
+    assert_true(won);
+    OK(instances_lease_acquire(b, "src-test", "b:2", 60000, false, &won, &e));
+    assert_false(won); /* held by a */
+    OK(instances_lease_acquire(g_s, "src-test", "a:1", 60000, false, &won, &e));
+    assert_true(won); /* a keeps its own */
+    OK(instances_lease_acquire(b, "no-such-source", "b:2", 60000, false, &won, &e));
+    assert_false(won);
+    int held = 0;
+    OK(instances_lease_renew(g_s, "a:1", 60000, count_name, &held, &e));
+    assert_int_equal(held, 1);
+    held = 0;
+    OK(instances_lease_renew(b, "b:2", 60000, count_name, &held, &e));
+    assert_int_equal(held, 0);
+
+    /* "poll now" through b reaches a, once */
+    OK(instances_poll_request(b, "src-test", "alice", &e));
+    assert_int_equal(instances_poll_request(b, "nope", "alice", &e), -BK_ENOTFOUND);
+    int reqs = 0;
+    OK(instances_poll_requests_take(b, "b:2", count_req, &reqs, &e));
+    assert_int_equal(reqs, 0);
+    OK(instances_poll_requests_take(g_s, "a:1", count_req, &reqs, &e));
+    assert_int_equal(reqs, 1);
+    OK(instances_poll_requests_take(g_s, "a:1", count_req, &reqs, &e));
+    assert_int_equal(reqs, 1);
+
+    /* a's lease runs out (a renewal of -1 ms: expired now): b takes it, a has lost it */
+    held = 0;
+    OK(instances_lease_renew(g_s, "a:1", -1, count_name, &held, &e));
+    assert_int_equal(held, 0);
+    char owner[64] = "";
+    OK(instances_lease_each(b, lease_owner, owner, &e));
+    assert_string_equal(owner, "a:1 (expired)");
+    OK(instances_lease_acquire(b, "src-test", "b:2", 60000, false, &won, &e));
+    assert_true(won);
+    OK(instances_lease_acquire(g_s, "src-test", "a:1", 60000, false, &won, &e));
+    assert_false(won);
+    held = 0;
+    OK(instances_lease_renew(g_s, "a:1", 60000, count_name, &held, &e));
+    assert_int_equal(held, 0);
+    OK(instances_lease_each(b, lease_owner, owner, &e));
+    assert_string_equal(owner, "b:2");
+    /* exclusive (SQLite's single instance) takes it whoever holds it */
+    OK(instances_lease_acquire(g_s, "src-test", "a:1", 60000, true, &won, &e));
+    assert_true(won);
+    OK(instances_lease_release(g_s, "src-test", "a:1", &e));
+    OK(instances_lease_acquire(b, "src-test", "b:2", 60000, false, &won, &e));
+    assert_true(won);
+    /* b stops: its lease is free at once, its row stopped, a alone is live */
+    OK(instances_stop(b, "b:2", &e));
+    OK(instances_lease_acquire(g_s, "src-test", "a:1", 60000, false, &won, &e));
+    assert_true(won);
+    OK(instances_live_count(g_s, &live, &e));
+    assert_int_equal(live, 1);
+    int64_t last = -1;
+    OK(instances_last_poll_start(g_s, "src-test", &last, &e));
+    assert_int_equal(last, 0);
+    store_close(b);
 }
 
 /* Placeholders as SQLite numbers them: ?N, and a bare ? one more than the largest so far
@@ -652,6 +753,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources_and_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remarks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
