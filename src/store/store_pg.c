@@ -287,10 +287,8 @@ static void pipe_drain(struct pg *q)
             PQclear(r);
             break;
         }
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED)
-            pipe_record(q, r);
-        else if (st == PGRES_PIPELINE_ABORTED && !q->pipe_failed)
-            pipe_record(q, r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            pipe_record(q, r); /* the first error only; the aborted ones after it are noise */
         PQclear(r);
     }
     q->pending = 0;

@@ -674,12 +674,6 @@ static void test_background_checkpoints(void **state)
     store_close(s3);
 }
 
-static int count_row(const struct store_row *r, void *ud)
-{
-    *(int64_t *)ud = store_row_int(r, 0);
-    return 0;
-}
-
 /* store_begin_batch (PostgreSQL pipelines the writes that return nothing): 1,000 writes,
  * past several syncs, all applied; a query in the transaction sees the writes sent before
  * it; a write that fails in the middle is reported (by itself or a later call, at the
@@ -700,14 +694,14 @@ static void test_batch_writes(void **state)
             store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p, 2, NULL, NULL, &e), 0);
     }
     int64_t n = 0;
-    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, int_row, &n, &e), 0);
     assert_int_equal(n, 1000);
     struct store_param p1[] = {SP_INT(1001), SP_TEXT("y")};
     assert_int_equal(
         store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p1, 2, NULL, NULL, &e), 0);
     assert_int_equal(store_commit(s, &e), 0);
     n = 0;
-    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, int_row, &n, &e), 0);
     assert_int_equal(n, 1001);
 
     /* a duplicate key in the middle of the batch */
@@ -723,7 +717,7 @@ static void test_batch_writes(void **state)
     assert_non_null(strstr(e.msg, "conflict"));
     store_rollback(s);
     n = 0;
-    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, int_row, &n, &e), 0);
     assert_int_equal(n, 1001);
     /* the handle works after it */
     assert_int_equal(store_begin_batch(s, &e), 0);
@@ -731,7 +725,7 @@ static void test_batch_writes(void **state)
     assert_int_equal(
         store_exec(s, "INSERT INTO batch_t (k, v) VALUES (?1, ?2)", p2, 2, NULL, NULL, &e), 0);
     assert_int_equal(store_commit(s, &e), 0);
-    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, count_row, &n, &e), 0);
+    assert_int_equal(store_query(s, "SELECT COUNT(*) FROM batch_t", NULL, 0, int_row, &n, &e), 0);
     assert_int_equal(n, 1002);
     store_close(s);
 }
